@@ -1,0 +1,57 @@
+# Every target loops over all modules of the workspace (go.work), after
+# opentelemetry-go's multi-module Makefile: `go test ./...` at the root, which is
+# not a module, would match nothing.
+SHELL := /bin/bash
+GO    ?= go
+ALL_GO_MOD_DIRS := $(shell find . -name go.mod -not -path './bin/*' -exec dirname {} \; | sort)
+ALL_PKGS         = $(foreach d,$(ALL_GO_MOD_DIRS),$(d)/...)
+
+# Pinned tools, installed through the Go toolchain into ./bin/tools.
+STATICCHECK_VERSION := v0.8.2
+TOOLS := $(CURDIR)/bin/tools
+
+BENCHTIME ?= 1x
+BENCHCOUNT ?= 1
+
+.PHONY: all build run test test-short bench vet fmt lint tidy clean
+
+all: vet test build
+
+## build: every command into bin/ (one binary per cmd/<name> directory)
+build:
+	@mkdir -p bin
+	@for d in $(ALL_GO_MOD_DIRS); do \
+		if [ -d $$d/cmd ]; then (cd $$d && $(GO) build -trimpath -o $(CURDIR)/bin/ ./cmd/...) || exit 1; fi; \
+	done
+
+## run: build and run the system on embedded defaults
+run: build
+	@bin/efaktura sample --documents 3 > bin/sample.xml
+	@echo "Validating a generated sample bundle (bin/sample.xml) with bin/efaktura validate:"
+	@bin/efaktura validate bin/sample.xml
+
+## test: every test of every module, with the race detector
+test:
+	$(GO) test -race -count=1 $(ALL_PKGS)
+
+## bench: benchmarks of every module; figures go into docs/performance.md
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count $(BENCHCOUNT) $(ALL_PKGS)
+
+vet:
+	$(GO) vet $(ALL_PKGS)
+
+fmt:
+	gofmt -w $(ALL_GO_MOD_DIRS)
+
+lint: $(TOOLS)/staticcheck vet
+	$(TOOLS)/staticcheck $(ALL_PKGS)
+
+$(TOOLS)/staticcheck:
+	GOBIN=$(TOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+tidy:
+	@for d in $(ALL_GO_MOD_DIRS); do (cd $$d && $(GO) mod tidy) || exit 1; done
+
+clean:
+	rm -rf bin

@@ -1,0 +1,3 @@
+module github.com/kp-efaktura/efaktura/events
+
+go 1.26.0

@@ -1,0 +1,421 @@
+package efaktura
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// readBundle reads INVOICES' children after its start tag (V07 for their
+// order, occurrences and content) and hands each DOCUMENT to the document
+// rules as soon as it is read.
+func (v *validation) readBundle() error {
+	s := v.s
+	def := v.opts.Schema.Root
+	seq := newSequence(def)
+	for {
+		if err := s.next(); err != nil {
+			return err
+		}
+		switch s.kind {
+		case tokEnd:
+			for _, c := range seq.missing() {
+				v.fileError("V07", "/INVOICES/"+c.Name, "INVOICES lacks <%s>; expected %s", c.Name, requirement(c))
+			}
+			return nil
+		case tokText:
+			if s.textFlags&textNonSpace != 0 {
+				v.fileError("V07", "/INVOICES", "INVOICES holds text directly; expected only elements")
+			}
+			continue
+		case tokPI:
+			v.pi(false, nil)
+			continue
+		case tokStart:
+		default:
+			continue
+		}
+		cdef := def.Child(string(s.name))
+		verdict := seq.visit(cdef)
+		path := "/INVOICES/" + string(s.name)
+		if cdef != nil && cdef.MaxOccurs > 1 {
+			path += "[" + strconv.Itoa(seq.count(cdef)) + "]"
+		}
+		if verdict != seqOK {
+			v.fileError("V07", path, "%s", seq.describe(verdict, cdef, string(s.name), "INVOICES"))
+		}
+		if len(s.attrs) > 0 {
+			v.fileError("V07", path, "<%s> has attributes; expected none", s.name)
+		}
+		switch {
+		case cdef == nil || verdict == seqTooMany:
+			if err := v.skipElement(); err != nil {
+				return err
+			}
+		case cdef.Kind == KindGroup: // DOCUMENT
+			v.documents++
+			doc, err := v.readDocument(v.documents)
+			if err != nil {
+				return err
+			}
+			if err := v.document(doc); err != nil {
+				return err
+			}
+		default:
+			lv, err := v.readLeaf(path)
+			if err != nil {
+				return err
+			}
+			if lv.chars == 0 {
+				v.fileError("V07", path, "<%s> is empty; expected a value", cdef.Name)
+			} else if rule, msg := checkValue(cdef, lv.value, lv.chars); rule != "" {
+				v.fileError("V07", path, "%s", msg)
+				lv.present = false // unusable for V08 and V09
+			}
+			switch cdef.Name {
+			case "REFERENCE":
+				v.res.Reference = lv.value
+			case "TOTAL_DOCUMENT_CHECKSUM":
+				v.totalChecksum = lv
+				v.res.TotalChecksum = lv.value
+			case "NO_OF_DOCUMENTS":
+				v.noOfDocuments = lv
+				v.res.NoOfDocuments = lv.value
+			}
+		}
+	}
+}
+
+// readLeaf reads the text of a leaf element up to its end tag.
+func (v *validation) readLeaf(path string) (leafValue, error) {
+	s := v.s
+	lv := leafValue{present: true, path: path}
+	if s.selfClosing {
+		return lv, s.next()
+	}
+	var b strings.Builder
+	var flags textFlags
+	for {
+		if err := s.next(); err != nil {
+			return lv, err
+		}
+		switch s.kind {
+		case tokText:
+			flags |= s.textFlags
+			lv.chars += s.textChars
+			if b.Len() < maxValueBytes {
+				b.Write(s.text)
+			}
+		case tokStart:
+			v.fileError("V07", path, "<%s> holds element <%s>; expected text only", s.name, s.name)
+			if err := v.skipElement(); err != nil {
+				return lv, err
+			}
+		case tokPI:
+			v.pi(false, nil)
+		case tokEnd:
+			if flags&(textTabCRLF|textControl) != 0 {
+				v.fileError("V04", path, "the value holds a control character (TAB, CR, LF or U+0000-U+001F, U+007F-U+009F); expected printable characters only")
+			}
+			lv.value = b.String()
+			return lv, nil
+		}
+	}
+}
+
+// skipElement consumes the element whose start tag was just read, checking
+// only well-formedness.
+func (v *validation) skipElement() error {
+	s := v.s
+	if s.selfClosing {
+		return s.next()
+	}
+	for depth := 1; depth > 0; {
+		if err := s.next(); err != nil {
+			return err
+		}
+		switch s.kind {
+		case tokStart:
+			depth++
+		case tokEnd:
+			depth--
+		case tokDoctype:
+			return s.errorf("a DOCTYPE declaration inside an element")
+		}
+	}
+	return nil
+}
+
+// frame is an open element while a document is read.
+type frame struct {
+	node     int32 // -1 inside a subtree that is not kept
+	def      *ElementDef
+	keep     bool    // children are kept (a known group)
+	counts   []int32 // occurrences so far of each child definition
+	unknown  []nameCount
+	children bool      // a child element was seen
+	text     textFlags // what the element's own text held
+	valStart int
+	chars    int
+}
+
+type nameCount struct {
+	name  string
+	count int32
+}
+
+// readDocument reads one DOCUMENT, whose start tag was just read, into a
+// tree. Indentation, comments and CDATA boundaries vanish; everything else a
+// rule may need is kept, up to maxDocumentNodes elements.
+func (v *validation) readDocument(index int) (*Document, error) {
+	s := v.s
+	doc := &Document{Index: index, Line: s.tokLine, nodes: make([]node, 0, 128)}
+	v.arena = v.arena[:0]
+	v.frames = v.frames[:0]
+	def := v.opts.Schema.Lookup("/INVOICES/DOCUMENT")
+	doc.nodes = append(doc.nodes, node{name: def.Name, def: def, parent: -1, first: -1, last: -1, next: -1, occ: int32(index), line: int32(s.tokLine)})
+	if len(s.attrs) > 0 {
+		doc.nodes[0].flags |= hasAttrs
+	}
+	v.pushFrame(0, def)
+	for len(v.frames) > 0 {
+		if err := s.next(); err != nil {
+			return nil, err
+		}
+		switch s.kind {
+		case tokStart:
+			v.openElement(doc)
+		case tokEnd:
+			v.closeElement(doc)
+		case tokText:
+			f := &v.frames[len(v.frames)-1]
+			f.text |= s.textFlags
+			f.chars += s.textChars
+			if f.node >= 0 && !f.keep {
+				v.arena = append(v.arena, s.text...)
+			}
+		case tokPI:
+			v.pi(false, nil)
+		case tokDoctype:
+			return nil, s.errorf("a DOCTYPE declaration inside an element")
+		}
+	}
+	doc.values = string(v.arena)
+	return doc, nil
+}
+
+func (v *validation) pushFrame(n int32, def *ElementDef) {
+	if len(v.frames) < cap(v.frames) {
+		v.frames = v.frames[:len(v.frames)+1]
+	} else {
+		v.frames = append(v.frames, frame{})
+	}
+	f := &v.frames[len(v.frames)-1]
+	*f = frame{node: n, def: def, counts: f.counts[:0], unknown: f.unknown[:0], valStart: len(v.arena)}
+	f.keep = n >= 0 && def != nil && def.Kind == KindGroup
+	if f.keep {
+		for range def.Children {
+			f.counts = append(f.counts, 0)
+		}
+	}
+}
+
+func (v *validation) openElement(doc *Document) {
+	s := v.s
+	parent := &v.frames[len(v.frames)-1]
+	parent.children = true
+	if !parent.keep {
+		if parent.node >= 0 {
+			doc.nodes[parent.node].flags |= hasElements | skipped
+		}
+		v.pushFrame(-1, nil)
+		return
+	}
+	if len(doc.nodes) >= maxDocumentNodes {
+		doc.truncated = true
+		v.pushFrame(-1, nil)
+		return
+	}
+	pi := parent.node
+	doc.nodes[pi].flags |= hasElements
+	cdef := parent.def.childByName[string(s.name)]
+	n := node{def: cdef, parent: pi, first: -1, last: -1, next: -1, line: int32(s.tokLine)}
+	if cdef != nil {
+		n.name = cdef.Name
+		parent.counts[cdef.pos]++
+		n.occ = parent.counts[cdef.pos]
+	} else {
+		n.name = string(s.name)
+		n.occ = 1
+		found := false
+		for i := range parent.unknown {
+			if parent.unknown[i].name == n.name {
+				parent.unknown[i].count++
+				n.occ, found = parent.unknown[i].count, true
+				break
+			}
+		}
+		if !found && len(parent.unknown) < 64 {
+			parent.unknown = append(parent.unknown, nameCount{n.name, 1})
+		}
+	}
+	if len(s.attrs) > 0 {
+		n.flags |= hasAttrs
+	}
+	idx := int32(len(doc.nodes))
+	doc.nodes = append(doc.nodes, n)
+	p := &doc.nodes[pi]
+	if p.last >= 0 {
+		doc.nodes[p.last].next = idx
+	} else {
+		p.first = idx
+	}
+	p.last = idx
+	for _, a := range s.attrs {
+		if a.control {
+			v.fileError("V04", Element{doc, idx}.Path(), "the value of attribute %s holds a control character; expected printable characters only", a.name)
+		}
+	}
+	v.pushFrame(idx, cdef)
+}
+
+func (v *validation) closeElement(doc *Document) {
+	f := v.frames[len(v.frames)-1]
+	v.frames = v.frames[:len(v.frames)-1]
+	at := f.node
+	if at < 0 { // report against the nearest kept ancestor
+		for i := len(v.frames) - 1; i >= 0 && at < 0; i-- {
+			at = v.frames[i].node
+		}
+	}
+	group := f.keep || f.children
+	switch {
+	case f.text&textControl != 0,
+		!group && f.text&textTabCRLF != 0:
+		v.fileError("V04", Element{doc, at}.Path(), "%s holds a control character (TAB, CR, LF or U+0000-U+001F, U+007F-U+009F) in its value; expected printable characters only, TAB, CR and LF only as indentation between elements", Element{doc, at}.Name())
+	}
+	if f.node < 0 {
+		return
+	}
+	n := &doc.nodes[f.node]
+	if group && f.text&textNonSpace != 0 {
+		n.flags |= hasText
+	}
+	if !f.keep {
+		n.valOff = int32(f.valStart)
+		n.valLen = int32(len(v.arena) - f.valStart)
+		n.chars = int32(f.chars)
+	}
+}
+
+// document runs the document rules on doc and keeps what the bundle rules
+// need from it.
+func (v *validation) document(doc *Document) error {
+	if err := v.ctx.Err(); err != nil {
+		return err
+	}
+	if v.fileFailed {
+		return nil // the bundle is rejected; its documents are not processed
+	}
+	root := doc.Root()
+	header := root.Child("HEADER")
+	dr := DocumentResult{
+		Index:      doc.Index,
+		ReceiptNo:  header.Child("RECEIPT_NO").Value(),
+		DocumentNo: root.Find("DOCUMENT_HEAD/DOCUMENT_NO").Value(),
+		Type:       root.Find("DOCUMENT_HEAD/DOCUMENT_TYPE").Value(),
+		Findings:   []Finding{},
+	}
+	c := &checker{v: v, doc: doc, res: &dr}
+	c.run()
+
+	// What the bundle rules need: V09's sum, V10's first sender, V51's keys.
+	cs := header.Child("CHECKSUM")
+	if val, err := ParseDecimal(cs.Value(), 20, 3); cs.Filled() && err == nil {
+		v.checksumSum = v.checksumSum.Add(val)
+	} else {
+		v.checksumMissing = append(v.checksumMissing, doc.Index)
+	}
+	senderType, senderID := header.Child("SENDER_ID_TYPE").Value(), header.Child("SENDER_ID").Value()
+	if doc.Index == 1 {
+		v.firstSender = [2]string{senderType, senderID}
+	}
+	if senderType != "" && senderID != "" && dr.ReceiptNo != "" {
+		key := [3]string{senderType, senderID, dr.ReceiptNo}
+		if v.receipts == nil {
+			v.receipts = make(map[[3]string]int)
+		}
+		if first, dup := v.receipts[key]; dup {
+			msg := fmt.Sprintf("RECEIPT_NO %s of sender %s %s is also used by document %d; expected a receipt number unique per sender within the bundle", quoteValue(dr.ReceiptNo), senderType, senderID, first)
+			v.add(&dr.Findings, maxFindingsPerDocument, Finding{Rule: "V51", Severity: SeverityError, Path: header.Child("RECEIPT_NO").Path(), Message: msg})
+			fr := &v.res.Documents[first-1]
+			if !fr.dupReported {
+				fr.dupReported = true
+				v.add(&fr.Findings, maxFindingsPerDocument, Finding{Rule: "V51", Severity: SeverityError,
+					Path:    fmt.Sprintf("/INVOICES/DOCUMENT[%d]/HEADER/RECEIPT_NO", first),
+					Message: fmt.Sprintf("RECEIPT_NO %s of sender %s %s is also used by document %d; expected a receipt number unique per sender within the bundle", quoteValue(dr.ReceiptNo), senderType, senderID, doc.Index)})
+			}
+		} else {
+			v.receipts[key] = doc.Index
+		}
+	}
+	dr.Valid = !hasError(dr.Findings)
+	if v.opts.Document != nil {
+		if err := v.opts.Document(doc, &dr); err != nil {
+			return err
+		}
+	}
+	v.res.Documents = append(v.res.Documents, dr)
+	return nil
+}
+
+// bundleRules applies V08, V09 and then V10 once every document is read.
+func (v *validation) bundleRules() {
+	if n := v.noOfDocuments; n.present {
+		if !isDigits(n.value, 1, 4) {
+			v.fileError("V08", n.path, "NO_OF_DOCUMENTS is %s; expected the number of documents written in 1 to 4 digits", quoteValue(n.value))
+		} else if got, _ := strconv.Atoi(n.value); got != v.documents {
+			v.fileError("V08", n.path, "NO_OF_DOCUMENTS is %d, but the bundle holds %d DOCUMENT elements; expected %d", got, v.documents, v.documents)
+		}
+	}
+	if t := v.totalChecksum; t.present {
+		total, err := ParseDecimal(t.value, 20, 3)
+		switch {
+		case err != nil: // reported by V07
+		case len(v.checksumMissing) > 0:
+			v.fileError("V09", t.path, "TOTAL_DOCUMENT_CHECKSUM cannot be confirmed because HEADER/CHECKSUM is missing or not a decimal in document %s; expected every document to state its checksum", joinInts(v.checksumMissing, 10))
+		case !total.Equal(v.checksumSum):
+			v.fileError("V09", t.path, "TOTAL_DOCUMENT_CHECKSUM is %s; expected %s, the sum of the CHECKSUM values written in the %d documents", FormatDecimal(total, 3), FormatDecimal(v.checksumSum, 3), v.documents)
+		}
+	}
+	if v.bundleFailed || v.opts.Bundles == nil {
+		return
+	}
+	key := BundleKey{
+		ServiceProvider: v.opts.ServiceProvider,
+		SenderType:      v.firstSender[0],
+		SenderID:        v.firstSender[1],
+		Reference:       v.res.Reference,
+		Year:            danishYear(v.opts.ReceivedAt),
+	}
+	dup, err := v.opts.Bundles.Register(v.ctx, key)
+	switch {
+	case err != nil:
+		v.fileError("V10", "/INVOICES/REFERENCE", "the duplicate-bundle register could not be consulted, so the bundle cannot be accepted now; send it again later")
+	case dup:
+		v.fileError("V10", "/INVOICES/REFERENCE", "a bundle with REFERENCE %s from sender %s %s was already accepted in %d; expected a REFERENCE not used before this year", quoteValue(key.Reference), key.SenderType, quoteValue(key.SenderID), key.Year)
+	}
+}
+
+// joinInts lists up to limit numbers, e.g. "2, 5 and 7" or "1, 2, 3, ... (12 in all)".
+func joinInts(ns []int, limit int) string {
+	parts := make([]string, 0, min(len(ns), limit))
+	for _, n := range ns[:min(len(ns), limit)] {
+		parts = append(parts, strconv.Itoa(n))
+	}
+	s := strings.Join(parts, ", ")
+	if len(ns) > limit {
+		s += fmt.Sprintf(", ... (%d in all)", len(ns))
+	}
+	return s
+}

@@ -1,0 +1,114 @@
+package efaktura
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/shopspring/decimal"
+)
+
+// maxFastDigits is the most digits an int64 can hold without overflow for
+// every value (10^18-1 < 2^63-1); longer values take the slow path.
+const maxFastDigits = 18
+
+// The error texts are reasons meant to follow an element name in a message,
+// so they neither quote the value nor carry the package prefix.
+var (
+	errDecimalEmpty       = errors.New("is empty")
+	errDecimalSign        = errors.New("has a sign; amounts are unsigned")
+	errDecimalPeriod      = errors.New("uses a period as the decimal separator; expected a comma")
+	errDecimalThousands   = errors.New("uses a period as a thousands separator; expected none")
+	errDecimalSpace       = errors.New("contains a space; expected digits and at most one comma")
+	errDecimalChar        = errors.New("contains a character other than digits and one comma")
+	errDecimalCommas      = errors.New("has more than one comma; expected at most one")
+	errDecimalNoIntDigit  = errors.New("has no digit before the comma")
+	errDecimalNoFracDigit = errors.New("has no digit after the comma")
+)
+
+// ParseDecimal parses s as a decimal of type p.d (section 1.7): it must match
+// ^[0-9]{1,p}(,[0-9]{1,d})?$, so the separator is a comma and there is no
+// sign, space, exponent or thousands separator. Leading zeros count toward p.
+// The result is exact. On failure the error text is a short reason that does
+// not quote s, such as "has 4 digits after the comma; at most 3 allowed".
+func ParseDecimal(s string, p, d int) (decimal.Decimal, error) {
+	if s == "" {
+		return decimal.Decimal{}, errDecimalEmpty
+	}
+	var (
+		intDigits, fracDigits int
+		comma                 bool
+		v                     int64 // meaningful only when the fast path applies
+	)
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case '0' <= c && c <= '9':
+			if comma {
+				fracDigits++
+			} else {
+				intDigits++
+			}
+			v = v*10 + int64(c-'0')
+		case c == ',':
+			if comma {
+				return decimal.Decimal{}, errDecimalCommas
+			}
+			comma = true
+		default:
+			return decimal.Decimal{}, decimalCharError(s)
+		}
+	}
+	switch {
+	case intDigits == 0:
+		return decimal.Decimal{}, errDecimalNoIntDigit
+	case comma && fracDigits == 0:
+		return decimal.Decimal{}, errDecimalNoFracDigit
+	case intDigits > p:
+		return decimal.Decimal{}, fmt.Errorf("has %s before the comma; at most %d allowed", digitCount(intDigits), p)
+	case fracDigits > d && d <= 0:
+		return decimal.Decimal{}, fmt.Errorf("has %s after the comma; no decimals allowed", digitCount(fracDigits))
+	case fracDigits > d:
+		return decimal.Decimal{}, fmt.Errorf("has %s after the comma; at most %d allowed", digitCount(fracDigits), d)
+	}
+	if intDigits+fracDigits <= maxFastDigits {
+		return decimal.New(v, -int32(fracDigits)), nil
+	}
+	// The grammar has been checked, so the only change NewFromString needs is
+	// the separator.
+	return decimal.NewFromString(strings.Replace(s, ",", ".", 1))
+}
+
+// decimalCharError explains why s, which holds a byte other than a digit or a
+// comma, is not a decimal. It names the most likely mistake first.
+func decimalCharError(s string) error {
+	switch {
+	case s[0] == '-' || s[0] == '+':
+		return errDecimalSign
+	case strings.Count(s, ".") == 1 && !strings.Contains(s, ","):
+		return errDecimalPeriod
+	case strings.Contains(s, "."):
+		return errDecimalThousands
+	case strings.Contains(s, " "):
+		return errDecimalSpace
+	}
+	return errDecimalChar
+}
+
+// digitCount renders n digits with the right plural.
+func digitCount(n int) string {
+	if n == 1 {
+		return "1 digit"
+	}
+	return fmt.Sprintf("%d digits", n)
+}
+
+// FormatDecimal renders v with exactly places decimals and a decimal comma,
+// e.g. 2401 with places 3 is "2401,000"; places 0 (or less) gives no comma.
+// Excess decimals are rounded half away from zero. A negative value gets a
+// leading '-': the format never holds one, but differences in messages can.
+func FormatDecimal(v decimal.Decimal, places int) string {
+	if places < 0 {
+		places = 0
+	}
+	return strings.Replace(v.StringFixed(int32(places)), ".", ",", 1)
+}

@@ -1,0 +1,69 @@
+package efaktura
+
+// Severity tells whether a finding rejects what it is attached to.
+type Severity string
+
+const (
+	// SeverityError rejects the file (top-level findings) or the document.
+	SeverityError Severity = "error"
+	// SeverityWarning is advice; it never makes a result invalid.
+	SeverityWarning Severity = "warning"
+)
+
+// A Finding is one violation of one rule at one place.
+type Finding struct {
+	Rule     string   `json:"rule"`     // stable rule id, "V01" to "V51"
+	Severity Severity `json:"severity"` // "error" or "warning"
+	// Path locates the element with 1-based indexes on repeatable elements,
+	// e.g. /INVOICES/DOCUMENT[2]/LINE[3]/AMOUNT/NET_PRICE. File-level findings
+	// have the path of the nearest element, or "/" before the root.
+	Path    string `json:"path"`
+	Message string `json:"message"` // says what was found and what was expected
+}
+
+// DocumentResult is the verdict on one DOCUMENT of a bundle.
+type DocumentResult struct {
+	Index      int       `json:"index"` // 1-based position in the bundle
+	ReceiptNo  string    `json:"receipt_no"`
+	DocumentNo string    `json:"document_no"`
+	Type       string    `json:"-"` // DOCUMENT_HEAD/DOCUMENT_TYPE as written
+	Valid      bool      `json:"valid"`
+	Findings   []Finding `json:"findings"`
+
+	dupReported bool // V51 was reported on this document already
+}
+
+// Result is the verdict on one file.
+type Result struct {
+	File    string `json:"file"`
+	Ruleset string `json:"ruleset"`
+	// Valid is true only when no error finding exists at any level and every
+	// document is valid.
+	Valid bool `json:"valid"`
+	// Findings are the file- and bundle-level ones (V01 to V10); any error
+	// among them rejects the whole bundle, and Documents is then empty
+	// because no document of a rejected bundle is processed.
+	Findings  []Finding        `json:"findings"`
+	Documents []DocumentResult `json:"documents"`
+	// Reference, TotalChecksum and NoOfDocuments are INVOICES' own leaves
+	// as written, when they could be read.
+	Reference     string `json:"-"`
+	TotalChecksum string `json:"-"`
+	NoOfDocuments string `json:"-"`
+	// Skipped lists the rules that were not applied and why, e.g. V24 when no
+	// sender register was given. It is not part of the JSON form.
+	Skipped []SkippedRule `json:"-"`
+	// Suppressed counts findings left out after the limit per file or per
+	// document was reached, so a hostile file cannot exhaust memory.
+	Suppressed int `json:"-"`
+}
+
+// SkippedRule is a rule that was not applied, with the reason.
+type SkippedRule struct {
+	Rule   string
+	Reason string
+}
+
+// Ruleset names the version of the rules this package applies. It changes
+// whenever a rule's verdict could change.
+const Ruleset = "efaktura-2.1.0/r1"

@@ -1,0 +1,585 @@
+package efaktura
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// checker applies the document rules to one document.
+type checker struct {
+	v   *validation
+	doc *Document
+	res *DocumentResult
+	bad map[int32]bool // elements whose value broke a content rule
+}
+
+func (c *checker) report(rule, path, format string, args ...any) {
+	c.v.add(&c.res.Findings, maxFindingsPerDocument, Finding{Rule: rule, Severity: SeverityError, Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+func (c *checker) unusable(e Element) {
+	if c.bad == nil {
+		c.bad = make(map[int32]bool)
+	}
+	c.bad[e.i] = true
+}
+
+func (c *checker) isUnusable(e Element) bool { return e.Exists() && c.bad[e.i] }
+
+// text returns the value of a filled element that passed its content rules.
+func (c *checker) text(e Element) (string, bool) {
+	if !e.Filled() || c.isUnusable(e) {
+		return "", false
+	}
+	return e.Value(), true
+}
+
+// amount returns the value of a filled decimal element that passed V18.
+func (c *checker) amount(e Element) (decimal.Decimal, bool) {
+	s, ok := c.text(e)
+	if !ok || e.Def() == nil || e.Def().Kind != KindDecimal {
+		return decimal.Decimal{}, false
+	}
+	d, err := ParseDecimal(s, e.Def().MaxLength, e.Def().Decimals)
+	return d, err == nil
+}
+
+// amountOrZero is amount for sums, where an unusable value counts as 0
+// (section 5.3).
+func (c *checker) amountOrZero(e Element) decimal.Decimal {
+	d, _ := c.amount(e)
+	return d
+}
+
+// documentRule is one rule, or a group of closely related rules, over a
+// whole document.
+type documentRule struct {
+	id    string // reported if the rule cannot run
+	check func(*checker)
+}
+
+// documentRules run in this order after the structure rules (section 5.3).
+var documentRules = []documentRule{
+	{"V22", (*checker).versions},
+	{"V23", (*checker).receiptTo},
+	{"V24", (*checker).senderKnown},
+	{"V25", (*checker).identifiers},
+	{"V26", (*checker).checksum},
+	{"V29", (*checker).billToDenmark},
+	{"V30", (*checker).foreignPayment},
+	{"V31", (*checker).postalCodes},
+	{"V32", (*checker).vatRates},
+	{"V33", (*checker).lineAmounts},
+	{"V35", (*checker).totals},
+	{"V41", (*checker).directDebitAmount},
+	{"V42", (*checker).itemNumbers},
+	{"V43", (*checker).fik},
+	{"V46", (*checker).directDebit},
+	{"V48", (*checker).pbs},
+	{"V49", (*checker).finalCustomers},
+	{"V50", (*checker).accountCodes},
+}
+
+// run applies V11-V50 to the document. A rule that panics becomes an error
+// finding under its id: a result is never valid when a rule could not run.
+func (c *checker) run() {
+	c.safely("V11", func() { c.structure(c.doc.Root()) })
+	for _, r := range documentRules {
+		c.safely(r.id, func() { r.check(c) })
+	}
+}
+
+func (c *checker) safely(id string, f func()) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.report(id, c.doc.Root().Path(), "rule %s could not run because of an internal error; the document cannot be accepted until it can", id)
+		}
+	}()
+	f()
+}
+
+// tolerance is the deviation amounts and totals may have (SEEN: 50 øre),
+// inclusive, in the document's currency.
+var tolerance = decimal.New(50, -2)
+
+func within(a, b decimal.Decimal) bool { return a.Sub(b).Abs().LessThanOrEqual(tolerance) }
+
+// money renders an amount for a message with 2 or 3 decimals, as amounts are
+// written; computed values are rounded to 3 decimals for display only.
+func money(d decimal.Decimal) string {
+	s := FormatDecimal(d, 3)
+	if strings.HasSuffix(s, "0") {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// fixedValues are HEADER's required values (V22), applied when filled.
+var fixedValues = []struct{ path, want string }{
+	{"HEADER/VERSION", "2.1.0"},
+	{"HEADER/PAYMENT_MEANS_VERSION", "2.1.0"},
+	{"HEADER/FACTORING_VERSION", "2.0.0"},
+}
+
+// versions is V22.
+func (c *checker) versions() {
+	for _, f := range fixedValues {
+		e := c.doc.Root().Find(f.path)
+		if v, ok := c.text(e); ok && v != f.want {
+			c.report("V22", e.Path(), "%s is %s; expected %s", e.Name(), quoteValue(v), f.want)
+		}
+	}
+}
+
+// receiptTo is V23.
+func (c *checker) receiptTo() {
+	h := c.doc.Root().Child("HEADER")
+	if !h.Exists() {
+		return
+	}
+	e := h.Child("RECEIPT_TO")
+	switch {
+	case !e.Exists():
+		c.report("V23", h.ChildPath("RECEIPT_TO"), "HEADER lacks <RECEIPT_TO/>; expected it present and empty")
+	case e.Chars() > 0:
+		c.report("V23", e.Path(), "RECEIPT_TO has a value; expected it present and empty")
+	}
+}
+
+func (c *checker) sender() (idType, id string, ok bool) {
+	h := c.doc.Root().Child("HEADER")
+	idType, ok1 := c.text(h.Child("SENDER_ID_TYPE"))
+	id, ok2 := c.text(h.Child("SENDER_ID"))
+	return idType, id, ok1 && ok2
+}
+
+// lookupSender consults the register once per document.
+func (c *checker) lookupSender() (Sender, bool, error) {
+	idType, id, ok := c.sender()
+	if !ok {
+		return Sender{}, false, nil
+	}
+	return c.v.opts.Senders.LookupSender(c.v.ctx, idType, id)
+}
+
+// senderKnown is V24.
+func (c *checker) senderKnown() {
+	if c.v.opts.Senders == nil {
+		return
+	}
+	idType, id, ok := c.sender()
+	if !ok {
+		return
+	}
+	path := c.doc.Root().Find("HEADER/SENDER_ID").Path()
+	_, found, err := c.lookupSender()
+	switch {
+	case err != nil:
+		c.report("V24", path, "the sender register could not be consulted, so the sender is not known; the document cannot be accepted until it can")
+	case !found:
+		c.report("V24", path, "sender %s %s is not in the sender register; expected a registered sender", idType, quoteValue(id))
+	}
+}
+
+// identifiers is V25.
+func (c *checker) identifiers() {
+	h := c.doc.Root().Child("HEADER")
+	for _, p := range []struct{ typ, id string }{{"SENDER_ID_TYPE", "SENDER_ID"}, {"RECEIVER_ID_TYPE", "RECEIVER_ID"}} {
+		typ, ok1 := c.text(h.Child(p.typ))
+		id, ok2 := c.text(h.Child(p.id))
+		f, known := partyIDFormats[typ]
+		if ok1 && ok2 && known && !f.valid(id) {
+			c.report("V25", h.Child(p.id).Path(), "%s %s does not fit type %s; expected %s", p.id, quoteValue(id), typ, f.want)
+		}
+	}
+	e := c.doc.Root().Find("FACTORING_INFO/FACTORING_CVR_NO")
+	if v, ok := c.text(e); ok && !isDigits(v, 8, 8) {
+		c.report("V25", e.Path(), "FACTORING_CVR_NO %s is not a CVR number; expected exactly 8 digits", quoteValue(v))
+	}
+}
+
+// checksum is V26 (section 6).
+func (c *checker) checksum() {
+	cs := c.doc.Root().Find("HEADER/CHECKSUM")
+	written, ok := c.amount(cs)
+	if !ok {
+		return
+	}
+	if parts := c.doc.Checksum(); !written.Equal(parts.Computed) {
+		c.report("V26", cs.Path(), "CHECKSUM is %s; expected %s (BILL_TO/NAME_1 %d + P_FIK_NO %s + NET_PRICE sum %s)",
+			FormatDecimal(written, 3), FormatDecimal(parts.Computed, 3), parts.Name, orZero(parts.FIK), money(parts.NetPrices))
+	}
+}
+
+// ChecksumParts is a document's checksum as declared and as computed, with
+// the three parts of section 6.2.
+type ChecksumParts struct {
+	Declared  string          // HEADER/CHECKSUM as written
+	Computed  decimal.Decimal // Name + FIK + NetPrices
+	Name      int64           // L: the value of BILL_TO/NAME_1
+	FIK       string          // F: P_FIK_NO when PAYMENT_TYPE is FIK and it is all digits, else ""
+	NetPrices decimal.Decimal // S: the sum of LINE/AMOUNT/NET_PRICE
+}
+
+// Checksum computes the document's checksum from its content. Parts whose
+// element is missing or not a valid value count as 0, as in the sums of
+// section 5.3; the name counts as written, since any text has a value.
+func (d *Document) Checksum() ChecksumParts {
+	root := d.Root()
+	p := ChecksumParts{Declared: root.Find("HEADER/CHECKSUM").Value()}
+	name := root.Find("BILL_TO/NAME_1").Value()
+	p.Name = NameValue(name)
+	if root.Find("PAYMENT_MEANS/PAYMENT_TYPE").Value() == "FIK" {
+		if v := root.Find("PAYMENT_MEANS/FIK/P_FIK_NO").Value(); isDigits(v, 1, 16) {
+			p.FIK = v
+		}
+	}
+	var nets []decimal.Decimal
+	for line := range root.All("LINE") {
+		e := line.Find("AMOUNT/NET_PRICE")
+		if v, err := ParseDecimal(e.Value(), 20, 3); e.Filled() && err == nil {
+			nets = append(nets, v)
+			p.NetPrices = p.NetPrices.Add(v)
+		}
+	}
+	computed, err := Checksum(name, p.FIK, nets)
+	if err != nil {
+		panic(err) // FIK holds digits only
+	}
+	p.Computed = computed
+	return p
+}
+
+func orZero(digits string) string {
+	if t := strings.TrimLeft(digits, "0"); t != "" {
+		return t
+	}
+	return "0"
+}
+
+// parties yields the party blocks' ADDRESS elements.
+func (c *checker) addresses(yield func(party string, addr Element) bool) {
+	for e := range c.doc.Root().Children() {
+		if a := e.Child("ADDRESS"); a.Exists() && e.Def() != nil {
+			if !yield(e.Name(), a) {
+				return
+			}
+		}
+	}
+}
+
+// billToDenmark is V29.
+func (c *checker) billToDenmark() {
+	e := c.doc.Root().Find("BILL_TO/ADDRESS/COUNTRY_CODE")
+	if v, ok := c.text(e); ok && !strings.EqualFold(v, "DK") {
+		c.report("V29", e.Path(), "BILL_TO's COUNTRY_CODE is %s; expected DK: the invoice recipient is Danish", quoteValue(v))
+	}
+}
+
+// foreignPayment is V30.
+func (c *checker) foreignPayment() {
+	root := c.doc.Root()
+	var foreign, country string
+	for party, addr := range c.addresses {
+		if v, ok := c.text(addr.Child("COUNTRY_CODE")); ok && !strings.EqualFold(v, "DK") {
+			foreign, country = party, strings.ToUpper(v)
+			break
+		}
+	}
+	if foreign == "" {
+		return
+	}
+	pt := root.Find("PAYMENT_MEANS/PAYMENT_TYPE")
+	ptype, ok := c.text(pt)
+	if !ok {
+		return
+	}
+	if ptype != "DIRECT_DEBIT" {
+		c.report("V30", pt.Path(), "%s has country %s, and a country other than DK requires PAYMENT_TYPE DIRECT_DEBIT with P_DIRECT_DEBIT_TYPE OTHER; found PAYMENT_TYPE %s", foreign, country, quoteValue(ptype))
+		return
+	}
+	dt := root.Find("PAYMENT_MEANS/DIRECT_DEBIT/P_DIRECT_DEBIT_TYPE")
+	if v, ok := c.text(dt); ok && v != "OTHER" {
+		c.report("V30", dt.Path(), "%s has country %s, and a country other than DK requires P_DIRECT_DEBIT_TYPE OTHER; found %s", foreign, country, quoteValue(v))
+	}
+}
+
+// postalCodes is V31.
+func (c *checker) postalCodes() {
+	for party, addr := range c.addresses {
+		cc, ok := c.text(addr.Child("COUNTRY_CODE"))
+		pc := addr.Child("POST_CODE")
+		if !ok || !strings.EqualFold(cc, "DK") || !pc.Exists() || c.isUnusable(pc) {
+			continue
+		}
+		if v := pc.Value(); !IsDanishPostalCode(v) {
+			c.report("V31", pc.Path(), "%s's POST_CODE is %s with country DK; expected a Danish postal code of 4 digits from the postal register", party, quoteValue(v))
+		}
+	}
+}
+
+var (
+	vat0  = decimal.Zero
+	vat25 = decimal.New(25, 0)
+)
+
+func (c *checker) vatPercents(yield func(Element) bool) {
+	root := c.doc.Root()
+	for line := range root.All("LINE") {
+		if !yield(line.Find("AMOUNT/VAT_PERCENT")) {
+			return
+		}
+	}
+	total := root.Child("TOTALAMOUNT")
+	for ch := range total.All("CHARGE") {
+		if !yield(ch.Child("CHARGE_VAT_PERCENT")) {
+			return
+		}
+	}
+	yield(total.Child("INVOICE_DISCOUNT_VAT_PERCENT"))
+}
+
+// vatRates is V32.
+func (c *checker) vatRates() {
+	for e := range c.vatPercents {
+		if v, ok := c.amount(e); ok && !v.Equal(vat0) && !v.Equal(vat25) {
+			c.report("V32", e.Path(), "%s is %s %%; expected 0 or 25", e.Name(), money(v))
+		}
+	}
+}
+
+// lineAmounts is V33 and V34.
+func (c *checker) lineAmounts() {
+	hundred := decimal.New(100, 0)
+	for line := range c.doc.Root().All("LINE") {
+		a := line.Child("AMOUNT")
+		if !a.Exists() {
+			continue
+		}
+		net, okNet := c.amount(a.Child("NET_PRICE"))
+		pct, okPct := c.amount(a.Child("VAT_PERCENT"))
+		vat, okVat := c.amount(a.Child("VAT_AMOUNT"))
+		incl, okIncl := c.amount(a.Child("AMOUNT_INCL_VAT"))
+		if okNet && okPct && okVat {
+			if want := net.Mul(pct).Div(hundred); !within(vat, want) {
+				c.report("V33", a.Child("VAT_AMOUNT").Path(), "VAT_AMOUNT is %s; expected NET_PRICE %s x VAT_PERCENT %s / 100 = %s, within 0,50", money(vat), money(net), money(pct), money(want))
+			}
+		}
+		if okNet && okVat && okIncl {
+			if want := net.Add(vat); !within(incl, want) {
+				c.report("V33", a.Child("AMOUNT_INCL_VAT").Path(), "AMOUNT_INCL_VAT is %s; expected NET_PRICE %s + VAT_AMOUNT %s = %s, within 0,50", money(incl), money(net), money(vat), money(want))
+			}
+		}
+		qty, okQty := c.amount(line.Child("QUANTITY"))
+		price, okPrice := c.amount(line.Child("UNIT_PRICE"))
+		de := a.Child("LINE_DISCOUNT_AMOUNT")
+		disc, okDisc := c.amount(de)
+		if !de.Filled() {
+			okDisc = true
+		}
+		if okNet && okQty && okPrice && okDisc {
+			if want := qty.Mul(price).Sub(disc); !within(net, want) {
+				c.report("V34", a.Child("NET_PRICE").Path(), "NET_PRICE is %s; expected QUANTITY %s x UNIT_PRICE %s - LINE_DISCOUNT_AMOUNT %s = %s, within 0,50", money(net), money(qty), money(price), money(disc), money(want))
+			}
+		}
+	}
+}
+
+// totals is V35 to V40 (section 8): each total is compared with what the
+// lines, charges and discount give, never with another written total, except
+// in V40.
+func (c *checker) totals() {
+	root := c.doc.Root()
+	t := root.Child("TOTALAMOUNT")
+	if !t.Exists() {
+		return
+	}
+	var sn, sc, base decimal.Decimal
+	for line := range root.All("LINE") {
+		net := c.amountOrZero(line.Find("AMOUNT/NET_PRICE"))
+		sn = sn.Add(net)
+		if p, ok := c.amount(line.Find("AMOUNT/VAT_PERCENT")); ok && p.Equal(vat25) {
+			base = base.Add(net)
+		}
+	}
+	for ch := range t.All("CHARGE") {
+		amt := c.amountOrZero(ch.Child("CHARGE_AMOUNT"))
+		sc = sc.Add(amt)
+		if p, ok := c.amount(ch.Child("CHARGE_VAT_PERCENT")); ok && p.Equal(vat25) {
+			base = base.Add(amt)
+		}
+	}
+	disc := c.amountOrZero(t.Child("INVOICE_DISCOUNT_AMOUNT"))
+	if p, ok := c.amount(t.Child("INVOICE_DISCOUNT_VAT_PERCENT")); ok && p.Equal(vat25) {
+		base = base.Sub(disc)
+	}
+	excl := sn.Add(sc).Sub(disc)
+	vat := base.Mul(vat25).Div(decimal.New(100, 0))
+	checks := []struct {
+		rule, name string
+		want       decimal.Decimal
+		how        string
+	}{
+		{"V35", "TOTAL_LINE_AMOUNT", sn, "the sum of the lines' NET_PRICE"},
+		{"V36", "TOTAL_CHARGE_AMOUNT", sc, "the sum of CHARGE_AMOUNT"},
+		{"V37", "TOTAL_AMOUNT_EXCL_VAT", excl, fmt.Sprintf("lines %s + charges %s - invoice discount %s", money(sn), money(sc), money(disc))},
+		{"V38", "VAT_BASE_AMOUNT", base, "the lines and charges at 25 % less a 25 % invoice discount"},
+		{"V39", "TOTAL_VAT_AMOUNT", vat, fmt.Sprintf("25 %% of the VAT base %s", money(base))},
+	}
+	for _, ch := range checks {
+		e := t.Child(ch.name)
+		if got, ok := c.amount(e); ok && !within(got, ch.want) {
+			c.report(ch.rule, e.Path(), "%s is %s; expected %s (%s), within 0,50", ch.name, money(got), money(ch.want), ch.how)
+		}
+	}
+	we, ok1 := c.amount(t.Child("TOTAL_AMOUNT_EXCL_VAT"))
+	wv, ok2 := c.amount(t.Child("TOTAL_VAT_AMOUNT"))
+	e := t.Child("TOTAL_AMOUNT_INCL_VAT")
+	if got, ok3 := c.amount(e); ok1 && ok2 && ok3 && !within(got, we.Add(wv)) {
+		c.report("V40", e.Path(), "TOTAL_AMOUNT_INCL_VAT is %s; expected TOTAL_AMOUNT_EXCL_VAT %s + TOTAL_VAT_AMOUNT %s = %s, within 0,50", money(got), money(we), money(wv), money(we.Add(wv)))
+	}
+}
+
+// directDebitAmount is V41.
+func (c *checker) directDebitAmount() {
+	root := c.doc.Root()
+	dd := root.Find("PAYMENT_MEANS/DIRECT_DEBIT")
+	if root.Find("PAYMENT_MEANS/PAYMENT_TYPE").Value() != "DIRECT_DEBIT" || !dd.Exists() {
+		return
+	}
+	pc, ok1 := c.text(dd.Child("P_CURRENCY_CODE"))
+	cc, ok2 := c.text(root.Find("CURRENCY/CURRENCY_CODE"))
+	amt, ok3 := c.amount(dd.Child("P_AMOUNT"))
+	total, ok4 := c.amount(root.Find("TOTALAMOUNT/TOTAL_AMOUNT_INCL_VAT"))
+	if ok1 && ok2 && ok3 && ok4 && pc == cc && !within(amt, total) {
+		c.report("V41", dd.Child("P_AMOUNT").Path(), "P_AMOUNT is %s %s; expected TOTAL_AMOUNT_INCL_VAT %s, within 0,50", money(amt), pc, money(total))
+	}
+}
+
+// itemNumbers is V42.
+func (c *checker) itemNumbers() {
+	for line := range c.doc.Root().All("LINE") {
+		if !line.Child("QUANTITY").Filled() || !line.Find("AMOUNT/NET_PRICE").Filled() {
+			continue
+		}
+		info := line.Child("ITEM_INFO")
+		if !info.Child("ITEM_NO").Filled() && !info.Child("BUYER_ITEM_NO").Filled() && !info.Child("EAN_ITEM_NO").Filled() {
+			c.report("V42", line.Path(), "the line has QUANTITY and NET_PRICE but no item number; expected ITEM_INFO with ITEM_NO, BUYER_ITEM_NO or EAN_ITEM_NO filled")
+		}
+	}
+}
+
+// fikLengths are the payment-id lengths per card type (table R2).
+var fikLengths = map[string]int{"71": 15, "75": 16}
+
+// fik is V43, V44 and V45.
+func (c *checker) fik() {
+	fik := c.doc.Root().Find("PAYMENT_MEANS/FIK")
+	if !fik.Exists() {
+		return
+	}
+	card, cardOK := c.text(fik.Child("P_CARD_TYPE"))
+	if n, ok := fikLengths[card]; ok && cardOK {
+		e := fik.Child("P_FIK_NO")
+		if id, ok := c.text(e); ok {
+			switch {
+			case !isDigits(id, n, n):
+				c.report("V43", e.Path(), "P_FIK_NO %s does not fit card type %s; expected exactly %d digits", quoteValue(id), card, n)
+			case !ValidMod10(id):
+				check, _ := Mod10CheckDigit(id[:n-1])
+				c.report("V43", e.Path(), "P_FIK_NO %s has check digit %c; expected %d by modulus 10", quoteValue(id), id[n-1], check)
+			}
+		}
+	}
+	e := fik.Child("P_CREDITOR_NO")
+	if v, ok := c.text(e); ok && !isDigits(v, 8, 8) {
+		c.report("V44", e.Path(), "P_CREDITOR_NO %s is not a creditor number; expected exactly 8 digits", quoteValue(v))
+	}
+	if m := fik.Child("P_MESSAGE"); m.Exists() && cardOK && card != "73" && card != "75" {
+		c.report("V45", m.Path(), "P_MESSAGE is given with card type %s; expected it only with card type 73 or 75", card)
+	}
+}
+
+// directDebit is V46 and V47.
+func (c *checker) directDebit() {
+	dd := c.doc.Root().Find("PAYMENT_MEANS/DIRECT_DEBIT")
+	if !dd.Exists() {
+		return
+	}
+	e := dd.Child("P_TRANSFER_DATE")
+	if v, ok := c.text(e); ok {
+		day, _ := time.Parse(time.DateOnly, v)
+		if !c.v.opts.Calendar.IsBankDay(day) {
+			c.report("V46", e.Path(), "P_TRANSFER_DATE %s is a %s; expected a Danish bank day (Monday to Friday, not a bank holiday)", v, dayKind(day))
+		}
+	}
+	typ, ok := c.text(dd.Child("P_DIRECT_DEBIT_TYPE"))
+	if !ok || !slices.Contains([]string{"BS", "LS", "PBS"}, typ) {
+		return
+	}
+	if reg := dd.Child("P_REG_NO"); reg.Filled() && !c.isUnusable(reg) && !isDigits(reg.Value(), 4, 4) {
+		c.report("V47", reg.Path(), "P_REG_NO %s is not a bank registration number; expected exactly 4 digits for %s", quoteValue(reg.Value()), typ)
+	}
+	if acc := dd.Child("P_ACCOUNT_NO"); acc.Filled() && !c.isUnusable(acc) && !isDigits(acc.Value(), 1, 10) {
+		c.report("V47", acc.Path(), "P_ACCOUNT_NO %s is not an account number; expected 1 to 10 digits for %s", quoteValue(acc.Value()), typ)
+	}
+}
+
+func dayKind(t time.Time) string {
+	if wd := t.Weekday(); wd == time.Saturday || wd == time.Sunday {
+		return wd.String()
+	}
+	return "bank holiday"
+}
+
+// pbs is V48.
+func (c *checker) pbs() {
+	e := c.doc.Root().Find("PAYMENT_MEANS/DIRECT_DEBIT/P_DIRECT_DEBIT_TYPE")
+	if c.v.opts.Senders == nil || e.Value() != "PBS" {
+		return
+	}
+	s, found, err := c.lookupSender()
+	if err != nil || !found {
+		return // V24 reports an unknown sender or an unreachable register
+	}
+	if !s.Nets {
+		c.report("V48", e.Path(), "P_DIRECT_DEBIT_TYPE is PBS, but sender %s %s is not flagged as Nets in the sender register; expected BS, LS or OTHER", s.Type, quoteValue(s.ID))
+	}
+}
+
+// finalCustomers is V49. FINAL_CUSTOMER may be a CPR number: its value never
+// appears in a message.
+func (c *checker) finalCustomers() {
+	for line := range c.doc.Root().All("LINE") {
+		te, ve := line.Child("FINAL_CUSTOMER_TYPE"), line.Child("FINAL_CUSTOMER")
+		switch {
+		case te.Filled() && !ve.Filled():
+			c.report("V49", line.ChildPath("FINAL_CUSTOMER"), "FINAL_CUSTOMER_TYPE is filled but FINAL_CUSTOMER is not; expected both filled or both empty")
+		case !te.Filled() && ve.Filled():
+			c.report("V49", line.ChildPath("FINAL_CUSTOMER_TYPE"), "FINAL_CUSTOMER is filled but FINAL_CUSTOMER_TYPE is not; expected both filled or both empty")
+		case te.Filled():
+			typ, ok := c.text(te)
+			f, known := finalCustomerFormats[typ]
+			if ok && known && !c.isUnusable(ve) && !f.valid(ve.Value()) {
+				c.report("V49", ve.Path(), "FINAL_CUSTOMER does not have the format of type %s; expected %s", typ, f.want)
+			}
+		}
+	}
+}
+
+// accountCodes is V50.
+func (c *checker) accountCodes() {
+	root := c.doc.Root()
+	if !strings.EqualFold(root.Find("DOCUMENT_HEAD/ACCOUNT_CODE").Value(), "Linjespecificeret") {
+		return
+	}
+	for line := range root.All("LINE") {
+		if line.Find("AMOUNT/NET_PRICE").Filled() && !line.Child("ACCOUNT_CODE").Filled() {
+			c.report("V50", line.ChildPath("ACCOUNT_CODE"), "the header's ACCOUNT_CODE is Linjespecificeret, but this priced line has no ACCOUNT_CODE; expected one on every line with a NET_PRICE")
+		}
+	}
+}

@@ -1,0 +1,471 @@
+package efaktura
+
+import (
+	"archive/zip"
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// Profile selects how the stylesheet processing instruction is judged (V05).
+type Profile string
+
+const (
+	// ProfileSender is for files as an ERP sends them: no stylesheet PI.
+	ProfileSender Profile = "sender"
+	// ProfileDelivered is for files as the e-faktura hub delivers them: at
+	// most one stylesheet PI, directly after the XML declaration.
+	ProfileDelivered Profile = "delivered"
+)
+
+// Size limits of V01 and the reader's own safety cap.
+const (
+	DefaultMaxXMLBytes      = 45 << 20  // V01: a plain XML bundle
+	DefaultMaxZipBytes      = 100 << 20 // V01: a zipped bundle, measured as the .zip
+	DefaultMaxUnzippedBytes = 256 << 20 // safety cap on a zipped bundle's content (configuration, not a format rule)
+	maxDocumentNodes        = 300_000   // elements kept per document (a full 9999-line document has about 200 000)
+	maxFindingsPerDocument  = 200
+	maxFileFindings         = 1000
+)
+
+// Options configure [Validate]. The zero value validates in the sender
+// profile with the built-in element table and bank calendar, without the
+// sender register (V24, V48 are then skipped) and without the duplicate-bundle
+// check (V10 is then skipped).
+type Options struct {
+	Profile Profile        // default ProfileSender
+	Senders SenderRegister // V24, V48; nil skips them
+	Bundles BundleRegistry // V10; nil skips it
+	// ServiceProvider is the party that delivered the file, known from the
+	// transport, part of the V10 key.
+	ServiceProvider string
+	ReceivedAt      time.Time    // V10's year, in Danish time; default now
+	Schema          *Schema      // default DefaultSchema()
+	Calendar        *BankCalendar // V46; default DanishBankCalendar()
+	MaxXMLBytes      int64 // default DefaultMaxXMLBytes
+	MaxZipBytes      int64 // default DefaultMaxZipBytes
+	MaxUnzippedBytes int64 // default DefaultMaxUnzippedBytes
+	// File names the input in the result; default "-".
+	File string
+	// Document, when set, is called with each document of a bundle that
+	// passed the file rules, after its document rules ran. Bundle rules are
+	// decided only at the end, so the final verdict is in the Result.
+	Document func(*Document, *DocumentResult) error
+}
+
+func (o Options) withDefaults() Options {
+	if o.Profile == "" {
+		o.Profile = ProfileSender
+	}
+	if o.ReceivedAt.IsZero() {
+		o.ReceivedAt = time.Now()
+	}
+	if o.Schema == nil {
+		o.Schema = DefaultSchema()
+	}
+	if o.Calendar == nil {
+		o.Calendar = DanishBankCalendar()
+	}
+	if o.MaxXMLBytes <= 0 {
+		o.MaxXMLBytes = DefaultMaxXMLBytes
+	}
+	if o.MaxZipBytes <= 0 {
+		o.MaxZipBytes = DefaultMaxZipBytes
+	}
+	if o.MaxUnzippedBytes <= 0 {
+		o.MaxUnzippedBytes = DefaultMaxUnzippedBytes
+	}
+	if o.File == "" {
+		o.File = "-"
+	}
+	return o
+}
+
+// ErrProfile is returned for an unknown [Profile].
+var ErrProfile = errors.New("efaktura: unknown profile")
+
+// Validate reads one bundle from r, XML or a ZIP archive holding one XML
+// file, and applies every rule of the format. Content problems, however bad,
+// are findings in the Result; the error is non-nil only when r itself fails,
+// ctx ends, or the options are wrong. Memory stays bounded by one document,
+// not the bundle.
+func Validate(ctx context.Context, r io.Reader, opts Options) (*Result, error) {
+	opts = opts.withDefaults()
+	if opts.Profile != ProfileSender && opts.Profile != ProfileDelivered {
+		return nil, fmt.Errorf("%w: %q", ErrProfile, opts.Profile)
+	}
+	v := &validation{ctx: ctx, opts: opts, res: &Result{File: opts.File, Ruleset: Ruleset,
+		Findings: []Finding{}, Documents: []DocumentResult{}}}
+	if opts.Senders == nil {
+		v.res.Skipped = append(v.res.Skipped,
+			SkippedRule{"V24", "no sender register given"}, SkippedRule{"V48", "no sender register given"})
+	}
+	if opts.Bundles == nil {
+		v.res.Skipped = append(v.res.Skipped, SkippedRule{"V10", "no duplicate-bundle register given"})
+	}
+	br := bufio.NewReaderSize(r, 64<<10)
+	head, _ := br.Peek(4)
+	var in io.Reader
+	if bytes.Equal(head, []byte("PK\x03\x04")) {
+		xml, err := v.unzip(br)
+		if err != nil || xml == nil {
+			return v.finish(), err
+		}
+		in = xml
+	} else {
+		in = &limitReader{r: br, n: opts.MaxXMLBytes, err: errTooLarge}
+	}
+	if err := v.run(in); err != nil {
+		return nil, err
+	}
+	return v.finish(), nil
+}
+
+var (
+	errTooLarge         = errors.New("file too large")
+	errUnzippedTooLarge = errors.New("zip content too large")
+)
+
+// limitReader fails with err once more than n bytes were read, so a size
+// limit holds whatever the headers or archive claim.
+type limitReader struct {
+	r   io.Reader
+	n   int64
+	err error
+}
+
+func (l *limitReader) Read(p []byte) (int, error) {
+	if l.n < 0 {
+		return 0, l.err
+	}
+	if int64(len(p)) > l.n+1 {
+		p = p[:l.n+1]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	if l.n < 0 {
+		return n, l.err
+	}
+	return n, err
+}
+
+// unzip opens the single XML file of a zipped bundle. It returns nil and no
+// error when a V01 finding was recorded.
+func (v *validation) unzip(r io.Reader) (io.Reader, error) {
+	limit := v.opts.MaxZipBytes
+	data, err := io.ReadAll(&limitReader{r: r, n: limit, err: errTooLarge})
+	if errors.Is(err, errTooLarge) {
+		v.fileError("V01", "/", "the ZIP file is larger than %d bytes; expected at most %s", limit, byteSize(limit))
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read zip: %w", err)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		v.fileError("V01", "/", "the file starts like a ZIP archive but cannot be read as one (%v); expected a ZIP archive holding one XML file", err)
+		return nil, nil
+	}
+	if len(zr.File) != 1 || zr.File[0].FileInfo().IsDir() {
+		v.fileError("V01", "/", "the ZIP archive holds %d entries; expected exactly one file, the XML bundle", len(zr.File))
+		return nil, nil
+	}
+	f, err := zr.File[0].Open()
+	if err != nil {
+		v.fileError("V01", "/", "the file in the ZIP archive cannot be opened (%v); expected a stored or deflated file", err)
+		return nil, nil
+	}
+	return &zipEntry{f: f, limit: &limitReader{r: f, n: v.opts.MaxUnzippedBytes, err: errUnzippedTooLarge}}, nil
+}
+
+// zipEntry reads a zip entry, turning archive corruption into a V01 matter.
+type zipEntry struct {
+	f     io.ReadCloser
+	limit *limitReader
+}
+
+func (z *zipEntry) Read(p []byte) (int, error) {
+	n, err := z.limit.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, errUnzippedTooLarge) {
+		err = &zipError{err}
+	}
+	return n, err
+}
+
+type zipError struct{ err error }
+
+func (e *zipError) Error() string { return e.err.Error() }
+func (e *zipError) Unwrap() error { return e.err }
+
+// validation is the state of one Validate call.
+type validation struct {
+	ctx  context.Context
+	opts Options
+	s    *scanner
+	res  *Result
+
+	fileFailed   bool // an error among V01-V06: the bundle is rejected
+	bundleFailed bool // an error among V07-V10
+
+	// Bundle level.
+	reference       string
+	totalChecksum   leafValue
+	noOfDocuments   leafValue
+	documents       int
+	checksumSum     decimal.Decimal
+	checksumMissing []int // documents whose CHECKSUM is missing or not a decimal
+	firstSender     [2]string
+	receipts        map[[3]string]int // V51: sender type, sender id, receipt no -> first index
+	arena           []byte
+	frames          []frame
+}
+
+// leafValue is one of INVOICES' own leaves.
+type leafValue struct {
+	present bool
+	value   string
+	chars   int
+	path    string
+}
+
+func (v *validation) add(dst *[]Finding, limit int, f Finding) {
+	if len(*dst) >= limit {
+		v.res.Suppressed++
+		return
+	}
+	*dst = append(*dst, f)
+}
+
+func (v *validation) fileError(rule, path, format string, args ...any) {
+	if rule <= "V06" {
+		v.fileFailed = true
+	} else {
+		v.bundleFailed = true
+	}
+	v.add(&v.res.Findings, maxFileFindings, Finding{Rule: rule, Severity: SeverityError, Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+// finish settles the verdict. A bundle rejected by a file or bundle rule
+// reports no documents: none of them is processed.
+func (v *validation) finish() *Result {
+	r := v.res
+	r.Valid = !v.fileFailed && !v.bundleFailed
+	if !r.Valid {
+		r.Documents = []DocumentResult{}
+		return r
+	}
+	for i := range r.Documents {
+		d := &r.Documents[i]
+		d.Valid = !hasError(d.Findings)
+		r.Valid = r.Valid && d.Valid
+	}
+	return r
+}
+
+func hasError(fs []Finding) bool {
+	for _, f := range fs {
+		if f.Severity == SeverityError {
+			return true
+		}
+	}
+	return false
+}
+
+// run reads the file. Syntax errors and size overruns become findings.
+func (v *validation) run(in io.Reader) error {
+	v.s = newScanner(in)
+	err := v.read()
+	if v.s.rerr != nil {
+		err = v.s.rerr // a failed read explains whatever the reader made of the bytes before it
+	}
+	var syn *SyntaxError
+	var zerr *zipError
+	switch {
+	case err == nil:
+	case errors.As(err, &syn):
+		v.fileError("V02", "/", "the file is not well-formed XML at line %d: %s", syn.Line, syn.Msg)
+	case errors.Is(err, errTooLarge):
+		v.fileError("V01", "/", "the XML file is larger than %d bytes; expected at most %s", v.opts.MaxXMLBytes, byteSize(v.opts.MaxXMLBytes))
+	case errors.Is(err, errUnzippedTooLarge):
+		v.fileError("V01", "/", "the file in the ZIP archive expands to more than %s, this service's limit", byteSize(v.opts.MaxUnzippedBytes))
+	case errors.As(err, &zerr):
+		v.fileError("V01", "/", "the ZIP archive is damaged (%v); expected a readable ZIP archive", zerr.err)
+	case errors.Is(err, errStop):
+	default:
+		return err
+	}
+	if !v.fileFailed && !v.bundleFailed {
+		v.bundleRules()
+	}
+	return nil
+}
+
+// errStop ends reading after a finding that leaves nothing sensible to read.
+var errStop = errors.New("stop")
+
+var xmlDecl = regexp.MustCompile(`^<\?xml\s+version\s*=\s*(?:"([^"]*)"|'([^']*)')(?:\s+encoding\s*=\s*(?:"([^"]*)"|'([^']*)'))?(?:\s+standalone\s*=\s*(?:"([^"]*)"|'([^']*)'))?\s*\?>`)
+
+// prolog checks the XML declaration (V03).
+func (v *validation) prolog() error {
+	s := v.s
+	for s.end-s.pos < 512 && s.fill() {
+	}
+	b := s.buf[s.pos:s.end]
+	const want = `expected <?xml version="1.0" encoding="ISO-8859-1" standalone="yes"?> as the very first bytes`
+	switch {
+	case len(b) == 0:
+		v.fileError("V03", "/", "the file is empty; %s", want)
+		return errStop
+	case bytes.HasPrefix(b, []byte{0xEF, 0xBB, 0xBF}), bytes.HasPrefix(b, []byte{0xFE, 0xFF}), bytes.HasPrefix(b, []byte{0xFF, 0xFE}):
+		v.fileError("V03", "/", "the file starts with a byte-order mark; %s", want)
+		return errStop
+	case isSpace(b[0]):
+		v.fileError("V03", "/", "white space comes before the XML declaration; %s", want)
+		return errStop
+	}
+	m := xmlDecl.FindSubmatch(b)
+	if m == nil {
+		v.fileError("V03", "/", "the file does not start with a well-formed XML declaration; %s", want)
+		return errStop
+	}
+	pick := func(a, b []byte) ([]byte, bool) {
+		if a != nil {
+			return a, true
+		}
+		return b, b != nil
+	}
+	version, _ := pick(m[1], m[2])
+	encoding, hasEnc := pick(m[3], m[4])
+	standalone, hasSA := pick(m[5], m[6])
+	if string(version) != "1.0" {
+		v.fileError("V03", "/", "the XML declaration says version %q; expected \"1.0\"", version)
+	}
+	if !hasSA || string(standalone) != "yes" {
+		v.fileError("V03", "/", "the XML declaration has standalone=%q; expected standalone=\"yes\"", standalone)
+	}
+	if !hasEnc || !strings.EqualFold(string(encoding), "ISO-8859-1") {
+		v.fileError("V03", "/", "the XML declaration names encoding %q; expected \"ISO-8859-1\"", encoding)
+		return errStop // the bytes cannot be read as intended
+	}
+	s.advance(len(m[0]))
+	return nil
+}
+
+// read walks the file: prolog, root, bundle children, trailing misc.
+func (v *validation) read() error {
+	if err := v.prolog(); err != nil {
+		return err
+	}
+	s := v.s
+	first, stylesheets := true, 0
+	for {
+		if err := s.next(); err != nil {
+			return err
+		}
+		switch s.kind {
+		case tokEOF:
+			v.fileError("V02", "/", "the file has no root element; expected <INVOICES>")
+			return nil
+		case tokText, tokComment:
+			if s.kind == tokComment {
+				first = false
+			}
+			continue
+		case tokDoctype:
+			v.fileError("V02", "/", "the file has a DOCTYPE declaration at line %d; DOCTYPE declarations are not allowed", s.line)
+			return errStop
+		case tokPI:
+			v.pi(first && stylesheets == 0, &stylesheets)
+			first = false
+			continue
+		case tokStart:
+		}
+		break
+	}
+	if string(s.name) != "INVOICES" {
+		v.fileError("V06", "/"+string(s.name), "the root element is <%s>; expected <INVOICES>", s.name)
+		return errStop
+	}
+	v.rootAttrs()
+	if err := v.readBundle(); err != nil {
+		return err
+	}
+	for {
+		if err := s.next(); err != nil {
+			return err
+		}
+		switch s.kind {
+		case tokEOF:
+			return nil
+		case tokPI:
+			v.pi(false, &stylesheets)
+		case tokStart:
+			return s.errorf("a second root element <%s> follows </INVOICES>", s.name)
+		case tokDoctype:
+			return s.errorf("a DOCTYPE declaration after the root element")
+		}
+	}
+}
+
+// pi judges a processing instruction (V05). firstAfterDecl tells whether it
+// directly follows the XML declaration, with nothing but white space between.
+func (v *validation) pi(firstAfterDecl bool, stylesheets *int) {
+	target := string(v.s.name)
+	switch {
+	case target != "xml-stylesheet":
+		v.fileError("V05", "/", "line %d has a processing instruction <?%s?>; no processing instructions are allowed", v.s.tokLine, target)
+	case v.opts.Profile == ProfileSender:
+		v.fileError("V05", "/", "line %d has an xml-stylesheet processing instruction; a sender must not add one (the hub adds it on delivery)", v.s.tokLine)
+	case !firstAfterDecl:
+		v.fileError("V05", "/", "line %d has an xml-stylesheet processing instruction; the delivered profile allows one only, directly after the XML declaration", v.s.tokLine)
+	default:
+		*stylesheets++
+	}
+}
+
+const (
+	xsiNamespace   = "http://www.w3.org/2001/XMLSchema-instance"
+	schemaLocation = "efaktura.xsd"
+)
+
+// rootAttrs checks INVOICES' attributes (V06, and V04 on their values).
+func (v *validation) rootAttrs() {
+	want := map[string]string{"xmlns:xsi": xsiNamespace, "xsi:noNamespaceSchemaLocation": schemaLocation}
+	seen := map[string]bool{}
+	for _, a := range v.s.attrs {
+		if a.control {
+			v.fileError("V04", "/INVOICES", "the value of attribute %s holds a control character (TAB, CR, LF or U+0000-U+001F, U+007F-U+009F); expected printable characters only", a.name)
+		}
+		w, ok := want[a.name]
+		switch {
+		case a.name == "xmlns":
+			v.fileError("V06", "/INVOICES", "INVOICES declares the default namespace %q; expected no namespace", a.value)
+		case !ok:
+			v.fileError("V06", "/INVOICES", "INVOICES has attribute %s; expected only xmlns:xsi and xsi:noNamespaceSchemaLocation", a.name)
+		case a.value != w:
+			v.fileError("V06", "/INVOICES", "attribute %s of INVOICES is %s; expected %q", a.name, quoteValue(a.value), w)
+		}
+		seen[a.name] = true
+	}
+	for _, name := range []string{"xmlns:xsi", "xsi:noNamespaceSchemaLocation"} {
+		if !seen[name] {
+			v.fileError("V06", "/INVOICES", "INVOICES lacks attribute %s=%q", name, want[name])
+		}
+	}
+}
+
+// byteSize renders a limit, e.g. "47185920 bytes (45 MB)".
+func byteSize(n int64) string {
+	if n%(1<<20) == 0 {
+		return fmt.Sprintf("%d bytes (%d MB)", n, n>>20)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}

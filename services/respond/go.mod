@@ -1,0 +1,3 @@
+module github.com/kp-efaktura/efaktura/services/respond
+
+go 1.26.0
