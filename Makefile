@@ -10,8 +10,8 @@ ALL_PKGS         = $(foreach d,$(ALL_GO_MOD_DIRS),$(d)/...)
 STATICCHECK_VERSION := v0.8.2
 TOOLS := $(CURDIR)/bin/tools
 
-BENCHTIME ?= 1x
-BENCHCOUNT ?= 1
+# Benchmark flags; e.g. make bench BENCHFLAGS='-count 6' for benchstat.
+BENCHFLAGS ?= -count 3
 
 .PHONY: all build run test test-short bench vet fmt lint tidy clean
 
@@ -34,9 +34,10 @@ run: build
 test:
 	$(GO) test -race -count=1 $(ALL_PKGS)
 
-## bench: benchmarks of every module; figures go into docs/performance.md
+## bench: benchmarks of every module; figures go into docs/performance.md.
+## The comparison with xmllint needs libxml2-utils (apt-get install libxml2-utils).
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count $(BENCHCOUNT) $(ALL_PKGS)
+	$(GO) test -run '^$$' -bench . -benchmem $(BENCHFLAGS) $(ALL_PKGS)
 
 vet:
 	$(GO) vet $(ALL_PKGS)

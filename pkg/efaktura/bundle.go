@@ -169,7 +169,9 @@ type nameCount struct {
 // rule may need is kept, up to maxDocumentNodes elements.
 func (v *validation) readDocument(index int) (*Document, error) {
 	s := v.s
-	doc := &Document{Index: index, Line: s.tokLine, nodes: make([]node, 0, 128)}
+	// Documents of one bundle tend to be alike: size the tree like the last
+	// one, so it grows without copying.
+	doc := &Document{Index: index, Line: s.tokLine, nodes: make([]node, 0, max(128, v.lastNodes+v.lastNodes/8))}
 	v.arena = v.arena[:0]
 	v.frames = v.frames[:0]
 	def := v.opts.Schema.Lookup("/INVOICES/DOCUMENT")
@@ -201,6 +203,7 @@ func (v *validation) readDocument(index int) (*Document, error) {
 		}
 	}
 	doc.values = string(v.arena)
+	v.lastNodes = len(doc.nodes)
 	return doc, nil
 }
 

@@ -32,13 +32,28 @@ var (
 // The result is exact. On failure the error text is a short reason that does
 // not quote s, such as "has 4 digits after the comma; at most 3 allowed".
 func ParseDecimal(s string, p, d int) (decimal.Decimal, error) {
+	v, fracDigits, err := checkDecimal(s, p, d)
+	if err != nil {
+		return decimal.Decimal{}, err
+	}
+	if v >= 0 {
+		return decimal.New(v, -int32(fracDigits)), nil
+	}
+	// The grammar has been checked, so the only change NewFromString needs is
+	// the separator.
+	return decimal.NewFromString(strings.Replace(s, ",", ".", 1))
+}
+
+// checkDecimal checks s against the grammar of ParseDecimal without building
+// a value. It returns the digits as an integer and the number of decimals
+// when they fit in an int64, and v < 0 when they do not.
+func checkDecimal(s string, p, d int) (v int64, fracDigits int, err error) {
 	if s == "" {
-		return decimal.Decimal{}, errDecimalEmpty
+		return 0, 0, errDecimalEmpty
 	}
 	var (
-		intDigits, fracDigits int
-		comma                 bool
-		v                     int64 // meaningful only when the fast path applies
+		intDigits int
+		comma     bool
 	)
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
@@ -51,31 +66,29 @@ func ParseDecimal(s string, p, d int) (decimal.Decimal, error) {
 			v = v*10 + int64(c-'0')
 		case c == ',':
 			if comma {
-				return decimal.Decimal{}, errDecimalCommas
+				return 0, 0, errDecimalCommas
 			}
 			comma = true
 		default:
-			return decimal.Decimal{}, decimalCharError(s)
+			return 0, 0, decimalCharError(s)
 		}
 	}
 	switch {
 	case intDigits == 0:
-		return decimal.Decimal{}, errDecimalNoIntDigit
+		return 0, 0, errDecimalNoIntDigit
 	case comma && fracDigits == 0:
-		return decimal.Decimal{}, errDecimalNoFracDigit
+		return 0, 0, errDecimalNoFracDigit
 	case intDigits > p:
-		return decimal.Decimal{}, fmt.Errorf("has %s before the comma; at most %d allowed", digitCount(intDigits), p)
+		return 0, 0, fmt.Errorf("has %s before the comma; at most %d allowed", digitCount(intDigits), p)
 	case fracDigits > d && d <= 0:
-		return decimal.Decimal{}, fmt.Errorf("has %s after the comma; no decimals allowed", digitCount(fracDigits))
+		return 0, 0, fmt.Errorf("has %s after the comma; no decimals allowed", digitCount(fracDigits))
 	case fracDigits > d:
-		return decimal.Decimal{}, fmt.Errorf("has %s after the comma; at most %d allowed", digitCount(fracDigits), d)
+		return 0, 0, fmt.Errorf("has %s after the comma; at most %d allowed", digitCount(fracDigits), d)
 	}
-	if intDigits+fracDigits <= maxFastDigits {
-		return decimal.New(v, -int32(fracDigits)), nil
+	if intDigits+fracDigits > maxFastDigits {
+		v = -1
 	}
-	// The grammar has been checked, so the only change NewFromString needs is
-	// the separator.
-	return decimal.NewFromString(strings.Replace(s, ",", ".", 1))
+	return v, fracDigits, nil
 }
 
 // decimalCharError explains why s, which holds a byte other than a digit or a

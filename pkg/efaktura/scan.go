@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -87,8 +88,19 @@ type SyntaxError struct {
 
 func (e *SyntaxError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Msg) }
 
+// scanBufs recycles scanner buffers: a service validates many small bundles,
+// and a fresh 256 KiB buffer per bundle would dominate their cost.
+var scanBufs = sync.Pool{New: func() any { b := make([]byte, scanBufSize); return &b }}
+
+// newScanner returns a scanner reading r; release returns its buffer.
 func newScanner(r io.Reader) *scanner {
-	return &scanner{r: r, buf: make([]byte, scanBufSize), line: 1}
+	return &scanner{r: r, buf: *scanBufs.Get().(*[]byte), line: 1}
+}
+
+func (s *scanner) release() {
+	b := s.buf[:scanBufSize]
+	s.buf = nil
+	scanBufs.Put(&b)
 }
 
 func (s *scanner) errorf(format string, args ...any) error {

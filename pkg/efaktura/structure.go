@@ -120,7 +120,7 @@ func checkValue(d *ElementDef, value string, chars int) (rule, msg string) {
 			return "V17", fmt.Sprintf("%s has %d characters; expected at most %d (Text A(%d))", d.Name, chars, d.MaxLength, d.MaxLength)
 		}
 	case KindDecimal:
-		if _, err := ParseDecimal(value, d.MaxLength, d.Decimals); err != nil {
+		if _, _, err := checkDecimal(value, d.MaxLength, d.Decimals); err != nil {
 			return "V18", fmt.Sprintf("%s is %s, which %v (Decimal %d.%d: up to %d digits, a decimal comma and up to %d decimals, no sign)", d.Name, quoteValue(value), err, d.MaxLength, d.Decimals, d.MaxLength, d.Decimals)
 		}
 	case KindDate:
@@ -167,11 +167,14 @@ func (c *checker) structure(e Element) {
 	}
 	seq := newSequence(d)
 	children := slices.Collect(e.Children())
-	misplaced := outOfOrder(children)
+	var misplaced []bool
+	if !inOrder(children) {
+		misplaced = outOfOrder(children)
+	}
 	for i, child := range children {
 		cd := child.Def()
 		verdict := seq.visit(cd)
-		if verdict == seqOrder || verdict == seqOK && misplaced[i] {
+		if misplaced != nil && (verdict == seqOrder || verdict == seqOK && misplaced[i]) {
 			// The greedy sequence blames whatever follows a moved element;
 			// the longest ordered run blames the moved element itself.
 			verdict = seqOK
@@ -320,6 +323,20 @@ func (c *checker) resolve(from Element, def *ElementDef) Element {
 		return Element{}
 	}
 	return anc.Find(strings.TrimPrefix(def.Path, anc.Def().Path+"/"))
+}
+
+// inOrder reports whether the known children stand in table order.
+func inOrder(children []Element) bool {
+	last := -1
+	for _, c := range children {
+		if d := c.Def(); d != nil {
+			if d.pos < last {
+				return false
+			}
+			last = d.pos
+		}
+	}
+	return true
 }
 
 // outOfOrder marks the children that are not part of a longest run in table

@@ -2,7 +2,6 @@ package efaktura
 
 import (
 	"archive/zip"
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -46,13 +45,13 @@ type Options struct {
 	Bundles BundleRegistry // V10; nil skips it
 	// ServiceProvider is the party that delivered the file, known from the
 	// transport, part of the V10 key.
-	ServiceProvider string
-	ReceivedAt      time.Time    // V10's year, in Danish time; default now
-	Schema          *Schema      // default DefaultSchema()
-	Calendar        *BankCalendar // V46; default DanishBankCalendar()
-	MaxXMLBytes      int64 // default DefaultMaxXMLBytes
-	MaxZipBytes      int64 // default DefaultMaxZipBytes
-	MaxUnzippedBytes int64 // default DefaultMaxUnzippedBytes
+	ServiceProvider  string
+	ReceivedAt       time.Time     // V10's year, in Danish time; default now
+	Schema           *Schema       // default DefaultSchema()
+	Calendar         *BankCalendar // V46; default DanishBankCalendar()
+	MaxXMLBytes      int64         // default DefaultMaxXMLBytes
+	MaxZipBytes      int64         // default DefaultMaxZipBytes
+	MaxUnzippedBytes int64         // default DefaultMaxUnzippedBytes
 	// File names the input in the result; default "-".
 	File string
 	// Document, when set, is called with each document of a bundle that
@@ -111,10 +110,14 @@ func Validate(ctx context.Context, r io.Reader, opts Options) (*Result, error) {
 	if opts.Bundles == nil {
 		v.res.Skipped = append(v.res.Skipped, SkippedRule{"V10", "no duplicate-bundle register given"})
 	}
-	br := bufio.NewReaderSize(r, 64<<10)
-	head, _ := br.Peek(4)
+	var head [4]byte
+	n, err := io.ReadFull(r, head[:])
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, fmt.Errorf("read %s: %w", opts.File, err)
+	}
+	br := io.MultiReader(bytes.NewReader(head[:n]), r)
 	var in io.Reader
-	if bytes.Equal(head, []byte("PK\x03\x04")) {
+	if string(head[:n]) == "PK\x03\x04" {
 		xml, err := v.unzip(br)
 		if err != nil || xml == nil {
 			return v.finish(), err
@@ -226,6 +229,7 @@ type validation struct {
 	receipts        map[[3]string]int // V51: sender type, sender id, receipt no -> first index
 	arena           []byte
 	frames          []frame
+	lastNodes       int // elements of the previous document
 }
 
 // leafValue is one of INVOICES' own leaves.
@@ -282,6 +286,7 @@ func hasError(fs []Finding) bool {
 // run reads the file. Syntax errors and size overruns become findings.
 func (v *validation) run(in io.Reader) error {
 	v.s = newScanner(in)
+	defer v.s.release()
 	err := v.read()
 	if v.s.rerr != nil {
 		err = v.s.rerr // a failed read explains whatever the reader made of the bytes before it
