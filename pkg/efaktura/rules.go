@@ -111,11 +111,7 @@ func within(a, b decimal.Decimal) bool { return a.Sub(b).Abs().LessThanOrEqual(t
 // money renders an amount for a message with 2 or 3 decimals, as amounts are
 // written; computed values are rounded to 3 decimals for display only.
 func money(d decimal.Decimal) string {
-	s := FormatDecimal(d, 3)
-	if strings.HasSuffix(s, "0") {
-		s = s[:len(s)-1]
-	}
-	return s
+	return strings.TrimSuffix(FormatDecimal(d, 3), "0")
 }
 
 // fixedValues are HEADER's required values (V22), applied when filled.

@@ -219,7 +219,6 @@ type validation struct {
 	bundleFailed bool // an error among V07-V10
 
 	// Bundle level.
-	reference       string
 	totalChecksum   leafValue
 	noOfDocuments   leafValue
 	documents       int

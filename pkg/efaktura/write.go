@@ -11,7 +11,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
-	"golang.org/x/text/encoding/charmap"
 )
 
 // ErrNotLatin1 is wrapped by the error [Write] returns for text that
@@ -50,38 +49,22 @@ const (
 //     written (a written value that is not a valid Decimal 20.3 counts 0);
 //   - NO_OF_DOCUMENTS, len(b.Documents).
 //
-// Write streams: it never holds the file, only fixed buffers of about
-// 140 KB. The text goes through a bufio.Writer into a
-// golang.org/x/text/encoding/charmap ISO8859_1 encoder and another
-// bufio.Writer, so w sees large writes. Every value is
-// checked before it is written: a character outside ISO-8859-1 stops Write
-// with an error wrapping [ErrNotLatin1] that names the element path and the
-// character (not the value, which may hold personal data). Should the
-// encoder itself refuse a character, its error is wrapped in ErrNotLatin1
-// as well. Other errors are those of w. After an error, w may have received
-// part of the bundle.
+// Write streams: it never holds the file, only a 64 KiB buffer. Every value
+// is checked as it is written, and its characters become ISO-8859-1 bytes
+// directly; a character outside ISO-8859-1 stops Write with an error
+// wrapping [ErrNotLatin1] that names the element path and the character (not
+// the value, which may hold personal data). Other errors are those of w.
+// After an error, w may have received part of the bundle.
 func Write(w io.Writer, b *Bundle) error {
 	if b == nil {
 		return ErrNilBundle
 	}
-	// The encoder writes in 4 KiB pieces; inner turns them into large
-	// writes to w.
-	inner := bufio.NewWriterSize(w, writeBufferSize)
-	enc := charmap.ISO8859_1.NewEncoder().Writer(inner)
-	x := &xmlOut{w: bufio.NewWriterSize(enc, writeBufferSize)}
+	x := &xmlOut{w: bufio.NewWriterSize(w, writeBufferSize)}
 	x.bundle(b)
 	if x.err != nil {
 		return x.err
 	}
-	if err := x.w.Flush(); err != nil {
-		return writeEncodeError(err)
-	}
-	if c, ok := enc.(io.Closer); ok {
-		if err := c.Close(); err != nil {
-			return writeEncodeError(err)
-		}
-	}
-	return inner.Flush()
+	return x.w.Flush()
 }
 
 // Bytes renders the bundle with [Write] and returns the ISO-8859-1 bytes.
@@ -105,17 +88,7 @@ func writeSizeHint(b *Bundle) int {
 	return n
 }
 
-// writeEncodeError wraps an error of the charmap encoder in ErrNotLatin1; other
-// errors, those of the destination, pass unchanged.
-func writeEncodeError(err error) error {
-	var rep interface{ Replacement() byte } // x/text's internal RepertoireError
-	if errors.As(err, &rep) {
-		return fmt.Errorf("%w: %w", ErrNotLatin1, err)
-	}
-	return err
-}
-
-// xmlOut writes elements to w, which takes UTF-8 and encodes it. The first
+// xmlOut writes elements to w as ISO-8859-1. The first
 // error is kept in err; later writes are skipped where it matters.
 type xmlOut struct {
 	w     *bufio.Writer
@@ -166,7 +139,7 @@ func (x *xmlOut) close() {
 	x.w.WriteString("</")
 	x.w.WriteString(name)
 	if _, err := x.w.WriteString(">\n"); err != nil {
-		x.fail(writeEncodeError(err))
+		x.fail(err)
 	}
 }
 
@@ -197,8 +170,9 @@ func (x *xmlOut) opt(name, value string) {
 	}
 }
 
-// text writes s escaped. A character outside ISO-8859-1 is not written; it
-// records an ErrNotLatin1 error naming the element.
+// text writes the UTF-8 text s escaped and as ISO-8859-1, one byte per
+// character. A character outside ISO-8859-1 is not written; it records an
+// ErrNotLatin1 error naming the element.
 func (x *xmlOut) text(name string, index int, s string) {
 	start := 0
 	for i := 0; i < len(s); i++ {
@@ -218,13 +192,15 @@ func (x *xmlOut) text(name string, index int, s string) {
 			if c < utf8.RuneSelf {
 				continue
 			}
+			x.w.WriteString(s[start:i])
 			r, size := utf8.DecodeRuneInString(s[i:])
 			if r > 0xFF { // also utf8.RuneError for invalid UTF-8
-				x.w.WriteString(s[start:i])
 				x.fail(x.notLatin1(name, index, r, size))
 				return
 			}
+			x.w.WriteByte(byte(r))
 			i += size - 1
+			start = i + 1
 			continue
 		}
 		x.w.WriteString(s[start:i])

@@ -7,6 +7,4 @@ require (
 	github.com/shopspring/decimal v1.4.0
 )
 
-require golang.org/x/text v0.43.0 // indirect
-
 replace github.com/kp-efaktura/efaktura/pkg => ../../pkg
