@@ -44,7 +44,8 @@ func (v *validation) readBundle() error {
 		if verdict != seqOK {
 			v.fileError("V07", path, "%s", seq.describe(verdict, cdef, string(s.name), "INVOICES"))
 		}
-		if len(s.attrs) > 0 {
+		if len(s.attrs) > 0 && (cdef == nil || cdef.Kind != KindGroup) {
+			// A DOCUMENT's own attributes are its structure's matter (V11).
 			v.fileError("V07", path, "<%s> has attributes; expected none", s.name)
 		}
 		switch {

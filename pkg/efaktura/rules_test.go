@@ -3,9 +3,11 @@ package efaktura
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -154,6 +156,7 @@ func TestRules(t *testing.T) {
 		{name: "V11 unknown element", file: invoice, edits: []edit{{"<CURRENCY>", "<NOTE>x</NOTE><CURRENCY>"}}, want: []string{"V11"}},
 		{name: "V11 removed tag", file: invoice, edits: []edit{{"<PAYMENT_MEANS>", "<PAYMENT_INFO_JOINT_TRANSFER_FORM/><PAYMENT_MEANS>"}}, want: []string{"V11"}},
 		{name: "V11 order", file: invoice, edits: []edit{{"<DELIVERY_TERMS>", "<DELIVERY_TERMS_MOVED>"}, {"<PAYMENT_TERMS>", "<DELIVERY_TERMS><DELIVERY_DATE>2025-05-28</DELIVERY_DATE></DELIVERY_TERMS><PAYMENT_TERMS>"}, {"<DELIVERY_TERMS_MOVED>", "<DELIVERY_TERMS>"}, {"<DELIVERY_TERMS>\n      <DELIVERY_DATE>2025-05-28</DELIVERY_DATE>\n      <DELIVERY_TERMS_TXT>Leveret frit depot</DELIVERY_TERMS_TXT>\n    </DELIVERY_TERMS>", ""}}, want: []string{"V11"}},
+		{name: "V11 attribute on DOCUMENT", file: invoice, edits: []edit{{"<DOCUMENT>", `<DOCUMENT id="1">`}}, want: []string{"V11"}},
 		{name: "V11 attribute", file: invoice, edits: []edit{{"<DOCUMENT_NO>", `<DOCUMENT_NO lang="da">`}}, want: []string{"V11"}},
 		{name: "V11 text in a group", file: invoice, edits: []edit{{"<CURRENCY>", "<CURRENCY>DKK"}}, want: []string{"V11"}},
 		{name: "V11 element in a leaf", file: invoice, edits: []edit{{"<DOCUMENT_NO>F-2025-0412", "<DOCUMENT_NO>F-2025-0412<X/>"}}, want: []string{"V11"}},
@@ -297,4 +300,61 @@ func TestDuplicateBundle(t *testing.T) {
 	if got := validate(readExample(t, creditNote), jan); len(got) != 0 {
 		t.Errorf("corrected bundle: rule ids %v, want none", got)
 	}
+}
+
+func TestDocumentLimit(t *testing.T) {
+	for _, tc := range []struct {
+		documents int
+		want      []string
+	}{{1000, nil}, {1001, []string{"V07"}}} {
+		b := Sample(SampleOptions{Documents: 1000, LinesPerDocument: 1, Seed: 3})
+		for len(b.Documents) < tc.documents {
+			extra := b.Documents[0]
+			extra.Header.ReceiptNo = fmt.Sprintf("EXTRA-%d", len(b.Documents))
+			b.Documents = append(b.Documents, extra)
+		}
+		data, err := b.Bytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := Validate(context.Background(), bytes.NewReader(data), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := ruleIDs(res); !slices.Equal(got, tc.want) {
+			t.Errorf("%d documents: rule ids %v, want %v;%s", tc.documents, got, tc.want, describe(res))
+		}
+	}
+}
+
+// TestValidateConcurrentSafe runs validations in parallel: they share the
+// element table, the code lists and the scanner buffers' pool.
+func TestValidateConcurrentSafe(t *testing.T) {
+	files := [][]byte{readExample(t, invoice), readExample(t, bundle3),
+		applyEdits(t, readExample(t, creditNote), []edit{{"<VERSION>2.1.0<", "<VERSION>2.0<"}})}
+	want := make([]string, len(files))
+	for i, f := range files {
+		res, err := Validate(context.Background(), bytes.NewReader(f), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[i] = strings.Join(ruleIDs(res), ",")
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 50 {
+				k := (g + i) % len(files)
+				res, err := Validate(context.Background(), bytes.NewReader(files[k]), Options{})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if got := strings.Join(ruleIDs(res), ","); got != want[k] {
+					t.Errorf("file %d: rule ids %q, want %q", k, got, want[k])
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -1,0 +1,64 @@
+// Package efaktura reads, validates and writes bundles in Nets' e-faktura
+// XML format 2.1.0: an INVOICES element with 1 to 1000 DOCUMENTs, each an
+// invoice, a credit note or a reminder. The format and its rules V01 to V51
+// are described in docs/format/efaktura-2.1.0.md; the rule ids are stable.
+//
+// # Validating
+//
+// [Validate] reads one bundle from an io.Reader, plain XML in ISO-8859-1 or a
+// ZIP archive holding one XML file, and applies every rule in the order of
+// section 5.3 of the format:
+//
+//   - file rules V01 to V06 (size, well-formed XML, declaration, characters,
+//     processing instructions, root element);
+//   - bundle rules V07 to V10 (INVOICES' own elements, the document count,
+//     the bundle checksum, duplicate bundles);
+//   - document rules V11 to V51 per DOCUMENT.
+//
+// A failed file or bundle rule rejects the whole bundle, and the [Result]
+// then lists no documents; a failed document rule rejects only that
+// document. Every violation found is reported, with its rule id, a path such
+// as /INVOICES/DOCUMENT[2]/LINE[3]/AMOUNT/NET_PRICE and a message saying what
+// was found and what was expected. A rule that cannot run (a register that
+// does not answer, an internal error) is an error finding too: a result is
+// never valid unless every rule ran.
+//
+// Content problems are findings, never errors: Validate returns an error
+// only when its reader fails, its context ends or its options are wrong.
+//
+// # What the caller provides
+//
+// The package does no I/O of its own. Rules that need outside state ask the
+// caller through interfaces in [Options]: the sender register
+// ([SenderRegister], V24 and V48) and the register of accepted bundles
+// ([BundleRegistry], V10). Without them those rules are skipped, and
+// [Result.Skipped] says so.
+//
+// # Reconstructed parts
+//
+// Much of the original format description is lost. The element table that
+// drives the structure rules V11 to V21 is data, embedded from
+// data/efaktura-2.1.0-elements.csv and parsed by [ParseSchema], so that the
+// official tables can replace it; [Options.Schema] takes another table.
+// The bank-day calendar of V46 is data too ([BankCalendar]).
+//
+// # Limits and memory
+//
+// Memory is bounded by one document, not by the bundle: documents are read
+// one at a time into a compact tree ([Document], read through [Element])
+// and dropped once their rules ran. Values longer than 4 KiB are counted but
+// not kept, tags are capped at 64 KiB, nesting at 256 levels, and a zipped
+// bundle's content at [Options.MaxUnzippedBytes], whatever the archive
+// claims. Findings are capped per document and per file.
+//
+// # Writing
+//
+// [Write] renders a [Bundle], a typed model of the format, computing each
+// document's CHECKSUM, the bundle's TOTAL_DOCUMENT_CHECKSUM and
+// NO_OF_DOCUMENTS. [Sample] builds valid bundles for tests and benchmarks.
+//
+// # Personal data
+//
+// FINAL_CUSTOMER may hold a CPR number. Messages never quote it, and every
+// value a message does quote has CPR-shaped numbers masked.
+package efaktura
