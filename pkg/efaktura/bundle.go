@@ -20,7 +20,11 @@ func (v *validation) readBundle() error {
 		switch s.kind {
 		case tokEnd:
 			for _, c := range seq.missing() {
-				v.fileError("V07", "/INVOICES/"+c.Name, "INVOICES lacks <%s>; expected %s", c.Name, requirement(c))
+				path := "/INVOICES/" + c.Name
+				if c.MaxOccurs > 1 {
+					path += "[1]"
+				}
+				v.fileError("V07", path, "INVOICES lacks <%s>; expected %s", c.Name, requirement(c))
 			}
 			return nil
 		case tokText:
@@ -37,6 +41,9 @@ func (v *validation) readBundle() error {
 		}
 		cdef := def.Child(string(s.name))
 		verdict := seq.visit(cdef)
+		if cdef != nil && cdef.Kind == KindGroup {
+			v.documents++ // every DOCUMENT counts for V08, also one past the limit
+		}
 		path := "/INVOICES/" + string(s.name)
 		if cdef != nil && cdef.MaxOccurs > 1 {
 			path += "[" + strconv.Itoa(seq.count(cdef)) + "]"
@@ -50,11 +57,13 @@ func (v *validation) readBundle() error {
 		}
 		switch {
 		case cdef == nil || verdict == seqTooMany:
+			if cdef != nil && cdef.Kind == KindGroup {
+				v.unreadDocuments = true
+			}
 			if err := v.skipElement(); err != nil {
 				return err
 			}
 		case cdef.Kind == KindGroup: // DOCUMENT
-			v.documents++
 			doc, err := v.readDocument(v.documents)
 			if err != nil {
 				return err
@@ -69,6 +78,7 @@ func (v *validation) readBundle() error {
 			}
 			if lv.chars == 0 {
 				v.fileError("V07", path, "<%s> is empty; expected a value", cdef.Name)
+				lv.present = false // nothing for V08 and V09 to judge
 			} else if rule, msg := checkValue(cdef, lv.value, lv.chars); rule != "" {
 				v.fileError("V07", path, "%s", msg)
 				lv.present = false // unusable for V08 and V09
@@ -96,6 +106,7 @@ func (v *validation) readLeaf(path string) (leafValue, error) {
 	}
 	var b strings.Builder
 	var flags textFlags
+	first := rune(-1)
 	for {
 		if err := s.next(); err != nil {
 			return lv, err
@@ -104,6 +115,12 @@ func (v *validation) readLeaf(path string) (leafValue, error) {
 		case tokText:
 			flags |= s.textFlags
 			lv.chars += s.textChars
+			if first < 0 {
+				first = s.firstControl
+			}
+			if first < 0 {
+				first = s.firstTabCRLF
+			}
 			if b.Len() < maxValueBytes {
 				b.Write(s.text)
 			}
@@ -116,7 +133,7 @@ func (v *validation) readLeaf(path string) (leafValue, error) {
 			v.pi(false, nil)
 		case tokEnd:
 			if flags&(textTabCRLF|textControl) != 0 {
-				v.fileError("V04", path, "the value holds a control character (TAB, CR, LF or U+0000-U+001F, U+007F-U+009F); expected printable characters only")
+				v.fileError("V04", path, "%s", controlMessage(path[strings.LastIndexByte(path, '/')+1:], first))
 			}
 			lv.value = b.String()
 			return lv, nil
@@ -156,8 +173,10 @@ type frame struct {
 	unknown  []nameCount
 	children bool      // a child element was seen
 	text     textFlags // what the element's own text held
-	valStart int
-	chars    int
+	// The first control characters of its text, for V04; -1 for none.
+	firstControl, firstTabCRLF rune
+	valStart                   int
+	chars                      int
 }
 
 type nameCount struct {
@@ -194,6 +213,12 @@ func (v *validation) readDocument(index int) (*Document, error) {
 			f := &v.frames[len(v.frames)-1]
 			f.text |= s.textFlags
 			f.chars += s.textChars
+			if f.firstControl < 0 {
+				f.firstControl = s.firstControl
+			}
+			if f.firstTabCRLF < 0 {
+				f.firstTabCRLF = s.firstTabCRLF
+			}
 			if f.node >= 0 && !f.keep {
 				v.arena = append(v.arena, s.text...)
 			}
@@ -215,7 +240,7 @@ func (v *validation) pushFrame(n int32, def *ElementDef) {
 		v.frames = append(v.frames, frame{})
 	}
 	f := &v.frames[len(v.frames)-1]
-	*f = frame{node: n, def: def, counts: f.counts[:0], unknown: f.unknown[:0], valStart: len(v.arena)}
+	*f = frame{node: n, def: def, counts: f.counts[:0], unknown: f.unknown[:0], valStart: len(v.arena), firstControl: -1, firstTabCRLF: -1}
 	f.keep = n >= 0 && def != nil && def.Kind == KindGroup
 	if f.keep {
 		for range def.Children {
@@ -294,9 +319,10 @@ func (v *validation) closeElement(doc *Document) {
 	}
 	group := f.keep || f.children
 	switch {
-	case f.text&textControl != 0,
-		!group && f.text&textTabCRLF != 0:
-		v.fileError("V04", Element{doc, at}.Path(), "%s holds a control character (TAB, CR, LF or U+0000-U+001F, U+007F-U+009F) in its value; expected printable characters only, TAB, CR and LF only as indentation between elements", Element{doc, at}.Name())
+	case f.text&textControl != 0:
+		v.fileError("V04", Element{doc, at}.Path(), "%s", controlMessage(Element{doc, at}.Name(), f.firstControl))
+	case !group && f.text&textTabCRLF != 0:
+		v.fileError("V04", Element{doc, at}.Path(), "%s", controlMessage(Element{doc, at}.Name(), f.firstTabCRLF))
 	}
 	if f.node < 0 {
 		return
@@ -373,23 +399,26 @@ func (v *validation) document(doc *Document) error {
 	return nil
 }
 
-// bundleRules applies V08, V09 and then V10 once every document is read.
+// bundleRules applies V08 and V09 once every document is read, each when
+// its own values are usable whatever else V07 found, and then V10 when the
+// bundle has passed every other file and bundle rule.
 func (v *validation) bundleRules() {
 	if n := v.noOfDocuments; n.present {
 		if !isDigits(n.value, 1, 4) {
 			v.fileError("V08", n.path, "NO_OF_DOCUMENTS is %s; expected the number of documents written in 1 to 4 digits", quoteValue(n.value))
 		} else if got, _ := strconv.Atoi(n.value); got != v.documents {
-			v.fileError("V08", n.path, "NO_OF_DOCUMENTS is %d, but the bundle holds %d DOCUMENT elements; expected %d", got, v.documents, v.documents)
+			v.fileError("V08", n.path, "NO_OF_DOCUMENTS is %d, but the bundle holds %s; expected %d", got, plural(v.documents, "DOCUMENT element"), v.documents)
 		}
 	}
 	if t := v.totalChecksum; t.present {
 		total, err := ParseDecimal(t.value, 20, 3)
 		switch {
 		case err != nil: // reported by V07
+		case v.unreadDocuments: // more than 1000 documents: V07 reports it, and the sum is unknown
 		case len(v.checksumMissing) > 0:
 			v.fileError("V09", t.path, "TOTAL_DOCUMENT_CHECKSUM cannot be confirmed because HEADER/CHECKSUM is missing or not a decimal in document %s; expected every document to state its checksum", joinInts(v.checksumMissing, 10))
 		case !total.Equal(v.checksumSum):
-			v.fileError("V09", t.path, "TOTAL_DOCUMENT_CHECKSUM is %s; expected %s, the sum of the CHECKSUM values written in the %d documents", FormatDecimal(total, 3), FormatDecimal(v.checksumSum, 3), v.documents)
+			v.fileError("V09", t.path, "TOTAL_DOCUMENT_CHECKSUM is %s; expected %s, the sum of the CHECKSUM values written in the bundle's %s", FormatDecimal(total, 3), FormatDecimal(v.checksumSum, 3), plural(v.documents, "document"))
 		}
 	}
 	if v.bundleFailed || v.opts.Bundles == nil {
@@ -411,6 +440,14 @@ func (v *validation) bundleRules() {
 	}
 }
 
+// plural renders a count with its noun, e.g. "1 document" or "3 documents".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}
+
 // joinInts lists up to limit numbers, e.g. "2, 5 and 7" or "1, 2, 3, ... (12 in all)".
 func joinInts(ns []int, limit int) string {
 	parts := make([]string, 0, min(len(ns), limit))
@@ -422,4 +459,14 @@ func joinInts(ns []int, limit int) string {
 		s += fmt.Sprintf(", ... (%d in all)", len(ns))
 	}
 	return s
+}
+
+// controlMessage is V04's message for the control character r in the value
+// of element name.
+func controlMessage(name string, r rune) string {
+	msg := fmt.Sprintf("%s holds the control character U+%04X in its value; expected printable characters only (TAB, CR and LF only as indentation between elements)", name, r)
+	if 0x80 <= r && r <= 0x9F {
+		msg += "; a UTF-8 file declared as ISO-8859-1 shows its Danish letters as such characters, so check the file's encoding"
+	}
+	return msg
 }

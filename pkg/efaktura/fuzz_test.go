@@ -43,7 +43,7 @@ func FuzzValidate(f *testing.F) {
 // checkResult asserts what holds for every result.
 func checkResult(t *testing.T, res *Result) {
 	t.Helper()
-	all := append([]Finding(nil), res.Findings...)
+	all := allFindings(res)
 	for i, d := range res.Documents {
 		if d.Index != i+1 {
 			t.Errorf("document %d has index %d", i+1, d.Index)
@@ -51,7 +51,6 @@ func checkResult(t *testing.T, res *Result) {
 		if d.Valid == hasError(d.Findings) {
 			t.Errorf("document %d: Valid = %v with findings %v", d.Index, d.Valid, d.Findings)
 		}
-		all = append(all, d.Findings...)
 	}
 	for _, f := range all {
 		if !ruleID.MatchString(f.Rule) || f.Severity != SeverityError && f.Severity != SeverityWarning ||

@@ -58,16 +58,20 @@ func applyEdits(t *testing.T, file []byte, edits []edit) []byte {
 	return file
 }
 
+// allFindings returns the file's findings, then each document's.
+func allFindings(r *Result) []Finding {
+	all := slices.Clone(r.Findings)
+	for _, d := range r.Documents {
+		all = append(all, d.Findings...)
+	}
+	return all
+}
+
 // ruleIDs lists the distinct rule ids of every finding, sorted.
 func ruleIDs(r *Result) []string {
 	var ids []string
-	for _, f := range r.Findings {
+	for _, f := range allFindings(r) {
 		ids = append(ids, f.Rule)
-	}
-	for _, d := range r.Documents {
-		for _, f := range d.Findings {
-			ids = append(ids, f.Rule)
-		}
 	}
 	slices.Sort(ids)
 	return slices.Compact(ids)
@@ -75,13 +79,8 @@ func ruleIDs(r *Result) []string {
 
 func describe(r *Result) string {
 	var b strings.Builder
-	for _, f := range r.Findings {
+	for _, f := range allFindings(r) {
 		b.WriteString("\n  " + f.Rule + " " + f.Path + ": " + f.Message)
-	}
-	for _, d := range r.Documents {
-		for _, f := range d.Findings {
-			b.WriteString("\n  " + f.Rule + " " + f.Path + ": " + f.Message)
-		}
 	}
 	return b.String()
 }
@@ -146,6 +145,9 @@ func TestRules(t *testing.T) {
 		{name: "V07 trailer order", file: invoice, edits: []edit{{"<NO_OF_DOCUMENTS>1</NO_OF_DOCUMENTS>", ""}, {"<TOTAL_DOCUMENT_CHECKSUM>", "<NO_OF_DOCUMENTS>1</NO_OF_DOCUMENTS><TOTAL_DOCUMENT_CHECKSUM>"}}, want: []string{"V07"}},
 		{name: "V07 empty REFERENCE", file: invoice, edits: []edit{{"OEH-BUNDT-2025-0412", ""}}, want: []string{"V07"}},
 		{name: "V07 total checksum with 4 decimals", file: invoice, edits: []edit{{"<TOTAL_DOCUMENT_CHECKSUM>202508643,000", "<TOTAL_DOCUMENT_CHECKSUM>202508643,0000"}}, want: []string{"V07"}},
+		{name: "V07 and V08 together", file: invoice, edits: []edit{{"OEH-BUNDT-2025-0412", strings.Repeat("R", 41)}, {"<NO_OF_DOCUMENTS>1<", "<NO_OF_DOCUMENTS>3<"}}, want: []string{"V07", "V08"}},
+		{name: "V07 and V09 together", file: invoice, edits: []edit{{"<REFERENCE>", "<X/><REFERENCE>"}, {"<TOTAL_DOCUMENT_CHECKSUM>202508643,000", "<TOTAL_DOCUMENT_CHECKSUM>1,000"}}, want: []string{"V07", "V09"}},
+		{name: "V07 alone for an empty NO_OF_DOCUMENTS", file: invoice, edits: []edit{{"<NO_OF_DOCUMENTS>1</NO_OF_DOCUMENTS>", "<NO_OF_DOCUMENTS/>"}}, want: []string{"V07"}},
 		{name: "V08 count differs", file: invoice, edits: []edit{{"<NO_OF_DOCUMENTS>1<", "<NO_OF_DOCUMENTS>2<"}}, want: []string{"V08"}},
 		{name: "V08 not digits", file: invoice, edits: []edit{{"<NO_OF_DOCUMENTS>1<", "<NO_OF_DOCUMENTS>1a<"}}, want: []string{"V08"}},
 		{name: "V08 quiet with a leading zero", file: invoice, edits: []edit{{"<NO_OF_DOCUMENTS>1<", "<NO_OF_DOCUMENTS>01<"}}},
@@ -207,6 +209,8 @@ func TestRules(t *testing.T) {
 		{name: "V31 three digits", file: invoice, edits: []edit{{"<POST_CODE>8600<", "<POST_CODE>800<"}}, want: []string{"V31"}},
 		{name: "V31 quiet: leading zero", file: invoice, edits: []edit{{"<POST_CODE>8600<", "<POST_CODE>0800<"}}},
 		{name: "V32 charge at 12 %", file: invoice, edits: []edit{{"<CHARGE_VAT_PERCENT>25,00<", "<CHARGE_VAT_PERCENT>12<"}}, want: []string{"V32", "V38", "V39"}},
+		{name: "V18 only for an unusable VAT rate", file: invoice, edits: []edit{{"<VAT_PERCENT>25,00</VAT_PERCENT>\n        <VAT_AMOUNT>180,00<", "<VAT_PERCENT>25,000</VAT_PERCENT>\n        <VAT_AMOUNT>180,00<"}}, want: []string{"V18"}},
+		{name: "V14 only for a missing discount rate", file: invoice, edits: []edit{{"<INVOICE_DISCOUNT_VAT_PERCENT>25,00</INVOICE_DISCOUNT_VAT_PERCENT>", ""}}, want: []string{"V14"}},
 		{name: "V32 quiet: 25 without decimals", file: invoice, edits: []edit{{"<CHARGE_VAT_PERCENT>25,00<", "<CHARGE_VAT_PERCENT>25<"}}},
 		{name: "V33 VAT 0,51 off", file: invoice, edits: []edit{{"<VAT_AMOUNT>700,00<", "<VAT_AMOUNT>700,51<"}}, want: []string{"V33"}},
 		{name: "V33 quiet: VAT 0,50 off", file: invoice, edits: []edit{{"<VAT_AMOUNT>700,00<", "<VAT_AMOUNT>700,50<"}}},
@@ -225,6 +229,8 @@ func TestRules(t *testing.T) {
 		{name: "V41 quiet: other currency", file: bundle3, edits: []edit{{"<P_CURRENCY_CODE>SEK<", "<P_CURRENCY_CODE>DKK<"}, {"<P_AMOUNT>8800,00<", "<P_AMOUNT>1,00<"}}},
 		{name: "V42 no item number", file: invoice, edits: []edit{{"<ITEM_INFO>\n        <ITEM_NO>RL-200</ITEM_NO>\n      </ITEM_INFO>", ""}}, want: []string{"V42"}},
 		{name: "V42 quiet: lump-sum line", file: reminder},
+		{name: "V17 only for a P_FIK_NO of 17 digits", file: reminder, edits: []edit{{"<P_FIK_NO>0000002025071404<", "<P_FIK_NO>00000002025071404<"}}, want: []string{"V17"}},
+		{name: "V43 only for a P_FIK_NO with a letter", file: invoice, edits: []edit{{"<P_FIK_NO>000000202504122<", "<P_FIK_NO>00000020250412x<"}}, want: []string{"V43"}},
 		{name: "V43 check digit", file: invoice, edits: []edit{{"<P_FIK_NO>000000202504122<", "<P_FIK_NO>000000202504123<"}, {"<CHECKSUM>202508643,000", "<CHECKSUM>202508644,000"}, {"<TOTAL_DOCUMENT_CHECKSUM>202508643,000", "<TOTAL_DOCUMENT_CHECKSUM>202508644,000"}}, want: []string{"V43"}},
 		{name: "V43 length for card 71", file: invoice, edits: []edit{{"<P_FIK_NO>000000202504122<", "<P_FIK_NO>0000000202504122<"}}, want: []string{"V43"}},
 		{name: "V44 creditor number", file: invoice, edits: []edit{{"<P_CREDITOR_NO>81234567<", "<P_CREDITOR_NO>8123456<"}}, want: []string{"V44"}},
@@ -357,4 +363,39 @@ func TestValidateConcurrentSafe(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestMessages pins the wording of findings where the wording matters.
+func TestMessages(t *testing.T) {
+	cases := []struct {
+		name  string
+		file  string
+		edits []edit
+		path  string
+		text  string
+	}{
+		{"V04 names the code point and hints at UTF-8", invoice, []edit{{"Fabriksvej 12", "Fabriksvej\u008512"}},
+			"/INVOICES/DOCUMENT[1]/BILLED_FROM/ADDRESS/ADDRESS_1", "U+0085 in its value; expected printable characters only (TAB, CR and LF only as indentation between elements); a UTF-8 file declared as ISO-8859-1"},
+		{"V04 in INVOICES' own leaf", invoice, []edit{{"OEH-BUNDT", "OEH\tBUNDT"}}, "/INVOICES/REFERENCE", "REFERENCE holds the control character U+0009"},
+		{"a missing repeatable element has an index", invoice, []edit{{"<REMARK>", "<REMARK_GONE>"}, {"</REMARK>", "</REMARK_GONE>"}, {"<REMARK_GONE>\n      <REMARK_TXT>Hjælpemidler bevilget efter servicelovens § 112.</REMARK_TXT>\n      <REMARK_TXT>Spørgsmål: kontakt kundeservice &lt;kundeservice&gt;.</REMARK_TXT>\n    </REMARK_GONE>", "<REMARK/>"}},
+			"/INVOICES/DOCUMENT[1]/REMARK/REMARK_TXT[1]", "<REMARK> lacks <REMARK_TXT>; expected <REMARK_TXT> 1 to 10 times, with a value"},
+		{"V20 on a mandatory element", invoice, []edit{{"<CITY>Silkeborg<", "<CITY>  <"}}, "/INVOICES/DOCUMENT[1]/BILLED_FROM/ADDRESS/CITY", "CITY consists of spaces only; expected a value"},
+		{"V34 shows the values as written", invoice, []edit{{"<UNIT_PRICE>480,00<", "<UNIT_PRICE>481,00<"}}, "/INVOICES/DOCUMENT[1]/LINE[2]/AMOUNT/NET_PRICE", "NET_PRICE is 720,00; expected QUANTITY 1,5 x UNIT_PRICE 481,00 - LINE_DISCOUNT_AMOUNT 0 = 721,50, within 0,50"},
+		{"V08 counts in words", invoice, []edit{{"<NO_OF_DOCUMENTS>1<", "<NO_OF_DOCUMENTS>2<"}}, "/INVOICES/NO_OF_DOCUMENTS", "the bundle holds 1 DOCUMENT element; expected 1"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			file := applyEdits(t, readExample(t, tc.file), tc.edits)
+			res, err := Validate(context.Background(), bytes.NewReader(file), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range allFindings(res) {
+				if f.Path == tc.path && strings.Contains(f.Message, tc.text) {
+					return
+				}
+			}
+			t.Errorf("no finding at %s containing %q; findings:%s", tc.path, tc.text, describe(res))
+		})
+	}
 }

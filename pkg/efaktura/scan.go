@@ -36,6 +36,9 @@ type scanner struct {
 	text        []byte // decoded UTF-8 text of tokText, capped at maxValueBytes
 	textChars   int    // characters of the whole text, also past the cap
 	textFlags   textFlags
+	// firstControl and firstTabCRLF are the first such characters of the
+	// text, for V04's message; -1 when there is none.
+	firstControl, firstTabCRLF rune
 
 	open     []byte // names of open elements, back to back
 	openEnds []int  // end offset in open of each open element's name
@@ -443,9 +446,24 @@ func (s *scanner) scanPI() error {
 	return nil
 }
 
+func (s *scanner) resetText() {
+	s.text, s.textChars, s.textFlags = s.text[:0], 0, 0
+	s.firstControl, s.firstTabCRLF = -1, -1
+}
+
+// noteControl remembers the first control character of each kind.
+func (s *scanner) noteControl(r rune, f textFlags) {
+	switch {
+	case f&textControl != 0 && s.firstControl < 0:
+		s.firstControl = r
+	case f&textTabCRLF != 0 && s.firstTabCRLF < 0:
+		s.firstTabCRLF = r
+	}
+}
+
 func (s *scanner) scanCDATA() error {
 	s.advance(len("<![CDATA["))
-	s.text, s.textChars, s.textFlags = s.text[:0], 0, 0
+	s.resetText()
 	err := s.scanUntil("]]>", "a CDATA section", func(b []byte) error {
 		var err error
 		var chars int
@@ -461,7 +479,7 @@ func (s *scanner) scanCDATA() error {
 
 // scanText reads character data up to the next '<' or the end of input.
 func (s *scanner) scanText() error {
-	s.text, s.textChars, s.textFlags = s.text[:0], 0, 0
+	s.resetText()
 	for {
 		chunk := s.buf[s.pos:s.end]
 		i := bytes.IndexByte(chunk, '<')
@@ -579,6 +597,7 @@ func (s *scanner) decodeText(dst, raw []byte, limit int) ([]byte, int, textFlags
 				return dst, chars, flags, err
 			}
 			flags |= runeFlags(r)
+			s.noteControl(r, runeFlags(r))
 			if len(dst)+utf8.UTFMax <= limit {
 				dst = utf8.AppendRune(dst, r)
 			}
@@ -587,11 +606,13 @@ func (s *scanner) decodeText(dst, raw []byte, limit int) ([]byte, int, textFlags
 			continue
 		case classHigh, classC1:
 			flags |= runeFlags(rune(c))
+			s.noteControl(rune(c), runeFlags(rune(c)))
 			if len(dst)+2 <= limit {
 				dst = utf8.AppendRune(dst, rune(c))
 			}
 			chars++
 		default:
+			s.noteControl(rune(c), runeFlags(rune(c)))
 			dst, chars, flags = appendChar(dst, c, chars, flags|runeFlags(rune(c)), limit)
 		}
 		i++
@@ -605,6 +626,7 @@ func (s *scanner) appendRaw(dst, raw []byte) ([]byte, int, textFlags, error) {
 	chars := 0
 	for _, c := range raw {
 		flags |= runeFlags(rune(c))
+		s.noteControl(rune(c), runeFlags(rune(c)))
 		chars++
 		if len(dst)+2 <= maxValueBytes {
 			dst = utf8.AppendRune(dst, rune(c))

@@ -109,7 +109,11 @@ var spacesAllowed = map[string]bool{
 // that cannot be used is reported once.
 func checkValue(d *ElementDef, value string, chars int) (rule, msg string) {
 	if strings.Trim(value, " ") == "" && chars > 0 && !spacesAllowed[d.Path] {
-		return "V20", fmt.Sprintf("%s consists of spaces only; expected a value or an empty element", d.Name)
+		want := "a value or an empty element"
+		if d.Usage == Mandatory {
+			want = "a value"
+		}
+		return "V20", fmt.Sprintf("%s consists of spaces only; expected %s", d.Name, want)
 	}
 	switch d.Kind {
 	case KindText:
@@ -159,9 +163,7 @@ func validDate(s string) bool {
 func (c *checker) structure(e Element) {
 	d := e.Def()
 	n := e.n()
-	if n.flags&hasAttrs != 0 {
-		c.report("V11", e.Path(), "<%s> has attributes; expected none", d.Name)
-	}
+	c.noAttributes(e)
 	if n.flags&hasText != 0 {
 		c.report("V11", e.Path(), "<%s> holds text; a sub-level holds only elements", d.Name)
 	}
@@ -204,7 +206,11 @@ func (c *checker) structure(e Element) {
 		}
 		if seq.count(cd) < cd.MinOccurs {
 			rule := c.usageRule(d, cd)
-			c.report(rule, e.ChildPath(cd.Name), "<%s> lacks <%s>; expected %s", d.Name, cd.Name, requirement(cd))
+			path := e.ChildPath(cd.Name)
+			if cd.MaxOccurs > 1 {
+				path += fmt.Sprintf("[%d]", seq.count(cd)+1)
+			}
+			c.report(rule, path, "<%s> lacks <%s>; expected %s", d.Name, cd.Name, requirement(cd))
 			continue
 		}
 		if cd.Usage == Dependent {
@@ -232,13 +238,18 @@ func (c *checker) usageRule(parent, d *ElementDef) string {
 	return "V16"
 }
 
+// noAttributes is V11's "no attributes".
+func (c *checker) noAttributes(e Element) {
+	if e.n().flags&hasAttrs != 0 {
+		c.report("V11", e.Path(), "<%s> has attributes; expected none", e.Name())
+	}
+}
+
 // leaf applies the content rules to a leaf element.
 func (c *checker) leaf(e Element) {
 	d := e.Def()
 	n := e.n()
-	if n.flags&hasAttrs != 0 {
-		c.report("V11", e.Path(), "<%s> has attributes; expected none", d.Name)
-	}
+	c.noAttributes(e)
 	if n.flags&skipped != 0 {
 		c.report("V11", e.Path(), "<%s> holds elements; expected text only", d.Name)
 		c.unusable(e)

@@ -117,7 +117,7 @@ func Validate(ctx context.Context, r io.Reader, opts Options) (*Result, error) {
 	}
 	br := io.MultiReader(bytes.NewReader(head[:n]), r)
 	var in io.Reader
-	if string(head[:n]) == "PK\x03\x04" {
+	if isZip(head[:n]) {
 		xml, err := v.unzip(br)
 		if err != nil || xml == nil {
 			return v.finish(), err
@@ -130,6 +130,16 @@ func Validate(ctx context.Context, r io.Reader, opts Options) (*Result, error) {
 		return nil, err
 	}
 	return v.finish(), nil
+}
+
+// isZip reports whether a file starts like a ZIP archive: a local file
+// header, or the end record of an empty archive, or a spanning marker.
+func isZip(head []byte) bool {
+	switch string(head) {
+	case "PK\x03\x04", "PK\x05\x06", "PK\x07\x08":
+		return true
+	}
+	return false
 }
 
 var (
@@ -177,11 +187,18 @@ func (v *validation) unzip(r io.Reader) (io.Reader, error) {
 		v.fileError("V01", "/", "the file starts like a ZIP archive but cannot be read as one (%v); expected a ZIP archive holding one XML file", err)
 		return nil, nil
 	}
-	if len(zr.File) != 1 || zr.File[0].FileInfo().IsDir() {
-		v.fileError("V01", "/", "the ZIP archive holds %d entries; expected exactly one file, the XML bundle", len(zr.File))
+	// Directory entries are not files; archivers add them freely.
+	var files []*zip.File
+	for _, f := range zr.File {
+		if !f.FileInfo().IsDir() {
+			files = append(files, f)
+		}
+	}
+	if len(files) != 1 {
+		v.fileError("V01", "/", "the ZIP archive holds %s; expected exactly one file, the XML bundle", plural(len(files), "file"))
 		return nil, nil
 	}
-	f, err := zr.File[0].Open()
+	f, err := files[0].Open()
 	if err != nil {
 		v.fileError("V01", "/", "the file in the ZIP archive cannot be opened (%v); expected a stored or deflated file", err)
 		return nil, nil
@@ -221,7 +238,8 @@ type validation struct {
 	// Bundle level.
 	totalChecksum   leafValue
 	noOfDocuments   leafValue
-	documents       int
+	documents       int  // DOCUMENT elements seen
+	unreadDocuments bool // documents past the limit of 1000 were skipped
 	checksumSum     decimal.Decimal
 	checksumMissing []int // documents whose CHECKSUM is missing or not a decimal
 	firstSender     [2]string
@@ -306,7 +324,7 @@ func (v *validation) run(in io.Reader) error {
 	default:
 		return err
 	}
-	if !v.fileFailed && !v.bundleFailed {
+	if !v.fileFailed {
 		v.bundleRules()
 	}
 	return nil

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -20,9 +21,12 @@ type checksumRow struct {
 	value     decimal.Decimal // declared, when ok
 	ok        bool            // declared is a decimal
 	computed  decimal.Decimal
+	// noValue says why the checksum cannot be computed, e.g. a P_FIK_NO
+	// that is not a number; "" when it can.
+	noValue string
 }
 
-func (r checksumRow) matches() bool { return r.ok && r.value.Equal(r.computed) }
+func (r checksumRow) matches() bool { return r.ok && r.noValue == "" && r.value.Equal(r.computed) }
 
 func runChecksum(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlagSet("checksum", "efaktura checksum [--profile sender|delivered] FILE")
@@ -40,8 +44,11 @@ func runChecksum(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	opts := efaktura.Options{
 		Profile: profile.p,
 		Document: func(d *efaktura.Document, dr *efaktura.DocumentResult) error {
-			p := d.Checksum()
+			p, cerr := d.Checksum()
 			row := checksumRow{index: dr.Index, receiptNo: dr.ReceiptNo, declared: p.Declared, computed: p.Computed}
+			if cerr != nil {
+				row.noValue = "(none: P_FIK_NO is not a number)"
+			}
 			v, perr := efaktura.ParseDecimal(p.Declared, 20, 3)
 			row.value, row.ok = v, perr == nil
 			rows = append(rows, row)
@@ -81,7 +88,7 @@ func writeChecksums(w io.Writer, res *efaktura.Result, rows []checksumRow) int {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprint(tw, "DOCUMENT\tRECEIPT_NO\tDECLARED\tCOMPUTED\tRESULT\n")
 	var declaredSum, computedSum decimal.Decimal
-	var notDecimal []int
+	var notDecimal, noValue []int
 	for _, r := range rows {
 		result := "OK"
 		if !r.matches() {
@@ -95,11 +102,15 @@ func writeChecksums(w io.Writer, res *efaktura.Result, rows []checksumRow) int {
 		case !r.ok:
 			declared = show(declared) + " (not a decimal)"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", r.index, show(r.receiptNo), declared, efaktura.FormatDecimal(r.computed, 3), result)
+		computed := cmp.Or(r.noValue, efaktura.FormatDecimal(r.computed, 3))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", r.index, show(r.receiptNo), declared, computed, result)
 		if r.ok {
 			declaredSum = declaredSum.Add(r.value)
 		} else {
 			notDecimal = append(notDecimal, r.index)
+		}
+		if r.noValue != "" {
+			noValue = append(noValue, r.index)
 		}
 		computedSum = computedSum.Add(r.computed)
 	}
@@ -133,7 +144,12 @@ func writeChecksums(w io.Writer, res *efaktura.Result, rows []checksumRow) int {
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "  TOTAL_DOCUMENT_CHECKSUM\t%s\n", declaredTotal)
 	fmt.Fprintf(tw, "  sum of the declared CHECKSUMs\t%s\t%s%s\n", efaktura.FormatDecimal(declaredSum, 3), against(declaredSum), declaredNote)
-	fmt.Fprintf(tw, "  sum of the computed checksums\t%s\t%s\n", efaktura.FormatDecimal(computedSum, 3), against(computedSum))
+	if len(noValue) > 0 {
+		status = exitInvalid
+		fmt.Fprintf(tw, "  sum of the computed checksums\t(none: no value for document %s)\n", joinInts(noValue))
+	} else {
+		fmt.Fprintf(tw, "  sum of the computed checksums\t%s\t%s\n", efaktura.FormatDecimal(computedSum, 3), against(computedSum))
+	}
 	tw.Flush()
 	return status
 }

@@ -370,6 +370,9 @@ func TestChecksum(t *testing.T) {
 			"TOTAL_DOCUMENT_CHECKSUM 202508644,000\n",
 			"sum of the declared CHECKSUMs 202508644,000 OK\n",
 			"sum of the computed checksums 202508643,000 MISMATCH\n"}},
+		{name: "P_FIK_NO not a number", data: replace(t, example(t, "valid-invoice.xml"), "<P_FIK_NO>000000202504122<", "<P_FIK_NO>00000020250412x<"), wantCode: exitInvalid, want: []string{
+			"202508643,000 (none: P_FIK_NO is not a number) MISMATCH\n",
+			"sum of the computed checksums (none: no value for document 1)\n"}},
 		{name: "wrong checksum, total unchanged", data: wrongChecksumOnly(t), wantCode: exitInvalid, want: []string{
 			"202508644,000 202508643,000 MISMATCH\n",
 			"TOTAL_DOCUMENT_CHECKSUM 202508643,000\n",
