@@ -1,0 +1,82 @@
+// Package natstest starts real, embedded NATS JetStream servers for tests,
+// as net/http/httptest starts real HTTP servers.
+//
+// Servers listen on a free loopback port and keep their store in a
+// temporary directory. Clients connect over TCP rather than in-process:
+// in-process connections with long pull expiries were seen to stall for 30 s
+// (shared/research/ceilings.md).
+package natstest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+)
+
+// Options adjust a test server. The zero value is a single JetStream server
+// with its store in a fresh temporary directory.
+type Options struct {
+	// StoreDir keeps JetStream's data; set it to restart a server on the
+	// same data. Default: t.TempDir().
+	StoreDir string
+	// Port to listen on; 0 picks a free one. Set it to restart a server
+	// where its clients expect it.
+	Port int
+}
+
+// Start starts a JetStream server and shuts it down when the test ends.
+func Start(t testing.TB) *server.Server {
+	t.Helper()
+	return StartWith(t, Options{})
+}
+
+// StartWith starts a JetStream server with o and shuts it down when the
+// test ends.
+func StartWith(t testing.TB, o Options) *server.Server {
+	t.Helper()
+	if o.StoreDir == "" {
+		o.StoreDir = t.TempDir()
+	}
+	port := o.Port
+	if port == 0 {
+		port = server.RANDOM_PORT
+	}
+	s, err := server.NewServer(&server.Options{
+		ServerName: "natstest",
+		Host:       "127.0.0.1",
+		Port:       port,
+		JetStream:  true,
+		StoreDir:   o.StoreDir,
+		NoLog:      true,
+		NoSigs:     true,
+	})
+	if err != nil {
+		t.Fatalf("natstest: new server: %v", err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		s.Shutdown()
+		t.Fatal("natstest: server not ready within 10s")
+	}
+	t.Cleanup(func() {
+		s.Shutdown()
+		s.WaitForShutdown()
+	})
+	return s
+}
+
+// Connect opens a client connection to s and closes it when the test ends.
+// Reconnection is on, so a connection survives a server restart on the
+// same port.
+func Connect(t testing.TB, s *server.Server, opts ...nats.Option) *nats.Conn {
+	t.Helper()
+	opts = append([]nats.Option{nats.Name(t.Name()), nats.MaxReconnects(-1), nats.ReconnectWait(50 * time.Millisecond)}, opts...)
+	nc, err := nats.Connect(s.ClientURL(), opts...)
+	if err != nil {
+		t.Fatalf("natstest: connect to %s: %v", s.ClientURL(), err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
+}

@@ -1,0 +1,49 @@
+package natstest
+
+import (
+	"context"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+func TestStartAndRestart(t *testing.T) {
+	dir := t.TempDir()
+	s := StartWith(t, Options{StoreDir: dir})
+	nc := Connect(t, s)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "T", Subjects: []string{"t.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(ctx, "t.1", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	url, port := s.ClientURL(), s.Addr().(*net.TCPAddr).Port
+	s.Shutdown()
+	s.WaitForShutdown()
+
+	s2 := StartWith(t, Options{StoreDir: dir, Port: port})
+	if s2.ClientURL() != url {
+		t.Fatalf("restarted on %s, want %s", s2.ClientURL(), url)
+	}
+	// The old connection reconnects and the message survived.
+	deadline := time.Now().Add(5 * time.Second)
+	for !nc.IsConnected() && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	st, err := js.Stream(ctx, "T")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil || info.State.Msgs != 1 {
+		t.Fatalf("after restart: %d messages, %v; want 1", info.State.Msgs, err)
+	}
+}
