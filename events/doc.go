@@ -1,6 +1,52 @@
-// Package events is the catalogue of the events the efaktura workers exchange:
-// CloudEvents types, NATS subjects and payload schemas.
+// Package events is the catalogue of the events the efaktura workers
+// exchange over NATS JetStream: CloudEvents types, subjects, ids, payload
+// structs and their JSON Schemas. Workers use its constants and functions,
+// never literals; asyncapi.yaml describes the same catalogue for people and
+// tools, and the tests keep the Go code, the schemas and asyncapi.yaml equal.
 //
-// The catalogue is filled in by the event-backbone work (issue 3); until then
-// the workers exchange nothing and this package only reserves the module.
+// # Events
+//
+// Every event is a CloudEvent 1.0, sent in binary mode by the bus runtime
+// (pkg/bus): attributes in ce-* headers, the payload as the message body.
+//
+//   - type: one of the Type constants, e.g. [TypeDocumentReceived]
+//     ("dk.kp.efaktura.document.received.v1"); [Types] lists them all.
+//   - source: the publishing worker, e.g. [SourceIngest] ("/efaktura/ingest").
+//   - subject: the business key: the document id for document, verdict and
+//     answer events, the bundle id for bundle events, the kommune code for
+//     tenant and agreement events.
+//   - kommune ([ExtensionKommune]): the municipality's 4-digit code, on every
+//     event (header ce-kommune). No other extension is set here; the bus
+//     runtime adds the trace context (traceparent, tracestate).
+//   - datacontenttype: application/json, except a submitted bundle
+//     (application/xml or application/zip).
+//
+// [New] builds an event and [Decode] reads its payload back into the struct
+// registered for its type; [Check] verifies an event against the whole
+// catalogue, schema included, and is meant for the workers' tests.
+//
+// # Subjects
+//
+// Subjects carry the municipality: efaktura.<kommune>.<entity>.<action>, e.g.
+// efaktura.0101.document.received ([Subject], [SubjectOf]). One stream
+// captures [StreamSubjects] ("efaktura.*.>"); a consumer serving every
+// municipality filters on [Filter] (efaktura.*.document.received).
+//
+// # Ids
+//
+// Event ids are deterministic: [ID] is a UUID v5 of the type and a key taken
+// from the input (each type's doc names its key), so a handler that runs
+// again after a crash publishes the same ids, and JetStream, which gets the
+// id as Nats-Msg-Id, drops the copies within its duplicate window. Bundle and
+// document ids are derived the same way ([BundleID] from the duplicate key of
+// rule V10, [DocumentID] from the bundle id and the position), so ingest
+// finds the same ids when it sees the same bundle again. Never derive a key
+// from a clock or a random source.
+//
+// # Versions
+//
+// A type's name ends in its major version. Adding an optional field is
+// compatible: [Decode] ignores unknown fields, and the schema gains the
+// field. Anything else is a new type (….v2), published beside the old one
+// until every consumer has moved.
 package events

@@ -1,0 +1,85 @@
+package events
+
+import (
+	"fmt"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/types"
+)
+
+// StreamSubjects is the subject filter of the stream that holds every event:
+// efaktura.<kommune>.<entity>.<action>. The second token is reserved for
+// kommune codes; subjects of other kinds (dead letters, KV, object store)
+// must not start with "efaktura.".
+const StreamSubjects = "efaktura.*.>"
+
+// subjectPrefix is the first token of every event subject.
+const subjectPrefix = "efaktura"
+
+// Subject returns the NATS subject of an event of eventType for a kommune,
+// e.g. efaktura.0101.document.received. It returns an error wrapping
+// [ErrUnknownType] or [ErrKommune].
+func Subject(kommune, eventType string) (string, error) {
+	en, err := lookup(eventType)
+	if err != nil {
+		return "", fmt.Errorf("subject: %w", err)
+	}
+	if !validKommune(kommune) {
+		return "", fmt.Errorf("subject of %s: %w: %q", eventType, ErrKommune, kommune)
+	}
+	return subjectPrefix + "." + kommune + "." + en.subject, nil
+}
+
+// SubjectOf returns the NATS subject of e from its type and its kommune
+// extension; it fits the bus runtime's subject option. It returns an error
+// wrapping [ErrUnknownType] or [ErrKommune].
+func SubjectOf(e cloudevents.Event) (string, error) {
+	k, err := KommuneOf(e)
+	if err != nil {
+		return "", err
+	}
+	return Subject(k, e.Type())
+}
+
+// KommuneOf returns the kommune extension of e; an error wrapping
+// [ErrKommune] when it is missing or not 4 digits.
+func KommuneOf(e cloudevents.Event) (string, error) {
+	v, ok := e.Extensions()[ExtensionKommune]
+	if !ok {
+		return "", fmt.Errorf("event %s (%s): %w: no %s extension", e.ID(), e.Type(), ErrKommune, ExtensionKommune)
+	}
+	k, err := types.ToString(v)
+	if err != nil || !validKommune(k) {
+		return "", fmt.Errorf("event %s (%s): %w: %s extension %v", e.ID(), e.Type(), ErrKommune, ExtensionKommune, v)
+	}
+	return k, nil
+}
+
+// Filter returns the subject filter that matches eventType for every
+// kommune, e.g. efaktura.*.document.received for [TypeDocumentReceived]:
+// the filter of a consumer that serves all municipalities. For a single
+// municipality, use [Subject].
+//
+// Filter panics on an unknown type, as regexp.MustCompile does on a bad
+// pattern: its argument is one of the Type constants, and an empty filter
+// would make a JetStream consumer receive every event.
+func Filter(eventType string) string {
+	en, err := lookup(eventType)
+	if err != nil {
+		panic(fmt.Sprintf("events.Filter: %v", err))
+	}
+	return subjectPrefix + ".*." + en.subject
+}
+
+// validKommune reports whether k is a kommune code: exactly 4 ASCII digits.
+func validKommune(k string) bool {
+	if len(k) != 4 {
+		return false
+	}
+	for i := range len(k) {
+		if k[i] < '0' || k[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
