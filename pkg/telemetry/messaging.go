@@ -1,0 +1,198 @@
+package telemetry
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"reflect"
+	"runtime"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+)
+
+// ScopeName is the instrumentation scope of the spans this package starts.
+const ScopeName = "github.com/kp-efaktura/efaktura/pkg/telemetry"
+
+// MessagingSystem is the messaging.system value. NATS is not in the
+// registered list of the semantic conventions; "nats" is what community
+// instrumentations use.
+const MessagingSystem = "nats"
+
+// DeliveryCountKey is the attribute for how many times JetStream has
+// delivered the message, this delivery included. The semantic conventions
+// have no system-independent attribute for it; the name follows the
+// registered messaging.servicebus.message.delivery_count.
+const DeliveryCountKey = attribute.Key("messaging.nats.message.delivery_count")
+
+// StartPublish starts a PRODUCER span named "send <subject>" as a child of
+// the span in ctx (if any) and injects its context into e, which the caller
+// then publishes: e's creation context is this span, as the messaging
+// conventions want of a "send" PRODUCER span. Attributes:
+// messaging.operation.type and .name "send", messaging.system "nats",
+// messaging.destination.name subject, messaging.message.id and
+// cloudevents.event_id the event id, cloudevents.event_type, and
+// cloudevents.event_subject when set. Never the event data.
+//
+// A nil tp starts no recording span but still propagates the trace of ctx.
+// The returned span masks CPR numbers in whatever is set on it later (see
+// the package documentation); the returned context holds it. The caller
+// ends the span once the broker has acked (or refused) the message.
+func StartPublish(ctx context.Context, tp trace.TracerProvider, subject string, e *event.Event) (context.Context, trace.Span) {
+	attrs := []attribute.KeyValue{
+		semconv.MessagingOperationTypeSend,
+		semconv.MessagingOperationName("send"),
+		semconv.MessagingSystemKey.String(MessagingSystem),
+		semconv.MessagingDestinationName(subject),
+	}
+	if e != nil {
+		attrs = append(attrs, eventAttrs(*e)...)
+	}
+	ctx, span := start(ctx, tp, "send "+subject, trace.SpanKindProducer, attrs)
+	InjectEvent(ctx, e)
+	return ctx, span
+}
+
+// StartProcess starts a CONSUMER span named "process <subject>" for handling
+// one delivered event. It continues the producer's trace: the span context
+// extracted from e is the parent, which the conventions allow for
+// single-message processing, and also a link, which is what they recommend
+// in general (so tools that follow only links still find the producer). When
+// ctx already holds a span, that ambient span is linked too. Without a valid
+// trace context in e, the span is a child of ctx's span, or a new root.
+//
+// Attributes: messaging.operation.type and .name "process",
+// messaging.system "nats", messaging.destination.name subject,
+// messaging.consumer.group.name the durable consumer (when not empty),
+// messaging.message.id and cloudevents.event_id the event id,
+// cloudevents.event_type, cloudevents.event_subject when set, and
+// [DeliveryCountKey] when deliveries > 0. Never the event data.
+//
+// A nil tp starts no recording span but still propagates the producer's
+// trace. The returned span masks CPR numbers as [StartPublish]'s does.
+func StartProcess(ctx context.Context, tp trace.TracerProvider, subject, consumer string, e event.Event, deliveries uint64) (context.Context, trace.Span) {
+	attrs := []attribute.KeyValue{
+		semconv.MessagingOperationTypeProcess,
+		semconv.MessagingOperationName("process"),
+		semconv.MessagingSystemKey.String(MessagingSystem),
+		semconv.MessagingDestinationName(subject),
+	}
+	if consumer != "" {
+		attrs = append(attrs, semconv.MessagingConsumerGroupName(consumer))
+	}
+	attrs = append(attrs, eventAttrs(e)...)
+	if deliveries > 0 {
+		attrs = append(attrs, DeliveryCountKey.Int64(int64(min(deliveries, math.MaxInt64))))
+	}
+	// Extract into an empty context: extracting into ctx would return ctx's
+	// own span when e carries nothing, and we would link it as the producer.
+	var links []trace.Link
+	producer := trace.SpanContextFromContext(ExtractEvent(context.Background(), e))
+	if producer.IsValid() {
+		links = append(links, trace.Link{SpanContext: producer})
+		if ambient := trace.SpanContextFromContext(ctx); ambient.IsValid() && !ambient.Equal(producer) {
+			links = append(links, trace.Link{SpanContext: ambient})
+		}
+		ctx = trace.ContextWithRemoteSpanContext(ctx, producer)
+	}
+	return start(ctx, tp, "process "+subject, trace.SpanKindConsumer, attrs, links...)
+}
+
+// eventAttrs are the identifiers of e that go on a span; never its data.
+func eventAttrs(e event.Event) []attribute.KeyValue {
+	if e.Context == nil {
+		return nil
+	}
+	attrs := make([]attribute.KeyValue, 0, 4)
+	if id := e.ID(); id != "" {
+		attrs = append(attrs, semconv.MessagingMessageID(id), semconv.CloudEventsEventID(id))
+	}
+	if t := e.Type(); t != "" {
+		attrs = append(attrs, semconv.CloudEventsEventType(t))
+	}
+	if s := e.Subject(); s != "" {
+		attrs = append(attrs, semconv.CloudEventsEventSubject(s))
+	}
+	return attrs
+}
+
+// start starts a span with its name and attributes masked and returns it
+// wrapped, also in ctx, so that what callers add later is masked too.
+func start(ctx context.Context, tp trace.TracerProvider, name string, kind trace.SpanKind, attrs []attribute.KeyValue, links ...trace.Link) (context.Context, trace.Span) {
+	if tp == nil {
+		tp = noop.NewTracerProvider()
+	}
+	ctx, span := tp.Tracer(ScopeName, trace.WithSchemaURL(semconv.SchemaURL)).Start(ctx, mask(name),
+		trace.WithSpanKind(kind), trace.WithAttributes(maskAttrs(attrs)...), trace.WithLinks(links...))
+	span = maskingSpan{span}
+	return trace.ContextWithSpan(ctx, span), span
+}
+
+// maskingSpan passes every string set on the span through mask.
+type maskingSpan struct{ trace.Span }
+
+func (s maskingSpan) SetName(name string) { s.Span.SetName(mask(name)) }
+
+func (s maskingSpan) SetStatus(code codes.Code, description string) {
+	s.Span.SetStatus(code, mask(description))
+}
+
+func (s maskingSpan) SetAttributes(kv ...attribute.KeyValue) { s.Span.SetAttributes(maskAttrs(kv)...) }
+
+func (s maskingSpan) AddLink(link trace.Link) {
+	link.Attributes = maskAttrs(link.Attributes)
+	s.Span.AddLink(link)
+}
+
+func (s maskingSpan) AddEvent(name string, opts ...trace.EventOption) {
+	s.Span.AddEvent(mask(name), maskEventOptions(opts, nil)...)
+}
+
+// RecordError records err as an exception event, as the SDK does, but with
+// the message masked.
+func (s maskingSpan) RecordError(err error, opts ...trace.EventOption) {
+	if err == nil || !s.IsRecording() {
+		return
+	}
+	attrs := []attribute.KeyValue{semconv.ExceptionType(typeName(err)), semconv.ExceptionMessage(err.Error())}
+	if cfg := trace.NewEventConfig(opts...); cfg.StackTrace() {
+		buf := make([]byte, 2048)
+		attrs = append(attrs, semconv.ExceptionStacktrace(string(buf[:runtime.Stack(buf, false)])))
+	}
+	s.Span.AddEvent(semconv.ExceptionEventName, maskEventOptions(opts, attrs)...)
+}
+
+// maskEventOptions rebuilds opts with extra attributes added and every
+// attribute masked. Options it does not know (experimental ones) pass as
+// they are.
+func maskEventOptions(opts []trace.EventOption, extra []attribute.KeyValue) []trace.EventOption {
+	if len(opts) == 0 && len(extra) == 0 {
+		return nil
+	}
+	cfg := trace.NewEventConfig(opts...)
+	var out []trace.EventOption
+	for _, o := range opts {
+		if _, ok := o.(interface{ Experimental() }); ok {
+			out = append(out, o)
+		}
+	}
+	attrs := append(extra, cfg.Attributes()...)
+	return append(out,
+		trace.WithAttributes(maskAttrs(attrs)...),
+		trace.WithTimestamp(cfg.Timestamp()),
+		trace.WithStackTrace(cfg.StackTrace()),
+	)
+}
+
+// typeName is the exception.type the SDK would record for err.
+func typeName(err error) string {
+	t := reflect.TypeOf(err)
+	if t.PkgPath() == "" && t.Name() == "" {
+		return t.String()
+	}
+	return fmt.Sprintf("%s.%s", t.PkgPath(), t.Name())
+}
