@@ -65,6 +65,7 @@ func commands() []command {
 		{"validate", "check bundles against the e-faktura 2.1.0 rules", runValidate},
 		{"checksum", "show each document's declared and computed checksum and the bundle's sums", runChecksum},
 		{"sample", "write a valid sample bundle", runSample},
+		{"dlq", "list or replay dead letters: events a worker gave up on", runDLQ},
 		{"version", "print the rule-set version and the program version", runVersion},
 		{"help", "show this help", nil},
 	}
