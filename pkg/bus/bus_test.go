@@ -255,7 +255,9 @@ func TestPoisonEventIsDeadLetteredAndReplayed(t *testing.T) {
 	})
 	b.Handle("perm", "t.perm", func(context.Context, cloudevents.Event) ([]cloudevents.Event, error) {
 		return nil, Permanent(errors.New("cannot ever work"))
-	})
+	}, WithDeadLetterEvents(func(in cloudevents.Event, cause error, deliveries uint64) []cloudevents.Event {
+		return []cloudevents.Event{newEvent(t, in.ID()+"/failed", "t.failed", map[string]any{"error": cause.Error(), "deliveries": deliveries})}
+	}))
 	run(t, b)
 	ctx := context.Background()
 	if err := b.Publish(ctx, newEvent(t, "p1", "t.in", nil), newEvent(t, "p2", "t.perm", nil)); err != nil {
@@ -288,6 +290,9 @@ func TestPoisonEventIsDeadLetteredAndReplayed(t *testing.T) {
 	}
 	if perm := byID["p2"]; perm.Deliveries != 1 || !strings.Contains(perm.Error, "cannot ever work") {
 		t.Errorf("permanent failure dead letter = %+v; want 1 delivery and its error", perm)
+	}
+	if n := count(t, b.js, "T", "t.failed"); n != 1 {
+		t.Errorf("dead-letter events published = %d, want 1", n)
 	}
 	if bad := byID[""]; bad.EventErr == nil || bad.Consumer != "poison-h" {
 		t.Errorf("malformed message dead letter = %+v; want a decode error", bad)

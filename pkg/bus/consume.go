@@ -58,12 +58,28 @@ func Pure() HandleOption {
 	}
 }
 
+// WithDeadLetterEvents makes the runtime publish the events f returns when
+// it dead-letters an input of this handler, e.g. a notice that an answer
+// failed, so that others learn of the failure from the bus. f gets the
+// input, the cause and the delivery count; the input may be a zero Event
+// when the message was not a CloudEvent.
+func WithDeadLetterEvents(f func(in cloudevents.Event, cause error, deliveries uint64) []cloudevents.Event) HandleOption {
+	return func(r *route) error {
+		if f == nil {
+			return fmt.Errorf("%w: nil dead-letter events function", ErrOption)
+		}
+		r.onDead = f
+		return nil
+	}
+}
+
 // route is a registered handler and its durable consumer.
 type route struct {
 	name, subject, durable string
 	h                      Handler
 	concurrency            int
 	pure                   bool
+	onDead                 func(cloudevents.Event, error, uint64) []cloudevents.Event
 	pending                atomic.Int64 // consumer's pending count, for metrics
 	beats                  heartbeats
 }

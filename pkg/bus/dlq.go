@@ -61,6 +61,15 @@ func (b *Bus) deadLetter(ctx context.Context, r *route, m jetstream.Msg, e cloud
 		return
 	}
 	log.ErrorContext(ctx, "event dead-lettered", "err", cpr.Mask(cause.Error()), "stream_seq", seq)
+	if r.onDead != nil {
+		if err := b.publish(ctx, r.onDead(e, cause, deliveries)); err != nil {
+			// The dead letter is stored (its id makes a second copy a
+			// duplicate); redeliver to publish the notice again.
+			log.ErrorContext(ctx, "dead-letter events not published; the event stays for redelivery", "err", err)
+			m.NakWithDelay(b.cfg.Backoff[len(b.cfg.Backoff)-1])
+			return
+		}
+	}
 	b.metrics.deadLettered(ctx, r, e.Type())
 	b.ack(ctx, m, log)
 }

@@ -72,3 +72,7 @@ require (
 )
 
 replace github.com/kp-efaktura/efaktura/pkg => ../../pkg
+
+require github.com/kp-efaktura/efaktura/events v0.0.0
+
+replace github.com/kp-efaktura/efaktura/events => ../../events
