@@ -240,8 +240,9 @@ type DocumentReceived struct {
 	Reference string `json:"reference"`
 	// ReceivedAt is when ingest received the bundle.
 	ReceivedAt time.Time `json:"received_at"`
-	// XML is the document as a complete one-document bundle, in ISO-8859-1,
-	// ready for the format library; base64 in JSON.
+	// XML is the DOCUMENT element as it stood in the bundle, from its start
+	// tag to its end tag, in ISO-8859-1 (efaktura.Document.Raw), ready for
+	// efaktura.ValidateDocument; base64 in JSON.
 	XML []byte `json:"xml"`
 	// Findings are the document's findings that only the whole bundle
 	// shows (V51, a receipt number used twice), known at ingest; validate

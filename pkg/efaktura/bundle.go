@@ -1,6 +1,7 @@
 package efaktura
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
@@ -64,7 +65,14 @@ func (v *validation) readBundle() error {
 				return err
 			}
 		case cdef.Kind == KindGroup: // DOCUMENT
+			if v.opts.KeepRaw {
+				s.capture = append(v.rawBuf[:0], s.lastTag...)
+			}
 			doc, err := v.readDocument(v.documents)
+			if v.opts.KeepRaw && doc != nil {
+				doc.raw = bytes.Clone(s.capture)
+				v.rawBuf, s.capture = s.capture, nil
+			}
 			if err != nil {
 				return err
 			}

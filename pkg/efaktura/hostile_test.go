@@ -141,3 +141,11 @@ func TestFindingsAreBounded(t *testing.T) {
 		t.Errorf("Suppressed = %d, want %d", res.Suppressed, 5000-maxFindingsPerDocument)
 	}
 }
+
+func TestValidateDocumentRejectsFragments(t *testing.T) {
+	for _, raw := range []string{"", "<HEADER/>", "<DOCUMENT>", "<DOCUMENT/><DOCUMENT/>", "text<DOCUMENT/>", "<DOCUMENT>\t<X>a\tb</X></DOCUMENT>"} {
+		if _, err := ValidateDocument(context.Background(), []byte(raw), 1, Options{}); !errors.Is(err, ErrFragment) {
+			t.Errorf("ValidateDocument(%q) error = %v, want ErrFragment", raw, err)
+		}
+	}
+}

@@ -104,6 +104,56 @@ type ruleCase struct {
 // case edits a valid example and expects exactly the listed rule ids, so a
 // rule that fires where it should not fails a case too.
 func TestRules(t *testing.T) {
+	for _, tc := range ruleCases(t) {
+		t.Run(tc.name, func(t *testing.T) {
+			file := applyEdits(t, readExample(t, tc.file), tc.edits)
+			res, err := Validate(context.Background(), bytes.NewReader(file), tc.opts)
+			if err != nil {
+				t.Fatalf("Validate: %v", err)
+			}
+			if got := ruleIDs(res); !slices.Equal(got, tc.want) {
+				t.Errorf("rule ids = %v, want %v; findings:%s", got, tc.want, describe(res))
+			}
+			if res.Valid != (len(tc.want) == 0) {
+				t.Errorf("Valid = %v, want %v", res.Valid, len(tc.want) == 0)
+			}
+		})
+	}
+}
+
+// TestValidateDocumentAlone checks that a document judged on its own, from
+// its raw bytes, gets exactly the findings it got in its bundle, V51 aside.
+func TestValidateDocumentAlone(t *testing.T) {
+	for _, tc := range ruleCases(t) {
+		file := applyEdits(t, readExample(t, tc.file), tc.edits)
+		opts := tc.opts
+		opts.KeepRaw = true
+		var raws [][]byte
+		opts.Document = func(d *Document, _ *DocumentResult) error {
+			raws = append(raws, d.Raw())
+			return nil
+		}
+		res, err := Validate(context.Background(), bytes.NewReader(file), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Documents) == 0 {
+			continue // a file or bundle rule rejected it; nothing to compare
+		}
+		for i, in := range res.Documents {
+			alone, err := ValidateDocument(context.Background(), raws[i], in.Index, tc.opts)
+			if err != nil {
+				t.Fatalf("%s: document %d: %v", tc.name, in.Index, err)
+			}
+			want := slices.DeleteFunc(slices.Clone(in.Findings), func(f Finding) bool { return f.Rule == "V51" })
+			if !slices.Equal(alone.Findings, want) || alone.ReceiptNo != in.ReceiptNo || alone.Valid != !hasError(want) {
+				t.Errorf("%s: document %d alone = %+v, in its bundle %+v", tc.name, in.Index, alone, want)
+			}
+		}
+	}
+}
+
+func ruleCases(t *testing.T) []ruleCase {
 	senders := exampleSenders()
 	nets := exampleSenders()
 	nets.Add(Sender{Type: "CVR", ID: "24680134", Nets: true})
@@ -250,21 +300,7 @@ func TestRules(t *testing.T) {
 		{name: "V51 receipt number twice", file: bundle3, edits: []edit{{"<RECEIPT_NO>NRD-2025-001181<", "<RECEIPT_NO>NRD-2025-001180<"}}, want: []string{"V51"}},
 		{name: "V51 quiet: same number, other sender", file: bundle3, edits: []edit{{"<RECEIPT_NO>SH-88123<", "<RECEIPT_NO>NRD-2025-001180<"}}},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			file := applyEdits(t, readExample(t, tc.file), tc.edits)
-			res, err := Validate(context.Background(), bytes.NewReader(file), tc.opts)
-			if err != nil {
-				t.Fatalf("Validate: %v", err)
-			}
-			if got := ruleIDs(res); !slices.Equal(got, tc.want) {
-				t.Errorf("rule ids = %v, want %v; findings:%s", got, tc.want, describe(res))
-			}
-			if res.Valid != (len(tc.want) == 0) {
-				t.Errorf("Valid = %v, want %v", res.Valid, len(tc.want) == 0)
-			}
-		})
-	}
+	return cases
 }
 
 // memoryBundles is a BundleRegistry for tests.

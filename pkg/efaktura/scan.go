@@ -43,6 +43,12 @@ type scanner struct {
 	open     []byte // names of open elements, back to back
 	openEnds []int  // end offset in open of each open element's name
 	attrBuf  []byte
+
+	// lastTag is the last start tag read, valid until the next read.
+	lastTag []byte
+	// capture, when not nil, receives every byte consumed: the raw text of
+	// a DOCUMENT for Options.KeepRaw.
+	capture []byte
 }
 
 type tokenKind uint8
@@ -152,6 +158,9 @@ func (s *scanner) readErr(what string) error {
 
 func (s *scanner) advance(n int) {
 	s.line += bytes.Count(s.buf[s.pos:s.pos+n], []byte{'\n'})
+	if s.capture != nil {
+		s.capture = append(s.capture, s.buf[s.pos:s.pos+n]...)
+	}
 	s.pos += n
 }
 
@@ -289,6 +298,7 @@ func (s *scanner) scanStart() error {
 	s.open = append(s.open, s.name...)
 	s.openEnds = append(s.openEnds, len(s.open))
 	s.kind = tokStart
+	s.lastTag = t
 	s.advance(n)
 	return nil
 }

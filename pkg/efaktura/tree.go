@@ -16,7 +16,13 @@ type Document struct {
 	// truncated is set when the document had more elements than the reader
 	// keeps; the rest was checked for well-formedness only.
 	truncated bool
+	raw       []byte
 }
+
+// Raw returns the DOCUMENT element as it stood in the file, from its start
+// tag to its end tag, in ISO-8859-1, when Options.KeepRaw was set; nil
+// otherwise. [ValidateDocument] takes it.
+func (d *Document) Raw() []byte { return d.raw }
 
 type node struct {
 	name   string

@@ -58,6 +58,9 @@ type Options struct {
 	// passed the file rules, after its document rules ran. Bundle rules are
 	// decided only at the end, so the final verdict is in the Result.
 	Document func(*Document, *DocumentResult) error
+	// KeepRaw keeps each document's own bytes, for Document.Raw. It costs a
+	// copy of each document while it is read.
+	KeepRaw bool
 }
 
 func (o Options) withDefaults() Options {
@@ -246,7 +249,8 @@ type validation struct {
 	receipts        map[[3]string]int // V51: sender type, sender id, receipt no -> first index
 	arena           []byte
 	frames          []frame
-	lastNodes       int // elements of the previous document
+	lastNodes       int    // elements of the previous document
+	rawBuf          []byte // reused capture buffer for KeepRaw
 }
 
 // leafValue is one of INVOICES' own leaves.
@@ -490,4 +494,70 @@ func byteSize(n int64) string {
 		return fmt.Sprintf("%d bytes (%d MB)", n, n>>20)
 	}
 	return fmt.Sprintf("%d bytes", n)
+}
+
+// ErrFragment is returned by [ValidateDocument] for bytes that are not one
+// well-formed DOCUMENT element.
+var ErrFragment = errors.New("efaktura: not a DOCUMENT element")
+
+// ValidateDocument applies the document rules (V11 to V50) to one DOCUMENT
+// element, as [Document.Raw] returns it, so a worker can judge a document
+// apart from its bundle. index is its 1-based position in the bundle, for
+// paths. The file and bundle rules, and V51, which needs the whole bundle,
+// are the caller's: the document must come from a bundle that passed them.
+// The error is non-nil when raw is not a well-formed DOCUMENT in ISO-8859-1
+// (it wraps ErrFragment) or ctx ends.
+func ValidateDocument(ctx context.Context, raw []byte, index int, opts Options) (DocumentResult, error) {
+	opts = opts.withDefaults()
+	v := &validation{ctx: ctx, opts: opts, res: &Result{Findings: []Finding{}, Documents: []DocumentResult{}}}
+	v.s = newScanner(bytes.NewReader(raw))
+	defer v.s.release()
+	doc, err := v.fragment(index)
+	if err != nil {
+		return DocumentResult{}, err
+	}
+	if len(v.res.Findings) > 0 {
+		f := v.res.Findings[0]
+		return DocumentResult{}, fmt.Errorf("%w: %s %s", ErrFragment, f.Rule, f.Message)
+	}
+	if err := v.document(doc); err != nil {
+		return DocumentResult{}, err
+	}
+	dr := v.res.Documents[0]
+	dr.Valid = !hasError(dr.Findings)
+	return dr, nil
+}
+
+// fragment reads one DOCUMENT element and nothing else.
+func (v *validation) fragment(index int) (*Document, error) {
+	s := v.s
+	for {
+		if err := s.next(); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrFragment, err)
+		}
+		if s.kind == tokStart {
+			break
+		}
+		if s.kind != tokText || s.textFlags&textNonSpace != 0 {
+			return nil, fmt.Errorf("%w: expected <DOCUMENT> first", ErrFragment)
+		}
+	}
+	if string(s.name) != "DOCUMENT" {
+		return nil, fmt.Errorf("%w: found <%s>", ErrFragment, s.name)
+	}
+	doc, err := v.readDocument(index)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrFragment, err)
+	}
+	for {
+		if err := s.next(); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrFragment, err)
+		}
+		switch {
+		case s.kind == tokEOF:
+			return doc, nil
+		case s.kind != tokText && s.kind != tokComment, s.textFlags&textNonSpace != 0:
+			return nil, fmt.Errorf("%w: something follows </DOCUMENT>", ErrFragment)
+		}
+	}
 }
