@@ -1,0 +1,257 @@
+package ingest
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/kp-efaktura/efaktura/events"
+	"github.com/kp-efaktura/efaktura/pkg/bus"
+	"github.com/kp-efaktura/efaktura/pkg/efaktura"
+	"github.com/kp-efaktura/efaktura/pkg/idem"
+	"github.com/kp-efaktura/efaktura/pkg/natstest"
+	"github.com/kp-efaktura/efaktura/pkg/tenant"
+)
+
+// tenants is an in-memory Tenants for the tests.
+type tenants map[string]tenant.Tenant
+
+func (ts tenants) Get(k string) (tenant.Tenant, bool) { t, ok := ts[k]; return t, ok }
+
+func (ts tenants) Authenticate(token string) (tenant.Principal, error) {
+	for _, t := range ts {
+		for _, tok := range t.Tokens {
+			if tok.SHA256 == tenant.HashToken(token) {
+				name := tok.Name
+				if tok.Role == tenant.RoleIngest {
+					name = t.EconomySystem.ID
+				}
+				return tenant.Principal{Role: tok.Role, Kommune: t.Kommune, Name: name}, nil
+			}
+		}
+	}
+	return tenant.Principal{}, tenant.ErrAuth
+}
+
+var demo = tenants{"0101": {
+	Kommune: "0101", Name: "Kærholm Kommune",
+	EconomySystem: tenant.EconomySystem{ID: "erp-0101", Endpoint: "http://erp.invalid/answers", Secret: "s"},
+	Senders:       []tenant.Sender{{Type: "CVR", ID: "12345674"}, {Type: "CVR", ID: "24680134"}, {Type: "EAN", ID: "7350000000030"}},
+	Tokens:        []tenant.Token{{Role: tenant.RoleIngest, Name: "erp", SHA256: tenant.HashToken("erp-token")}},
+}}
+
+type fixture struct {
+	w   *Worker
+	b   *bus.Bus
+	js  jetstream.JetStream
+	srv *httptest.Server
+}
+
+func setup(t *testing.T, cfg Config) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	nc := natstest.Connect(t, natstest.Start(t))
+	b, err := bus.New(ctx, nc, bus.Config{Service: "ingest", Subjects: []string{events.StreamSubjects}}, bus.WithSubjects(events.SubjectOf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := idem.NewKV(ctx, b.JetStream(), idem.KVConfig{Bucket: "bundles_idem"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := New(ctx, b, demo, store, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	w.Routes(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return &fixture{w: w, b: b, js: b.JetStream(), srv: srv}
+}
+
+func (f *fixture) post(t *testing.T, token string, body []byte) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", f.srv.URL+"/v1/bundles", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/xml")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+// stored returns the events stored on subject.
+func (f *fixture) stored(t *testing.T, subject string) int {
+	t.Helper()
+	s, err := f.js.Stream(context.Background(), "EFAKTURA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(context.Background(), jetstream.WithSubjectFilter(subject))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(info.State.Subjects[subject])
+}
+
+func example(t *testing.T, name string) []byte {
+	b, err := os.ReadFile("testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestPostBundle(t *testing.T) {
+	f := setup(t, Config{})
+	code, body := f.post(t, "erp-token", example(t, "valid-bundle-3-documents.xml"))
+	if code != http.StatusAccepted {
+		t.Fatalf("POST valid bundle: %d %v", code, body)
+	}
+	docs, _ := body["documents"].([]any)
+	if len(docs) != 3 || body["reference"] != "NRD-2025-000118" || body["bundle_id"] == "" {
+		t.Fatalf("response = %v", body)
+	}
+	if n := f.stored(t, "efaktura.0101.document.received"); n != 3 {
+		t.Errorf("document.received events = %d, want 3", n)
+	}
+	if n := f.stored(t, "efaktura.0101.bundle.received"); n != 1 {
+		t.Errorf("bundle.received events = %d, want 1", n)
+	}
+	if _, err := f.w.objects.GetInfo(context.Background(), body["bundle_id"].(string)); err != nil {
+		t.Errorf("raw bundle not kept: %v", err)
+	}
+
+	// Each document.received carries its DOCUMENT, which judged alone gives
+	// the same verdict.
+	s, _ := f.js.Stream(context.Background(), "EFAKTURA")
+	m, err := s.GetLastMsgForSubject(context.Background(), "efaktura.0101.document.received")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dr events.DocumentReceived
+	if err := json.Unmarshal(m.Data, &dr); err != nil {
+		t.Fatal(err)
+	}
+	res, err := efaktura.ValidateDocument(context.Background(), dr.XML, dr.Index, efaktura.Options{})
+	if err != nil || !res.Valid || dr.Index != 3 || res.ReceiptNo != "NRD-2025-001181" {
+		t.Errorf("last document: index %d, alone valid %v receipt %q, %v", dr.Index, res.Valid, res.ReceiptNo, err)
+	}
+
+	code, dup := f.post(t, "erp-token", example(t, "valid-bundle-3-documents.xml"))
+	if code != http.StatusConflict || dup["bundle_id"] != body["bundle_id"] {
+		t.Errorf("duplicate: %d %v; want 409 naming bundle %v", code, dup, body["bundle_id"])
+	}
+	if n := f.stored(t, "efaktura.0101.document.received"); n != 3 {
+		t.Errorf("after the duplicate: document.received events = %d, want still 3", n)
+	}
+}
+
+func TestRejectedBundleDoesNotUseUpItsReference(t *testing.T) {
+	f := setup(t, Config{})
+	good := example(t, "valid-invoice.xml")
+	bad := bytes.Replace(good, []byte("<NO_OF_DOCUMENTS>1<"), []byte("<NO_OF_DOCUMENTS>2<"), 1)
+	code, body := f.post(t, "erp-token", bad)
+	if code != http.StatusBadRequest || !strings.Contains(toJSON(body["findings"]), `"V08"`) {
+		t.Fatalf("bad bundle: %d %v; want 400 with V08", code, body)
+	}
+	if n := f.stored(t, "efaktura.0101.document.received"); n != 0 {
+		t.Errorf("a rejected bundle published %d documents", n)
+	}
+	if code, body := f.post(t, "erp-token", good); code != http.StatusAccepted {
+		t.Errorf("the corrected bundle with the same REFERENCE: %d %v; want 202", code, body)
+	}
+}
+
+func TestPostBundleRefusals(t *testing.T) {
+	f := setup(t, Config{MaxBodyBytes: 4000})
+	if code, _ := f.post(t, "wrong", example(t, "valid-creditnote.xml")); code != http.StatusUnauthorized {
+		t.Errorf("wrong token: %d, want 401", code)
+	}
+	if code, _ := f.post(t, "erp-token", example(t, "valid-invoice.xml")); code != http.StatusRequestEntityTooLarge {
+		t.Errorf("over the body limit: %d, want 413", code)
+	}
+	foreign := bytes.Replace(example(t, "valid-creditnote.xml"), []byte("<SENDER_ID>12345674<"), []byte("<SENDER_ID>11111111<"), 1)
+	if code, body := f.post(t, "erp-token", foreign); code != http.StatusForbidden || !strings.Contains(toJSON(body), "11111111") {
+		t.Errorf("unregistered sender: %d %v, want 403", code, body)
+	}
+}
+
+func TestZippedBundle(t *testing.T) {
+	f := setup(t, Config{})
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, _ := zw.Create("bundle.xml")
+	w.Write(example(t, "valid-reminder.xml"))
+	zw.Close()
+	if code, body := f.post(t, "erp-token", buf.Bytes()); code != http.StatusAccepted {
+		t.Errorf("zipped bundle: %d %v", code, body)
+	}
+}
+
+func TestBundleSubmittedOverNATS(t *testing.T) {
+	f := setup(t, Config{})
+	f.w.Register()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go f.b.Run(ctx)
+	at := time.Date(2025, 6, 2, 10, 0, 0, 0, time.UTC)
+	good, err := events.NewBundleSubmitted("/erp-0101", "0101", "OEH-BUNDT-2025-0412", events.ContentTypeXML, example(t, "valid-invoice.xml"), at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Same REFERENCE and sender, other bytes: a duplicate.
+	other := bytes.Replace(example(t, "valid-invoice.xml"), []byte("<DOCUMENT_DATE>2025-06-02"), []byte("<DOCUMENT_DATE>2025-06-03"), 1)
+	dup, err := events.NewBundleSubmitted("/erp-0101", "0101", "OEH-BUNDT-2025-0412", events.ContentTypeXML, other, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.b.Publish(ctx, good); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return f.stored(t, "efaktura.0101.bundle.received") == 1 })
+	if err := f.b.Publish(ctx, dup); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return f.stored(t, "efaktura.0101.bundle.rejected") == 1 })
+	s, _ := f.js.Stream(ctx, "EFAKTURA")
+	m, _ := s.GetLastMsgForSubject(ctx, "efaktura.0101.bundle.rejected")
+	var rej events.BundleRejected
+	json.Unmarshal(m.Data, &rej)
+	if rej.Reason != events.RejectionDuplicate || rej.DuplicateOf == "" {
+		t.Errorf("rejection = %+v; want a duplicate naming the first bundle", rej)
+	}
+	if n := f.stored(t, "efaktura.0101.document.received"); n != 1 {
+		t.Errorf("document.received events = %d, want 1", n)
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func toJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}

@@ -1,0 +1,237 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+
+	"github.com/kp-efaktura/efaktura/events"
+	"github.com/kp-efaktura/efaktura/pkg/efaktura"
+	"github.com/kp-efaktura/efaktura/pkg/idem"
+	"github.com/kp-efaktura/efaktura/pkg/tenant"
+)
+
+// Submission is a bundle as it arrives, over HTTP or NATS.
+type Submission struct {
+	Kommune string
+	// ServiceProvider is the party that delivered the file: the economy
+	// system's id over HTTP, the event source over NATS (V10's key).
+	ServiceProvider string
+	Body            []byte // XML or a ZIP holding one XML file, as received
+	ReceivedAt      time.Time
+}
+
+// Status is what became of a submission.
+type Status string
+
+const (
+	Accepted      Status = "accepted"
+	Invalid       Status = "invalid"        // a file or bundle rule failed
+	TooLarge      Status = "too_large"      // V01
+	Duplicate     Status = "duplicate"      // V10
+	UnknownSender Status = "unknown_sender" // the bundle's sender is not registered for the municipality
+)
+
+// Outcome is the answer to a submission.
+type Outcome struct {
+	Status      Status
+	BundleID    string
+	Reference   string
+	DuplicateOf string // the accepted bundle's id, for Duplicate
+	Documents   []events.BundleDocument
+	Findings    []efaktura.Finding // file and bundle findings, for Invalid and TooLarge
+	Message     string             // for UnknownSender
+	// Accepted bundles: the raw bundle's object key and what to publish.
+	SHA256   string
+	Accepted []cloudevents.Event
+}
+
+// intake validates a submission and, when it is accepted, stores the raw
+// bundle and returns the events to publish. The bundle's duplicate key is
+// claimed during validation; commit completes the claim once the events are
+// published, abort releases it, so a submission that fails half-way does
+// not use up its REFERENCE.
+func (w *Worker) intake(ctx context.Context, s Submission) (o Outcome, commit, abort func(context.Context), err error) {
+	noop := func(context.Context) {}
+	t, ok := w.tenants.Get(s.Kommune)
+	if !ok {
+		return Outcome{}, noop, noop, fmt.Errorf("%w: kommune %s", tenant.ErrNotFound, s.Kommune)
+	}
+	senders := efaktura.SenderTable{}
+	for _, sd := range t.Senders {
+		senders.Add(efaktura.Sender{Type: sd.Type, ID: sd.ID, Nets: sd.Nets})
+	}
+	reg := &bundleRegistry{store: w.store, lease: w.cfg.Lease}
+	var docs []*efaktura.Document
+	res, err := efaktura.Validate(ctx, bytes.NewReader(s.Body), efaktura.Options{
+		Senders:         senders,
+		Bundles:         reg,
+		ServiceProvider: s.ServiceProvider,
+		ReceivedAt:      s.ReceivedAt,
+		KeepRaw:         true,
+		File:            "bundle",
+		Document: func(d *efaktura.Document, _ *efaktura.DocumentResult) error {
+			docs = append(docs, d)
+			return nil
+		},
+	})
+	if err != nil {
+		return Outcome{}, noop, noop, fmt.Errorf("validate bundle: %w", err)
+	}
+	sum := sha256.Sum256(s.Body)
+	o = Outcome{Reference: res.Reference, SHA256: hex.EncodeToString(sum[:])}
+	release := func(ctx context.Context) { reg.release(ctx) }
+	if !res.Valid && len(res.Findings) > 0 {
+		release(ctx)
+		o.Findings = res.Findings
+		o.Status = Invalid
+		for _, f := range res.Findings {
+			switch f.Rule {
+			case "V01":
+				o.Status = TooLarge
+			case "V10":
+				o.Status = Duplicate
+			}
+		}
+		if o.Status == Duplicate {
+			o.DuplicateOf = w.bundleID(s, res, docs)
+			o.BundleID = o.DuplicateOf
+		}
+		return o, noop, noop, nil
+	}
+	first := docs[0].Root().Child("HEADER")
+	senderType, senderID := first.Child("SENDER_ID_TYPE").Value(), first.Child("SENDER_ID").Value()
+	if _, known, _ := senders.LookupSender(ctx, senderType, senderID); !known {
+		release(ctx)
+		o.Status = UnknownSender
+		o.Message = fmt.Sprintf("sender %s %s is not registered for kommune %s", senderType, senderID, s.Kommune)
+		return o, noop, noop, nil
+	}
+
+	o.Status = Accepted
+	o.BundleID = w.bundleID(s, res, docs)
+	sender := events.Sender{Type: senderType, ID: senderID}
+	received := events.BundleReceived{
+		BundleID: o.BundleID, Kommune: s.Kommune, ServiceProvider: s.ServiceProvider, Reference: res.Reference,
+		Sender: sender, ReceivedAt: s.ReceivedAt, Object: o.BundleID, SHA256: o.SHA256, Ruleset: res.Ruleset,
+	}
+	var outs []cloudevents.Event
+	for i, d := range docs {
+		dr := res.Documents[i]
+		h := d.Root().Child("HEADER")
+		doc := events.BundleDocument{
+			DocumentID: events.DocumentID(o.BundleID, dr.Index), Index: dr.Index, ReceiptNo: dr.ReceiptNo,
+			DocumentNo: dr.DocumentNo, DocumentType: events.DocumentType(dr.Type),
+		}
+		received.Documents = append(received.Documents, doc)
+		e, err := events.New(events.TypeDocumentReceived, events.SourceIngest, s.Kommune, doc.DocumentID, []string{doc.DocumentID},
+			events.DocumentReceived{
+				DocumentID: doc.DocumentID, BundleID: o.BundleID, Kommune: s.Kommune, Index: dr.Index,
+				ReceiptNo: dr.ReceiptNo, DocumentNo: dr.DocumentNo, DocumentType: doc.DocumentType,
+				Sender:    events.Sender{Type: h.Child("SENDER_ID_TYPE").Value(), ID: h.Child("SENDER_ID").Value()},
+				Reference: res.Reference, ReceivedAt: s.ReceivedAt, XML: d.Raw(), Findings: bundleScoped(dr.Findings),
+			}, s.ReceivedAt)
+		if err != nil {
+			release(ctx)
+			return Outcome{}, noop, noop, err
+		}
+		outs = append(outs, e)
+	}
+	o.Documents = received.Documents
+	head, err := events.New(events.TypeBundleReceived, events.SourceIngest, s.Kommune, o.BundleID, []string{o.BundleID}, received, s.ReceivedAt)
+	if err != nil {
+		release(ctx)
+		return Outcome{}, noop, noop, err
+	}
+	o.Accepted = append([]cloudevents.Event{head}, outs...)
+	if err := w.keep(ctx, o.BundleID, s.Body); err != nil {
+		release(ctx)
+		return Outcome{}, noop, noop, err
+	}
+	commit = func(ctx context.Context) { reg.complete(ctx, untilNextYear(s.ReceivedAt)) }
+	return o, commit, release, nil
+}
+
+// bundleID is the accepted bundle's id, from its duplicate key.
+func (w *Worker) bundleID(s Submission, res *efaktura.Result, docs []*efaktura.Document) string {
+	var senderType, senderID string
+	if len(docs) > 0 {
+		h := docs[0].Root().Child("HEADER")
+		senderType, senderID = h.Child("SENDER_ID_TYPE").Value(), h.Child("SENDER_ID").Value()
+	}
+	return events.BundleID(s.ServiceProvider, senderType, senderID, res.Reference, danishYear(s.ReceivedAt))
+}
+
+// bundleScoped are the findings that need the whole bundle (V51): the
+// validate worker judges the rest from the document alone.
+func bundleScoped(fs []efaktura.Finding) []events.Finding {
+	var out []events.Finding
+	for _, f := range fs {
+		if f.Rule == "V51" {
+			out = append(out, events.Finding{Rule: f.Rule, Severity: events.Severity(f.Severity), Path: f.Path, Message: f.Message})
+		}
+	}
+	return out
+}
+
+// bundleRegistry is V10's register of accepted bundles on the idempotency
+// store: the key is claimed while the bundle is validated and published,
+// completed for the rest of the year once it is, and released when it is
+// not, so a failed intake can be sent again.
+type bundleRegistry struct {
+	store idem.Store
+	lease time.Duration
+	key   string
+	token string
+}
+
+func (r *bundleRegistry) Register(ctx context.Context, key efaktura.BundleKey) (bool, error) {
+	r.key = "bundle/" + key.String()
+	token, st, err := r.store.Claim(ctx, r.key, r.lease)
+	if err != nil {
+		return false, err
+	}
+	r.token = token
+	// Busy: the same bundle is being taken in right now; answering
+	// "duplicate" is right, since one of the two will be accepted.
+	return st != idem.Claimed, nil
+}
+
+func (r *bundleRegistry) complete(ctx context.Context, ttl time.Duration) {
+	if r.token != "" {
+		r.store.Complete(context.WithoutCancel(ctx), r.key, r.token, ttl)
+	}
+}
+
+func (r *bundleRegistry) release(ctx context.Context) {
+	if r.token != "" {
+		err := r.store.Release(context.WithoutCancel(ctx), r.key, r.token)
+		if err != nil && !errors.Is(err, idem.ErrNotOwner) {
+			return // the lease runs out on its own
+		}
+	}
+}
+
+var copenhagen = func() *time.Location {
+	loc, err := time.LoadLocation("Europe/Copenhagen")
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}()
+
+func danishYear(t time.Time) int { return t.In(copenhagen).Year() }
+
+// untilNextYear is how long a duplicate key must live: to the end of the
+// Danish year it was accepted in, plus a week for clocks and late retries.
+func untilNextYear(t time.Time) time.Duration {
+	dk := t.In(copenhagen)
+	next := time.Date(dk.Year()+1, time.January, 1, 0, 0, 0, 0, copenhagen)
+	return next.Sub(t) + 7*24*time.Hour
+}

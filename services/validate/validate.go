@@ -1,0 +1,127 @@
+package validate
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+
+	"github.com/kp-efaktura/efaktura/events"
+	"github.com/kp-efaktura/efaktura/pkg/bus"
+	"github.com/kp-efaktura/efaktura/pkg/efaktura"
+	"github.com/kp-efaktura/efaktura/pkg/tenant"
+)
+
+// Tenants is what validate needs of the municipality registry: the sender
+// register (V24, V48).
+type Tenants interface {
+	Get(kommune string) (tenant.Tenant, bool)
+}
+
+// Config is what operators set. A zero field takes the default shown.
+type Config struct {
+	// Concurrency is how many documents are judged at once; default 4.
+	Concurrency int
+}
+
+// Worker judges received documents.
+type Worker struct {
+	bus     *bus.Bus
+	tenants Tenants
+	cfg     Config
+	now     func() time.Time
+}
+
+// New returns the worker; Register subscribes it.
+func New(b *bus.Bus, tenants Tenants, cfg Config) *Worker {
+	if cfg.Concurrency == 0 {
+		cfg.Concurrency = 4
+	}
+	return &Worker{bus: b, tenants: tenants, cfg: cfg, now: time.Now}
+}
+
+// Register subscribes to document.received. The handler is Pure: its
+// outputs' ids derive from the document's id and the rule set, and it has
+// no outside effect.
+func (w *Worker) Register() {
+	w.bus.Handle("documents", events.Filter(events.TypeDocumentReceived), bus.Typed(w.Judge),
+		bus.Pure(), bus.WithConcurrency(w.cfg.Concurrency))
+}
+
+// Judge applies the document rules to one received document and returns
+// document.validated or document.rejected, with the findings and the rule
+// set. Findings that only the whole bundle shows (V51) come with the event.
+func (w *Worker) Judge(ctx context.Context, in cloudevents.Event, p events.DocumentReceived) ([]cloudevents.Event, error) {
+	t, ok := w.tenants.Get(p.Kommune)
+	if !ok {
+		// The registry may not have caught up yet; a retry will tell.
+		return nil, fmt.Errorf("kommune %s is not known (yet)", p.Kommune)
+	}
+	senders := efaktura.SenderTable{}
+	for _, s := range t.Senders {
+		senders.Add(efaktura.Sender{Type: s.Type, ID: s.ID, Nets: s.Nets})
+	}
+	var summary events.Summary
+	res, err := efaktura.ValidateDocument(ctx, p.XML, p.Index, efaktura.Options{
+		Senders: senders,
+		Document: func(d *efaktura.Document, _ *efaktura.DocumentResult) error {
+			summary = summarize(d)
+			return nil
+		},
+	})
+	if err != nil {
+		// The bytes are not a DOCUMENT: ingest should never send that, and a
+		// retry cannot mend it.
+		return nil, bus.Permanent(fmt.Errorf("document %s: %w", p.DocumentID, err))
+	}
+	findings := p.Findings
+	for _, f := range res.Findings {
+		findings = append(findings, events.Finding{Rule: f.Rule, Severity: events.Severity(f.Severity), Path: f.Path, Message: f.Message})
+	}
+	key := []string{p.DocumentID, efaktura.Ruleset}
+	now := w.now()
+	var e cloudevents.Event
+	if hasError(findings) {
+		e, err = events.New(events.TypeDocumentRejected, events.SourceValidate, p.Kommune, p.DocumentID, key, events.DocumentRejected{
+			DocumentID: p.DocumentID, BundleID: p.BundleID, Kommune: p.Kommune, Reference: p.Reference, Sender: p.Sender,
+			ReceiptNo: p.ReceiptNo, DocumentNo: p.DocumentNo, DocumentType: p.DocumentType,
+			Ruleset: efaktura.Ruleset, RejectedAt: now, Findings: findings,
+		}, now)
+	} else {
+		e, err = events.New(events.TypeDocumentValidated, events.SourceValidate, p.Kommune, p.DocumentID, key, events.DocumentValidated{
+			DocumentID: p.DocumentID, BundleID: p.BundleID, Kommune: p.Kommune, Reference: p.Reference, Sender: p.Sender,
+			ReceiptNo: p.ReceiptNo, DocumentNo: p.DocumentNo, DocumentType: p.DocumentType,
+			Ruleset: efaktura.Ruleset, ValidatedAt: now, Summary: summary, Findings: findings,
+		}, now)
+	}
+	if err != nil {
+		return nil, bus.Permanent(err)
+	}
+	return []cloudevents.Event{e}, nil
+}
+
+func hasError(fs []events.Finding) bool {
+	for _, f := range fs {
+		if f.Severity == events.Severity(efaktura.SeverityError) {
+			return true
+		}
+	}
+	return false
+}
+
+// summarize is what a caseworker sees of a document before opening it.
+func summarize(d *efaktura.Document) events.Summary {
+	root := d.Root()
+	lines := 0
+	for range root.All("LINE") {
+		lines++
+	}
+	return events.Summary{
+		Currency:           root.Find("CURRENCY/CURRENCY_CODE").Value(),
+		TotalAmountInclVAT: root.Find("TOTALAMOUNT/TOTAL_AMOUNT_INCL_VAT").Value(),
+		DocumentDate:       root.Find("DOCUMENT_HEAD/DOCUMENT_DATE").Value(),
+		BillToName:         root.Find("BILL_TO/NAME_1").Value(),
+		Lines:              lines,
+	}
+}
