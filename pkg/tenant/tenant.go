@@ -1,6 +1,3 @@
-// Package tenant holds the municipalities (kommuner) efaktura serves: their
-// economy system, the senders allowed to submit for them, their two SF1590_D
-// service agreements, and the tokens their systems and caseworkers use.
 package tenant
 
 import (
@@ -8,7 +5,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
+	"net/url"
 	"regexp"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -51,7 +52,10 @@ type EconomySystem struct {
 	Endpoint string `json:"endpoint"` // URL answers are POSTed to
 	// Secret signs answers (HMAC-SHA256). It never appears in events, logs
 	// or API responses.
-	Secret string `json:"secret"`
+	//
+	// In JSON it is left out when empty: [Store.Put] keeps the stored secret
+	// when the incoming one is empty.
+	Secret string `json:"secret,omitempty"`
 }
 
 // Sender is an entry of the municipality's sender register: who may submit
@@ -92,14 +96,23 @@ type Tenant struct {
 	EconomySystem EconomySystem               `json:"economy_system"`
 	Senders       []Sender                    `json:"senders"`
 	Agreements    map[AgreementName]Agreement `json:"agreements"`
-	Tokens        []Token                     `json:"tokens"`
-	// Version is the store's revision of this record; it orders changes.
+	// Tokens are the credentials of the municipality's economy system and
+	// caseworkers. In JSON a nil list is left out and an empty one is
+	// written as []: [Store.Put] keeps the stored tokens for nil and
+	// replaces them for any other list, so [] revokes every token.
+	Tokens []Token `json:"tokens,omitzero"`
+	// Version is the store's revision of this record (the JetStream KV
+	// revision); it orders changes. It grows with every change, but not by
+	// one: the revision counts the writes of the whole bucket.
 	Version uint64 `json:"version"`
+	// UpdatedAt is when the record last changed; the store sets it.
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
 }
 
 var (
 	kommunePattern = regexp.MustCompile(`^[0-9]{4}$`)
 	cvrPattern     = regexp.MustCompile(`^[0-9]{8}$`)
+	hashPattern    = regexp.MustCompile(`^[0-9a-f]{64}$`)
 )
 
 // Errors.
@@ -108,10 +121,31 @@ var (
 	ErrNotFound = errors.New("tenant: not found")
 	ErrConflict = errors.New("tenant: changed concurrently")
 	ErrAuth     = errors.New("tenant: not authorised")
+	// ErrNotPublished is returned by [Store.Put] and [Store.SetAgreement]
+	// when the change was saved but its events were not published; calling
+	// again with the same content publishes them.
+	ErrNotPublished = errors.New("tenant: saved, but the change events were not published")
+	// ErrStopped is returned by [Registry.WaitVersion] once the registry
+	// no longer follows the bucket.
+	ErrStopped = errors.New("tenant: registry stopped following the bucket")
 )
 
-// Validate reports every problem of a tenant at once.
+// Validate reports every problem of a tenant at once, wrapped in
+// [ErrInvalid]: the kommune is 4 digits, the name is set, the CVR is 8
+// digits, the economy system has an id and an http(s) answer endpoint, each
+// agreement is forside or bagside with a known state and names an economy
+// system, senders are CVR or EAN with an id and listed once, and tokens have
+// the role ingest or caseworker and a distinct SHA-256 in lower-case hex.
+// The problems never quote a secret or a token hash.
 func (t Tenant) Validate() error {
+	if err := errors.Join(t.problems()...); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return nil
+}
+
+// problems lists what Validate reports.
+func (t Tenant) problems() []error {
 	var errs []error
 	if !kommunePattern.MatchString(t.Kommune) {
 		errs = append(errs, fmt.Errorf("kommune %q is not 4 digits", t.Kommune))
@@ -119,13 +153,17 @@ func (t Tenant) Validate() error {
 	if t.Name == "" {
 		errs = append(errs, errors.New("name is empty"))
 	}
-	if t.CVR != "" && !cvrPattern.MatchString(t.CVR) {
+	if !cvrPattern.MatchString(t.CVR) {
 		errs = append(errs, fmt.Errorf("cvr %q is not 8 digits", t.CVR))
 	}
 	if t.EconomySystem.ID == "" || t.EconomySystem.Endpoint == "" {
 		errs = append(errs, errors.New("economy system needs an id and an answer endpoint"))
+	} else if u, err := url.Parse(t.EconomySystem.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("economy system endpoint %q is not an http or https URL", t.EconomySystem.Endpoint))
 	}
-	for name, a := range t.Agreements {
+	names := slices.Sorted(maps.Keys(t.Agreements))
+	for _, name := range names {
+		a := t.Agreements[name]
 		if name != Forside && name != Bagside {
 			errs = append(errs, fmt.Errorf("agreement %q is neither forside nor bagside", name))
 		}
@@ -134,21 +172,66 @@ func (t Tenant) Validate() error {
 		default:
 			errs = append(errs, fmt.Errorf("agreement %s has state %q; expected requested, approved or rejected", name, a.State))
 		}
+		if a.EconomySystem == "" {
+			errs = append(errs, fmt.Errorf("agreement %s names no economy system", name))
+		}
 	}
+	senders := make(map[[2]string]bool, len(t.Senders))
 	for _, s := range t.Senders {
 		if (s.Type != "CVR" && s.Type != "EAN") || s.ID == "" {
 			errs = append(errs, fmt.Errorf("sender %s %q: type must be CVR or EAN and id filled", s.Type, s.ID))
 		}
-	}
-	for _, tok := range t.Tokens {
-		if (tok.Role != RoleIngest && tok.Role != RoleCaseworker) || len(tok.SHA256) != 64 {
-			errs = append(errs, fmt.Errorf("token %q: role must be ingest or caseworker and sha256 64 hex digits", tok.Name))
+		if k := [2]string{s.Type, s.ID}; senders[k] {
+			errs = append(errs, fmt.Errorf("sender %s %q is listed twice", s.Type, s.ID))
+		} else {
+			senders[k] = true
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	hashes := make(map[string]bool, len(t.Tokens))
+	for _, tok := range t.Tokens {
+		if (tok.Role != RoleIngest && tok.Role != RoleCaseworker) || !hashPattern.MatchString(tok.SHA256) {
+			errs = append(errs, fmt.Errorf("token %q: role must be ingest or caseworker and sha256 64 lower-case hex digits", tok.Name))
+			continue
+		}
+		if hashes[tok.SHA256] {
+			errs = append(errs, fmt.Errorf("token %q: the same token is listed twice", tok.Name))
+		}
+		hashes[tok.SHA256] = true
 	}
-	return nil
+	return errs
+}
+
+// Normalized returns t in the form the store keeps and [Tenant.Validate]
+// expects: token hashes in lower case, an agreement that names no economy
+// system naming the municipality's, and empty sender lists as nil. Tokens
+// keep the difference between nil and empty (see [Tenant].Tokens). The
+// result shares nothing with t.
+func (t Tenant) Normalized() Tenant {
+	t = t.clone()
+	for i := range t.Tokens {
+		t.Tokens[i].SHA256 = strings.ToLower(t.Tokens[i].SHA256)
+	}
+	for name, a := range t.Agreements {
+		if a.EconomySystem == "" {
+			a.EconomySystem = t.EconomySystem.ID
+			t.Agreements[name] = a
+		}
+	}
+	if len(t.Senders) == 0 {
+		t.Senders = nil
+	}
+	if len(t.Agreements) == 0 {
+		t.Agreements = nil
+	}
+	return t
+}
+
+// clone returns a copy of t that shares no slice or map with it.
+func (t Tenant) clone() Tenant {
+	t.Senders = slices.Clone(t.Senders)
+	t.Tokens = slices.Clone(t.Tokens)
+	t.Agreements = maps.Clone(t.Agreements)
+	return t
 }
 
 // Public returns the tenant without secrets: no signing secret, no token

@@ -66,6 +66,8 @@ func commands() []command {
 		{"checksum", "show each document's declared and computed checksum and the bundle's sums", runChecksum},
 		{"sample", "write a valid sample bundle", runSample},
 		{"dlq", "list or replay dead letters: events a worker gave up on", runDLQ},
+		{"tenant", "list, show or load municipalities through the admin API", runTenant},
+		{"agreement", "set a municipality's forside or bagside service agreement", runAgreement},
 		{"version", "print the rule-set version and the program version", runVersion},
 		{"help", "show this help", nil},
 	}
