@@ -1,0 +1,348 @@
+package decide
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"slices"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/kp-efaktura/efaktura/events"
+	"github.com/kp-efaktura/efaktura/pkg/bus"
+	"github.com/kp-efaktura/efaktura/pkg/tenant"
+)
+
+// DefaultBucket is the KV bucket of the document records.
+const DefaultBucket = "EFAKTURA_documents"
+
+// Config is what operators set. A zero field takes the default shown.
+type Config struct {
+	// Bucket is the JetStream KV bucket of the document records, created
+	// (or updated) by [New] with the bus's replicas and storage; default
+	// "EFAKTURA_documents". Renaming it starts from an empty bucket.
+	Bucket string
+	// Concurrency is how many events each handler works on at once;
+	// default 8. Order does not matter to the transitions (see
+	// handle.go), so more than one is safe.
+	Concurrency int
+	// Attempts bounds a read-modify-write of a record that keeps losing
+	// compare-and-set races to other writers; default 10.
+	Attempts int
+	// MaxBody bounds a verdict request's body, in bytes; default 64 KiB.
+	MaxBody int64
+	// PerPage is the page size of GET /v1/documents without per_page;
+	// default 50.
+	PerPage int
+	// MaxPerPage bounds per_page; default 500.
+	MaxPerPage int
+	// Timeout bounds the work of one HTTP request after its verdict is
+	// accepted, which goes on even if the client disconnects; default 15s.
+	Timeout time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	if c.Bucket == "" {
+		c.Bucket = DefaultBucket
+	}
+	if c.Concurrency == 0 {
+		c.Concurrency = 8
+	}
+	if c.Attempts == 0 {
+		c.Attempts = 10
+	}
+	if c.MaxBody == 0 {
+		c.MaxBody = 64 << 10
+	}
+	if c.PerPage == 0 {
+		c.PerPage = 50
+	}
+	if c.MaxPerPage == 0 {
+		c.MaxPerPage = 500
+	}
+	if c.Timeout == 0 {
+		c.Timeout = 15 * time.Second
+	}
+	return c
+}
+
+// bucketPattern is JetStream's rule for bucket names.
+var bucketPattern = regexp.MustCompile(`^[a-zA-Z0-9_-]+$`)
+
+// Validate reports every problem of a configuration at once, wrapping
+// [ErrConfig]. Zero fields are valid: they take their defaults.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	var errs []error
+	if !bucketPattern.MatchString(c.Bucket) {
+		errs = append(errs, fmt.Errorf("bucket %q: letters, digits, '_' and '-' only", c.Bucket))
+	}
+	if c.Concurrency < 1 {
+		errs = append(errs, fmt.Errorf("concurrency is %d; expected at least 1", c.Concurrency))
+	}
+	if c.Attempts < 1 {
+		errs = append(errs, fmt.Errorf("attempts is %d; expected at least 1", c.Attempts))
+	}
+	if c.MaxBody < 1024 {
+		errs = append(errs, fmt.Errorf("max body is %d bytes; expected at least 1024", c.MaxBody))
+	}
+	if c.PerPage < 1 || c.MaxPerPage < c.PerPage {
+		errs = append(errs, fmt.Errorf("per page %d and max per page %d: expected 1 <= per page <= max per page", c.PerPage, c.MaxPerPage))
+	}
+	if c.Timeout <= 0 {
+		errs = append(errs, fmt.Errorf("timeout is %v; expected more than 0", c.Timeout))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	return nil
+}
+
+// Authenticator tells who presents a bearer token. *tenant.Registry
+// implements it. An error wrapping [tenant.ErrAuth] or [tenant.ErrNotFound]
+// means the token is not valid (401); any other error means the answer is
+// unknown (503).
+type Authenticator interface {
+	Authenticate(token string) (tenant.Principal, error)
+}
+
+// Option supplies a dependency to [New].
+type Option func(*options) error
+
+type options struct {
+	log *slog.Logger
+	now func() time.Time
+}
+
+// WithLogger sets the logger; default slog.Default(). Lines carry ids,
+// never payloads.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) error {
+		if l == nil {
+			return fmt.Errorf("%w: nil logger", ErrOption)
+		}
+		o.log = l
+		return nil
+	}
+}
+
+// WithClock sets the clock; default time.Now. For tests.
+func WithClock(now func() time.Time) Option {
+	return func(o *options) error {
+		if now == nil {
+			return fmt.Errorf("%w: nil clock", ErrOption)
+		}
+		o.now = now
+		return nil
+	}
+}
+
+// Worker holds each valid document until a caseworker's verdict arrives,
+// rejects technically invalid ones at once, and serves the caseworkers'
+// API. It is safe for concurrent use, and any number of replicas may run
+// against the same bucket.
+type Worker struct {
+	cfg   Config
+	bus   *bus.Bus
+	auth  Authenticator
+	store *store
+	log   *slog.Logger
+	now   func() time.Time
+}
+
+// New creates or updates the KV bucket of the records (safe on every start)
+// with the bus's replicas and storage, and returns a Worker that neither
+// consumes nor serves yet: call [Worker.Register] before b.Run, and mount
+// [Worker.Routes].
+//
+// b must publish to the subjects of the event catalogue, i.e. be built with
+// bus.WithSubjects(events.SubjectOf) on a stream capturing
+// events.StreamSubjects, as every efaktura worker's bus is. New returns an
+// error wrapping [ErrConfig] or [ErrOption], or the bucket's error.
+func New(ctx context.Context, b *bus.Bus, auth Authenticator, cfg Config, opts ...Option) (*Worker, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if b == nil || auth == nil {
+		return nil, fmt.Errorf("%w: New needs a bus and an authenticator", ErrOption)
+	}
+	o := options{log: slog.Default(), now: time.Now}
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	bc := b.Config()
+	storage := jetstream.FileStorage
+	if bc.Storage == "memory" {
+		storage = jetstream.MemoryStorage
+	}
+	kv, err := b.JetStream().CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      cfg.Bucket,
+		Description: "efaktura decide: one record per document, key <kommune>.<document id>",
+		History:     1,
+		Storage:     storage,
+		Replicas:    bc.Replicas,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("decide: bucket %s: %w", cfg.Bucket, err)
+	}
+	return &Worker{
+		cfg: cfg, bus: b, auth: auth,
+		store: &store{kv: kv, attempts: cfg.Attempts},
+		log:   o.log.With("component", "decide"),
+		now:   o.now,
+	}, nil
+}
+
+// Handler names: each is the durable consumer "<bus service>-<name>".
+// Renaming one creates a new consumer that reads the stream from its start
+// again: the transitions are idempotent, so that is safe, but slow.
+const (
+	HandlerDocumentReceived  = "document-received"
+	HandlerDocumentValidated = "document-validated"
+	HandlerDocumentRejected  = "document-rejected"
+	HandlerVerdictSubmitted  = "verdict-submitted"
+	HandlerAnswerParked      = "answer-parked"
+	HandlerAnswerDelivered   = "answer-delivered"
+	HandlerAnswerFailed      = "answer-failed"
+)
+
+// Register registers the worker's handlers on its bus, for every
+// municipality: document.received, .validated and .rejected, verdict.submitted, and
+// answer.parked, .delivered and .failed. Call it once, before the bus's Run.
+//
+// The handlers write the KV bucket, yet are registered [bus.Pure], which
+// skips the bus's idempotency claims: each is idempotent by itself. A
+// transition applied to its own result changes nothing (every one checks
+// the record's state and times first), the write is a compare-and-set, and
+// the events it returns have ids derived from the input. A redelivered or
+// replayed event therefore rewrites nothing and republishes only ids that
+// JetStream (within its duplicate window) and respond's own idempotency
+// store drop. The claims would cost two KV round trips per event and
+// protect nothing more.
+func (w *Worker) Register() {
+	opts := []bus.HandleOption{bus.Pure(), bus.WithConcurrency(w.cfg.Concurrency)}
+	b := w.bus
+	b.Handle(HandlerDocumentReceived, events.Filter(events.TypeDocumentReceived), bus.Typed(w.onReceived), opts...)
+	b.Handle(HandlerDocumentValidated, events.Filter(events.TypeDocumentValidated), bus.Typed(w.onValidated), opts...)
+	b.Handle(HandlerDocumentRejected, events.Filter(events.TypeDocumentRejected), bus.Typed(w.onRejected), opts...)
+	b.Handle(HandlerVerdictSubmitted, events.Filter(events.TypeVerdictSubmitted), bus.Typed(w.onVerdict),
+		slices.Concat(opts, []bus.HandleOption{bus.WithDeadLetterEvents(w.verdictDeadLettered)})...)
+	b.Handle(HandlerAnswerParked, events.Filter(events.TypeAnswerParked), bus.Typed(w.onAnswerParked), opts...)
+	b.Handle(HandlerAnswerDelivered, events.Filter(events.TypeAnswerDelivered), bus.Typed(w.onAnswerDelivered), opts...)
+	b.Handle(HandlerAnswerFailed, events.Filter(events.TypeAnswerFailed), bus.Typed(w.onAnswerFailed), opts...)
+}
+
+// meta is the Meta of a bus input.
+func (w *Worker) meta(in cloudevents.Event) Meta {
+	return Meta{Now: w.now().UTC(), TraceID: TraceIDOf(in)}
+}
+
+// classify turns a handler error into the bus's terms: an invalid event is
+// permanent (dead-lettered at once), anything else is retried; an unknown
+// document or one not validated yet may well be known on a later try.
+func classify(err error) error {
+	if errors.Is(err, ErrInvalidEvent) {
+		return bus.Permanent(err)
+	}
+	return err
+}
+
+// update runs a transition that returns no events under the document's key.
+func (w *Worker) update(ctx context.Context, eventType, kommune, id string, f func(*Record) (*Record, error)) error {
+	if err := checkIDs(eventType, kommune, id); err != nil {
+		return bus.Permanent(err)
+	}
+	return classify(w.store.change(ctx, key(kommune, id), f))
+}
+
+func (w *Worker) onReceived(ctx context.Context, in cloudevents.Event, p events.DocumentReceived) ([]cloudevents.Event, error) {
+	m := w.meta(in)
+	return nil, w.update(ctx, in.Type(), p.Kommune, p.DocumentID, func(r *Record) (*Record, error) { return Received(r, p, m) })
+}
+
+func (w *Worker) onValidated(ctx context.Context, in cloudevents.Event, p events.DocumentValidated) ([]cloudevents.Event, error) {
+	m := w.meta(in)
+	return nil, w.update(ctx, in.Type(), p.Kommune, p.DocumentID, func(r *Record) (*Record, error) { return Validated(r, p, m) })
+}
+
+func (w *Worker) onRejected(ctx context.Context, in cloudevents.Event, p events.DocumentRejected) ([]cloudevents.Event, error) {
+	m := w.meta(in)
+	var outs []cloudevents.Event
+	err := w.update(ctx, in.Type(), p.Kommune, p.DocumentID, func(r *Record) (*Record, error) {
+		n, evs, err := TechnicallyRejected(r, p, m)
+		outs = evs
+		return n, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(outs) > 0 {
+		w.log.InfoContext(ctx, "document rejected automatically", "document_id", p.DocumentID, "kommune", p.Kommune)
+	}
+	return outs, nil
+}
+
+func (w *Worker) onVerdict(ctx context.Context, in cloudevents.Event, v events.VerdictSubmitted) ([]cloudevents.Event, error) {
+	m := w.meta(in)
+	if err := checkIDs(in.Type(), v.Kommune, v.DocumentID); err != nil || v.VerdictID == "" {
+		return nil, bus.Permanent(fmt.Errorf("%w: %s needs a verdict id, a document id and a 4-digit kommune", ErrInvalidEvent, in.Type()))
+	}
+	var res VerdictResult
+	err := w.store.change(ctx, key(v.Kommune, v.DocumentID), func(r *Record) (*Record, error) {
+		var err error
+		res, err = ApplyVerdict(r, v, m)
+		if err != nil || res.Outcome != VerdictApplied {
+			return nil, err
+		}
+		return res.Record, nil
+	})
+	if err != nil {
+		return nil, classify(err)
+	}
+	w.log.InfoContext(ctx, "verdict", "document_id", v.DocumentID, "kommune", v.Kommune, "verdict_id", v.VerdictID, "outcome", res.Outcome)
+	return res.Events, nil
+}
+
+// verdictDeadLettered tells the verdict's submitter, with a verdict.refused
+// event, that a verdict the bus gave up on was not applied because its
+// document stayed unknown or unvalidated through every retry.
+func (w *Worker) verdictDeadLettered(in cloudevents.Event, cause error, _ uint64) []cloudevents.Event {
+	if !errors.Is(cause, ErrUnknownDocument) && !errors.Is(cause, ErrNotValidated) {
+		return nil
+	}
+	v, err := events.Decode[events.VerdictSubmitted](in)
+	if err != nil || v.VerdictID == "" || checkIDs(in.Type(), v.Kommune, v.DocumentID) != nil {
+		return nil
+	}
+	why := "the document is unknown"
+	if errors.Is(cause, ErrNotValidated) {
+		why = "the document was not validated"
+	}
+	res, err := refuse(nil, v, Meta{Now: w.now().UTC()}, why, "")
+	if err != nil {
+		return nil
+	}
+	return res.Events
+}
+
+func (w *Worker) onAnswerParked(ctx context.Context, in cloudevents.Event, p events.AnswerParked) ([]cloudevents.Event, error) {
+	m := w.meta(in)
+	return nil, w.update(ctx, in.Type(), p.Kommune, p.DocumentID, func(r *Record) (*Record, error) { return AnswerParked(r, p, m) })
+}
+
+func (w *Worker) onAnswerDelivered(ctx context.Context, in cloudevents.Event, p events.AnswerDelivered) ([]cloudevents.Event, error) {
+	m := w.meta(in)
+	return nil, w.update(ctx, in.Type(), p.Kommune, p.DocumentID, func(r *Record) (*Record, error) { return AnswerDelivered(r, p, m) })
+}
+
+func (w *Worker) onAnswerFailed(ctx context.Context, in cloudevents.Event, p events.AnswerFailed) ([]cloudevents.Event, error) {
+	m := w.meta(in)
+	return nil, w.update(ctx, in.Type(), p.Kommune, p.DocumentID, func(r *Record) (*Record, error) { return AnswerFailed(r, p, m) })
+}

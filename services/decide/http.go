@@ -1,0 +1,422 @@
+package decide
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/kp-efaktura/efaktura/events"
+	"github.com/kp-efaktura/efaktura/pkg/tenant"
+)
+
+// Routes adds the caseworkers' API to mux:
+//
+//	POST /v1/documents/{id}/verdict   decide a document (a caseworker of its municipality)
+//	GET  /v1/documents                list documents (?state=&page=&per_page=; an admin also &kommune=)
+//	GET  /v1/documents/{id}           one document, in full
+//
+// Every request needs "Authorization: Bearer <token>". A caseworker sees and
+// decides only their own municipality's documents: another's answer 404, as
+// unknown ones do, so existence does not leak. An admin sees every
+// municipality's documents but decides none. Errors are JSON,
+// {"error": "..."}; see the handlers for the status codes.
+func (w *Worker) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("POST /v1/documents/{id}/verdict", w.postVerdict)
+	mux.HandleFunc("GET /v1/documents", w.listDocuments)
+	mux.HandleFunc("GET /v1/documents/{id}", w.getDocument)
+}
+
+// errorBody is every error response.
+type errorBody struct {
+	Error string `json:"error"`
+	// Problems lists what is wrong with a verdict (400).
+	Problems []string `json:"problems,omitempty"`
+	// State and Verdict are the document's state and the verdict in force,
+	// with 409.
+	State   State    `json:"state,omitempty"`
+	Verdict *Verdict `json:"verdict,omitempty"`
+}
+
+func writeJSON(rw http.ResponseWriter, status int, v any) {
+	rw.Header().Set("Content-Type", "application/json")
+	// Records hold personal data: no cache keeps them.
+	rw.Header().Set("Cache-Control", "no-store")
+	rw.WriteHeader(status)
+	_ = json.NewEncoder(rw).Encode(v)
+}
+
+func writeError(rw http.ResponseWriter, status int, msg string) {
+	writeJSON(rw, status, errorBody{Error: msg})
+}
+
+// authenticate returns the principal of the request's bearer token, or
+// writes 401 (no or a bad token), 403 (a role other than caseworker or
+// admin) or 503 and returns false.
+func (w *Worker) authenticate(rw http.ResponseWriter, req *http.Request) (tenant.Principal, bool) {
+	scheme, token, ok := strings.Cut(req.Header.Get("Authorization"), " ")
+	token = strings.TrimSpace(token)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		rw.Header().Set("WWW-Authenticate", `Bearer realm="efaktura"`)
+		writeError(rw, http.StatusUnauthorized, "a bearer token is required")
+		return tenant.Principal{}, false
+	}
+	p, err := w.auth.Authenticate(token)
+	switch {
+	case errors.Is(err, tenant.ErrAuth), errors.Is(err, tenant.ErrNotFound):
+		rw.Header().Set("WWW-Authenticate", `Bearer realm="efaktura", error="invalid_token"`)
+		writeError(rw, http.StatusUnauthorized, "the token is not valid")
+		return tenant.Principal{}, false
+	case err != nil:
+		w.log.WarnContext(req.Context(), "authenticate", "err", err)
+		writeError(rw, http.StatusServiceUnavailable, "authentication is unavailable; try again")
+		return tenant.Principal{}, false
+	}
+	switch {
+	case p.Role == tenant.RoleAdmin:
+		return p, true
+	case p.Role == tenant.RoleCaseworker && validKommune(p.Kommune):
+		return p, true
+	}
+	writeError(rw, http.StatusForbidden, "only caseworkers and admins use this API")
+	return tenant.Principal{}, false
+}
+
+// find returns the document id of the request path as p may see it: a
+// caseworker's own municipality's, any for an admin (the lowest kommune
+// code should two municipalities ever hold the same id). It writes 404 or
+// 500 and returns nil when there is none to show.
+func (w *Worker) find(ctx context.Context, rw http.ResponseWriter, p tenant.Principal, id string) *Record {
+	if !validID(id) {
+		writeError(rw, http.StatusNotFound, "no such document")
+		return nil
+	}
+	var r *Record
+	var err error
+	if p.Role == tenant.RoleCaseworker {
+		r, _, err = w.store.get(ctx, key(p.Kommune, id))
+	} else {
+		var rs []*Record
+		rs, err = w.store.list(ctx, key("*", id), func(*Record) bool { return true })
+		if len(rs) > 0 {
+			r = rs[0]
+			for _, o := range rs[1:] {
+				if o.Kommune < r.Kommune {
+					r = o
+				}
+			}
+		}
+	}
+	if err != nil {
+		w.log.ErrorContext(ctx, "read document", "document_id", id, "err", err)
+		writeError(rw, http.StatusInternalServerError, "the document could not be read")
+		return nil
+	}
+	if r == nil {
+		writeError(rw, http.StatusNotFound, "no such document")
+	}
+	return r
+}
+
+// getDocument serves GET /v1/documents/{id}: 200 with the [Record], CPR
+// numbers unmasked (the caseworker needs the document as it is); 401, 403;
+// 404 for an unknown document or another municipality's.
+func (w *Worker) getDocument(rw http.ResponseWriter, req *http.Request) {
+	p, ok := w.authenticate(rw, req)
+	if !ok {
+		return
+	}
+	if r := w.find(req.Context(), rw, p, req.PathValue("id")); r != nil {
+		writeJSON(rw, http.StatusOK, r.normalized())
+	}
+}
+
+// Page is the body of GET /v1/documents.
+type Page struct {
+	// Documents are the page's records, oldest first (newest last), with
+	// CPR numbers masked.
+	Documents []*Record `json:"documents"`
+	// Page is the 1-based page number, PerPage its size.
+	Page    int `json:"page"`
+	PerPage int `json:"per_page"`
+	// Total counts the documents on every page.
+	Total int `json:"total"`
+	// NextPage is the number of the next page; absent on the last.
+	NextPage int `json:"next_page,omitempty"`
+}
+
+// listDocuments serves GET /v1/documents?state=&page=&per_page=, a
+// caseworker's queue with state=awaiting_verdict: 200 with a [Page] of the
+// caseworker's own municipality's documents (an admin's: every
+// municipality's, or one with kommune=), sorted by created_at, newest last,
+// so new documents join the last page and the pages before stay as they
+// were. List items have CPR numbers masked. 400 for a bad parameter; 401,
+// 403.
+func (w *Worker) listDocuments(rw http.ResponseWriter, req *http.Request) {
+	p, ok := w.authenticate(rw, req)
+	if !ok {
+		return
+	}
+	q := req.URL.Query()
+	var problems []string
+	state := State(q.Get("state"))
+	if state != "" && !validState(state) {
+		problems = append(problems, "state must be one of received, awaiting_verdict, approved, rejected")
+	}
+	page, err := intParam(q.Get("page"), 1)
+	if err != nil || page < 1 {
+		problems = append(problems, "page must be a whole number from 1")
+	}
+	perPage, err := intParam(q.Get("per_page"), w.cfg.PerPage)
+	if err != nil || perPage < 1 || perPage > w.cfg.MaxPerPage {
+		problems = append(problems, fmt.Sprintf("per_page must be a whole number from 1 to %d", w.cfg.MaxPerPage))
+	}
+	kommune := q.Get("kommune")
+	if kommune != "" && !validKommune(kommune) {
+		problems = append(problems, "kommune must be 4 digits")
+	}
+	if len(problems) > 0 {
+		writeJSON(rw, http.StatusBadRequest, errorBody{Error: "invalid query", Problems: problems})
+		return
+	}
+	filter := ">"
+	switch {
+	case p.Role == tenant.RoleCaseworker:
+		if kommune != "" && kommune != p.Kommune {
+			// Another municipality's documents do not exist for them.
+			writeJSON(rw, http.StatusOK, Page{Documents: []*Record{}, Page: page, PerPage: perPage})
+			return
+		}
+		filter = key(p.Kommune, "*")
+	case kommune != "":
+		filter = key(kommune, "*")
+	}
+	rs, err := w.store.list(req.Context(), filter, func(r *Record) bool { return state == "" || r.State == state })
+	if err != nil {
+		w.log.ErrorContext(req.Context(), "list documents", "err", err)
+		writeError(rw, http.StatusInternalServerError, "the documents could not be listed")
+		return
+	}
+	out := Page{Documents: []*Record{}, Page: page, PerPage: perPage, Total: len(rs)}
+	if from := (page - 1) * perPage; from < len(rs) {
+		to := min(from+perPage, len(rs))
+		for _, r := range rs[from:to] {
+			out.Documents = append(out.Documents, r.Masked().normalized())
+		}
+		if to < len(rs) {
+			out.NextPage = page + 1
+		}
+	}
+	writeJSON(rw, http.StatusOK, out)
+}
+
+func validState(s State) bool {
+	for _, v := range States {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+func intParam(s string, def int) (int, error) {
+	if s == "" {
+		return def, nil
+	}
+	return strconv.Atoi(s)
+}
+
+// VerdictRequest is the body of POST /v1/documents/{id}/verdict.
+type VerdictRequest struct {
+	// Decision is approve or reject.
+	Decision events.Decision `json:"decision"`
+	// Reasons are why: at least one to reject, none to approve.
+	Reasons []events.Reason `json:"reasons,omitempty"`
+	// Note is an internal note, never sent to the municipality.
+	Note string `json:"note,omitempty"`
+}
+
+// VerdictHeader names the response header of a verdict that was not
+// refused: "applied" when it decided the document, "repeated" when the
+// same verdict had decided it already (a no-op).
+const VerdictHeader = "Verdict-Outcome"
+
+// postVerdict serves POST /v1/documents/{id}/verdict for a caseworker of
+// the document's municipality:
+//
+//   - 200 with the [Record] when the verdict decided the document, or when
+//     the same verdict (same decision, same reasons) had decided it before:
+//     a no-op, no second document.decided ([VerdictHeader] tells which);
+//   - 400 {"error", "problems"} for a body that is not a valid verdict
+//     ([CheckVerdict]; unknown fields are refused too);
+//   - 401 without a valid token, 403 for an admin or another role;
+//   - 404 for an unknown document or another municipality's;
+//   - 409 {"error", "state", "verdict"} when another verdict decided the
+//     document, or it is not awaiting one (received, not validated yet);
+//   - 413 for a body over Config.MaxBody;
+//   - 503 when the bus or the bucket failed; repeat the request.
+//
+// A verdict that would apply is first published as verdict.submitted, with
+// an id derived from the document, the caseworker and the verdict, then
+// applied by compare-and-set and announced with document.decided. Should
+// this request stop half way, the worker's own verdict.submitted handler
+// applies the same verdict and announces it, so an accepted verdict is never
+// stored without being announced. A verdict that loses a race to a
+// different one gets 409, and that handler then publishes verdict.refused
+// for it.
+func (w *Worker) postVerdict(rw http.ResponseWriter, req *http.Request) {
+	p, ok := w.authenticate(rw, req)
+	if !ok {
+		return
+	}
+	if p.Role != tenant.RoleCaseworker {
+		writeError(rw, http.StatusForbidden, "only a caseworker of the document's municipality decides it")
+		return
+	}
+	id := req.PathValue("id")
+	var body VerdictRequest
+	dec := json.NewDecoder(http.MaxBytesReader(rw, req.Body, w.cfg.MaxBody))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(&body)
+	if err == nil && dec.More() {
+		err = errors.New("one JSON object expected")
+	}
+	if err == nil {
+		if _, terr := dec.Token(); !errors.Is(terr, io.EOF) {
+			err = errors.New("one JSON object expected")
+		}
+	}
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		writeError(rw, http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is over %d bytes", w.cfg.MaxBody))
+		return
+	case err != nil:
+		writeJSON(rw, http.StatusBadRequest, errorBody{Error: "the body is not a verdict", Problems: []string{jsonProblem(err)}})
+		return
+	}
+	body.Reasons = NormalizeReasons(body.Reasons)
+	if err := CheckVerdict(body.Decision, body.Reasons, body.Note); err != nil {
+		var iv *InvalidVerdictError
+		errors.As(err, &iv)
+		writeJSON(rw, http.StatusBadRequest, errorBody{Error: "invalid verdict", Problems: iv.Problems})
+		return
+	}
+	cur := w.find(req.Context(), rw, p, id)
+	if cur == nil {
+		return
+	}
+
+	// From here on the work goes on if the client leaves.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(req.Context()), w.cfg.Timeout)
+	defer cancel()
+	caseworker := p.Name
+	if caseworker == "" {
+		caseworker = "caseworker"
+	}
+	v := events.VerdictSubmitted{
+		VerdictID:  verdictID(p.Kommune, id, caseworker, body.Decision, body.Reasons),
+		DocumentID: id, Kommune: p.Kommune, Decision: body.Decision, Reasons: body.Reasons, Note: body.Note,
+		Caseworker: caseworker, SubmittedAt: w.now().UTC(),
+	}
+	m := Meta{Now: v.SubmittedAt}
+	if sc := trace.SpanContextFromContext(ctx); sc.TraceID().IsValid() {
+		m.TraceID = sc.TraceID().String()
+	}
+	log := w.log.With("document_id", id, "kommune", p.Kommune, "verdict_id", v.VerdictID)
+
+	// A look at the record as read: most refusals and repeats end here.
+	res, err := ApplyVerdict(cur, v, m)
+	applies := err == nil && res.Outcome == VerdictApplied
+	if applies {
+		e, eerr := events.New(events.TypeVerdictSubmitted, events.SourceDecide, v.Kommune, v.DocumentID, []string{v.VerdictID}, v, v.SubmittedAt)
+		if eerr != nil {
+			log.ErrorContext(ctx, "build verdict event", "err", eerr)
+			writeError(rw, http.StatusInternalServerError, "the verdict could not be recorded")
+			return
+		}
+		if err := w.bus.Publish(ctx, e); err != nil {
+			log.WarnContext(ctx, "publish verdict", "err", err)
+			writeError(rw, http.StatusServiceUnavailable, "the verdict could not be recorded; try again")
+			return
+		}
+		err = w.store.change(ctx, key(p.Kommune, id), func(r *Record) (*Record, error) {
+			var err error
+			res, err = ApplyVerdict(r, v, m)
+			if err != nil || res.Outcome != VerdictApplied {
+				return nil, err
+			}
+			return res.Record, nil
+		})
+		if err != nil {
+			// The verdict is on the bus: the verdict.submitted handler
+			// applies it once the bucket answers again.
+			log.WarnContext(ctx, "store verdict", "err", err)
+			writeError(rw, http.StatusServiceUnavailable, "the verdict is recorded but not applied yet; repeat the request to see the outcome")
+			return
+		}
+	}
+	switch {
+	case errors.Is(err, ErrNotValidated):
+		writeJSON(rw, http.StatusConflict, errorBody{Error: "the document is not awaiting a verdict yet", State: cur.State})
+		return
+	case err != nil:
+		log.ErrorContext(ctx, "apply verdict", "err", err)
+		writeError(rw, http.StatusInternalServerError, "the verdict could not be applied")
+		return
+	case res.Outcome == VerdictRefused:
+		writeJSON(rw, http.StatusConflict, errorBody{Error: res.Reason, State: res.Record.State, Verdict: res.Record.Verdict})
+		return
+	}
+	// Applied or repeated: announce the decision (again; the same event id,
+	// so JetStream keeps one). Should this fail, the verdict.submitted
+	// handler announces it.
+	if err := w.bus.Publish(ctx, res.Events...); err != nil {
+		log.WarnContext(ctx, "publish decision; the verdict handler will", "err", err)
+		if res.Outcome == VerdictRepeated {
+			writeError(rw, http.StatusServiceUnavailable, "the decision could not be announced; try again")
+			return
+		}
+	}
+	outcome := res.Outcome
+	if applies && res.Record.Verdict != nil && res.Record.Verdict.ID == v.VerdictID {
+		// The verdict.submitted handler was quicker with this very verdict.
+		outcome = VerdictApplied
+	}
+	log.InfoContext(ctx, "verdict", "outcome", outcome)
+	rw.Header().Set(VerdictHeader, string(outcome))
+	writeJSON(rw, http.StatusOK, res.Record.normalized())
+}
+
+// verdictID derives the id of a verdict given over HTTP from who gave what
+// on which document, so the same request repeated has the same id.
+func verdictID(kommune, id, caseworker string, d events.Decision, reasons []events.Reason) string {
+	parts := []string{"http", kommune, id, caseworker, string(d)}
+	for _, r := range reasons {
+		parts = append(parts, string(r.Code), r.Text)
+	}
+	return events.ID(events.TypeVerdictSubmitted, parts...)
+}
+
+// jsonProblem describes a decoding error without quoting the body.
+func jsonProblem(err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return fmt.Sprintf("malformed JSON at byte %d", syn.Offset)
+	case errors.As(err, &typ):
+		return fmt.Sprintf("field %s must be a %s", typ.Field, typ.Type)
+	case errors.Is(err, io.EOF):
+		return "the body is empty"
+	case strings.HasPrefix(err.Error(), "json: unknown field"):
+		return strings.TrimPrefix(err.Error(), "json: ")
+	}
+	return "malformed JSON"
+}

@@ -1,0 +1,114 @@
+package decide
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// store keeps records in a JetStream KV bucket and changes them only by
+// compare-and-set: Create for a new key, Update at the revision read
+// otherwise. Two replicas changing the same document at once cannot lose
+// each other's change: the second write fails on the revision, and the
+// loser reads again and re-applies its (pure) transition to the new record.
+type store struct {
+	kv       jetstream.KeyValue
+	attempts int
+}
+
+// get returns the record under k and its revision; nil and 0 when there is
+// none.
+func (s *store) get(ctx context.Context, k string) (*Record, uint64, error) {
+	e, err := s.kv.Get(ctx, k)
+	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
+		return nil, 0, nil
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("read document %s: %w", k, err)
+	}
+	var r Record
+	if err := json.Unmarshal(e.Value(), &r); err != nil {
+		return nil, 0, fmt.Errorf("read document %s: revision %d: %w", k, e.Revision(), err)
+	}
+	return &r, e.Revision(), nil
+}
+
+// change reads the record under k (nil when there is none), passes it to f
+// and writes what f returns by compare-and-set; a nil result writes
+// nothing. On a revision conflict it starts over, up to s.attempts times,
+// then returns an error wrapping [ErrConflict]. f may run several times and
+// must therefore be pure; it sees its own earlier result only through the
+// store. change returns f's error as is.
+func (s *store) change(ctx context.Context, k string, f func(*Record) (*Record, error)) error {
+	for range s.attempts {
+		cur, rev, err := s.get(ctx, k)
+		if err != nil {
+			return err
+		}
+		next, err := f(cur)
+		if err != nil || next == nil {
+			return err
+		}
+		data, err := json.Marshal(next)
+		if err != nil {
+			return fmt.Errorf("write document %s: %w", k, err)
+		}
+		if cur == nil {
+			_, err = s.kv.Create(ctx, k, data)
+		} else {
+			_, err = s.kv.Update(ctx, k, data, rev)
+		}
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, jetstream.ErrKeyExists), errors.Is(err, jetstream.ErrKeyRevisionMismatch):
+			continue // someone else wrote first: read again
+		default:
+			return fmt.Errorf("write document %s: %w", k, err)
+		}
+	}
+	return fmt.Errorf("%w: %s, %d attempts", ErrConflict, k, s.attempts)
+}
+
+// list returns the latest record of every key matching filter (a KV key
+// pattern such as "0101.*" or "*.*"), sorted by created_at, oldest first,
+// ties by id. It reads the whole set through one watcher: fine for the
+// all-in-one scale of thousands of documents per municipality, not for
+// millions; an index (a KV watch kept in memory, or a database) would
+// replace it then.
+func (s *store) list(ctx context.Context, filter string, keep func(*Record) bool) ([]*Record, error) {
+	w, err := s.kv.Watch(ctx, filter, jetstream.IgnoreDeletes())
+	if err != nil {
+		return nil, fmt.Errorf("list documents: %w", err)
+	}
+	defer w.Stop()
+	var out []*Record
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("list documents: %w", ctx.Err())
+		case e, ok := <-w.Updates():
+			if !ok {
+				return nil, errors.New("list documents: watcher closed")
+			}
+			if e == nil { // every current value has been delivered
+				slices.SortFunc(out, func(a, b *Record) int {
+					return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID), cmp.Compare(a.Kommune, b.Kommune))
+				})
+				return out, nil
+			}
+			var r Record
+			if err := json.Unmarshal(e.Value(), &r); err != nil {
+				return nil, fmt.Errorf("list documents: %s revision %d: %w", e.Key(), e.Revision(), err)
+			}
+			if keep(&r) {
+				out = append(out, &r)
+			}
+		}
+	}
+}

@@ -1,0 +1,755 @@
+package decide_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/kp-efaktura/efaktura/events"
+	"github.com/kp-efaktura/efaktura/pkg/bus"
+	"github.com/kp-efaktura/efaktura/pkg/natstest"
+	"github.com/kp-efaktura/efaktura/pkg/tenant"
+	"github.com/kp-efaktura/efaktura/services/decide"
+)
+
+// tokens is a map-based decide.Authenticator.
+type tokens map[string]tenant.Principal
+
+func (m tokens) Authenticate(token string) (tenant.Principal, error) {
+	p, ok := m[token]
+	if !ok {
+		return tenant.Principal{}, fmt.Errorf("%w: unknown token", tenant.ErrAuth)
+	}
+	return p, nil
+}
+
+const (
+	cw0101  = "token-cw-0101"
+	cw0101b = "token-cw-0101-b"
+	cw0202  = "token-cw-0202"
+	admin   = "token-admin"
+	ingest  = "token-ingest"
+)
+
+var testTokens = tokens{
+	cw0101:  {Role: tenant.RoleCaseworker, Kommune: "0101", Name: "ab"},
+	cw0101b: {Role: tenant.RoleCaseworker, Kommune: "0101", Name: "cd"},
+	cw0202:  {Role: tenant.RoleCaseworker, Kommune: "0202", Name: "ef"},
+	admin:   {Role: tenant.RoleAdmin, Name: "admin"},
+	ingest:  {Role: tenant.RoleIngest, Kommune: "0101", Name: "erp"},
+}
+
+// env is a decide worker on a real embedded JetStream, with its HTTP API on
+// a real socket.
+type env struct {
+	t      *testing.T
+	ctx    context.Context
+	js     jetstream.JetStream
+	bus    *bus.Bus
+	url    string
+	bundle string
+}
+
+func start(t *testing.T) *env {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	nc := natstest.Connect(t, natstest.Start(t))
+	quiet := slog.New(slog.DiscardHandler)
+	b, err := bus.New(ctx, nc, bus.Config{
+		Service: "decide", Subjects: []string{events.StreamSubjects}, Storage: "memory",
+		MaxDeliver: 5, Backoff: []time.Duration{100 * time.Millisecond}, Drain: 2 * time.Second,
+	}, bus.WithSubjects(events.SubjectOf), bus.WithLogger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := decide.New(ctx, b, testTokens, decide.Config{PerPage: 2, MaxPerPage: 10}, decide.WithLogger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Register()
+	mux := http.NewServeMux()
+	w.Routes(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	runCtx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(runCtx) }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	js := b.JetStream()
+	return &env{t: t, ctx: ctx, js: js, bus: b, url: srv.URL, bundle: events.BundleID("sp", "CVR", "12345674", t.Name(), 2025)}
+}
+
+var t0 = time.Date(2025, 8, 4, 9, 0, 0, 0, time.UTC)
+
+func (e *env) docID(i int) string { return events.DocumentID(e.bundle, i) }
+
+func (e *env) publish(ctx context.Context, typ, kommune, subject string, key []string, data any) {
+	e.t.Helper()
+	ev, err := events.New(typ, events.SourceIngest, kommune, subject, key, data, t0)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.bus.Publish(ctx, ev); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *env) received(kommune string, i int, receiptNo string) {
+	e.t.Helper()
+	id := e.docID(i)
+	e.publish(e.ctx, events.TypeDocumentReceived, kommune, id, []string{id}, events.DocumentReceived{
+		DocumentID: id, BundleID: e.bundle, Kommune: kommune, Index: i, ReceiptNo: receiptNo,
+		DocumentNo: fmt.Sprintf("F-%d", i), DocumentType: events.DocumentInvoice,
+		Sender: events.Sender{Type: "CVR", ID: "12345674"}, Reference: "REF", ReceivedAt: t0, XML: []byte("<INVOICES/>"),
+	})
+}
+
+func (e *env) validated(kommune string, i int, receiptNo, billTo string) {
+	e.t.Helper()
+	id := e.docID(i)
+	e.publish(e.ctx, events.TypeDocumentValidated, kommune, id, []string{id, "r1"}, events.DocumentValidated{
+		DocumentID: id, BundleID: e.bundle, Kommune: kommune, Reference: "REF", Sender: events.Sender{Type: "CVR", ID: "12345674"},
+		ReceiptNo: receiptNo, DocumentNo: fmt.Sprintf("F-%d", i), DocumentType: events.DocumentInvoice,
+		Ruleset: "efaktura-2.1.0/r1", ValidatedAt: t0.Add(time.Second),
+		Summary: events.Summary{Currency: "DKK", TotalAmountInclVAT: "100,00", DocumentDate: "2025-08-01", BillToName: billTo, Lines: 1},
+	})
+}
+
+// awaiting makes document i of kommune wait for a verdict.
+func (e *env) awaiting(kommune string, i int) string {
+	e.t.Helper()
+	e.received(kommune, i, fmt.Sprintf("R-%d", i))
+	e.validated(kommune, i, fmt.Sprintf("R-%d", i), "Jens Hansen")
+	id := e.docID(i)
+	e.waitState(admin, id, decide.StateAwaitingVerdict)
+	return id
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (e *env) do(method, path, token string, body any) response {
+	e.t.Helper()
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		r = strings.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		r = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequestWithContext(e.ctx, method, e.url+path, r)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return response{status: res.StatusCode, header: res.Header, body: raw}
+}
+
+func (e *env) get(token, id string) (*decide.Record, int) {
+	e.t.Helper()
+	res := e.do(http.MethodGet, "/v1/documents/"+id, token, nil)
+	if res.status != http.StatusOK {
+		return nil, res.status
+	}
+	var r decide.Record
+	if err := json.Unmarshal(res.body, &r); err != nil {
+		e.t.Fatal(err)
+	}
+	return &r, res.status
+}
+
+// eventually polls cond until it holds, or fails the test after 15s.
+func (e *env) eventually(what string, cond func() bool) {
+	e.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (e *env) waitState(token, id string, s decide.State) *decide.Record {
+	e.t.Helper()
+	var r *decide.Record
+	e.eventually(fmt.Sprintf("document %s in state %s", id, s), func() bool {
+		r, _ = e.get(token, id)
+		return r != nil && r.State == s
+	})
+	return r
+}
+
+// count returns how many events of typ for kommune the stream holds.
+func (e *env) count(kommune, typ string) uint64 {
+	e.t.Helper()
+	subject, err := events.Subject(kommune, typ)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	s, err := e.js.Stream(e.ctx, "EFAKTURA")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	info, err := s.Info(e.ctx, jetstream.WithSubjectFilter(subject))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return info.State.Subjects[subject]
+}
+
+// eventsOf returns the events of typ for kommune in the stream, decoded.
+func eventsOf[T any](e *env, kommune, typ string) []T {
+	e.t.Helper()
+	subject, _ := events.Subject(kommune, typ)
+	c, err := e.js.OrderedConsumer(e.ctx, "EFAKTURA", jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	n := e.count(kommune, typ)
+	var out []T
+	for uint64(len(out)) < n {
+		m, err := c.Next(jetstream.FetchMaxWait(5 * time.Second))
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		var v T
+		if err := json.Unmarshal(m.Data(), &v); err != nil {
+			e.t.Fatal(err)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// settled waits until every decide consumer has handled all its events,
+// so a count taken then is final.
+func (e *env) settled() {
+	e.t.Helper()
+	e.eventually("the consumers to settle", func() bool {
+		for _, name := range []string{decide.HandlerDocumentReceived, decide.HandlerDocumentValidated, decide.HandlerDocumentRejected,
+			decide.HandlerVerdictSubmitted, decide.HandlerAnswerParked, decide.HandlerAnswerDelivered, decide.HandlerAnswerFailed} {
+			c, err := e.js.Consumer(e.ctx, "EFAKTURA", "decide-"+name)
+			if err != nil {
+				return false
+			}
+			info, err := c.Info(e.ctx)
+			if err != nil || info.NumPending > 0 || info.NumAckPending > 0 {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+func (e *env) deadLetters() uint64 {
+	e.t.Helper()
+	s, err := e.js.Stream(e.ctx, "EFAKTURA_DLQ")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	info, err := s.Info(e.ctx)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return info.State.Msgs
+}
+
+func verdictPath(id string) string { return "/v1/documents/" + id + "/verdict" }
+
+var (
+	approve      = map[string]any{"decision": "approve"}
+	rejectPrices = map[string]any{"decision": "reject", "reasons": []map[string]string{{"code": "PRI", "text": "price"}}}
+)
+
+func TestVerdictOverHTTP(t *testing.T) {
+	e := start(t)
+	traceID := trace.TraceID{0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6, 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36}
+	traced := trace.ContextWithRemoteSpanContext(e.ctx, trace.NewSpanContext(trace.SpanContextConfig{
+		TraceID: traceID, SpanID: trace.SpanID{1, 2, 3, 4, 5, 6, 7, 8}, TraceFlags: trace.FlagsSampled, Remote: true}))
+	id := e.docID(1)
+	e.publish(traced, events.TypeDocumentReceived, "0101", id, []string{id}, events.DocumentReceived{
+		DocumentID: id, BundleID: e.bundle, Kommune: "0101", Index: 1, ReceiptNo: "R-1", DocumentNo: "F-1",
+		DocumentType: events.DocumentInvoice, Sender: events.Sender{Type: "CVR", ID: "12345674"}, Reference: "REF",
+		ReceivedAt: t0, XML: []byte("<INVOICES/>"),
+	})
+	e.waitState(cw0101, id, decide.StateReceived)
+	e.validated("0101", 1, "R-1", "Jens Hansen")
+	r := e.waitState(cw0101, id, decide.StateAwaitingVerdict)
+	if r.TraceID != traceID.String() || r.Index != 1 || r.Summary == nil || r.Summary.Currency != "DKK" || r.Answer.Status != decide.StatusPending {
+		t.Errorf("awaiting record = %+v", r)
+	}
+
+	// A verdict on a document not validated yet is a conflict.
+	e.received("0101", 2, "R-2")
+	e.waitState(cw0101, e.docID(2), decide.StateReceived)
+	if res := e.do(http.MethodPost, verdictPath(e.docID(2)), cw0101, approve); res.status != http.StatusConflict {
+		t.Errorf("verdict on a received document: %d %s, want 409", res.status, res.body)
+	}
+
+	res := e.do(http.MethodPost, verdictPath(id), cw0101, approve)
+	if res.status != http.StatusOK || res.header.Get(decide.VerdictHeader) != "applied" {
+		t.Fatalf("POST approve: %d %s %s, want 200 applied", res.status, res.header.Get(decide.VerdictHeader), res.body)
+	}
+	var got decide.Record
+	if err := json.Unmarshal(res.body, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.State != decide.StateApproved || got.Verdict == nil || got.Verdict.By != "ab" || got.DecidedAt == nil {
+		t.Errorf("POST approve returned %+v", got)
+	}
+	e.settled()
+	if n := e.count("0101", events.TypeDocumentDecided); n != 1 {
+		t.Errorf("%d document.decided events, want 1", n)
+	}
+
+	// The same verdict again, by another caseworker: a no-op.
+	res = e.do(http.MethodPost, verdictPath(id), cw0101b, approve)
+	if res.status != http.StatusOK || res.header.Get(decide.VerdictHeader) != "repeated" {
+		t.Errorf("POST approve again: %d %q %s, want 200 repeated", res.status, res.header.Get(decide.VerdictHeader), res.body)
+	}
+	// A different one: refused, with the verdict in force.
+	res = e.do(http.MethodPost, verdictPath(id), cw0101, rejectPrices)
+	var conflict struct {
+		Error   string          `json:"error"`
+		State   decide.State    `json:"state"`
+		Verdict *decide.Verdict `json:"verdict"`
+	}
+	if err := json.Unmarshal(res.body, &conflict); err != nil || res.status != http.StatusConflict ||
+		conflict.State != decide.StateApproved || conflict.Verdict == nil || conflict.Verdict.Decision != events.DecisionApprove {
+		t.Errorf("POST reject after approve: %d %s, want 409 with the approval", res.status, res.body)
+	}
+	e.settled()
+	if n := e.count("0101", events.TypeDocumentDecided); n != 1 {
+		t.Errorf("%d document.decided events after a repeat and a refusal, want 1", n)
+	}
+	if n := e.count("0101", events.TypeVerdictRefused); n != 0 {
+		t.Errorf("%d verdict.refused events for HTTP verdicts, want 0", n)
+	}
+	decided := eventsOf[events.DocumentDecided](e, "0101", events.TypeDocumentDecided)
+	if d := decided[0]; d.DocumentID != id || d.Decision != events.OutcomeApproved || d.DecidedBy != "ab" || d.VerdictID != got.Verdict.ID || d.ReceiptNo != "R-1" {
+		t.Errorf("document.decided = %+v", d)
+	}
+
+	// respond reports the delivery.
+	e.publish(e.ctx, events.TypeAnswerParked, "0101", id, []string{"a1", "agreement_missing"}, events.AnswerParked{
+		AnswerID: "a1", DocumentID: id, Kommune: "0101", Reason: events.ParkAgreementMissing, ParkedAt: t0.Add(time.Hour)})
+	e.publish(e.ctx, events.TypeAnswerDelivered, "0101", id, []string{"a1"}, events.AnswerDelivered{
+		AnswerID: "a1", DocumentID: id, Kommune: "0101", EconomySystemID: "erp", Attempts: 2, DeliveredAt: t0.Add(2 * time.Hour), StatusCode: 200})
+	e.eventually("the answer delivered", func() bool {
+		r, _ := e.get(cw0101, id)
+		return r != nil && r.Answer.Status == decide.StatusDelivered
+	})
+	r, _ = e.get(cw0101, id)
+	if r.Answer.Attempts != 2 || r.Answer.DeliveredAt == nil || !r.Answer.DeliveredAt.Equal(t0.Add(2*time.Hour)) {
+		t.Errorf("answer = %+v", r.Answer)
+	}
+	var raw map[string]json.RawMessage
+	res = e.do(http.MethodGet, "/v1/documents/"+id, cw0101, nil)
+	if err := json.Unmarshal(res.body, &raw); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"id", "kommune", "bundle_id", "receipt_no", "document_no", "document_type", "state", "trace_id", "findings", "verdict", "answer", "history", "created_at", "updated_at", "decided_at", "summary"} {
+		if _, ok := raw[f]; !ok {
+			t.Errorf("GET response lacks %q: %s", f, res.body)
+		}
+	}
+	if n := e.deadLetters(); n != 0 {
+		t.Errorf("%d dead letters, want 0", n)
+	}
+}
+
+func TestVerdictRequestsRefused(t *testing.T) {
+	e := start(t)
+	id := e.awaiting("0101", 1)
+	tests := []struct {
+		name   string
+		token  string
+		body   any
+		status int
+	}{
+		{"no token", "", approve, http.StatusUnauthorized},
+		{"bad token", "nope", approve, http.StatusUnauthorized},
+		{"ingest token", ingest, approve, http.StatusForbidden},
+		{"admin", admin, approve, http.StatusForbidden},
+		{"another kommune's caseworker", cw0202, approve, http.StatusNotFound},
+		{"malformed JSON", cw0101, `{"decision":`, http.StatusBadRequest},
+		{"unknown field", cw0101, `{"decision":"approve","reason":[]}`, http.StatusBadRequest},
+		{"two objects", cw0101, `{"decision":"approve"}{}`, http.StatusBadRequest},
+		{"unknown decision", cw0101, map[string]any{"decision": "ok"}, http.StatusBadRequest},
+		{"reject without reasons", cw0101, map[string]any{"decision": "reject"}, http.StatusBadRequest},
+		{"unknown code", cw0101, map[string]any{"decision": "reject", "reasons": []map[string]string{{"code": "XXX"}}}, http.StatusBadRequest},
+		{"OTH without text", cw0101, map[string]any{"decision": "reject", "reasons": []map[string]string{{"code": "OTH", "text": " "}}}, http.StatusBadRequest},
+		{"too big", cw0101, map[string]any{"decision": "approve", "note": strings.Repeat("x", 70<<10)}, http.StatusRequestEntityTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := e.do(http.MethodPost, verdictPath(id), tt.token, tt.body)
+			if res.status != tt.status {
+				t.Errorf("POST = %d %s, want %d", res.status, res.body, tt.status)
+			}
+			var body struct {
+				Error string `json:"error"`
+			}
+			if err := json.Unmarshal(res.body, &body); err != nil || body.Error == "" {
+				t.Errorf("body %s is not a JSON error", res.body)
+			}
+		})
+	}
+	if res := e.do(http.MethodPost, verdictPath(e.docID(99)), cw0101, approve); res.status != http.StatusNotFound {
+		t.Errorf("POST on an unknown document = %d, want 404", res.status)
+	}
+	if res := e.do(http.MethodPost, verdictPath("a.b"), cw0101, approve); res.status != http.StatusNotFound {
+		t.Errorf("POST on a bad id = %d, want 404", res.status)
+	}
+	res := e.do(http.MethodPost, verdictPath(id), cw0101, map[string]any{"decision": "reject", "reasons": []map[string]string{{"code": "OTH"}, {"code": "BAD"}}})
+	var problems struct {
+		Problems []string `json:"problems"`
+	}
+	if err := json.Unmarshal(res.body, &problems); err != nil || len(problems.Problems) != 2 {
+		t.Errorf("problems = %s, want two", res.body)
+	}
+	if r, _ := e.get(cw0101, id); r.State != decide.StateAwaitingVerdict {
+		t.Errorf("state after refused requests = %s, want awaiting_verdict", r.State)
+	}
+}
+
+func TestOtherKommuneSeesNothing(t *testing.T) {
+	e := start(t)
+	id := e.awaiting("0101", 1)
+	if _, status := e.get(cw0202, id); status != http.StatusNotFound {
+		t.Errorf("GET by 0202's caseworker = %d, want 404", status)
+	}
+	if _, status := e.get(cw0202, e.docID(99)); status != http.StatusNotFound {
+		t.Errorf("GET of an unknown document = %d, want 404", status)
+	}
+	if r, status := e.get(admin, id); status != http.StatusOK || r.Kommune != "0101" {
+		t.Errorf("GET by admin = %d, want 200", status)
+	}
+	for _, q := range []string{"", "?kommune=0101", "?state=awaiting_verdict"} {
+		var p decide.Page
+		res := e.do(http.MethodGet, "/v1/documents"+q, cw0202, nil)
+		if err := json.Unmarshal(res.body, &p); err != nil || res.status != http.StatusOK || p.Total != 0 || len(p.Documents) != 0 {
+			t.Errorf("list%s by 0202's caseworker = %d %s, want 200 and nothing", q, res.status, res.body)
+		}
+	}
+	if res := e.do(http.MethodGet, "/v1/documents/"+id, "", nil); res.status != http.StatusUnauthorized || res.header.Get("WWW-Authenticate") == "" {
+		t.Errorf("GET without a token = %d, want 401 with WWW-Authenticate", res.status)
+	}
+	if res := e.do(http.MethodGet, "/v1/documents", ingest, nil); res.status != http.StatusForbidden {
+		t.Errorf("list with an ingest token = %d, want 403", res.status)
+	}
+}
+
+func TestListNewestLastPaginatedMasked(t *testing.T) {
+	e := start(t)
+	const cprNo = "010203-1234"
+	var ids []string
+	for i := 1; i <= 5; i++ {
+		receipt := fmt.Sprintf("R-%d", i)
+		e.received("0101", i, receipt)
+		e.validated("0101", i, receipt, "Jens "+cprNo) // the bill-to name holds a CPR number
+		ids = append(ids, e.docID(i))
+		e.waitState(cw0101, e.docID(i), decide.StateAwaitingVerdict)
+	}
+	// One decided and one of another municipality stay out of the queue.
+	if res := e.do(http.MethodPost, verdictPath(ids[1]), cw0101, approve); res.status != http.StatusOK {
+		t.Fatalf("approve: %d %s", res.status, res.body)
+	}
+	e.received("0202", 6, "R-6")
+	e.validated("0202", 6, "R-6", "x")
+	e.waitState(admin, e.docID(6), decide.StateAwaitingVerdict)
+	want := []string{ids[0], ids[2], ids[3], ids[4]}
+
+	var got []string
+	for page := 1; ; page++ {
+		res := e.do(http.MethodGet, fmt.Sprintf("/v1/documents?state=awaiting_verdict&page=%d", page), cw0101, nil)
+		if res.status != http.StatusOK {
+			t.Fatalf("page %d: %d %s", page, res.status, res.body)
+		}
+		if bytes.Contains(res.body, []byte(cprNo)) || !bytes.Contains(res.body, []byte("XXXXXX-XXXX")) {
+			t.Errorf("page %d does not mask the CPR number: %s", page, res.body)
+		}
+		var p decide.Page
+		if err := json.Unmarshal(res.body, &p); err != nil {
+			t.Fatal(err)
+		}
+		if p.Total != len(want) || p.PerPage != 2 || p.Page != page {
+			t.Errorf("page %d = total %d per page %d page %d", page, p.Total, p.PerPage, p.Page)
+		}
+		for _, r := range p.Documents {
+			got = append(got, r.ID)
+		}
+		if p.NextPage == 0 {
+			break
+		}
+		if p.NextPage != page+1 || page > 5 {
+			t.Fatalf("next page %d after %d", p.NextPage, page)
+		}
+	}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("queue = %v, want %v (newest last)", got, want)
+	}
+	// The detail shows the document as it is.
+	if r, _ := e.get(cw0101, ids[0]); r.Summary == nil || r.Summary.BillToName != "Jens "+cprNo {
+		t.Errorf("detail bill-to name = %+v, want it unmasked", r.Summary)
+	}
+
+	var all decide.Page
+	res := e.do(http.MethodGet, "/v1/documents?per_page=10", admin, nil)
+	if err := json.Unmarshal(res.body, &all); err != nil || all.Total != 6 {
+		t.Errorf("admin list = %d %s, want all 6", res.status, res.body)
+	}
+	for _, q := range []string{"state=done", "page=0", "page=x", "per_page=11", "kommune=1"} {
+		if res := e.do(http.MethodGet, "/v1/documents?"+q, cw0101, nil); res.status != http.StatusBadRequest {
+			t.Errorf("list?%s = %d, want 400", q, res.status)
+		}
+	}
+}
+
+func TestTechnicallyRejectedDecidedAtOnce(t *testing.T) {
+	e := start(t)
+	id := e.docID(1)
+	e.publish(e.ctx, events.TypeDocumentRejected, "0101", id, []string{id, "r1"}, events.DocumentRejected{
+		DocumentID: id, BundleID: e.bundle, Kommune: "0101", Reference: "REF", Sender: events.Sender{Type: "CVR", ID: "12345674"},
+		ReceiptNo: "R-1", DocumentNo: "F-1", DocumentType: events.DocumentInvoice, Ruleset: "efaktura-2.1.0/r1", RejectedAt: t0,
+		Findings: []events.Finding{{Rule: "V26", Severity: events.SeverityError, Path: "/INVOICES/DOCUMENT[1]/HEADER/CHECKSUM", Message: "wrong checksum"}},
+	})
+	r := e.waitState(cw0101, id, decide.StateRejected)
+	if r.Verdict == nil || r.Verdict.By != events.DecidedBySystem || len(r.Findings) != 1 {
+		t.Errorf("record = %+v", r)
+	}
+	e.received("0101", 1, "R-1") // late: fills in, changes nothing else
+	e.eventually("the receipt recorded", func() bool {
+		r, _ := e.get(cw0101, id)
+		return r != nil && r.Index == 1
+	})
+	e.settled()
+	decided := eventsOf[events.DocumentDecided](e, "0101", events.TypeDocumentDecided)
+	if len(decided) != 1 {
+		t.Fatalf("%d document.decided events, want 1", len(decided))
+	}
+	d := decided[0]
+	if d.Decision != events.OutcomeRejected || d.DecidedBy != events.DecidedBySystem || len(d.Findings) != 1 ||
+		len(d.Reasons) != 1 || d.Reasons[0].Code != events.ReasonOther || d.Reasons[0].Text != "V26: wrong checksum" {
+		t.Errorf("document.decided = %+v", d)
+	}
+	if res := e.do(http.MethodPost, verdictPath(id), cw0101, approve); res.status != http.StatusConflict {
+		t.Errorf("approving a technically rejected document = %d, want 409", res.status)
+	}
+}
+
+func (e *env) submit(v events.VerdictSubmitted) {
+	e.t.Helper()
+	ev, err := events.New(events.TypeVerdictSubmitted, events.SourceAdmin, v.Kommune, v.DocumentID, []string{v.VerdictID}, v, t0)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.bus.Publish(e.ctx, ev); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func busVerdict(id, verdictID string, d events.Decision, reasons ...events.Reason) events.VerdictSubmitted {
+	return events.VerdictSubmitted{VerdictID: verdictID, DocumentID: id, Kommune: "0101", Decision: d, Reasons: reasons,
+		Caseworker: "ui-user", SubmittedAt: t0.Add(time.Minute)}
+}
+
+func TestBusVerdicts(t *testing.T) {
+	e := start(t)
+	id := e.awaiting("0101", 1)
+	v1 := busVerdict(id, "11111111-1111-4111-8111-111111111111", events.DecisionApprove)
+	e.submit(v1)
+	e.waitState(cw0101, id, decide.StateApproved)
+
+	// The same verdict under another id: no-op. A different one: refused.
+	same := v1
+	same.VerdictID = "22222222-2222-4222-8222-222222222222"
+	e.submit(same)
+	other := busVerdict(id, "33333333-3333-4333-8333-333333333333", events.DecisionReject, events.Reason{Code: events.ReasonPrices})
+	e.submit(other)
+	e.eventually("verdict.refused", func() bool { return e.count("0101", events.TypeVerdictRefused) == 1 })
+	e.settled()
+	refused := eventsOf[events.VerdictRefused](e, "0101", events.TypeVerdictRefused)
+	if len(refused) != 1 || refused[0].VerdictID != other.VerdictID || refused[0].DecisionInForce != events.OutcomeApproved {
+		t.Errorf("verdict.refused = %+v, want one for %s with approved in force", refused, other.VerdictID)
+	}
+	if n := e.count("0101", events.TypeDocumentDecided); n != 1 {
+		t.Errorf("%d document.decided, want 1", n)
+	}
+	if r, _ := e.get(cw0101, id); r.Verdict.ID != v1.VerdictID {
+		t.Errorf("verdict in force %s, want %s", r.Verdict.ID, v1.VerdictID)
+	}
+	// An invalid verdict is refused at once.
+	bad := busVerdict(e.awaiting("0101", 2), "44444444-4444-4444-8444-444444444444", events.DecisionReject)
+	e.submit(bad)
+	e.eventually("the invalid verdict refused", func() bool { return e.count("0101", events.TypeVerdictRefused) == 2 })
+	if n := e.deadLetters(); n != 0 {
+		t.Errorf("%d dead letters, want 0", n)
+	}
+}
+
+// A verdict that comes before its document waits for it; one whose
+// document never comes is dead-lettered and refused.
+func TestVerdictBeforeDocument(t *testing.T) {
+	e := start(t)
+	id := e.docID(1)
+	v := busVerdict(id, "55555555-5555-4555-8555-555555555555", events.DecisionReject, events.Reason{Code: events.ReasonOther, Text: "no contract"})
+	e.submit(v)
+	time.Sleep(150 * time.Millisecond) // a retry or two happen
+	e.validated("0101", 1, "R-1", "x") // and validated before received
+	e.received("0101", 1, "R-1")
+	r := e.waitState(cw0101, id, decide.StateRejected)
+	if r.Verdict.ID != v.VerdictID || r.Index != 1 {
+		t.Errorf("record = %+v", r)
+	}
+
+	lost := busVerdict(e.docID(2), "66666666-6666-4666-8666-666666666666", events.DecisionApprove)
+	e.submit(lost)
+	e.eventually("the lost verdict refused", func() bool { return e.count("0101", events.TypeVerdictRefused) == 1 })
+	if rf := eventsOf[events.VerdictRefused](e, "0101", events.TypeVerdictRefused)[0]; rf.VerdictID != lost.VerdictID || rf.Reason != "the document is unknown" {
+		t.Errorf("verdict.refused = %+v", rf)
+	}
+	if n := e.deadLetters(); n != 1 {
+		t.Errorf("%d dead letters, want 1 (the lost verdict)", n)
+	}
+}
+
+func TestConcurrentVerdictsConcurrentSafe(t *testing.T) {
+	e := start(t)
+	const docs = 5
+	for i := 1; i <= docs; i++ {
+		id := e.awaiting("0101", i)
+		var wg sync.WaitGroup
+		statuses := make([]int, 2)
+		for j, body := range []any{approve, rejectPrices} {
+			wg.Go(func() {
+				statuses[j] = e.do(http.MethodPost, verdictPath(id), []string{cw0101, cw0101b}[j], body).status
+			})
+		}
+		wg.Wait()
+		ok, conflict := 0, 0
+		for _, s := range statuses {
+			switch s {
+			case http.StatusOK:
+				ok++
+			case http.StatusConflict:
+				conflict++
+			}
+		}
+		if ok != 1 || conflict != 1 {
+			t.Errorf("document %d: statuses %v, want one 200 and one 409", i, statuses)
+		}
+	}
+	e.settled()
+	if n := e.count("0101", events.TypeDocumentDecided); n != docs {
+		t.Errorf("%d document.decided, want %d", n, docs)
+	}
+	decided := eventsOf[events.DocumentDecided](e, "0101", events.TypeDocumentDecided)
+	for _, d := range decided {
+		r, _ := e.get(cw0101, d.DocumentID)
+		if string(r.State) != string(d.Decision) || r.Verdict.ID != d.VerdictID {
+			t.Errorf("document %s: record %s by %s, event %s by %s", d.DocumentID, r.State, r.Verdict.ID, d.Decision, d.VerdictID)
+		}
+	}
+	// A losing verdict that had looked applicable went through the bus
+	// too, and was refused there; none but losers are refused.
+	winners := map[string]bool{}
+	for _, d := range decided {
+		winners[d.VerdictID] = true
+	}
+	refused := eventsOf[events.VerdictRefused](e, "0101", events.TypeVerdictRefused)
+	if len(refused) > docs {
+		t.Errorf("%d verdict.refused, want at most %d", len(refused), docs)
+	}
+	for _, rf := range refused {
+		if winners[rf.VerdictID] || rf.DecisionInForce == "" {
+			t.Errorf("verdict.refused %+v refuses a winner or names no decision in force", rf)
+		}
+	}
+}
+
+// Two writers racing on the same documents through the bus, as two replicas
+// would: every record ends with exactly the events applied.
+func TestBusWritersConcurrentSafe(t *testing.T) {
+	e := start(t)
+	const docs = 20
+	var wg sync.WaitGroup
+	for i := 1; i <= docs; i++ {
+		wg.Go(func() {
+			e.received("0101", i, "R")
+		})
+		wg.Go(func() {
+			e.validated("0101", i, "R", "x")
+		})
+	}
+	wg.Wait()
+	for i := 1; i <= docs; i++ {
+		r := e.waitState(cw0101, e.docID(i), decide.StateAwaitingVerdict)
+		e.eventually("both events applied", func() bool {
+			r, _ = e.get(cw0101, e.docID(i))
+			return r.Index == i && len(r.History) == 2
+		})
+	}
+}
+
+var _ decide.Authenticator = tokens(nil)
+
+func TestNewRejectsBadInput(t *testing.T) {
+	ctx := context.Background()
+	nc := natstest.Connect(t, natstest.Start(t))
+	b, err := bus.New(ctx, nc, bus.Config{Service: "decide", Subjects: []string{events.StreamSubjects}, Storage: "memory"}, bus.WithSubjects(events.SubjectOf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := decide.New(ctx, b, nil, decide.Config{}); err == nil {
+		t.Error("New without an authenticator succeeded")
+	}
+	if _, err := decide.New(ctx, b, testTokens, decide.Config{Bucket: "a.b"}); err == nil {
+		t.Error("New with bucket a.b succeeded")
+	}
+	if _, err := decide.New(ctx, b, testTokens, decide.Config{}, decide.WithLogger(nil)); err == nil {
+		t.Error("New with a nil logger succeeded")
+	}
+	if _, err := decide.New(ctx, b, testTokens, decide.Config{Bucket: "docs"}); err != nil {
+		t.Errorf("New: %v", err)
+	}
+}
