@@ -1,0 +1,75 @@
+package respond_test
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/kp-efaktura/efaktura/events"
+	"github.com/kp-efaktura/efaktura/pkg/tenant"
+	"github.com/kp-efaktura/efaktura/services/respond"
+)
+
+func TestBuildAnswer(t *testing.T) {
+	copenhagen := time.FixedZone("CET", 3600)
+	ten := tenant.Tenant{Kommune: "0101", EconomySystem: tenant.EconomySystem{ID: "es-1", Endpoint: "https://erp.example/answers", Secret: "x"}}
+	rejected := events.DocumentDecided{
+		DocumentID:   "doc-1",
+		BundleID:     "bundle-1",
+		Kommune:      "0101",
+		Reference:    "REF-9",
+		Sender:       events.Sender{Type: "CVR", ID: "12345674"},
+		ReceiptNo:    "OEH-2025-000412",
+		DocumentNo:   "F-2025-0412",
+		DocumentType: events.DocumentCreditNote,
+		Decision:     events.OutcomeRejected,
+		Reasons:      []events.Reason{{Code: events.ReasonPrices, Text: "unit price differs from the contract"}, {Code: events.ReasonOther, Text: "V26"}},
+		Findings:     []events.Finding{{Rule: "V26", Severity: events.SeverityError, Message: "CHECKSUM ... BILL_TO/NAME_1 Jens Hansen"}},
+		DecidedAt:    time.Date(2026, 2, 9, 10, 30, 0, 0, copenhagen),
+		DecidedBy:    "cw1",
+		Ruleset:      "efaktura-2.1.0/r1",
+	}
+	got := respond.BuildAnswer(rejected, "answer-1", ten)
+	want := respond.Answer{
+		AnswerID:      "answer-1",
+		DocumentID:    "doc-1",
+		Kommune:       "0101",
+		EconomySystem: "es-1",
+		Reference:     "REF-9",
+		ReceiptNo:     "OEH-2025-000412",
+		DocumentNo:    "F-2025-0412",
+		DocumentType:  "CREDIT_NOTE",
+		Sender:        respond.Sender{Type: "CVR", ID: "12345674"},
+		Decision:      "rejected",
+		Reasons:       []respond.Reason{{Code: "PRI", Text: "unit price differs from the contract"}, {Code: "OTH", Text: "V26"}},
+		DecidedAt:     time.Date(2026, 2, 9, 9, 30, 0, 0, time.UTC),
+		Ruleset:       "efaktura-2.1.0/r1",
+	}
+	gotJSON, _ := json.Marshal(got)
+	wantJSON, _ := json.Marshal(want)
+	if string(gotJSON) != string(wantJSON) {
+		t.Errorf("BuildAnswer = %s\nwant %s", gotJSON, wantJSON)
+	}
+	if got.DecidedAt.Location() != time.UTC {
+		t.Errorf("DecidedAt in %v, want UTC", got.DecidedAt.Location())
+	}
+}
+
+// The wire format is a contract with every economy system.
+func TestAnswerJSON(t *testing.T) {
+	d := events.DocumentDecided{
+		DocumentID: "doc-2", Kommune: "0101", Reference: "R", Sender: events.Sender{Type: "EAN", ID: "5790000000000"},
+		ReceiptNo: "1", DocumentNo: "2", DocumentType: events.DocumentInvoice, Decision: events.OutcomeApproved,
+		DecidedAt: time.Date(2026, 2, 9, 10, 30, 0, 0, time.UTC), Ruleset: "efaktura-2.1.0/r1",
+	}
+	raw, err := json.Marshal(respond.BuildAnswer(d, "answer-2", tenant.Tenant{EconomySystem: tenant.EconomySystem{ID: "es-1"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"answer_id":"answer-2","document_id":"doc-2","kommune":"0101","economy_system":"es-1","reference":"R",` +
+		`"receipt_no":"1","document_no":"2","document_type":"INVOICE","sender":{"type":"EAN","id":"5790000000000"},` +
+		`"decision":"approved","reasons":[],"decided_at":"2026-02-09T10:30:00Z","ruleset":"efaktura-2.1.0/r1"}`
+	if string(raw) != want {
+		t.Errorf("answer JSON = %s\nwant %s", raw, want)
+	}
+}

@@ -1,0 +1,115 @@
+package respond_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/kp-efaktura/efaktura/pkg/tenant"
+	"github.com/kp-efaktura/efaktura/services/respond"
+)
+
+var testAnswer = respond.Answer{AnswerID: "answer-1", Kommune: "0101", EconomySystem: "es-1", Decision: "approved", Reasons: []respond.Reason{}}
+
+func TestHTTPDelivererSignsTheExactBody(t *testing.T) {
+	now := time.Date(2026, 2, 9, 10, 0, 0, 0, time.UTC)
+	var got *http.Request
+	var body []byte
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r
+		body, _ = io.ReadAll(r.Body)
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer srv.Close()
+	d := respond.NewHTTPDeliverer(5 * time.Second)
+	d.Now = func() time.Time { return now }
+	rcpt, err := d.Deliver(context.Background(), tenant.EconomySystem{ID: "es-1", Endpoint: srv.URL + "/answers", Secret: "s3cret"}, testAnswer)
+	if err != nil || rcpt.Status != http.StatusAccepted {
+		t.Fatalf("Deliver = %+v, %v; want status 202", rcpt, err)
+	}
+	if got.Method != http.MethodPost || got.URL.Path != "/answers" {
+		t.Errorf("request %s %s, want POST /answers", got.Method, got.URL.Path)
+	}
+	for h, want := range map[string]string{
+		"Content-Type":               "application/json",
+		respond.HeaderIdempotencyKey: "answer-1",
+		respond.HeaderTimestamp:      "1770631200",
+	} {
+		if v := got.Header.Get(h); v != want {
+			t.Errorf("header %s = %q, want %q", h, v, want)
+		}
+	}
+	if err := respond.Verify("s3cret", got.Header.Get(respond.HeaderSignature), got.Header.Get(respond.HeaderTimestamp), body, now, 0); err != nil {
+		t.Errorf("signature does not verify: %v", err)
+	}
+}
+
+func TestHTTPDelivererClassifiesFailures(t *testing.T) {
+	for _, tc := range []struct {
+		status    int
+		permanent bool
+	}{
+		{http.StatusBadRequest, true},
+		{http.StatusUnauthorized, true},
+		{http.StatusNotFound, true},
+		{http.StatusConflict, true},
+		{http.StatusUnprocessableEntity, true},
+		{http.StatusFound, true}, // redirects are not followed
+		{http.StatusRequestTimeout, false},
+		{http.StatusTooManyRequests, false},
+		{http.StatusInternalServerError, false},
+		{http.StatusBadGateway, false},
+		{http.StatusServiceUnavailable, false},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if tc.status == http.StatusFound {
+				w.Header().Set("Location", "/elsewhere")
+			}
+			w.WriteHeader(tc.status)
+		}))
+		_, err := respond.NewHTTPDeliverer(time.Second).Deliver(context.Background(), tenant.EconomySystem{ID: "es-1", Endpoint: srv.URL, Secret: "s"}, testAnswer)
+		srv.Close()
+		var de *respond.DeliveryError
+		if !errors.As(err, &de) || de.Status != tc.status || de.Permanent != tc.permanent {
+			t.Errorf("status %d: Deliver error = %#v, want a DeliveryError with Permanent %v", tc.status, err, tc.permanent)
+		}
+	}
+}
+
+func TestHTTPDelivererFailsWithoutResponse(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	closed := srv.URL
+	srv.Close()
+	unblock := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-unblock:
+		}
+	}))
+	defer slow.Close()
+	defer close(unblock)
+	for _, tc := range []struct {
+		name      string
+		es        tenant.EconomySystem
+		permanent bool
+	}{
+		{"connection refused", tenant.EconomySystem{ID: "es-1", Endpoint: closed, Secret: "s"}, false},
+		{"timeout", tenant.EconomySystem{ID: "es-1", Endpoint: slow.URL, Secret: "s"}, false},
+		{"no secret", tenant.EconomySystem{ID: "es-1", Endpoint: closed}, true},
+		{"not a URL", tenant.EconomySystem{ID: "es-1", Endpoint: "erp.example/answers", Secret: "s"}, true},
+		{"no endpoint", tenant.EconomySystem{ID: "es-1", Secret: "s"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := respond.NewHTTPDeliverer(200*time.Millisecond).Deliver(context.Background(), tc.es, testAnswer)
+			var de *respond.DeliveryError
+			if !errors.As(err, &de) || de.Status != 0 || de.Permanent != tc.permanent {
+				t.Errorf("Deliver error = %v, want a DeliveryError without status, Permanent %v", err, tc.permanent)
+			}
+		})
+	}
+}
