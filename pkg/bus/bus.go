@@ -76,7 +76,9 @@ type Config struct {
 	MaxPending int
 }
 
-func (c Config) withDefaults() Config {
+// WithDefaults returns c with each zero field set to its default, as New
+// does before Validate.
+func (c Config) WithDefaults() Config {
 	if c.Stream == "" {
 		c.Stream = "EFAKTURA"
 	}
@@ -277,7 +279,7 @@ type Bus struct {
 // New creates or updates the stream and the dead-letter stream (safe on
 // every start, idempotent) and returns a Bus that does not consume yet.
 func New(ctx context.Context, nc *nats.Conn, cfg Config, opts ...Option) (*Bus, error) {
-	cfg = cfg.withDefaults()
+	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

@@ -369,11 +369,11 @@ func TestConfigValidate(t *testing.T) {
 		{Service: "ok", Lease: time.Second, AckWait: time.Minute},
 	}
 	for _, c := range bad {
-		if err := c.withDefaults().Validate(); !errors.Is(err, ErrConfig) {
+		if err := c.WithDefaults().Validate(); !errors.Is(err, ErrConfig) {
 			t.Errorf("Validate(%+v) = %v, want ErrConfig", c, err)
 		}
 	}
-	if err := (Config{Service: "ok"}).withDefaults().Validate(); err != nil {
+	if err := (Config{Service: "ok"}).WithDefaults().Validate(); err != nil {
 		t.Errorf("Validate(defaults) = %v", err)
 	}
 }

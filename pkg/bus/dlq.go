@@ -102,7 +102,7 @@ type DeadLetters struct {
 // OpenDeadLetters returns the dead letters of the stream named in cfg
 // (Stream; default "EFAKTURA").
 func OpenDeadLetters(js jetstream.JetStream, cfg Config) *DeadLetters {
-	return &DeadLetters{js: js, cfg: cfg.withDefaults()}
+	return &DeadLetters{js: js, cfg: cfg.WithDefaults()}
 }
 
 // ErrNoDeadLetter is returned by Get and Replay for an unknown sequence.

@@ -13,6 +13,8 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+
+	"github.com/kp-efaktura/efaktura/pkg/natsembed"
 )
 
 // Options adjust a test server. The zero value is a single JetStream server
@@ -39,26 +41,9 @@ func StartWith(t testing.TB, o Options) *server.Server {
 	if o.StoreDir == "" {
 		o.StoreDir = t.TempDir()
 	}
-	port := o.Port
-	if port == 0 {
-		port = server.RANDOM_PORT
-	}
-	s, err := server.NewServer(&server.Options{
-		ServerName: "natstest",
-		Host:       "127.0.0.1",
-		Port:       port,
-		JetStream:  true,
-		StoreDir:   o.StoreDir,
-		NoLog:      true,
-		NoSigs:     true,
-	})
+	s, err := natsembed.Start(natsembed.Config{StoreDir: o.StoreDir, Port: o.Port, Name: "natstest"})
 	if err != nil {
-		t.Fatalf("natstest: new server: %v", err)
-	}
-	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		s.Shutdown()
-		t.Fatal("natstest: server not ready within 10s")
+		t.Fatalf("natstest: %v", err)
 	}
 	t.Cleanup(func() {
 		s.Shutdown()

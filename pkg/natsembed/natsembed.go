@@ -1,0 +1,72 @@
+// Package natsembed runs a NATS JetStream server inside the process, for the
+// all-in-one "efaktura up" and for tests (see natstest). A deployment that
+// outgrows one machine runs a NATS cluster instead and points NATS_URL at it.
+package natsembed
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// Config is what an embedded server needs. A zero field takes the default
+// shown.
+type Config struct {
+	// StoreDir keeps JetStream's streams, buckets and objects; required.
+	StoreDir string
+	// Host and Port to listen on for clients; default 127.0.0.1 and a free
+	// port. The server listens even in one process: workers run alone
+	// against it with NATS_URL, and clustering needs a listener.
+	Host string
+	Port int
+	// MaxPayload is the largest message, in bytes; default 8 MiB, room for
+	// a large document in one event.
+	MaxPayload int32
+	// Name identifies the server in logs; default "efaktura".
+	Name string
+	// Log turns the server's own logging on.
+	Log bool
+}
+
+// Start starts a JetStream server and waits until it accepts clients.
+// Shut it down with Shutdown and WaitForShutdown.
+func Start(c Config) (*server.Server, error) {
+	if c.StoreDir == "" {
+		return nil, fmt.Errorf("natsembed: a store directory is required")
+	}
+	if c.Host == "" {
+		c.Host = "127.0.0.1"
+	}
+	if c.Port == 0 {
+		c.Port = server.RANDOM_PORT
+	}
+	if c.MaxPayload == 0 {
+		c.MaxPayload = 8 << 20
+	}
+	if c.Name == "" {
+		c.Name = "efaktura"
+	}
+	s, err := server.NewServer(&server.Options{
+		ServerName: c.Name,
+		Host:       c.Host,
+		Port:       c.Port,
+		JetStream:  true,
+		StoreDir:   c.StoreDir,
+		MaxPayload: c.MaxPayload,
+		NoLog:      !c.Log,
+		NoSigs:     true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("natsembed: %w", err)
+	}
+	if c.Log {
+		s.ConfigureLogger()
+	}
+	go s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		s.Shutdown()
+		return nil, fmt.Errorf("natsembed: server on %s:%d not ready within 10s", c.Host, c.Port)
+	}
+	return s, nil
+}

@@ -1,0 +1,271 @@
+// Package worker wires one efaktura worker process: configuration from flags
+// and environment, telemetry, the NATS connection, the bus, the idempotency
+// store, the municipality registry, the HTTP API, health and metrics. A
+// worker's main.go names itself and registers its handlers; everything else
+// is here, once.
+package worker
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/kp-efaktura/efaktura/events"
+	"github.com/kp-efaktura/efaktura/pkg/bus"
+	"github.com/kp-efaktura/efaktura/pkg/idem"
+	"github.com/kp-efaktura/efaktura/pkg/telemetry"
+	"github.com/kp-efaktura/efaktura/pkg/tenant"
+)
+
+// Config is what operators set, from flags or the environment; flags win
+// over the environment, which wins over the defaults. The names are the
+// same for every worker:
+//
+//	--nats URL                 NATS_URL                     default nats://127.0.0.1:4222
+//	--redis URL                REDIS_URL                    idempotency keys; empty keeps them in JetStream KV
+//	--http ADDR                EFAKTURA_HTTP                the worker's API, if it has one
+//	--metrics ADDR             EFAKTURA_METRICS             /healthz, /readyz, /metrics; default :9090
+//	--stream NAME              EFAKTURA_STREAM              default EFAKTURA
+//	--replicas N               EFAKTURA_REPLICAS            streams and buckets: 1, 3 or 5; default 1
+//	--storage file|memory      EFAKTURA_STORAGE             default file
+//	--admin-token-sha256 LIST  EFAKTURA_ADMIN_TOKEN_SHA256  hex SHA-256 of admin tokens, comma-separated
+//	                           EFAKTURA_ADMIN_TOKEN         an admin token itself (environment only:
+//	                                                        flags show in process lists); hashed at start
+//	--log-level LEVEL          EFAKTURA_LOG_LEVEL           debug, info, warn, error; default info
+//
+// OpenTelemetry reads the standard OTEL_* variables.
+type Config struct {
+	Name             string // the worker: ingest, validate, decide, respond
+	NATSURL          string
+	RedisURL         string
+	HTTPAddr         string
+	MetricsAddr      string
+	AdminTokenHashes []string
+	LogLevel         slog.Level
+	Bus              bus.Config
+}
+
+// Load reads a worker's configuration from args over getenv over the
+// defaults; httpAddr is the default of --http ("" for a worker without an
+// API). more registers the worker's own flags. Every problem is reported at
+// once; -h returns flag.ErrHelp after printing the usage.
+func Load(name, httpAddr string, args []string, getenv func(string) string, more func(*flag.FlagSet)) (Config, error) {
+	env := func(key, def string) string {
+		if v := getenv(key); v != "" {
+			return v
+		}
+		return def
+	}
+	var problems []error
+	replicasDefault := 1
+	if v := getenv("EFAKTURA_REPLICAS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			problems = append(problems, fmt.Errorf("EFAKTURA_REPLICAS=%q is not a whole number", v))
+		}
+		replicasDefault = n
+	}
+	c := Config{Name: name, Bus: bus.Config{Service: name, Subjects: []string{events.StreamSubjects}}}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.StringVar(&c.NATSURL, "nats", env("NATS_URL", nats.DefaultURL), "NATS server `URL` (env NATS_URL)")
+	fs.StringVar(&c.RedisURL, "redis", env("REDIS_URL", ""), "Redis `URL` for idempotency keys (env REDIS_URL); empty keeps them in JetStream KV")
+	fs.StringVar(&c.HTTPAddr, "http", env("EFAKTURA_HTTP", httpAddr), "`address` of the worker's HTTP API (env EFAKTURA_HTTP)")
+	fs.StringVar(&c.MetricsAddr, "metrics", env("EFAKTURA_METRICS", ":9090"), "`address` for /healthz, /readyz and /metrics (env EFAKTURA_METRICS)")
+	fs.StringVar(&c.Bus.Stream, "stream", env("EFAKTURA_STREAM", "EFAKTURA"), "JetStream stream `name` (env EFAKTURA_STREAM)")
+	fs.IntVar(&c.Bus.Replicas, "replicas", replicasDefault, "replicas of streams and buckets: 1, 3 or 5 (env EFAKTURA_REPLICAS)")
+	fs.StringVar(&c.Bus.Storage, "storage", env("EFAKTURA_STORAGE", "file"), "storage of streams: file or memory (env EFAKTURA_STORAGE)")
+	adminHashes := fs.String("admin-token-sha256", env("EFAKTURA_ADMIN_TOKEN_SHA256", ""), "comma-separated hex SHA-256 `hashes` of admin tokens (env EFAKTURA_ADMIN_TOKEN_SHA256)")
+	logLevel := fs.String("log-level", env("EFAKTURA_LOG_LEVEL", "info"), "`level`: debug, info, warn or error (env EFAKTURA_LOG_LEVEL)")
+	if more != nil {
+		more(fs)
+	}
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		problems = append(problems, fmt.Errorf("unexpected arguments %q", fs.Args()))
+	}
+	for h := range strings.SplitSeq(*adminHashes, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			if len(h) != 64 {
+				problems = append(problems, fmt.Errorf("admin token hash %q is not 64 hex digits", h))
+			}
+			c.AdminTokenHashes = append(c.AdminTokenHashes, h)
+		}
+	}
+	if t := getenv("EFAKTURA_ADMIN_TOKEN"); t != "" {
+		c.AdminTokenHashes = append(c.AdminTokenHashes, tenant.HashToken(t))
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(*logLevel)); err != nil {
+		problems = append(problems, fmt.Errorf("log level %q: expected debug, info, warn or error", *logLevel))
+	}
+	for _, a := range []struct{ name, addr string }{{"http", c.HTTPAddr}, {"metrics", c.MetricsAddr}} {
+		if _, _, err := net.SplitHostPort(a.addr); a.addr != "" && err != nil {
+			problems = append(problems, fmt.Errorf("%s address %q: %w", a.name, a.addr, err))
+		}
+	}
+	if c.RedisURL != "" {
+		if _, err := redis.ParseURL(c.RedisURL); err != nil {
+			problems = append(problems, fmt.Errorf("redis URL: %w", err))
+		}
+	}
+	if err := c.Bus.WithDefaults().Validate(); err != nil {
+		problems = append(problems, err)
+	}
+	if err := errors.Join(problems...); err != nil {
+		return Config{}, fmt.Errorf("configuration: %w", err)
+	}
+	return c, nil
+}
+
+// LogValue is the start-up line's view of the configuration: no
+// credentials in URLs, only the number of admin tokens.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("nats", redactURL(c.NATSURL)),
+		slog.String("redis", redactURL(c.RedisURL)),
+		slog.String("http", c.HTTPAddr),
+		slog.String("metrics", c.MetricsAddr),
+		slog.String("stream", c.Bus.Stream),
+		slog.Int("replicas", c.Bus.Replicas),
+		slog.String("storage", c.Bus.Storage),
+		slog.Int("admin_tokens", len(c.AdminTokenHashes)),
+		slog.String("log_level", c.LogLevel.String()),
+	)
+}
+
+// Deps are what a worker's setup gets.
+type Deps struct {
+	Bus       *bus.Bus
+	Tenants   *tenant.Registry
+	Store     idem.Store
+	Log       *slog.Logger
+	Mux       *http.ServeMux // the worker's API, served on Config.HTTPAddr
+	Telemetry *telemetry.Providers
+	NATS      *nats.Conn
+}
+
+// Run connects everything, calls setup to register the worker's handlers
+// and routes, and runs until ctx ends; then it drains the bus and shuts the
+// servers down within the bus's drain period.
+func Run(ctx context.Context, cfg Config, getenv func(string) string, setup func(context.Context, *Deps) error) error {
+	log := telemetry.NewLogger(os.Stderr, cfg.LogLevel).With("service", cfg.Name)
+	tel, err := telemetry.Start(ctx, telemetry.Config{ServiceName: "efaktura-" + cfg.Name}, getenv)
+	if err != nil {
+		return err
+	}
+	defer tel.Shutdown(context.WithoutCancel(ctx))
+	nc, err := nats.Connect(cfg.NATSURL, nats.Name("efaktura-"+cfg.Name), nats.MaxReconnects(-1))
+	if err != nil {
+		return fmt.Errorf("connect to NATS at %s: %w", cfg.NATSURL, err)
+	}
+	defer nc.Drain()
+	d, err := Connect(ctx, nc, cfg, tel, log)
+	if err != nil {
+		return err
+	}
+	if err := setup(ctx, d); err != nil {
+		return err
+	}
+	var servers []*http.Server
+	if cfg.HTTPAddr != "" {
+		servers = append(servers, serve(cfg.HTTPAddr, d.Mux, log))
+	}
+	servers = append(servers, serve(cfg.MetricsAddr, Health(nc, tel), log))
+	log.InfoContext(ctx, "started", "config", cfg, "telemetry", tel)
+	err = d.Bus.Run(ctx)
+	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	for _, s := range servers {
+		s.Shutdown(shutdown)
+	}
+	return err
+}
+
+// Connect builds a worker's dependencies on an open connection: the bus,
+// the idempotency store and the municipality registry. The all-in-one calls
+// it once per worker.
+func Connect(ctx context.Context, nc *nats.Conn, cfg Config, tel *telemetry.Providers, log *slog.Logger) (*Deps, error) {
+	bc := cfg.Bus
+	bc.Service = cfg.Name
+	if len(bc.Subjects) == 0 {
+		bc.Subjects = []string{events.StreamSubjects}
+	}
+	if bc.Replicas == 0 {
+		bc.Replicas = 1
+	}
+	opts := []bus.Option{bus.WithLogger(log), bus.WithTelemetry(tel), bus.WithSubjects(events.SubjectOf)}
+	var store idem.Store
+	if cfg.RedisURL != "" {
+		ro, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			return nil, fmt.Errorf("REDIS_URL: %w", err)
+		}
+		store = idem.NewRedis(redis.NewClient(ro), "")
+		opts = append(opts, bus.WithIdempotency(store))
+	}
+	b, err := bus.New(ctx, nc, bc, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if store == nil {
+		kv, err := idem.NewKV(ctx, b.JetStream(), idem.KVConfig{Bucket: b.Config().Stream + "_idem", Replicas: b.Config().Replicas})
+		if err != nil {
+			return nil, err
+		}
+		store = kv
+	}
+	reg, err := tenant.NewRegistry(ctx, b.JetStream(), tenant.StoreConfig{Replicas: b.Config().Replicas}, cfg.AdminTokenHashes...)
+	if err != nil {
+		return nil, err
+	}
+	return &Deps{Bus: b, Tenants: reg, Store: store, Log: log, Mux: http.NewServeMux(), Telemetry: tel, NATS: nc}, nil
+}
+
+// Health serves /healthz (the process answers), /readyz (NATS is connected)
+// and /metrics.
+func Health(nc *nats.Conn, tel *telemetry.Providers) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !nc.IsConnected() {
+			http.Error(w, "NATS not connected", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ready\n"))
+	})
+	mux.Handle("GET /metrics", tel.Metrics)
+	return mux
+}
+
+func serve(addr string, h http.Handler, log *slog.Logger) *http.Server {
+	s := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute}
+	go func() {
+		if err := s.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http server stopped", "addr", addr, "err", err)
+		}
+	}()
+	return s
+}
+
+// redactURL drops credentials from a URL for logging.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	u.User = url.User("REDACTED")
+	return u.String()
+}

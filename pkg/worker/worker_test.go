@@ -1,0 +1,116 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kp-efaktura/efaktura/pkg/natstest"
+	"github.com/kp-efaktura/efaktura/pkg/tenant"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestLoadPrecedence(t *testing.T) {
+	hash := tenant.HashToken("secret")
+	var extra int
+	c, err := Load("decide", ":8082", []string{"--http", "127.0.0.1:9000", "--n", "3"}, env(map[string]string{
+		"NATS_URL": "nats://user:pw@nats:4222", "EFAKTURA_HTTP": ":1", "EFAKTURA_ADMIN_TOKEN": "plain",
+		"EFAKTURA_REPLICAS": "3", "EFAKTURA_ADMIN_TOKEN_SHA256": " " + hash + " ,", "REDIS_URL": "redis://:pw@redis:6379/0",
+	}), func(fs *flag.FlagSet) { fs.IntVar(&extra, "n", 1, "") })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTPAddr != "127.0.0.1:9000" || extra != 3 || c.NATSURL != "nats://user:pw@nats:4222" || c.Bus.Replicas != 3 ||
+		len(c.AdminTokenHashes) != 2 || c.AdminTokenHashes[0] != hash || c.AdminTokenHashes[1] != tenant.HashToken("plain") || c.Bus.Service != "decide" {
+		t.Errorf("Load = %+v", c)
+	}
+	if got := c.LogValue().String(); strings.Contains(got, "pw") || strings.Contains(got, hash) || strings.Contains(got, "plain") {
+		t.Errorf("LogValue leaks a secret: %s", got)
+	}
+	d, err := Load("validate", "", nil, env(nil), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.HTTPAddr != "" || d.MetricsAddr != ":9090" || d.Bus.Storage != "file" || d.Bus.Stream != "EFAKTURA" || d.NATSURL != "nats://127.0.0.1:4222" {
+		t.Errorf("defaults = %+v", d)
+	}
+}
+
+func TestLoadProblems(t *testing.T) {
+	_, err := Load("decide", ":8082", []string{"--replicas", "2", "--storage", "tape", "--log-level", "loud", "--http", "nonsense", "extra"},
+		env(map[string]string{"EFAKTURA_ADMIN_TOKEN_SHA256": "abc"}), nil)
+	if err == nil {
+		t.Fatal("Load accepted a bad configuration")
+	}
+	for _, w := range []string{"replicas", "storage", "log level", "http address", "unexpected arguments", "admin token hash"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not mention %s", err, w)
+		}
+	}
+	if _, err := Load("decide", "", []string{"-h"}, env(nil), nil); !errors.Is(err, flag.ErrHelp) {
+		t.Errorf("Load(-h) = %v, want flag.ErrHelp", err)
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func TestRunServesHealthAndStops(t *testing.T) {
+	s := natstest.Start(t)
+	metrics, api := freeAddr(t), freeAddr(t)
+	cfg, err := Load("probe", api, []string{"--nats", s.ClientURL(), "--metrics", metrics}, env(nil), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, cfg, env(nil), func(_ context.Context, d *Deps) error {
+			d.Mux.HandleFunc("GET /hello", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "hi") })
+			return nil
+		})
+	}()
+	get := func(url string) (int, string) {
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			resp, err := http.Get(url)
+			if err == nil {
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				return resp.StatusCode, string(b)
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("GET %s: %v", url, err)
+			}
+		}
+	}
+	for path, want := range map[string]string{"/healthz": "ok", "/readyz": "ready", "/metrics": "target_info"} {
+		if code, body := get("http://" + metrics + path); code != 200 || !strings.Contains(body, want) {
+			t.Errorf("GET %s = %d %q", path, code, body)
+		}
+	}
+	if code, body := get("http://" + api + "/hello"); code != 200 || body != "hi" {
+		t.Errorf("the worker's API: %d %q", code, body)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run = %v after a shutdown, want nil", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return after its context ended")
+	}
+}
