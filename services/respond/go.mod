@@ -37,6 +37,7 @@ require (
 	github.com/prometheus/common v0.72.0 // indirect
 	github.com/prometheus/otlptranslator v1.0.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
+	github.com/redis/go-redis/v9 v9.23.0 // indirect
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3 // indirect
 	github.com/shopspring/decimal v1.4.0 // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
@@ -78,9 +79,6 @@ require (
 
 replace github.com/kp-efaktura/efaktura/events => ../../events
 
-require (
-	github.com/kp-efaktura/efaktura/services/erpsim v0.0.0
-	github.com/redis/go-redis/v9 v9.23.0
-)
+require github.com/kp-efaktura/efaktura/services/erpsim v0.0.0
 
 replace github.com/kp-efaktura/efaktura/services/erpsim => ../erpsim
