@@ -24,11 +24,10 @@ build:
 		if [ -d $$d/cmd ]; then (cd $$d && $(GO) build -trimpath -o $(CURDIR)/bin/ ./cmd/...) || exit 1; fi; \
 	done
 
-## run: build and run the system on embedded defaults
+## run: build and run the whole system in one process on embedded defaults
+## (NATS JetStream embedded, data under ./data; see bin/efaktura up -h)
 run: build
-	@bin/efaktura sample --documents 3 > bin/sample.xml
-	@echo "Validating a generated sample bundle (bin/sample.xml) with bin/efaktura validate:"
-	@bin/efaktura validate bin/sample.xml
+	bin/efaktura up
 
 ## test: every test of every module, with the race detector
 test:

@@ -206,7 +206,8 @@ type options struct {
 	subjects func(cloudevents.Event) (string, error)
 }
 
-// WithLogger sets the logger; default slog.Default().
+// WithLogger sets the logger, which should name the service; default
+// slog.Default() with a "service" attribute.
 func WithLogger(l *slog.Logger) Option {
 	return func(o *options) error {
 		if l == nil {
@@ -284,7 +285,6 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config, opts ...Option) (*Bus, 
 		return nil, err
 	}
 	o := options{
-		logger:   slog.Default(),
 		meter:    metricnoop.NewMeterProvider(),
 		subjects: func(e cloudevents.Event) (string, error) { return e.Type(), nil },
 	}
@@ -292,6 +292,9 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config, opts ...Option) (*Bus, 
 		if err := opt(&o); err != nil {
 			return nil, err
 		}
+	}
+	if o.logger == nil {
+		o.logger = slog.Default().With("service", cfg.Service)
 	}
 	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(cfg.MaxPending))
 	if err != nil {
@@ -312,7 +315,7 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config, opts ...Option) (*Bus, 
 		return nil, err
 	}
 	return &Bus{
-		cfg: cfg, nc: nc, js: js, log: o.logger.With("service", cfg.Service),
+		cfg: cfg, nc: nc, js: js, log: o.logger,
 		tracer: o.tracer, store: o.store, subjects: o.subjects, metrics: m,
 	}, nil
 }

@@ -35,6 +35,7 @@ require (
 	github.com/prometheus/otlptranslator v1.0.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/redis/go-redis/v9 v9.23.0 // indirect
+	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3 // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
 	go.opentelemetry.io/contrib/bridges/prometheus v0.72.0 // indirect
 	go.opentelemetry.io/contrib/exporters/autoexport v0.72.0 // indirect
@@ -60,6 +61,7 @@ require (
 	go.uber.org/atomic v1.12.0 // indirect
 	go.uber.org/multierr v1.11.0 // indirect
 	go.uber.org/zap v1.27.0 // indirect
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/crypto v0.58.0 // indirect
 	golang.org/x/net v0.60.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
@@ -73,6 +75,26 @@ require (
 
 replace github.com/kp-efaktura/efaktura/pkg => ../../pkg
 
-require github.com/kp-efaktura/efaktura/events v0.0.0
+require github.com/kp-efaktura/efaktura/events v0.0.0 // indirect
 
 replace github.com/kp-efaktura/efaktura/events => ../../events
+
+require github.com/kp-efaktura/efaktura/services/ingest v0.0.0
+
+replace github.com/kp-efaktura/efaktura/services/ingest => ../ingest
+
+require github.com/kp-efaktura/efaktura/services/validate v0.0.0
+
+replace github.com/kp-efaktura/efaktura/services/validate => ../validate
+
+require github.com/kp-efaktura/efaktura/services/decide v0.0.0
+
+replace github.com/kp-efaktura/efaktura/services/decide => ../decide
+
+require github.com/kp-efaktura/efaktura/services/respond v0.0.0
+
+replace github.com/kp-efaktura/efaktura/services/respond => ../respond
+
+require github.com/kp-efaktura/efaktura/services/erpsim v0.0.0
+
+replace github.com/kp-efaktura/efaktura/services/erpsim => ../erpsim

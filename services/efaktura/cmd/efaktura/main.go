@@ -65,6 +65,7 @@ func commands() []command {
 		{"validate", "check bundles against the e-faktura 2.1.0 rules", runValidate},
 		{"checksum", "show each document's declared and computed checksum and the bundle's sums", runChecksum},
 		{"sample", "write a valid sample bundle", runSample},
+		{"up", "run the whole system in one process on embedded defaults", runUp},
 		{"dlq", "list or replay dead letters: events a worker gave up on", runDLQ},
 		{"tenant", "list, show or load municipalities through the admin API", runTenant},
 		{"agreement", "set a municipality's forside or bagside service agreement", runAgreement},

@@ -1,0 +1,280 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/kp-efaktura/efaktura/pkg/bus"
+	"github.com/kp-efaktura/efaktura/pkg/natsembed"
+	"github.com/kp-efaktura/efaktura/pkg/telemetry"
+	"github.com/kp-efaktura/efaktura/pkg/tenant"
+	"github.com/kp-efaktura/efaktura/pkg/worker"
+	"github.com/kp-efaktura/efaktura/services/decide"
+	"github.com/kp-efaktura/efaktura/services/erpsim"
+	"github.com/kp-efaktura/efaktura/services/ingest"
+	"github.com/kp-efaktura/efaktura/services/respond"
+	"github.com/kp-efaktura/efaktura/services/validate"
+)
+
+// The demo municipality the all-in-one starts with: the senders of the
+// format's example files may submit for it, and its economy system is the
+// ERP simulator.
+const (
+	demoKommune       = "0101"
+	demoEconomySystem = "erp-sim"
+)
+
+// runUp runs the whole system in one process on embedded defaults.
+func runUp(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	fs := newFlagSet("up", "efaktura up [--http ADDR] [--data DIR] [--agreements approved|pending] [--tenants FILE] [--nats-port N]")
+	httpAddr := fs.String("http", envOr("EFAKTURA_HTTP", "127.0.0.1:8080"), "`address` of the HTTP API, the ERP simulator, /healthz and /metrics")
+	dataDir := fs.String("data", envOr("EFAKTURA_DATA", "data"), "`directory` for JetStream's streams, buckets and objects")
+	agreements := fs.String("agreements", "approved", "state of the demo municipality's two agreements: approved or pending")
+	tenantsFile := fs.String("tenants", "", "YAML or JSON `file` of more municipalities to load at start-up")
+	natsPort := fs.Int("nats-port", 0, "client `port` of the embedded NATS server, for workers run alone; 0 picks a free one")
+	if _, err := fs.parse(args, stdout, stderr); err != nil {
+		return parseStatus(err)
+	}
+	if *agreements != "approved" && *agreements != "pending" {
+		return fs.usageError(stderr, "--agreements is %q; expected approved or pending", *agreements)
+	}
+	log := telemetry.NewLogger(stderr, slogLevel())
+	if err := up(ctx, upConfig{
+		HTTPAddr: *httpAddr, DataDir: *dataDir, Pending: *agreements == "pending",
+		TenantsFile: *tenantsFile, NATSPort: *natsPort, RedisURL: os.Getenv("REDIS_URL"),
+	}, os.Getenv, stdout, log); err != nil {
+		log.Error("efaktura up stopped", "err", err)
+		return exitError
+	}
+	return exitOK
+}
+
+type upConfig struct {
+	HTTPAddr, DataDir, TenantsFile, RedisURL string
+	Pending                                  bool
+	NATSPort                                 int
+}
+
+func slogLevel() slog.Level {
+	var l slog.Level
+	if l.UnmarshalText([]byte(os.Getenv("EFAKTURA_LOG_LEVEL"))) != nil {
+		return slog.LevelInfo
+	}
+	return l
+}
+
+// demoToken returns the token in the environment variable, or a fresh one.
+func demoToken(getenv func(string) string, name string) string {
+	if t := getenv(name); t != "" {
+		return t
+	}
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func up(ctx context.Context, c upConfig, getenv func(string) string, stdout io.Writer, log *slog.Logger) error {
+	tokens := map[string]string{
+		"ingest":     demoToken(getenv, "EFAKTURA_DEMO_INGEST_TOKEN"),
+		"caseworker": demoToken(getenv, "EFAKTURA_DEMO_CASEWORKER_TOKEN"),
+		"admin":      demoToken(getenv, "EFAKTURA_DEMO_ADMIN_TOKEN"),
+	}
+	secret := demoToken(getenv, "EFAKTURA_DEMO_ERP_SECRET")
+
+	ns, err := natsembed.Start(natsembed.Config{StoreDir: filepath.Join(c.DataDir, "nats"), Port: c.NATSPort})
+	if err != nil {
+		return err
+	}
+	defer func() { ns.Shutdown(); ns.WaitForShutdown() }()
+	nc, err := nats.Connect(ns.ClientURL(), nats.Name("efaktura up"), nats.MaxReconnects(-1))
+	if err != nil {
+		return fmt.Errorf("connect to the embedded NATS server: %w", err)
+	}
+	defer nc.Close()
+	tel, err := telemetry.Start(ctx, telemetry.Config{ServiceName: "efaktura"}, getenv)
+	if err != nil {
+		return err
+	}
+	defer tel.Shutdown(context.WithoutCancel(ctx))
+
+	// The listener first: the demo municipality's economy system is the
+	// simulator on this very address.
+	ln, err := net.Listen("tcp", c.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.HTTPAddr, err)
+	}
+	base := "http://" + ln.Addr().String()
+
+	deps := map[string]*worker.Deps{}
+	for _, name := range []string{"admin", "ingest", "validate", "decide", "respond"} {
+		d, err := worker.Connect(ctx, nc, worker.Config{
+			Name: name, RedisURL: c.RedisURL, AdminTokenHashes: []string{tenant.HashToken(tokens["admin"])},
+			Bus: bus.Config{Stream: "EFAKTURA", Replicas: 1},
+		}, tel, log.With("service", name))
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		deps[name] = d
+	}
+	store, err := tenant.NewStore(ctx, deps["admin"].Bus.JetStream(), tenant.StoreConfig{}, deps["admin"].Bus.Publish)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	tenants := []tenant.Tenant{demoTenant(base, secret, tokens, c.Pending)}
+	if c.TenantsFile != "" {
+		more, err := tenant.LoadFile(c.TenantsFile, getenv)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		tenants = append(tenants, more...)
+	}
+	if err := tenant.Seed(ctx, store, tenants); err != nil {
+		ln.Close()
+		return err
+	}
+	// Every worker's registry must know the municipalities before work starts.
+	for _, t := range tenants {
+		stored, err := store.Get(ctx, t.Kommune)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		for _, d := range deps {
+			if err := d.Tenants.WaitVersion(ctx, t.Kommune, stored.Version); err != nil {
+				ln.Close()
+				return err
+			}
+		}
+	}
+
+	mux := http.NewServeMux()
+	in, err := ingest.New(ctx, deps["ingest"].Bus, deps["ingest"].Tenants, deps["ingest"].Store, ingest.Config{}, deps["ingest"].Log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	in.Register()
+	in.Routes(mux)
+	validate.New(deps["validate"].Bus, deps["validate"].Tenants, validate.Config{}).Register()
+	dc, err := decide.New(ctx, deps["decide"].Bus, deps["decide"].Tenants, decide.Config{}, decide.WithLogger(deps["decide"].Log))
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	dc.Register()
+	dc.Routes(mux)
+	rs, err := respond.New(ctx, deps["respond"].Bus, deps["respond"].Tenants, respond.NewHTTPDeliverer(0), respond.Config{}, respond.WithLogger(deps["respond"].Log))
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	rs.Register()
+	admin := tenant.NewAdminAPI(store, deps["admin"].Tenants)
+	mux.Handle("/v1/tenants", admin)
+	mux.Handle("/v1/tenants/", admin)
+	mux.Handle("/erp-sim/", erpsim.New(erpsim.Config{Secrets: map[string]string{demoEconomySystem: secret}, Logger: log.With("service", "erpsim")}))
+	health := worker.Health(nc, tel)
+	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
+		mux.Handle("GET "+path, health)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http server stopped", "err", err)
+		}
+	}()
+
+	var wg sync.WaitGroup
+	errs := make(chan error, len(deps)+1)
+	for name, d := range deps {
+		wg.Go(func() {
+			if err := d.Bus.Run(ctx); err != nil {
+				errs <- fmt.Errorf("%s: %w", name, err)
+			}
+		})
+	}
+	wg.Go(func() { rs.Run(ctx) })
+	printBanner(stdout, base, ns.ClientURL(), c, tokens)
+	wg.Wait()
+	close(errs)
+	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	srv.Shutdown(shutdown)
+	var all []error
+	for err := range errs {
+		all = append(all, err)
+	}
+	return errors.Join(all...)
+}
+
+// demoTenant is municipality 0101, answered through the ERP simulator.
+func demoTenant(base, secret string, tokens map[string]string, pending bool) tenant.Tenant {
+	state := tenant.Approved
+	if pending {
+		state = tenant.Requested
+	}
+	now := time.Now().UTC()
+	return tenant.Tenant{
+		Kommune: demoKommune, Name: "Kærholm Kommune (demo)", CVR: "29189846",
+		EconomySystem: tenant.EconomySystem{ID: demoEconomySystem, Name: "ERP simulator", Endpoint: base + "/erp-sim/answers", Secret: secret},
+		// The senders of the format's example files.
+		Senders: []tenant.Sender{{Type: "CVR", ID: "12345674"}, {Type: "CVR", ID: "24680134"}, {Type: "EAN", ID: "7350000000030"}},
+		Agreements: map[tenant.AgreementName]tenant.Agreement{
+			tenant.Forside: {State: state, EconomySystem: demoEconomySystem, UpdatedAt: now},
+			tenant.Bagside: {State: state, EconomySystem: demoEconomySystem, UpdatedAt: now},
+		},
+		Tokens: []tenant.Token{
+			{Role: tenant.RoleIngest, Name: demoEconomySystem, SHA256: tenant.HashToken(tokens["ingest"])},
+			{Role: tenant.RoleCaseworker, Name: "demo-caseworker", SHA256: tenant.HashToken(tokens["caseworker"])},
+		},
+	}
+}
+
+func printBanner(w io.Writer, base, natsURL string, c upConfig, tokens map[string]string) {
+	idem := "JetStream KV"
+	if c.RedisURL != "" {
+		idem = "Redis"
+	}
+	state := "approved"
+	if c.Pending {
+		state = "pending (answers are parked until you approve them)"
+	}
+	fmt.Fprintf(w, `efaktura is running.
+
+  HTTP API        %[1]s
+  ERP simulator   %[1]s/erp-sim/answers
+  NATS            %[2]s   (workers run alone with NATS_URL=%[2]s)
+  data            %[3]s   idempotency keys in %[4]s
+  municipality    %[5]s, agreements %[6]s
+
+Demo tokens (set EFAKTURA_DEMO_INGEST_TOKEN, _CASEWORKER_TOKEN, _ADMIN_TOKEN to fix them):
+  ingest      %[7]s
+  caseworker  %[8]s
+  admin       %[9]s
+
+Try:
+  bin/efaktura sample --documents 3 > /tmp/bundle.xml
+  curl -s -H 'Authorization: Bearer %[7]s' -H 'Content-Type: application/xml' --data-binary @/tmp/bundle.xml %[1]s/v1/bundles
+  curl -s -H 'Authorization: Bearer %[8]s' '%[1]s/v1/documents?state=awaiting_verdict'
+  curl -s -H 'Authorization: Bearer %[8]s' -H 'Content-Type: application/json' -d '{"decision":"approve"}' %[1]s/v1/documents/DOCUMENT_ID/verdict
+  curl -s %[1]s/erp-sim/answers
+  bin/efaktura agreement set --api %[1]s --token %[9]s %[5]s forside approved
+
+`, base, natsURL, c.DataDir, idem, demoKommune, state, tokens["ingest"], tokens["caseworker"], tokens["admin"])
+}

@@ -1,0 +1,296 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kp-efaktura/efaktura/pkg/telemetry"
+)
+
+// syncBuffer is a buffer several goroutines may write, for the log.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// system is an all-in-one under test.
+type system struct {
+	t    *testing.T
+	base string
+	log  *syncBuffer
+}
+
+var demoTokens = map[string]string{
+	"EFAKTURA_DEMO_INGEST_TOKEN": "ingest-t", "EFAKTURA_DEMO_CASEWORKER_TOKEN": "case-t",
+	"EFAKTURA_DEMO_ADMIN_TOKEN": "admin-t", "EFAKTURA_DEMO_ERP_SECRET": "erp-secret",
+}
+
+func startUp(t *testing.T, pending bool) *system {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	log := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- up(ctx, upConfig{HTTPAddr: addr, DataDir: t.TempDir(), Pending: pending},
+			func(k string) string { return demoTokens[k] }, io.Discard, telemetry.NewLogger(log, slog.LevelInfo))
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("up returned %v after shutdown", err)
+			}
+		case <-time.After(60 * time.Second):
+			t.Error("up did not stop")
+		}
+	})
+	s := &system{t: t, base: "http://" + addr, log: log}
+	s.eventually("the API answers", func() bool { code, _ := s.do("GET", "/healthz", "", nil); return code == 200 })
+	return s
+}
+
+func (s *system) do(method, path, token string, body []byte) (int, []byte) {
+	s.t.Helper()
+	req, err := http.NewRequest(method, s.base+path, bytes.NewReader(body))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if method == "POST" && strings.HasPrefix(path, "/v1/bundles") {
+		req.Header.Set("Content-Type", "application/xml")
+	} else if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+func (s *system) eventually(what string, cond func() bool) {
+	s.t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			s.t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+type docJSON struct {
+	ID        string `json:"id"`
+	State     string `json:"state"`
+	ReceiptNo string `json:"receipt_no"`
+	Answer    struct {
+		Status string `json:"status"`
+	} `json:"answer"`
+}
+
+func (s *system) documents(state string) []docJSON {
+	s.t.Helper()
+	code, body := s.do("GET", "/v1/documents?state="+state, "case-t", nil)
+	if code != 200 {
+		s.t.Fatalf("GET documents: %d %s", code, body)
+	}
+	var page struct {
+		Documents []docJSON `json:"documents"`
+	}
+	if err := json.Unmarshal(body, &page); err != nil {
+		s.t.Fatal(err)
+	}
+	return page.Documents
+}
+
+type answerJSON struct {
+	Answer struct {
+		ReceiptNo string `json:"receipt_no"`
+		Decision  string `json:"decision"`
+	} `json:"answer"`
+}
+
+func (s *system) answers() []answerJSON {
+	s.t.Helper()
+	_, body := s.do("GET", "/erp-sim/answers", "", nil)
+	var out []answerJSON
+	json.Unmarshal(body, &out)
+	if out == nil {
+		var wrapped struct {
+			Answers []answerJSON `json:"answers"`
+		}
+		json.Unmarshal(body, &wrapped)
+		out = wrapped.Answers
+	}
+	return out
+}
+
+func (s *system) post(file string) (int, []byte) {
+	s.t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", file))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return s.do("POST", "/v1/bundles", "ingest-t", b)
+}
+
+func (s *system) verdict(id, body string) (int, []byte) {
+	return s.do("POST", "/v1/documents/"+id+"/verdict", "case-t", []byte(body))
+}
+
+// TestEndToEnd is the mission: bundles in, documents validated, verdicts,
+// answers at the economy system exactly once.
+func TestEndToEnd(t *testing.T) {
+	s := startUp(t, false)
+	if code, body := s.post("valid-bundle-3-documents.xml"); code != 202 {
+		t.Fatalf("POST bundle: %d %s", code, body)
+	}
+	if code, body := s.post("valid-invoice.xml"); code != 202 { // holds CPR 0101001234
+		t.Fatalf("POST invoice: %d %s", code, body)
+	}
+	if code, _ := s.post("valid-invoice.xml"); code != 409 {
+		t.Errorf("duplicate bundle: %d, want 409", code)
+	}
+	if code, _ := s.do("POST", "/v1/bundles", "wrong", []byte("<x/>")); code != 401 {
+		t.Errorf("wrong token: %d, want 401", code)
+	}
+	// A technically invalid document is rejected at once.
+	bad, _ := os.ReadFile("testdata/valid-creditnote.xml")
+	bad = bytes.Replace(bad, []byte("<VERSION>2.1.0<"), []byte("<VERSION>2.0.0<"), 1)
+	if code, body := s.do("POST", "/v1/bundles", "ingest-t", bad); code != 202 {
+		t.Fatalf("POST bundle with an invalid document: %d %s", code, body)
+	}
+
+	var waiting []docJSON
+	s.eventually("four documents awaiting a verdict", func() bool { waiting = s.documents("awaiting_verdict"); return len(waiting) == 4 })
+	s.eventually("the invalid document rejected", func() bool { return len(s.documents("rejected")) == 1 })
+	for i, d := range waiting {
+		body := `{"decision":"approve"}`
+		if i == 1 {
+			body = `{"decision":"reject","reasons":[{"code":"PRI","text":"Prisen svarer ikke til aftalen"}]}`
+		}
+		if code, resp := s.verdict(d.ID, body); code != 200 {
+			t.Fatalf("verdict on %s: %d %s", d.ID, code, resp)
+		}
+	}
+	if code, _ := s.verdict(waiting[0].ID, `{"decision":"approve"}`); code != 200 {
+		t.Errorf("the same verdict again: %d, want 200", code)
+	}
+	if code, _ := s.verdict(waiting[0].ID, `{"decision":"reject","reasons":[{"code":"NON"}]}`); code != 409 {
+		t.Errorf("a conflicting verdict: %d, want 409", code)
+	}
+
+	var got []answerJSON
+	s.eventually("five answers at the economy system", func() bool { got = s.answers(); return len(got) >= 5 })
+	time.Sleep(500 * time.Millisecond) // a duplicate would arrive now
+	got = s.answers()
+	var receipts []string
+	decisions := map[string]int{}
+	for _, a := range got {
+		receipts = append(receipts, a.Answer.ReceiptNo)
+		decisions[a.Answer.Decision]++
+	}
+	slices.Sort(receipts)
+	want := []string{"NRD-2025-001180", "NRD-2025-001181", "OEH-2025-000412", "OEH-2025-000431", "SH-88123"}
+	if !slices.Equal(receipts, want) {
+		t.Errorf("answered receipts = %v, want each of %v once", receipts, want)
+	}
+	if decisions["approved"] != 3 || decisions["rejected"] != 2 {
+		t.Errorf("decisions = %v, want 3 approved and 2 rejected", decisions)
+	}
+	s.eventually("the answers recorded as delivered", func() bool {
+		for _, d := range append(s.documents("approved"), s.documents("rejected")...) {
+			if d.Answer.Status != "delivered" {
+				return false
+			}
+		}
+		return true
+	})
+	if strings.Contains(s.log.String(), "0101001234") {
+		t.Error("the log holds the CPR number 0101001234")
+	}
+	if !strings.Contains(s.log.String(), `"trace_id"`) {
+		t.Error("the log lines carry no trace_id")
+	}
+}
+
+// TestAnswersWaitForTheAgreements: with both agreements pending, answers are
+// parked; an agreement naming the wrong economy system keeps them parked;
+// once both are approved and right, they are delivered in decision order.
+func TestAnswersWaitForTheAgreements(t *testing.T) {
+	s := startUp(t, true)
+	if code, body := s.post("valid-bundle-3-documents.xml"); code != 202 {
+		t.Fatalf("POST bundle: %d %s", code, body)
+	}
+	var waiting []docJSON
+	s.eventually("three documents awaiting a verdict", func() bool { waiting = s.documents("awaiting_verdict"); return len(waiting) == 3 })
+	order := []int{2, 0, 1}
+	for _, i := range order {
+		if code, resp := s.verdict(waiting[i].ID, `{"decision":"approve"}`); code != 200 {
+			t.Fatalf("verdict: %d %s", code, resp)
+		}
+		time.Sleep(20 * time.Millisecond) // distinct decision times
+	}
+	s.eventually("three answers parked", func() bool {
+		n := 0
+		for _, d := range s.documents("approved") {
+			if d.Answer.Status == "parked" {
+				n++
+			}
+		}
+		return n == 3
+	})
+	setAgreement := func(name, body string) {
+		t.Helper()
+		if code, resp := s.do("PUT", "/v1/tenants/0101/agreements/"+name, "admin-t", []byte(body)); code != 200 {
+			t.Fatalf("PUT agreement %s: %d %s", name, code, resp)
+		}
+	}
+	setAgreement("forside", `{"state":"approved","economy_system":"erp-sim"}`)
+	setAgreement("bagside", `{"state":"approved","economy_system":"another-erp"}`)
+	time.Sleep(time.Second)
+	if n := len(s.answers()); n != 0 {
+		t.Fatalf("%d answers delivered although bagside names another economy system", n)
+	}
+	setAgreement("bagside", `{"state":"approved","economy_system":"erp-sim"}`)
+	var got []answerJSON
+	s.eventually("three answers delivered", func() bool { got = s.answers(); return len(got) == 3 })
+	var gotOrder, wantOrder []string
+	for _, a := range got {
+		gotOrder = append(gotOrder, a.Answer.ReceiptNo)
+	}
+	for _, i := range order {
+		wantOrder = append(wantOrder, waiting[i].ReceiptNo)
+	}
+	if !slices.Equal(gotOrder, wantOrder) {
+		t.Errorf("delivery order = %v, want the decision order %v", gotOrder, wantOrder)
+	}
+}
