@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kp-efaktura/efaktura/pkg/efaktura"
 	"github.com/kp-efaktura/efaktura/pkg/telemetry"
 )
 
@@ -44,7 +45,9 @@ var demoTokens = map[string]string{
 	"EFAKTURA_DEMO_ADMIN_TOKEN": "admin-t", "EFAKTURA_DEMO_ERP_SECRET": "erp-secret",
 }
 
-func startUp(t *testing.T, pending bool) *system {
+func startUp(t *testing.T, pending bool) *system { return startUpWith(t, pending, "") }
+
+func startUpWith(t *testing.T, pending bool, tenantsFile string) *system {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -56,7 +59,7 @@ func startUp(t *testing.T, pending bool) *system {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- up(ctx, upConfig{HTTPAddr: addr, DataDir: t.TempDir(), Pending: pending},
+		done <- up(ctx, upConfig{HTTPAddr: addr, DataDir: t.TempDir(), Pending: pending, TenantsFile: tenantsFile},
 			func(k string) string { return demoTokens[k] }, io.Discard, telemetry.NewLogger(log, slog.LevelInfo))
 	}()
 	t.Cleanup(func() {
@@ -100,7 +103,12 @@ func (s *system) do(method, path, token string, body []byte) (int, []byte) {
 
 func (s *system) eventually(what string, cond func() bool) {
 	s.t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(50 * time.Millisecond) {
+	s.within(30*time.Second, what, cond)
+}
+
+func (s *system) within(d time.Duration, what string, cond func() bool) {
+	s.t.Helper()
+	for deadline := time.Now().Add(d); !cond(); time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			s.t.Fatalf("timed out waiting for %s", what)
 		}
@@ -292,5 +300,77 @@ func TestAnswersWaitForTheAgreements(t *testing.T) {
 	}
 	if !slices.Equal(gotOrder, wantOrder) {
 		t.Errorf("delivery order = %v, want the decision order %v", gotOrder, wantOrder)
+	}
+}
+
+// TestAnswersSurviveAFailingEconomySystem: the economy system refuses 30 %
+// of requests; every document still gets exactly one recorded answer.
+func TestAnswersSurviveAFailingEconomySystem(t *testing.T) {
+	s := startUp(t, false)
+	if code, body := s.do("PUT", "/erp-sim/config", "", []byte(`{"fail_ratio":0.3}`)); code != 200 {
+		t.Fatalf("PUT /erp-sim/config: %d %s", code, body)
+	}
+	const n = 20 // at 30 %, a run without a single failure has a chance of 0.08 %
+	bundle, err := efaktura.Sample(efaktura.SampleOptions{Documents: n, LinesPerDocument: 1, Seed: 77}).Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, body := s.do("POST", "/v1/bundles", "ingest-t", bundle); code != 202 {
+		t.Fatalf("POST bundle: %d %s", code, body)
+	}
+	var waiting []docJSON
+	s.eventually("the documents awaiting a verdict", func() bool { waiting = s.documents("awaiting_verdict"); return len(waiting) == n })
+	for _, d := range waiting {
+		if code, resp := s.verdict(d.ID, `{"decision":"approve"}`); code != 200 {
+			t.Fatalf("verdict: %d %s", code, resp)
+		}
+	}
+	// Retries back off (1 s, 5 s, 30 s), so allow for a few.
+	s.within(90*time.Second, "every answer", func() bool { return len(s.answers()) == n })
+	time.Sleep(500 * time.Millisecond) // a duplicate would be recorded now
+	_, body := s.do("GET", "/erp-sim/config", "", nil)
+	var cfg struct {
+		Stats struct {
+			Recorded int `json:"recorded"`
+			Injected int `json:"injected"`
+		} `json:"stats"`
+	}
+	json.Unmarshal(body, &cfg)
+	if cfg.Stats.Injected == 0 || cfg.Stats.Recorded != n {
+		t.Errorf("simulator stats %s; want failures injected and %d answers recorded once", body, n)
+	}
+	t.Logf("%d requests refused on purpose; %d answers recorded once", cfg.Stats.Injected, cfg.Stats.Recorded)
+}
+
+// TestMunicipalitiesAreIsolated: a caseworker of one municipality cannot
+// see or decide another's documents.
+func TestMunicipalitiesAreIsolated(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "tenants.yaml")
+	os.WriteFile(file, []byte(`tenants:
+  - kommune: "0202"
+    name: Anden Kommune
+    cvr: "11223344"
+    economy_system: {id: erp-0202, name: ERP, endpoint: "http://127.0.0.1:1/answers", secret: s}
+    senders: [{type: CVR, id: "12345674", nets: false}]
+    tokens: [{role: caseworker, name: other, token: case-0202}]
+`), 0o644)
+	s := startUpWith(t, false, file)
+	if code, body := s.post("valid-invoice.xml"); code != 202 {
+		t.Fatalf("POST bundle: %d %s", code, body)
+	}
+	var waiting []docJSON
+	s.eventually("the document awaiting a verdict", func() bool { waiting = s.documents("awaiting_verdict"); return len(waiting) == 1 })
+	id := waiting[0].ID
+	if code, body := s.do("GET", "/v1/documents?state=awaiting_verdict", "case-0202", nil); code != 200 || strings.Contains(string(body), id) {
+		t.Errorf("another municipality's queue: %d %s; want it without document %s", code, body, id)
+	}
+	if code, _ := s.do("GET", "/v1/documents/"+id, "case-0202", nil); code != 404 {
+		t.Errorf("another municipality's document: %d, want 404", code)
+	}
+	if code, _ := s.do("POST", "/v1/documents/"+id+"/verdict", "case-0202", []byte(`{"decision":"approve"}`)); code != 404 {
+		t.Errorf("deciding another municipality's document: %d, want 404", code)
+	}
+	if code, _ := s.do("GET", "/v1/documents/"+id, "case-t", nil); code != 200 {
+		t.Errorf("the own municipality's document: %d, want 200", code)
 	}
 }

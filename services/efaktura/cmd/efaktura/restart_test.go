@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/kp-efaktura/efaktura/pkg/efaktura"
+	"github.com/kp-efaktura/efaktura/services/erpsim"
+)
+
+// TestMain lets a test run this binary as "efaktura up" in a child process,
+// so that it can be killed with SIGKILL, as a crash would.
+func TestMain(m *testing.M) {
+	if args := os.Getenv("EFAKTURA_TEST_CHILD"); args != "" {
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+		defer stop()
+		os.Exit(run(ctx, strings.Fields(args), os.Stdin, os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// child is "efaktura up" in a process of its own.
+type child struct {
+	cmd *exec.Cmd
+	log *syncBuffer
+}
+
+func startChild(t *testing.T, args string) *child {
+	t.Helper()
+	c := &child{log: &syncBuffer{}}
+	c.cmd = exec.Command(os.Args[0], "-test.run=^$")
+	c.cmd.Env = append(os.Environ(), "EFAKTURA_TEST_CHILD="+args)
+	for k, v := range demoTokens {
+		c.cmd.Env = append(c.cmd.Env, k+"="+v)
+	}
+	c.cmd.Stdout, c.cmd.Stderr = c.log, c.log
+	if err := c.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.cmd.Process.Kill(); c.cmd.Wait() })
+	return c
+}
+
+// TestKilledMidFlightGivesExactlyOneAnswerPerDocument kills the whole
+// system with SIGKILL while answers are flowing, starts it again on the
+// same data, and finishes the work: every document is answered, and each
+// exactly once.
+func TestKilledMidFlightGivesExactlyOneAnswerPerDocument(t *testing.T) {
+	// The economy system lives outside the process that is killed.
+	sim := erpsim.New(erpsim.Config{Secrets: map[string]string{"erp-0202": "secret-0202"}})
+	erp := httptest.NewServer(sim)
+	defer erp.Close()
+	dir := t.TempDir()
+	tenants := filepath.Join(dir, "tenants.yaml")
+	os.WriteFile(tenants, []byte(fmt.Sprintf(`tenants:
+  - kommune: "0202"
+    name: Restart Kommune
+    cvr: "11223344"
+    economy_system: {id: erp-0202, name: ERP, endpoint: %s/erp-sim/answers, secret: secret-0202}
+    senders:
+      - {type: CVR, id: "12345674", nets: false}
+      - {type: CVR, id: "24680134", nets: false}
+      - {type: EAN, id: "7350000000030", nets: false}
+    agreements:
+      forside: {state: approved}
+      bagside: {state: approved}
+    tokens:
+      - {role: ingest, name: erp-0202, token: ingest-0202}
+      - {role: caseworker, name: cw, token: case-0202}
+`, erp.URL)), 0o644)
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := l.Addr().String()
+	l.Close()
+	args := fmt.Sprintf("up --http %s --data %s --tenants %s", addr, filepath.Join(dir, "data"), tenants)
+	s := &system{t: t, base: "http://" + addr, log: &syncBuffer{}}
+
+	first := startChild(t, args)
+	s.eventually("the first system answers", func() bool { code, _ := s.do("GET", "/healthz", "", nil); return code == 200 })
+	const bundles = 10
+	var receipts []string
+	for i := range bundles {
+		b, err := efaktura.Sample(efaktura.SampleOptions{Documents: 3, LinesPerDocument: 2, Seed: int64(100 + i)}).Bytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, body := s.do("POST", "/v1/bundles", "ingest-0202", b)
+		if code != 202 {
+			t.Fatalf("POST bundle %d: %d %s", i, code, body)
+		}
+		var accepted struct {
+			Documents []struct {
+				ReceiptNo string `json:"receipt_no"`
+			} `json:"documents"`
+		}
+		json.Unmarshal(body, &accepted)
+		for _, d := range accepted.Documents {
+			receipts = append(receipts, d.ReceiptNo)
+		}
+	}
+	// approve approves up to limit waiting documents.
+	approve := func(limit int) int {
+		code, body := s.do("GET", "/v1/documents?state=awaiting_verdict&per_page=500", "case-0202", nil)
+		if code != 200 {
+			return 0
+		}
+		var page struct {
+			Documents []docJSON `json:"documents"`
+		}
+		json.Unmarshal(body, &page)
+		for _, d := range page.Documents[:min(limit, len(page.Documents))] {
+			s.do("POST", "/v1/documents/"+d.ID+"/verdict", "case-0202", []byte(`{"decision":"approve"}`))
+		}
+		return len(page.Documents)
+	}
+	// Approve half, and kill the system as soon as answers flow, with
+	// verdicts, decisions and deliveries still in flight.
+	s.eventually("all documents waiting", func() bool { return approve(0) == len(receipts) })
+	approve(len(receipts) / 2)
+	s.eventually("answers flowing", func() bool { return len(sim.Answers()) >= 1 })
+	first.cmd.Process.Signal(syscall.SIGKILL)
+	first.cmd.Wait()
+	delivered := len(sim.Answers())
+	if delivered >= len(receipts) {
+		t.Fatalf("all %d answers were out before the kill; the test proves nothing", delivered)
+	}
+
+	startChild(t, args)
+	s.eventually("the second system answers", func() bool { code, _ := s.do("GET", "/healthz", "", nil); return code == 200 })
+	s.eventually("every document answered", func() bool { approve(len(receipts)); return len(sim.Answers()) >= len(receipts) })
+	time.Sleep(time.Second) // a duplicate would arrive now
+	var got []string
+	for _, a := range sim.Answers() {
+		got = append(got, a.Answer.ReceiptNo)
+	}
+	slices.Sort(got)
+	slices.Sort(receipts)
+	if !slices.Equal(got, receipts) {
+		t.Errorf("answered %d receipts %v; want each of %d receipts once: %v", len(got), got, len(receipts), receipts)
+	}
+	t.Logf("killed after %d of %d answers; all %d recorded once after the restart", delivered, len(receipts), len(got))
+}
