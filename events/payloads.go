@@ -488,7 +488,7 @@ type TenantChanged struct {
 	EconomySystem EconomySystem `json:"economy_system"`
 	// Senders is the municipality's sender register; empty when none.
 	Senders []RegisteredSender `json:"senders,omitempty"`
-	// Version grows by one with every change of the tenant; a consumer
+	// Version is the tenant record's revision in its store; it grows with every change of the tenant; a consumer
 	// ignores an event whose version is not above the one it holds.
 	Version int64 `json:"version"`
 	// ChangedAt is when the change was made.
@@ -506,7 +506,7 @@ type AgreementChanged struct {
 	// EconomySystemID is the economy system the agreement names; answers go
 	// out only when it is the municipality's.
 	EconomySystemID string `json:"economy_system_id"`
-	// Version grows by one with every change of this agreement; a consumer
+	// Version is the tenant record's revision in its store; it grows with every change; a consumer
 	// ignores an event whose version is not above the one it holds.
 	Version int64 `json:"version"`
 	// ChangedAt is when the change was made.
