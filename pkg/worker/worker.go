@@ -15,8 +15,10 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -268,4 +270,38 @@ func redactURL(s string) string {
 	}
 	u.User = url.User("REDACTED")
 	return u.String()
+}
+
+// Command is a worker's process: its name, the default of its API address,
+// its own flags and what it registers. main calls Main; tests call Run.
+type Command struct {
+	Name     string
+	HTTPAddr string              // default of --http; "" for a worker without an API
+	Flags    func(*flag.FlagSet) // the worker's own flags; may be nil
+	Setup    func(context.Context, *Deps) error
+}
+
+// Main runs the command as the process: until SIGINT or SIGTERM, then a
+// clean drain; it exits 1 with a message when the worker cannot run.
+func (c Command) Main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := c.Run(ctx, os.Args[1:], os.Getenv); err != nil {
+		slog.Error(c.Name+" stopped", "err", err)
+		os.Exit(1)
+	}
+}
+
+// Run is Main without the process: it loads the configuration from args
+// and getenv and runs the worker until ctx ends. -h prints the usage and
+// returns nil.
+func (c Command) Run(ctx context.Context, args []string, getenv func(string) string) error {
+	cfg, err := Load(c.Name, c.HTTPAddr, args, getenv, c.Flags)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return Run(ctx, cfg, getenv, c.Setup)
 }

@@ -11,50 +11,33 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
-	"log/slog"
 	"os"
-	"os/signal"
 	"strconv"
-	"syscall"
 
 	"github.com/kp-efaktura/efaktura/pkg/worker"
 	"github.com/kp-efaktura/efaktura/services/decide"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv); err != nil {
-		slog.Error("decide stopped", "err", err)
-		os.Exit(1)
-	}
-}
+func main() { command(os.Getenv).Main() }
 
-// run is main without the process, so a test can call it.
-func run(ctx context.Context, args []string, getenv func(string) string) error {
+func command(getenv func(string) string) worker.Command {
 	dc := decide.Config{Bucket: getenv("DECIDE_BUCKET")}
-	if v := getenv("DECIDE_CONCURRENCY"); v != "" {
-		dc.Concurrency, _ = strconv.Atoi(v)
+	dc.Concurrency, _ = strconv.Atoi(getenv("DECIDE_CONCURRENCY"))
+	return worker.Command{
+		Name: "decide", HTTPAddr: ":8082",
+		Flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&dc.Bucket, "bucket", dc.Bucket, "KV `bucket` of the document records (env DECIDE_BUCKET)")
+			fs.IntVar(&dc.Concurrency, "concurrency", dc.Concurrency, "events each handler works on at once; 0 for the default 8 (env DECIDE_CONCURRENCY)")
+		},
+		Setup: func(ctx context.Context, d *worker.Deps) error {
+			w, err := decide.New(ctx, d.Bus, d.Tenants, dc, decide.WithLogger(d.Log))
+			if err != nil {
+				return err
+			}
+			w.Register()
+			w.Routes(d.Mux)
+			return nil
+		},
 	}
-	cfg, err := worker.Load("decide", ":8082", args, getenv, func(fs *flag.FlagSet) {
-		fs.StringVar(&dc.Bucket, "bucket", dc.Bucket, "KV `bucket` of the document records (env DECIDE_BUCKET)")
-		fs.IntVar(&dc.Concurrency, "concurrency", dc.Concurrency, "events each handler works on at once (env DECIDE_CONCURRENCY)")
-	})
-	if errors.Is(err, flag.ErrHelp) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	return worker.Run(ctx, cfg, getenv, func(ctx context.Context, d *worker.Deps) error {
-		w, err := decide.New(ctx, d.Bus, d.Tenants, dc, decide.WithLogger(d.Log))
-		if err != nil {
-			return err
-		}
-		w.Register()
-		w.Routes(d.Mux)
-		return nil
-	})
 }

@@ -8,36 +8,16 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
-	"log/slog"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/kp-efaktura/efaktura/pkg/worker"
 	"github.com/kp-efaktura/efaktura/services/ingest"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv); err != nil {
-		slog.Error("ingest stopped", "err", err)
-		os.Exit(1)
-	}
-}
+func main() { command.Main() }
 
-// run is main without the process, so a test can call it.
-func run(ctx context.Context, args []string, getenv func(string) string) error {
-	cfg, err := worker.Load("ingest", ":8081", args, getenv, nil)
-	if errors.Is(err, flag.ErrHelp) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	return worker.Run(ctx, cfg, getenv, func(ctx context.Context, d *worker.Deps) error {
+var command = worker.Command{
+	Name: "ingest", HTTPAddr: ":8081",
+	Setup: func(ctx context.Context, d *worker.Deps) error {
 		w, err := ingest.New(ctx, d.Bus, d.Tenants, d.Store, ingest.Config{}, d.Log)
 		if err != nil {
 			return err
@@ -45,5 +25,5 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		w.Register()
 		w.Routes(d.Mux)
 		return nil
-	})
+	},
 }

@@ -11,30 +11,18 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
-	"log/slog"
 	"os"
-	"os/signal"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/kp-efaktura/efaktura/pkg/worker"
 	"github.com/kp-efaktura/efaktura/services/respond"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv); err != nil {
-		slog.Error("respond stopped", "err", err)
-		os.Exit(1)
-	}
-}
+func main() { command(os.Getenv).Main() }
 
-// run is main without the process, so a test can call it.
-func run(ctx context.Context, args []string, getenv func(string) string) error {
+func command(getenv func(string) string) worker.Command {
 	rc := respond.Config{}
 	timeout := respond.DefaultHTTPTimeout
 	if d, err := time.ParseDuration(getenv("RESPOND_HTTP_TIMEOUT")); err == nil {
@@ -44,25 +32,22 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	if d, err := time.ParseDuration(getenv("RESPOND_SWEEP")); err == nil {
 		rc.Sweep = d
 	}
-	cfg, err := worker.Load("respond", "", args, getenv, func(fs *flag.FlagSet) {
-		fs.DurationVar(&timeout, "http-timeout", timeout, "timeout of one delivery to an economy system (env RESPOND_HTTP_TIMEOUT)")
-		fs.IntVar(&rc.Concurrency, "concurrency", rc.Concurrency, "decisions answered at once; 0 for the default 4 (env RESPOND_CONCURRENCY)")
-		fs.DurationVar(&rc.Sweep, "sweep", rc.Sweep, "how often parked answers that may go are retried; 0 for the default 1m (env RESPOND_SWEEP)")
-	})
-	if errors.Is(err, flag.ErrHelp) {
-		return nil
+	return worker.Command{
+		Name: "respond",
+		Flags: func(fs *flag.FlagSet) {
+			fs.DurationVar(&timeout, "http-timeout", timeout, "timeout of one delivery to an economy system (env RESPOND_HTTP_TIMEOUT)")
+			fs.IntVar(&rc.Concurrency, "concurrency", rc.Concurrency, "decisions answered at once; 0 for the default 4 (env RESPOND_CONCURRENCY)")
+			fs.DurationVar(&rc.Sweep, "sweep", rc.Sweep, "how often parked answers that may go are retried; 0 for the default 1m (env RESPOND_SWEEP)")
+		},
+		Setup: func(ctx context.Context, d *worker.Deps) error {
+			rc.Replicas = d.Bus.Config().Replicas
+			w, err := respond.New(ctx, d.Bus, d.Tenants, respond.NewHTTPDeliverer(timeout), rc, respond.WithLogger(d.Log))
+			if err != nil {
+				return err
+			}
+			w.Register()
+			go w.Run(ctx) // the sweep of parked answers, until ctx ends
+			return nil
+		},
 	}
-	if err != nil {
-		return err
-	}
-	return worker.Run(ctx, cfg, getenv, func(ctx context.Context, d *worker.Deps) error {
-		rc.Replicas = d.Bus.Config().Replicas
-		w, err := respond.New(ctx, d.Bus, d.Tenants, respond.NewHTTPDeliverer(timeout), rc, respond.WithLogger(d.Log))
-		if err != nil {
-			return err
-		}
-		w.Register()
-		go w.Run(ctx) // the sweep of parked answers, until ctx ends
-		return nil
-	})
 }
