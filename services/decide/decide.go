@@ -159,6 +159,11 @@ type Worker struct {
 // consumes nor serves yet: call [Worker.Register] before b.Run, and mount
 // [Worker.Routes].
 //
+// New also starts one goroutine that watches the bucket, for as long as ctx
+// lasts (or the bus's connection stays open), to keep the in-memory index
+// that serves GET /v1/documents; pass a context that lives as long as the
+// worker, not a request's or a start-up timeout's.
+//
 // b must publish to the subjects of the event catalogue, i.e. be built with
 // bus.WithSubjects(events.SubjectOf) on a stream capturing
 // events.StreamSubjects, as every efaktura worker's bus is. New returns an
@@ -192,12 +197,14 @@ func New(ctx context.Context, b *bus.Bus, auth Authenticator, cfg Config, opts .
 	if err != nil {
 		return nil, fmt.Errorf("decide: bucket %s: %w", cfg.Bucket, err)
 	}
-	return &Worker{
+	w := &Worker{
 		cfg: cfg, bus: b, auth: auth,
-		store: &store{kv: kv, attempts: cfg.Attempts},
+		store: &store{kv: kv, attempts: cfg.Attempts, idx: newIndex()},
 		log:   o.log.With("component", "decide"),
 		now:   o.now,
-	}, nil
+	}
+	go w.store.idx.run(ctx, b.JetStream(), kv, w.log)
+	return w, nil
 }
 
 // Handler names: each is the durable consumer "<bus service>-<name>".

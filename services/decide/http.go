@@ -157,7 +157,14 @@ type Page struct {
 // municipality's, or one with kommune=), sorted by created_at, newest last,
 // so new documents join the last page and the pages before stay as they
 // were. List items have CPR numbers masked. 400 for a bad parameter; 401,
-// 403.
+// 403; 503 while the replica has not loaded its index yet.
+//
+// Lists come from the replica's in-memory [index], not the bucket: they
+// are eventually consistent. A change made through this replica (a verdict
+// posted to it) shows at once; one made elsewhere (another replica, the
+// bus handlers of another process) shows once the index's watcher
+// delivers it, in milliseconds as a rule. GET /v1/documents/{id} reads the
+// bucket and is always current.
 func (w *Worker) listDocuments(rw http.ResponseWriter, req *http.Request) {
 	p, ok := w.authenticate(rw, req)
 	if !ok {
@@ -185,22 +192,22 @@ func (w *Worker) listDocuments(rw http.ResponseWriter, req *http.Request) {
 		writeJSON(rw, http.StatusBadRequest, errorBody{Error: "invalid query", Problems: problems})
 		return
 	}
-	filter := ">"
-	switch {
-	case p.Role == tenant.RoleCaseworker:
+	if p.Role == tenant.RoleCaseworker {
 		if kommune != "" && kommune != p.Kommune {
 			// Another municipality's documents do not exist for them.
 			writeJSON(rw, http.StatusOK, Page{Documents: []*Record{}, Page: page, PerPage: perPage})
 			return
 		}
-		filter = key(p.Kommune, "*")
-	case kommune != "":
-		filter = key(kommune, "*")
+		kommune = p.Kommune
 	}
-	rs, err := w.store.list(req.Context(), filter, func(r *Record) bool { return state == "" || r.State == state })
+	// Only while the replica starts can the index be unloaded: wait for it,
+	// but not forever.
+	ctx, cancel := context.WithTimeout(req.Context(), w.cfg.Timeout)
+	defer cancel()
+	rs, err := w.store.idx.list(ctx, kommune, state)
 	if err != nil {
-		w.log.ErrorContext(req.Context(), "list documents", "err", err)
-		writeError(rw, http.StatusInternalServerError, "the documents could not be listed")
+		w.log.WarnContext(req.Context(), "list documents", "err", err)
+		writeError(rw, http.StatusServiceUnavailable, "the documents cannot be listed yet; try again")
 		return
 	}
 	out := Page{Documents: []*Record{}, Page: page, PerPage: perPage, Total: len(rs)}

@@ -16,9 +16,13 @@ import (
 // otherwise. Two replicas changing the same document at once cannot lose
 // each other's change: the second write fails on the revision, and the
 // loser reads again and re-applies its (pure) transition to the new record.
+//
+// Every successful write is also put into idx, when set, so this replica's
+// lists show its own writes at once (see [index]).
 type store struct {
 	kv       jetstream.KeyValue
 	attempts int
+	idx      *index
 }
 
 // get returns the record under k and its revision; nil and 0 when there is
@@ -58,13 +62,18 @@ func (s *store) change(ctx context.Context, k string, f func(*Record) (*Record, 
 		if err != nil {
 			return fmt.Errorf("write document %s: %w", k, err)
 		}
+		var written uint64
 		if cur == nil {
-			_, err = s.kv.Create(ctx, k, data)
+			written, err = s.kv.Create(ctx, k, data)
 		} else {
-			_, err = s.kv.Update(ctx, k, data, rev)
+			written, err = s.kv.Update(ctx, k, data, rev)
 		}
 		switch {
 		case err == nil:
+			if s.idx != nil {
+				// Read-your-writes for lists: do not wait for the watcher.
+				s.idx.put(k, written, next.clone())
+			}
 			return nil
 		case errors.Is(err, jetstream.ErrKeyExists), errors.Is(err, jetstream.ErrKeyRevisionMismatch):
 			continue // someone else wrote first: read again
@@ -76,11 +85,10 @@ func (s *store) change(ctx context.Context, k string, f func(*Record) (*Record, 
 }
 
 // list returns the latest record of every key matching filter (a KV key
-// pattern such as "0101.*" or "*.*"), sorted by created_at, oldest first,
-// ties by id. It reads the whole set through one watcher: fine for the
-// all-in-one scale of thousands of documents per municipality, not for
-// millions; an index (a KV watch kept in memory, or a database) would
-// replace it then.
+// pattern such as "*.<document id>"), sorted by created_at, oldest first,
+// ties by id. It reads the bucket through a temporary watcher, so it is
+// authoritative but costs a consumer per call: an admin's GET
+// /v1/documents/{id} uses it; GET /v1/documents uses the [index].
 func (s *store) list(ctx context.Context, filter string, keep func(*Record) bool) ([]*Record, error) {
 	w, err := s.kv.Watch(ctx, filter, jetstream.IgnoreDeletes())
 	if err != nil {

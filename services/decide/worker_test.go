@@ -753,3 +753,108 @@ func TestNewRejectsBadInput(t *testing.T) {
 		t.Errorf("New: %v", err)
 	}
 }
+
+// list returns the ids of every page of GET /v1/documents?<query> as token sees them.
+func (e *env) list(token, query string) []string {
+	e.t.Helper()
+	var ids []string
+	for page := 1; ; page++ {
+		res := e.do(http.MethodGet, fmt.Sprintf("/v1/documents?per_page=10&page=%d&%s", page, query), token, nil)
+		var p decide.Page
+		if err := json.Unmarshal(res.body, &p); err != nil || res.status != http.StatusOK {
+			e.t.Fatalf("list?%s: %d %s", query, res.status, res.body)
+		}
+		for _, r := range p.Documents {
+			ids = append(ids, r.ID)
+		}
+		if p.NextPage == 0 {
+			return ids
+		}
+	}
+}
+
+func TestListFollowsBucketWrites(t *testing.T) {
+	e := start(t)
+	e.settled() // the bus runs before the test ends
+	kv, err := e.js.KeyValue(e.ctx, decide.DefaultBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Written straight to the bucket, as another replica would.
+	put := func(id string, s decide.State) {
+		t.Helper()
+		raw, err := json.Marshal(decide.Record{ID: id, Kommune: "0101", State: s, CreatedAt: t0, UpdatedAt: t0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := kv.Put(e.ctx, "0101."+id, raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	id := e.docID(1)
+	listed := func(query, want string) {
+		t.Helper()
+		e.eventually(fmt.Sprintf("list?%s = [%s]", query, want), func() bool {
+			return strings.Join(e.list(cw0101, query), ",") == want
+		})
+	}
+	put(id, decide.StateAwaitingVerdict)
+	listed("state=awaiting_verdict", id)
+	put(id, decide.StateApproved)
+	listed("state=awaiting_verdict", "")
+	listed("state=approved", id)
+	if err := kv.Delete(e.ctx, "0101."+id); err != nil {
+		t.Fatal(err)
+	}
+	listed("", "")
+	put(id, decide.StateReceived)
+	listed("state=received", id)
+	if err := kv.Purge(e.ctx, "0101."+id); err != nil {
+		t.Fatal(err)
+	}
+	listed("", "")
+}
+
+func TestListAfterVerdictShowsNewState(t *testing.T) {
+	e := start(t)
+	ids := []string{e.awaiting("0101", 1), e.awaiting("0101", 2)}
+	e.eventually("both documents queued", func() bool {
+		return strings.Join(e.list(cw0101, "state=awaiting_verdict"), ",") == strings.Join(ids, ",")
+	})
+	if res := e.do(http.MethodPost, verdictPath(ids[0]), cw0101, approve); res.status != http.StatusOK {
+		t.Fatalf("approve: %d %s", res.status, res.body)
+	}
+	// This replica wrote the record: the very next list shows it.
+	if got := e.list(cw0101, "state=awaiting_verdict"); strings.Join(got, ",") != ids[1] {
+		t.Errorf("queue after the verdict = %v, want [%s]", got, ids[1])
+	}
+	e.eventually("the approved document listed as approved", func() bool {
+		return strings.Join(e.list(cw0101, "state=approved"), ",") == ids[0]
+	})
+}
+
+func TestListCreatesNoConsumers(t *testing.T) {
+	e := start(t)
+	e.awaiting("0101", 1)
+	consumers := func() int {
+		t.Helper()
+		s, err := e.js.Stream(e.ctx, "KV_"+decide.DefaultBucket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := s.Info(e.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.State.Consumers
+	}
+	before := consumers()
+	for range 20 {
+		if got := e.list(cw0101, "state=awaiting_verdict"); len(got) != 1 {
+			t.Fatalf("queue = %v, want one document", got)
+		}
+	}
+	if after := consumers(); after != before {
+		t.Errorf("consumers on the bucket = %d after 20 lists, want %d as before", after, before)
+	}
+}

@@ -1,0 +1,193 @@
+package decide
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// index is this replica's in-memory copy of every record in the bucket,
+// kept by one long-lived KV watcher ([index.follow]) and serving GET
+// /v1/documents, so a list costs no temporary consumer and no decoding
+// (issue 4: the per-request watch over every record of the municipality
+// was a quarter of a benchmark run's CPU, and grew with every document
+// ever received). GET /v1/documents/{id} and every read-modify-write still
+// read the bucket, which stays the only authority.
+//
+// It is eventually consistent: a write shows in lists once the watcher
+// delivers it, in milliseconds as a rule. Writes of this replica
+// ([store.change]) are put into the index at once, so a caseworker who
+// just posted a verdict here sees the new state in the next list. Every
+// entry carries its KV revision and an older revision never replaces a
+// newer one, whichever of the watcher and the writer comes first.
+//
+// Memory: one decoded, immutable *Record per document ever received (a few
+// KB each), which buys lists that only mask and encode their page. Records
+// are never changed in place: a new revision replaces the pointer, so
+// readers may use a record after releasing the lock.
+type index struct {
+	ready     chan struct{} // closed once the watcher delivered every record present at its start
+	readyOnce sync.Once
+
+	mu sync.RWMutex
+	// revs holds the latest revision seen per key, deletions included, so
+	// a late write of an older revision cannot bring a record back.
+	revs map[string]indexed
+	// live holds the current records by kommune, state and key.
+	live map[string]map[State]map[string]*Record
+}
+
+type indexed struct {
+	rev uint64
+	rec *Record // nil once deleted
+}
+
+func newIndex() *index {
+	return &index{
+		ready: make(chan struct{}),
+		revs:  map[string]indexed{},
+		live:  map[string]map[State]map[string]*Record{},
+	}
+}
+
+// put records r (nil: deleted) as the value of k at revision rev, unless
+// the index holds k at rev or a later revision already. It reports whether
+// it changed the index. r must not be changed afterwards.
+func (x *index) put(k string, rev uint64, r *Record) bool {
+	kommune, _, _ := strings.Cut(k, ".")
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	old, ok := x.revs[k]
+	if ok && old.rev >= rev {
+		return false
+	}
+	if old.rec != nil {
+		byState := x.live[kommune]
+		delete(byState[old.rec.State], k)
+		if len(byState[old.rec.State]) == 0 {
+			delete(byState, old.rec.State)
+		}
+		if len(byState) == 0 {
+			delete(x.live, kommune)
+		}
+	}
+	x.revs[k] = indexed{rev: rev, rec: r}
+	if r != nil {
+		byState := x.live[kommune]
+		if byState == nil {
+			byState = map[State]map[string]*Record{}
+			x.live[kommune] = byState
+		}
+		byKey := byState[r.State]
+		if byKey == nil {
+			byKey = map[string]*Record{}
+			byState[r.State] = byKey
+		}
+		byKey[k] = r
+	}
+	return true
+}
+
+// list returns the records of kommune (every municipality's when empty) in
+// state (every state when empty), sorted by created_at, oldest first, ties
+// by id and kommune. It costs time in proportion to the records it returns.
+// Before the watcher has delivered the bucket's contents once, it waits,
+// until ctx is done.
+func (x *index) list(ctx context.Context, kommune string, state State) ([]*Record, error) {
+	select {
+	case <-x.ready:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("list documents: the index is not loaded yet: %w", ctx.Err())
+	}
+	var out []*Record
+	add := func(byState map[State]map[string]*Record) {
+		if state != "" {
+			for _, r := range byState[state] {
+				out = append(out, r)
+			}
+			return
+		}
+		for _, byKey := range byState {
+			for _, r := range byKey {
+				out = append(out, r)
+			}
+		}
+	}
+	x.mu.RLock()
+	if kommune != "" {
+		add(x.live[kommune])
+	} else {
+		for _, byState := range x.live {
+			add(byState)
+		}
+	}
+	x.mu.RUnlock()
+	slices.SortFunc(out, func(a, b *Record) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID), cmp.Compare(a.Kommune, b.Kommune))
+	})
+	return out, nil
+}
+
+// run keeps the index current until ctx is done or the connection is
+// closed: it follows the bucket with one watcher, and starts a new one,
+// after a pause of up to 5s, should the watcher end.
+func (x *index) run(ctx context.Context, js jetstream.JetStream, kv jetstream.KeyValue, log *slog.Logger) {
+	pause := 100 * time.Millisecond
+	for {
+		err := x.follow(ctx, kv, log)
+		if ctx.Err() != nil || js.Conn().IsClosed() {
+			return
+		}
+		log.WarnContext(ctx, "document index: watcher stopped; restarting", "err", err, "in", pause)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 5*time.Second)
+	}
+}
+
+// follow applies the updates of one watcher over the whole bucket to the
+// index, until the watcher or ctx ends.
+func (x *index) follow(ctx context.Context, kv jetstream.KeyValue, log *slog.Logger) error {
+	w, err := kv.WatchAll(ctx)
+	if err != nil {
+		return fmt.Errorf("watch documents: %w", err)
+	}
+	defer w.Stop()
+	for {
+		var e jetstream.KeyValueEntry
+		var ok bool
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case e, ok = <-w.Updates():
+		}
+		switch {
+		case !ok:
+			return errors.New("watch documents: watcher closed")
+		case e == nil: // every record present at the start has been delivered
+			x.readyOnce.Do(func() { close(x.ready) })
+			continue
+		case e.Operation() != jetstream.KeyValuePut:
+			x.put(e.Key(), e.Revision(), nil)
+			continue
+		}
+		var r Record
+		if err := json.Unmarshal(e.Value(), &r); err != nil {
+			log.ErrorContext(ctx, "document index: undecodable record left out", "key", e.Key(), "revision", e.Revision(), "err", err)
+			continue
+		}
+		x.put(e.Key(), e.Revision(), &r)
+	}
+}
