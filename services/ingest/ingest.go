@@ -38,9 +38,17 @@ type Config struct {
 	// Lease is how long a bundle's duplicate key stays claimed while it is
 	// taken in, should the worker stop; default 2m.
 	Lease time.Duration
-	// MaxBodyBytes caps an HTTP request body; default the ZIP limit of V01
-	// plus one byte, so V01 still reports an oversized file.
+	// MaxBodyBytes caps an HTTP request body: the V01 limit of its content
+	// type plus one byte, so V01 still reports an oversized file; default
+	// 45 MB for XML and 100 MB for ZIP. Set, it caps both.
 	MaxBodyBytes int64
+	// MaxUnzippedBytes caps a zipped bundle's content; default 64 MiB.
+	// Intake holds each document's bytes until the bundle is published, so
+	// this bounds its memory.
+	MaxUnzippedBytes int64
+	// MaxConcurrent is how many bundles are taken in at once; more get
+	// 503 with Retry-After. Default 2.
+	MaxConcurrent int
 }
 
 func (c Config) withDefaults() Config {
@@ -50,10 +58,24 @@ func (c Config) withDefaults() Config {
 	if c.Lease == 0 {
 		c.Lease = 2 * time.Minute
 	}
-	if c.MaxBodyBytes == 0 {
-		c.MaxBodyBytes = efaktura.DefaultMaxZipBytes + 1
+	if c.MaxUnzippedBytes == 0 {
+		c.MaxUnzippedBytes = 64 << 20
+	}
+	if c.MaxConcurrent == 0 {
+		c.MaxConcurrent = 2
 	}
 	return c
+}
+
+// maxBody is the body cap for a content type.
+func (c Config) maxBody(contentType string) int64 {
+	switch {
+	case c.MaxBodyBytes > 0:
+		return c.MaxBodyBytes
+	case contentType == "application/zip" || contentType == "application/octet-stream":
+		return efaktura.DefaultMaxZipBytes + 1
+	}
+	return efaktura.DefaultMaxXMLBytes + 1
 }
 
 // Worker takes in bundles.
@@ -65,6 +87,7 @@ type Worker struct {
 	objects jetstream.ObjectStore
 	log     *slog.Logger
 	now     func() time.Time
+	slots   chan struct{} // MaxConcurrent intakes
 }
 
 // New creates the object store (idempotently) and returns the worker.
@@ -84,7 +107,8 @@ func New(ctx context.Context, b *bus.Bus, tenants Tenants, store idem.Store, cfg
 	if err != nil {
 		return nil, fmt.Errorf("ingest: object store %s: %w", cfg.Bucket, err)
 	}
-	return &Worker{cfg: cfg, bus: b, tenants: tenants, store: store, objects: objects, log: log, now: time.Now}, nil
+	return &Worker{cfg: cfg, bus: b, tenants: tenants, store: store, objects: objects, log: log, now: time.Now,
+		slots: make(chan struct{}, cfg.MaxConcurrent)}, nil
 }
 
 // keep stores the raw bundle under its id; storing it again is harmless.
@@ -114,7 +138,7 @@ func (w *Worker) take(ctx context.Context, s Submission) (Outcome, error) {
 	if o.Status != Accepted {
 		return o, nil
 	}
-	if err := w.bus.Publish(ctx, o.Accepted...); err != nil {
+	if err := o.publish(ctx, w.bus.Publish); err != nil {
 		abort(ctx)
 		return Outcome{}, err
 	}
@@ -198,23 +222,38 @@ func (w *Worker) postBundle(rw http.ResponseWriter, r *http.Request) {
 		writeJSON(rw, http.StatusUnauthorized, map[string]string{"error": "a valid bearer token of an economy system is required"})
 		return
 	}
-	switch ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";"); strings.TrimSpace(ct) {
+	ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
+	ct = strings.TrimSpace(ct)
+	switch ct {
 	case "application/xml", "text/xml", "application/zip", "application/octet-stream", "":
 	default:
 		writeJSON(rw, http.StatusUnsupportedMediaType, map[string]string{"error": "send the bundle as application/xml or application/zip"})
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(rw, r.Body, w.cfg.MaxBodyBytes))
+	select {
+	case w.slots <- struct{}{}:
+		defer func() { <-w.slots }()
+	default:
+		rw.Header().Set("Retry-After", "5")
+		writeJSON(rw, http.StatusServiceUnavailable, map[string]string{"error": "busy taking in other bundles; send it again shortly"})
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(rw, r.Body, w.cfg.maxBody(ct)))
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
-		writeJSON(rw, http.StatusRequestEntityTooLarge, map[string]string{"error": fmt.Sprintf("the bundle is larger than %d bytes; a zipped bundle may be at most 100 MB, a plain one 45 MB", tooBig.Limit-1)})
+		writeJSON(rw, http.StatusRequestEntityTooLarge, map[string]string{"error": fmt.Sprintf("the bundle is larger than %d bytes; a plain XML bundle may be at most 45 MB, a zipped one 100 MB (send ZIPs as application/zip)", tooBig.Limit-1)})
 		return
 	case err != nil:
 		writeJSON(rw, http.StatusBadRequest, map[string]string{"error": "the request body could not be read"})
 		return
 	}
 	o, err := w.take(r.Context(), Submission{Kommune: p.Kommune, ServiceProvider: p.Name, Body: body, ReceivedAt: w.now()})
+	if errors.Is(err, ErrRetry) {
+		rw.Header().Set("Retry-After", "5")
+		writeJSON(rw, http.StatusServiceUnavailable, map[string]string{"error": "the bundle cannot be taken in right now (it is being taken in already, or the duplicate check is unavailable); send it again shortly"})
+		return
+	}
 	if err != nil {
 		w.log.ErrorContext(r.Context(), "bundle intake failed", "kommune", p.Kommune, "err", err)
 		writeJSON(rw, http.StatusServiceUnavailable, map[string]string{"error": "the bundle could not be taken in now; send it again later"})

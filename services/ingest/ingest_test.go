@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -254,4 +255,54 @@ func waitFor(t *testing.T, cond func() bool) {
 func toJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// flaky is a real store that fails while down is set: the register being
+// unreachable, for a moment.
+type flaky struct {
+	idem.Store
+	down bool
+}
+
+func (f *flaky) Claim(ctx context.Context, key string, lease time.Duration) (string, idem.State, error) {
+	if f.down {
+		return "", 0, errors.New("store unreachable")
+	}
+	return f.Store.Claim(ctx, key, lease)
+}
+
+// TestRegisterTroubleIsNotADuplicate: when the duplicate-bundle register
+// cannot answer, or the same bundle is being taken in right now, the answer
+// is 503 "send it again", never 409: a 409 would make the economy system
+// drop a bundle that was never taken in.
+func TestRegisterTroubleIsNotADuplicate(t *testing.T) {
+	f := setup(t, Config{})
+	store := &flaky{Store: f.w.store, down: true}
+	f.w.store = store
+	bundle := example(t, "valid-invoice.xml")
+	if code, body := f.post(t, "erp-token", bundle); code != http.StatusServiceUnavailable {
+		t.Fatalf("register down: %d %v, want 503", code, body)
+	}
+	store.down = false
+
+	// Hold the bundle's key as a concurrent intake would.
+	at := f.w.now()
+	key := "bundle/" + efaktura.BundleKey{ServiceProvider: "erp-0101", SenderType: "CVR", SenderID: "12345674",
+		Reference: "OEH-BUNDT-2025-0412", Year: danishYear(at)}.String()
+	token, st, err := store.Claim(context.Background(), key, time.Minute)
+	if err != nil || st != idem.Claimed {
+		t.Fatalf("claim: %v %v", st, err)
+	}
+	if code, body := f.post(t, "erp-token", bundle); code != http.StatusServiceUnavailable {
+		t.Errorf("same bundle in progress: %d %v, want 503", code, body)
+	}
+	if err := store.Release(context.Background(), key, token); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := f.post(t, "erp-token", bundle); code != http.StatusAccepted {
+		t.Errorf("once the register answers: %d %v, want 202", code, body)
+	}
+	if code, _ := f.post(t, "erp-token", bundle); code != http.StatusConflict {
+		t.Errorf("then the same bundle again: %d, want 409", code)
+	}
 }

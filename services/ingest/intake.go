@@ -7,11 +7,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 
 	"github.com/kp-efaktura/efaktura/events"
+	"github.com/kp-efaktura/efaktura/pkg/cpr"
 	"github.com/kp-efaktura/efaktura/pkg/efaktura"
 	"github.com/kp-efaktura/efaktura/pkg/idem"
 	"github.com/kp-efaktura/efaktura/pkg/tenant"
@@ -47,9 +49,23 @@ type Outcome struct {
 	Documents   []events.BundleDocument
 	Findings    []efaktura.Finding // file and bundle findings, for Invalid and TooLarge
 	Message     string             // for UnknownSender
-	// Accepted bundles: the raw bundle's object key and what to publish.
-	SHA256   string
-	Accepted []cloudevents.Event
+	SHA256      string
+	// publish sends an accepted bundle's events, building them in batches
+	// so a large bundle is never held as events all at once.
+	publish func(ctx context.Context, send func(context.Context, ...cloudevents.Event) error) error
+}
+
+// ErrRetry is wrapped by intake errors that say "not now": the
+// duplicate-bundle register could not answer, or the same bundle is being
+// taken in right now. The submission should be sent again later; it is not
+// a duplicate.
+var ErrRetry = errors.New("ingest: try again later")
+
+// received is what intake keeps of each document: its own bytes and its
+// sender, not its parsed tree, so memory stays near the bundle's size.
+type received struct {
+	raw                  []byte
+	senderType, senderID string
 }
 
 // intake validates a submission and, when it is accepted, stores the raw
@@ -68,21 +84,29 @@ func (w *Worker) intake(ctx context.Context, s Submission) (o Outcome, commit, a
 		senders.Add(efaktura.Sender{Type: sd.Type, ID: sd.ID, Nets: sd.Nets})
 	}
 	reg := &bundleRegistry{store: w.store, lease: w.cfg.Lease}
-	var docs []*efaktura.Document
+	var docs []received
 	res, err := efaktura.Validate(ctx, bytes.NewReader(s.Body), efaktura.Options{
-		Senders:         senders,
-		Bundles:         reg,
-		ServiceProvider: s.ServiceProvider,
-		ReceivedAt:      s.ReceivedAt,
-		KeepRaw:         true,
-		File:            "bundle",
+		Senders:          senders,
+		Bundles:          reg,
+		ServiceProvider:  s.ServiceProvider,
+		ReceivedAt:       s.ReceivedAt,
+		KeepRaw:          true,
+		File:             "bundle",
+		MaxUnzippedBytes: w.cfg.MaxUnzippedBytes,
 		Document: func(d *efaktura.Document, _ *efaktura.DocumentResult) error {
-			docs = append(docs, d)
+			h := d.Root().Child("HEADER")
+			docs = append(docs, received{raw: d.Raw(), senderType: h.Child("SENDER_ID_TYPE").Value(), senderID: h.Child("SENDER_ID").Value()})
 			return nil
 		},
 	})
 	if err != nil {
 		return Outcome{}, noop, noop, fmt.Errorf("validate bundle: %w", err)
+	}
+	if reg.err != nil {
+		// The register did not say "duplicate": it could not answer, or the
+		// bundle is being taken in right now. Either way, not now.
+		reg.release(ctx)
+		return Outcome{}, noop, noop, fmt.Errorf("%w: %w", ErrRetry, reg.err)
 	}
 	sum := sha256.Sum256(s.Body)
 	o = Outcome{Reference: res.Reference, SHA256: hex.EncodeToString(sum[:])}
@@ -105,12 +129,11 @@ func (w *Worker) intake(ctx context.Context, s Submission) (o Outcome, commit, a
 		}
 		return o, noop, noop, nil
 	}
-	first := docs[0].Root().Child("HEADER")
-	senderType, senderID := first.Child("SENDER_ID_TYPE").Value(), first.Child("SENDER_ID").Value()
+	senderType, senderID := docs[0].senderType, docs[0].senderID
 	if _, known, _ := senders.LookupSender(ctx, senderType, senderID); !known {
 		release(ctx)
 		o.Status = UnknownSender
-		o.Message = fmt.Sprintf("sender %s %s is not registered for kommune %s", senderType, senderID, s.Kommune)
+		o.Message = fmt.Sprintf("sender %s %s is not registered for kommune %s", senderType, cpr.Mask(senderID), s.Kommune)
 		return o, noop, noop, nil
 	}
 
@@ -121,27 +144,11 @@ func (w *Worker) intake(ctx context.Context, s Submission) (o Outcome, commit, a
 		BundleID: o.BundleID, Kommune: s.Kommune, ServiceProvider: s.ServiceProvider, Reference: res.Reference,
 		Sender: sender, ReceivedAt: s.ReceivedAt, Object: o.BundleID, SHA256: o.SHA256, Ruleset: res.Ruleset,
 	}
-	var outs []cloudevents.Event
-	for i, d := range docs {
-		dr := res.Documents[i]
-		h := d.Root().Child("HEADER")
-		doc := events.BundleDocument{
+	for _, dr := range res.Documents {
+		received.Documents = append(received.Documents, events.BundleDocument{
 			DocumentID: events.DocumentID(o.BundleID, dr.Index), Index: dr.Index, ReceiptNo: dr.ReceiptNo,
 			DocumentNo: dr.DocumentNo, DocumentType: events.DocumentType(dr.Type),
-		}
-		received.Documents = append(received.Documents, doc)
-		e, err := events.New(events.TypeDocumentReceived, events.SourceIngest, s.Kommune, doc.DocumentID, []string{doc.DocumentID},
-			events.DocumentReceived{
-				DocumentID: doc.DocumentID, BundleID: o.BundleID, Kommune: s.Kommune, Index: dr.Index,
-				ReceiptNo: dr.ReceiptNo, DocumentNo: dr.DocumentNo, DocumentType: doc.DocumentType,
-				Sender:    events.Sender{Type: h.Child("SENDER_ID_TYPE").Value(), ID: h.Child("SENDER_ID").Value()},
-				Reference: res.Reference, ReceivedAt: s.ReceivedAt, XML: d.Raw(), Findings: bundleScoped(dr.Findings),
-			}, s.ReceivedAt)
-		if err != nil {
-			release(ctx)
-			return Outcome{}, noop, noop, err
-		}
-		outs = append(outs, e)
+		})
 	}
 	o.Documents = received.Documents
 	head, err := events.New(events.TypeBundleReceived, events.SourceIngest, s.Kommune, o.BundleID, []string{o.BundleID}, received, s.ReceivedAt)
@@ -149,21 +156,46 @@ func (w *Worker) intake(ctx context.Context, s Submission) (o Outcome, commit, a
 		release(ctx)
 		return Outcome{}, noop, noop, err
 	}
-	o.Accepted = append([]cloudevents.Event{head}, outs...)
+	o.publish = func(ctx context.Context, send func(context.Context, ...cloudevents.Event) error) error {
+		const batch = 50
+		out := []cloudevents.Event{head}
+		for i, d := range docs {
+			dr, doc := res.Documents[i], received.Documents[i]
+			e, err := events.New(events.TypeDocumentReceived, events.SourceIngest, s.Kommune, doc.DocumentID, []string{doc.DocumentID},
+				events.DocumentReceived{
+					DocumentID: doc.DocumentID, BundleID: o.BundleID, Kommune: s.Kommune, Index: dr.Index,
+					ReceiptNo: dr.ReceiptNo, DocumentNo: dr.DocumentNo, DocumentType: doc.DocumentType,
+					Sender:    events.Sender{Type: d.senderType, ID: d.senderID},
+					Reference: res.Reference, ReceivedAt: s.ReceivedAt, XML: d.raw, Findings: bundleScoped(dr.Findings),
+				}, s.ReceivedAt)
+			if err != nil {
+				return err
+			}
+			if out = append(out, e); len(out) == batch || i == len(docs)-1 {
+				if err := send(ctx, out...); err != nil {
+					return err
+				}
+				out = out[:0]
+			}
+		}
+		if len(out) > 0 {
+			return send(ctx, out...)
+		}
+		return nil
+	}
 	if err := w.keep(ctx, o.BundleID, s.Body); err != nil {
 		release(ctx)
 		return Outcome{}, noop, noop, err
 	}
-	commit = func(ctx context.Context) { reg.complete(ctx, untilNextYear(s.ReceivedAt)) }
+	commit = func(ctx context.Context) { reg.complete(ctx, untilNextYear(s.ReceivedAt), w.log) }
 	return o, commit, release, nil
 }
 
 // bundleID is the accepted bundle's id, from its duplicate key.
-func (w *Worker) bundleID(s Submission, res *efaktura.Result, docs []*efaktura.Document) string {
+func (w *Worker) bundleID(s Submission, res *efaktura.Result, docs []received) string {
 	var senderType, senderID string
 	if len(docs) > 0 {
-		h := docs[0].Root().Child("HEADER")
-		senderType, senderID = h.Child("SENDER_ID_TYPE").Value(), h.Child("SENDER_ID").Value()
+		senderType, senderID = docs[0].senderType, docs[0].senderID
 	}
 	return events.BundleID(s.ServiceProvider, senderType, senderID, res.Reference, danishYear(s.ReceivedAt))
 }
@@ -189,23 +221,45 @@ type bundleRegistry struct {
 	lease time.Duration
 	key   string
 	token string
+	// err is set when the register could not say: the store failed, or the
+	// same bundle is being taken in right now and may yet fail.
+	err error
 }
+
+// errInProgress: the same bundle is being taken in by another request.
+var errInProgress = errors.New("the same bundle is being taken in right now")
 
 func (r *bundleRegistry) Register(ctx context.Context, key efaktura.BundleKey) (bool, error) {
 	r.key = "bundle/" + key.String()
 	token, st, err := r.store.Claim(ctx, r.key, r.lease)
-	if err != nil {
+	switch {
+	case err != nil:
+		r.err = err
 		return false, err
+	case st == idem.Busy:
+		r.err = errInProgress
+		return false, errInProgress
 	}
 	r.token = token
-	// Busy: the same bundle is being taken in right now; answering
-	// "duplicate" is right, since one of the two will be accepted.
-	return st != idem.Claimed, nil
+	return st == idem.Done, nil
 }
 
-func (r *bundleRegistry) complete(ctx context.Context, ttl time.Duration) {
-	if r.token != "" {
-		r.store.Complete(context.WithoutCancel(ctx), r.key, r.token, ttl)
+// complete keeps the key for ttl. It retries: a bundle whose key is lost
+// would let a later bundle with the same key through as if new.
+func (r *bundleRegistry) complete(ctx context.Context, ttl time.Duration, log *slog.Logger) {
+	if r.token == "" {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	var err error
+	for _, wait := range []time.Duration{0, 100 * time.Millisecond, time.Second, 5 * time.Second} {
+		time.Sleep(wait)
+		if err = r.store.Complete(ctx, r.key, r.token, ttl); err == nil || errors.Is(err, idem.ErrNotOwner) {
+			break
+		}
+	}
+	if err != nil {
+		log.ErrorContext(ctx, "duplicate-bundle key not kept; a resent bundle may be taken in twice", "err", err)
 	}
 }
 
