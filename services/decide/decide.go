@@ -2,6 +2,7 @@ package decide
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -234,7 +235,7 @@ const (
 // store drop. The claims would cost two KV round trips per event and
 // protect nothing more.
 func (w *Worker) Register() {
-	opts := []bus.HandleOption{bus.Pure(), bus.WithConcurrency(w.cfg.Concurrency)}
+	opts := []bus.HandleOption{bus.Pure(), bus.WithConcurrency(w.cfg.Concurrency), bus.WithMiddleware(sameKommune)}
 	b := w.bus
 	b.Handle(HandlerDocumentReceived, events.Filter(events.TypeDocumentReceived), bus.Typed(w.onReceived), opts...)
 	b.Handle(HandlerDocumentValidated, events.Filter(events.TypeDocumentValidated), bus.Typed(w.onValidated), opts...)
@@ -352,4 +353,24 @@ func (w *Worker) onAnswerDelivered(ctx context.Context, in cloudevents.Event, p 
 func (w *Worker) onAnswerFailed(ctx context.Context, in cloudevents.Event, p events.AnswerFailed) ([]cloudevents.Event, error) {
 	m := w.meta(in)
 	return nil, w.update(ctx, in.Type(), p.Kommune, p.DocumentID, func(r *Record) (*Record, error) { return AnswerFailed(r, p, m) })
+}
+
+// sameKommune refuses an event whose payload names another municipality
+// than the event itself (its kommune extension, which is in its subject):
+// otherwise a publisher allowed on one municipality's subjects could
+// decide another's documents. The refusal is permanent.
+func sameKommune(h bus.Handler) bus.Handler {
+	return func(ctx context.Context, in cloudevents.Event) ([]cloudevents.Event, error) {
+		var p struct {
+			Kommune string `json:"kommune"`
+		}
+		k, err := events.KommuneOf(in)
+		if err == nil {
+			err = json.Unmarshal(in.Data(), &p)
+		}
+		if err != nil || p.Kommune != k {
+			return nil, bus.Permanent(fmt.Errorf("%w: the payload's kommune %q is not the event's %q", ErrInvalidEvent, p.Kommune, k))
+		}
+		return h(ctx, in)
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/kp-efaktura/efaktura/events"
+	"github.com/kp-efaktura/efaktura/pkg/cpr"
 	"github.com/kp-efaktura/efaktura/pkg/telemetry"
 )
 
@@ -364,14 +365,14 @@ func CheckVerdict(d events.Decision, reasons []events.Reason, note string) error
 			ps = append(ps, "a rejection needs at least one reason")
 		}
 	default:
-		ps = append(ps, fmt.Sprintf("decision %q is neither approve nor reject", truncate(string(d), 20)))
+		ps = append(ps, fmt.Sprintf("decision %q is neither approve nor reject", cpr.Mask(truncate(string(d), 20))))
 	}
 	if len(reasons) > MaxReasons {
 		ps = append(ps, fmt.Sprintf("%d reasons; at most %d", len(reasons), MaxReasons))
 	}
 	for i, r := range NormalizeReasons(reasons) {
 		if !slices.Contains(reasonCodes, r.Code) {
-			ps = append(ps, fmt.Sprintf("reason %d: code %q is not a Peppol clarification reason code (%s)", i+1, truncate(string(r.Code), 10), codeList()))
+			ps = append(ps, fmt.Sprintf("reason %d: code %q is not a Peppol clarification reason code (%s)", i+1, cpr.Mask(truncate(string(r.Code), 10)), codeList()))
 			continue
 		}
 		if r.Code == events.ReasonOther && r.Text == "" {

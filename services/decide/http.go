@@ -177,8 +177,11 @@ func (w *Worker) listDocuments(rw http.ResponseWriter, req *http.Request) {
 		problems = append(problems, "state must be one of received, awaiting_verdict, approved, rejected")
 	}
 	page, err := intParam(q.Get("page"), 1)
+	if err == nil && page > maxPage {
+		err = fmt.Errorf("page %d is past the last possible page %d", page, maxPage)
+	}
 	if err != nil || page < 1 {
-		problems = append(problems, "page must be a whole number from 1")
+		problems = append(problems, fmt.Sprintf("page must be a whole number from 1 to %d", maxPage))
 	}
 	perPage, err := intParam(q.Get("per_page"), w.cfg.PerPage)
 	if err != nil || perPage < 1 || perPage > w.cfg.MaxPerPage {
@@ -222,6 +225,9 @@ func (w *Worker) listDocuments(rw http.ResponseWriter, req *http.Request) {
 	}
 	writeJSON(rw, http.StatusOK, out)
 }
+
+// maxPage bounds the page number, so the offset cannot overflow.
+const maxPage = 1_000_000
 
 func validState(s State) bool {
 	for _, v := range States {

@@ -858,3 +858,24 @@ func TestListCreatesNoConsumers(t *testing.T) {
 		t.Errorf("consumers on the bucket = %d after 20 lists, want %d as before", after, before)
 	}
 }
+
+// TestEventForAnotherKommuneIsRefused: a verdict published on one
+// municipality's subject must not decide another municipality's document,
+// whatever its payload says.
+func TestEventForAnotherKommuneIsRefused(t *testing.T) {
+	e := start(t)
+	id := e.awaiting("0101", 1)
+	v := busVerdict(id, "55555555-5555-4555-8555-555555555555", events.DecisionApprove)
+	ev, err := events.New(events.TypeVerdictSubmitted, events.SourceAdmin, v.Kommune, v.DocumentID, []string{v.VerdictID}, v, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev.SetExtension(events.ExtensionKommune, "0202") // on 0202's subject, about 0101's document
+	if err := e.bus.Publish(e.ctx, ev); err != nil {
+		t.Fatal(err)
+	}
+	e.eventually("the event dead-lettered", func() bool { return e.deadLetters() == 1 })
+	if r, _ := e.get(cw0101, id); r.State != decide.StateAwaitingVerdict {
+		t.Errorf("state = %s after another municipality's verdict, want awaiting_verdict", r.State)
+	}
+}
