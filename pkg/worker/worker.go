@@ -102,7 +102,9 @@ func Load(name, httpAddr string, args []string, getenv func(string) string, more
 	for h := range strings.SplitSeq(*adminHashes, ",") {
 		if h = strings.TrimSpace(h); h != "" {
 			if len(h) != 64 {
-				problems = append(problems, fmt.Errorf("admin token hash %q is not 64 hex digits", h))
+				// By position only: a token pasted here by mistake must not
+				// reach the log.
+				problems = append(problems, fmt.Errorf("admin token hash number %d is not 64 hex digits", len(c.AdminTokenHashes)+1))
 			}
 			c.AdminTokenHashes = append(c.AdminTokenHashes, h)
 		}
@@ -120,7 +122,8 @@ func Load(name, httpAddr string, args []string, getenv func(string) string, more
 	}
 	if c.RedisURL != "" {
 		if _, err := redis.ParseURL(c.RedisURL); err != nil {
-			problems = append(problems, fmt.Errorf("redis URL: %w", err))
+			// Not the parser's error: it quotes the URL, password and all.
+			problems = append(problems, fmt.Errorf("redis URL %s is not a valid redis:// or rediss:// URL", redactURL(c.RedisURL)))
 		}
 	}
 	if err := c.Bus.WithDefaults().Validate(); err != nil {
@@ -171,7 +174,7 @@ func Run(ctx context.Context, cfg Config, getenv func(string) string, setup func
 	defer tel.Shutdown(context.WithoutCancel(ctx))
 	nc, err := nats.Connect(cfg.NATSURL, nats.Name("efaktura-"+cfg.Name), nats.MaxReconnects(-1))
 	if err != nil {
-		return fmt.Errorf("connect to NATS at %s: %w", cfg.NATSURL, err)
+		return fmt.Errorf("connect to NATS at %s: %w", redactURL(cfg.NATSURL), err)
 	}
 	defer nc.Drain()
 	d, err := Connect(ctx, nc, cfg, tel, log)
@@ -213,7 +216,7 @@ func Connect(ctx context.Context, nc *nats.Conn, cfg Config, tel *telemetry.Prov
 	if cfg.RedisURL != "" {
 		ro, err := redis.ParseURL(cfg.RedisURL)
 		if err != nil {
-			return nil, fmt.Errorf("REDIS_URL: %w", err)
+			return nil, fmt.Errorf("REDIS_URL %s is not a valid Redis URL", redactURL(cfg.RedisURL))
 		}
 		store = idem.NewRedis(redis.NewClient(ro), "")
 		opts = append(opts, bus.WithIdempotency(store))
@@ -262,14 +265,22 @@ func serve(addr string, h http.Handler, log *slog.Logger) *http.Server {
 	return s
 }
 
-// redactURL drops credentials from a URL for logging.
+// redactURL drops credentials from a URL, or from each of a
+// comma-separated list of them as NATS takes, for logs and errors. What it
+// cannot parse it hides whole.
 func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
+	parts := strings.Split(s, ",")
+	for i, p := range parts {
+		u, err := url.Parse(strings.TrimSpace(p))
+		switch {
+		case err != nil:
+			parts[i] = "(unparsable URL)"
+		case u.User != nil:
+			u.User = url.User("REDACTED")
+			parts[i] = u.String()
+		}
 	}
-	u.User = url.User("REDACTED")
-	return u.String()
+	return strings.Join(parts, ",")
 }
 
 // Command is a worker's process: its name, the default of its API address,

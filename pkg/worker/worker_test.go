@@ -114,3 +114,13 @@ func TestRunServesHealthAndStops(t *testing.T) {
 		t.Fatal("Run did not return after its context ended")
 	}
 }
+
+func TestSecretsStayOutOfMessages(t *testing.T) {
+	if got := redactURL("nats://u:secret@a:4222,nats://u:secret@b:4222"); strings.Contains(got, "secret") {
+		t.Errorf("redactURL kept a password: %s", got)
+	}
+	_, err := Load("x", "", []string{"--redis", "redis://:secret@[bad"}, env(map[string]string{"EFAKTURA_ADMIN_TOKEN_SHA256": "plain-token"}), nil)
+	if err == nil || strings.Contains(err.Error(), "secret") || strings.Contains(err.Error(), "plain-token") {
+		t.Errorf("Load error = %v; want an error that quotes no secret", err)
+	}
+}
