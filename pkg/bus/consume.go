@@ -196,6 +196,9 @@ func (b *Bus) Run(ctx context.Context) error {
 			Replicas:      b.cfg.Replicas,
 		})
 		if err != nil {
+			if ctx.Err() != nil {
+				return nil // shut down before consuming began: nothing to drain
+			}
 			return fmt.Errorf("bus: consumer %s: %w", r.durable, err)
 		}
 		consumers[i] = c

@@ -76,6 +76,24 @@ func permanentDelivery(err error) bool {
 	return errors.As(err, &de) && de.Permanent
 }
 
+// holdsQueue reports whether a permanent failure is about the economy
+// system rather than the answer: refused credentials (401, 403), an
+// endpoint that is not there (404, 410), a redirect, or nothing to send
+// with. Every answer would fail alike, so the municipality's queue waits,
+// in order, for a tenant change. Any other refusal (400, 409, 422, ...) is
+// about this answer alone: it is dead-lettered and the queue goes on.
+func holdsQueue(err error) bool {
+	var de *DeliveryError
+	if !errors.As(err, &de) {
+		return false
+	}
+	switch s := de.Status; {
+	case s == 0, s == 401, s == 403, s == 404, s == 410, s >= 300 && s < 400:
+		return true
+	}
+	return false
+}
+
 // HTTPDeliverer delivers answers as JSON over HTTP: one POST per answer to
 // the economy system's endpoint, with the headers
 //

@@ -273,6 +273,14 @@ func (w *Worker) drain(ctx context.Context, kommune string, lk *lock, retryBlock
 			a := p.Answer
 			a.EconomySystem = t.EconomySystem.ID
 			rcpt, err := w.deliverer.Deliver(ctx, t.EconomySystem, a)
+			if err != nil && permanentDelivery(err) && !holdsQueue(err) {
+				// The economy system refused this answer itself: it must
+				// not hold up the answers behind it.
+				if err := w.deadLetterParked(ctx, &p, t, err); err != nil {
+					return false, err
+				}
+				continue
+			}
 			if err != nil {
 				return false, w.failParked(ctx, &p, t, err)
 			}
@@ -327,6 +335,30 @@ func (w *Worker) failParked(ctx context.Context, p *Parked, t tenant.Tenant, cau
 			"kommune", a.Kommune, "answer_id", a.AnswerID, "err", p.LastError)
 	}
 	return errors.Join(errs...)
+}
+
+// deadLetterParked takes an answer the economy system refused for good out
+// of the queue (see failedPrefix) and publishes answer.failed.
+func (w *Worker) deadLetterParked(ctx context.Context, p *Parked, t tenant.Tenant, cause error) error {
+	p.Attempts++
+	p.LastError = cpr.Mask(cause.Error())
+	a := p.Answer
+	a.EconomySystem = t.EconomySystem.ID
+	ev, err := failedEvent(a, p.Attempts, true, cause, time.Now())
+	if err != nil {
+		return err
+	}
+	// Notice first, then move: a crash in between repeats the notice (its
+	// id is the same) rather than losing it.
+	if err := w.bus.Publish(ctx, ev); err != nil {
+		return err
+	}
+	if err := w.parking.fail(ctx, p); err != nil {
+		return err
+	}
+	w.log.ErrorContext(ctx, "economy system refused a parked answer; it is dead-lettered and the queue goes on",
+		"kommune", a.Kommune, "answer_id", a.AnswerID, "err", p.LastError)
+	return nil
 }
 
 // repark records a new reason on the parked answers of kommune and

@@ -108,6 +108,23 @@ func (s *parking) park(ctx context.Context, p Parked) (Parked, bool, error) {
 	return got, false, nil
 }
 
+// failedPrefix keeps dead-lettered answers in the bucket, out of every
+// queue: an operator reads them (efaktura dlq is for events) and may move
+// one back under its original key to send it again.
+const failedPrefix = "failed."
+
+// fail moves a parked answer out of its queue, under failedPrefix.
+func (s *parking) fail(ctx context.Context, p *Parked) error {
+	raw, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("encode failed answer: %w", err)
+	}
+	if _, err := s.kv.Put(ctx, failedPrefix+p.Key, raw); err != nil {
+		return fmt.Errorf("keep failed answer %s: %w", p.Key, err)
+	}
+	return s.remove(ctx, p.Key)
+}
+
 // get returns the parked answer under key; false when there is none.
 func (s *parking) get(ctx context.Context, key string) (Parked, bool, error) {
 	e, err := s.kv.Get(ctx, key)
@@ -161,7 +178,9 @@ func (s *parking) keys(ctx context.Context, kommune string) ([]string, error) {
 	}
 	var keys []string
 	for k := range lister.Keys() {
-		keys = append(keys, k)
+		if !strings.HasPrefix(k, failedPrefix) {
+			keys = append(keys, k)
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("list parked answers: %w", err)

@@ -1,12 +1,14 @@
 package respond_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strconv"
@@ -687,5 +689,50 @@ func TestDeliveredEventSubjectAndID(t *testing.T) {
 	}
 	if got, want := m.Headers().Get("ce-id"), events.ID(events.TypeAnswerDelivered, id); got != want {
 		t.Errorf("answer.delivered id = %s, want %s (from the answer id)", got, want)
+	}
+}
+
+// TestAnswerRefusedForItselfDoesNotBlockTheQueue: the economy system
+// refuses one parked answer for good (422, about that answer alone). It is
+// dead-lettered with answer.failed, and the answers behind it are delivered;
+// before, it blocked the municipality's queue for ever.
+func TestAnswerRefusedForItselfDoesNotBlockTheQueue(t *testing.T) {
+	h := start(t, erpsim.Config{}, tenant.Requested)
+	ids := []string{h.decide(1, 0), h.decide(2, 1), h.decide(3, 2)}
+	h.parked(func(ps []events.AnswerParked) bool { return len(ps) == 3 })
+
+	// In front of the simulator: 422 for the first answer, the rest passes.
+	sim := h.url
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if bytes.Contains(body, []byte(ids[0])) {
+			http.Error(w, "unknown RECEIPT_NO", http.StatusUnprocessableEntity)
+			return
+		}
+		req, _ := http.NewRequestWithContext(r.Context(), r.Method, sim, bytes.NewReader(body))
+		req.Header = r.Header.Clone()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		w.WriteHeader(resp.StatusCode)
+		io.Copy(w, resp.Body)
+	}))
+	defer proxy.Close()
+	h.tenants.update(kommune, func(t *tenant.Tenant) { t.EconomySystem.Endpoint = proxy.URL })
+
+	h.approve(esID, esID)
+	h.changeAgreement(events.AgreementBagside, events.AgreementApproved, esID, h.version())
+	if got := h.recorded(2); !slices.Equal(answerIDs(got), ids[1:]) {
+		t.Errorf("received %v, want the two answers behind the refused one, %v", answerIDs(got), ids[1:])
+	}
+	h.eventually("answer.failed", func() (bool, string) {
+		f := seenOf[events.AnswerFailed](h, events.TypeAnswerFailed)
+		return len(f) == 1 && f[0].Permanent && f[0].AnswerID == ids[0], fmt.Sprintf("%+v", f)
+	})
+	if queue, err := h.worker.Parked(h.ctx, kommune); err != nil || len(queue) != 0 {
+		t.Errorf("Parked = %+v, %v; want an empty queue", queue, err)
 	}
 }
