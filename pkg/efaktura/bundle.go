@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/kp-efaktura/efaktura/pkg/cpr"
 )
 
 // readBundle reads INVOICES' children after its start tag (V07 for their
@@ -384,14 +386,14 @@ func (v *validation) document(doc *Document) error {
 			v.receipts = make(map[[3]string]int)
 		}
 		if first, dup := v.receipts[key]; dup {
-			msg := fmt.Sprintf("RECEIPT_NO %s of sender %s %s is also used by document %d; expected a receipt number unique per sender within the bundle", quoteValue(dr.ReceiptNo), senderType, senderID, first)
+			msg := fmt.Sprintf("RECEIPT_NO %s of sender %s %s is also used by document %d; expected a receipt number unique per sender within the bundle", quoteValue(dr.ReceiptNo), senderType, cpr.Mask(senderID), first)
 			v.add(&dr.Findings, maxFindingsPerDocument, Finding{Rule: "V51", Severity: SeverityError, Path: header.Child("RECEIPT_NO").Path(), Message: msg})
 			fr := &v.res.Documents[first-1]
 			if !fr.dupReported {
 				fr.dupReported = true
 				v.add(&fr.Findings, maxFindingsPerDocument, Finding{Rule: "V51", Severity: SeverityError,
 					Path:    fmt.Sprintf("/INVOICES/DOCUMENT[%d]/HEADER/RECEIPT_NO", first),
-					Message: fmt.Sprintf("RECEIPT_NO %s of sender %s %s is also used by document %d; expected a receipt number unique per sender within the bundle", quoteValue(dr.ReceiptNo), senderType, senderID, doc.Index)})
+					Message: fmt.Sprintf("RECEIPT_NO %s of sender %s %s is also used by document %d; expected a receipt number unique per sender within the bundle", quoteValue(dr.ReceiptNo), senderType, cpr.Mask(senderID), doc.Index)})
 			}
 		} else {
 			v.receipts[key] = doc.Index

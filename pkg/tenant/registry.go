@@ -104,12 +104,15 @@ func NewRegistry(ctx context.Context, js jetstream.JetStream, cfg StoreConfig, a
 			r.apply(e)
 		}
 	}
-	go r.follow(ctx, w)
+	go r.follow(ctx, kv, w)
 	return r, nil
 }
 
-// follow applies updates until ctx is done or the watch ends.
-func (r *Registry) follow(ctx context.Context, w jetstream.KeyWatcher) {
+// follow applies updates until ctx is done. When the watch ends under it
+// (a lost connection, a server restart), it starts a new one, with a
+// growing pause, rather than leave workers on a frozen view in which a
+// revoked token would go on working.
+func (r *Registry) follow(ctx context.Context, kv jetstream.KeyValue, w jetstream.KeyWatcher) {
 	defer close(r.done)
 	defer func() {
 		r.mu.Lock()
@@ -125,10 +128,10 @@ func (r *Registry) follow(ctx context.Context, w jetstream.KeyWatcher) {
 			return
 		case e, ok := <-w.Updates():
 			if !ok {
-				// The subscription closed under us: the connection is gone
-				// for good. Workers now run on a frozen view.
-				r.log.Error("tenant registry stopped following the bucket; restart the process")
-				return
+				if w = r.rewatch(ctx, kv); w == nil {
+					return // ctx is done
+				}
+				continue
 			}
 			if e != nil {
 				r.apply(e)
@@ -168,6 +171,9 @@ func (r *Registry) apply(e jetstream.KeyValueEntry) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if e.Revision() < r.seen[e.Key()] {
+		return // a watch started again replays; an older revision never wins
+	}
 	switch {
 	case bad != nil:
 		r.log.Error("tenant record does not decode; keeping the previous version", "kommune", e.Key(), "revision", e.Revision(), "err", bad)
@@ -184,6 +190,26 @@ func (r *Registry) apply(e jetstream.KeyValueEntry) {
 	r.rebuildCredentials()
 	close(r.changed)
 	r.changed = make(chan struct{})
+}
+
+// rewatch starts a new watch of the bucket, pausing 100 ms, doubling up to
+// 5 s, between tries; nil once ctx is done. The new watch replays the
+// current values, which apply orders by revision.
+func (r *Registry) rewatch(ctx context.Context, kv jetstream.KeyValue) jetstream.KeyWatcher {
+	pause := 100 * time.Millisecond
+	for {
+		r.log.Warn("tenant registry's watch ended; starting it again", "in", pause)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(pause):
+		}
+		w, err := kv.WatchAll(ctx)
+		if err == nil {
+			return w
+		}
+		pause = min(2*pause, 5*time.Second)
+	}
 }
 
 // rebuildCredentials lists every tenant's tokens; r.mu is held.
