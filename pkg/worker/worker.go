@@ -46,6 +46,8 @@ import (
 //	                           EFAKTURA_ADMIN_TOKEN         an admin token itself (environment only:
 //	                                                        flags show in process lists); hashed at start
 //	--log-level LEVEL          EFAKTURA_LOG_LEVEL           debug, info, warn, error; default info
+//	--ack-wait D               EFAKTURA_ACK_WAIT            redelivery after a worker stops answering; default 30s
+//	--lease D                  EFAKTURA_LEASE               a stopped worker's claims free up after this; default 2m
 //
 // OpenTelemetry reads the standard OTEL_* variables.
 type Config struct {
@@ -88,6 +90,12 @@ func Load(name, httpAddr string, args []string, getenv func(string) string, more
 	fs.StringVar(&c.Bus.Stream, "stream", env("EFAKTURA_STREAM", "EFAKTURA"), "JetStream stream `name` (env EFAKTURA_STREAM)")
 	fs.IntVar(&c.Bus.Replicas, "replicas", replicasDefault, "replicas of streams and buckets: 1, 3 or 5 (env EFAKTURA_REPLICAS)")
 	fs.StringVar(&c.Bus.Storage, "storage", env("EFAKTURA_STORAGE", "file"), "storage of streams: file or memory (env EFAKTURA_STORAGE)")
+	ackWait, err := EnvDuration(getenv, "EFAKTURA_ACK_WAIT")
+	problems = append(problems, err)
+	lease, err := EnvDuration(getenv, "EFAKTURA_LEASE")
+	problems = append(problems, err)
+	fs.DurationVar(&c.Bus.AckWait, "ack-wait", ackWait, "how long JetStream waits for an ack before it redelivers; 0 for 30s (env EFAKTURA_ACK_WAIT)")
+	fs.DurationVar(&c.Bus.Lease, "lease", lease, "how long a stopped worker's idempotency claims stay held; 0 for 2m (env EFAKTURA_LEASE)")
 	adminHashes := fs.String("admin-token-sha256", env("EFAKTURA_ADMIN_TOKEN_SHA256", ""), "comma-separated hex SHA-256 `hashes` of admin tokens (env EFAKTURA_ADMIN_TOKEN_SHA256)")
 	logLevel := fs.String("log-level", env("EFAKTURA_LOG_LEVEL", "info"), "`level`: debug, info, warn or error (env EFAKTURA_LOG_LEVEL)")
 	if more != nil {
@@ -268,6 +276,19 @@ func serve(addr string, h http.Handler, log *slog.Logger) *http.Server {
 // redactURL drops credentials from a URL, or from each of a
 // comma-separated list of them as NATS takes, for logs and errors. What it
 // cannot parse it hides whole.
+// EnvDuration reads a duration from the environment; 0 when unset.
+func EnvDuration(getenv func(string) string, name string) (time.Duration, error) {
+	v := getenv(name)
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s=%q is not a duration such as 30s", name, v)
+	}
+	return d, nil
+}
+
 func redactURL(s string) string {
 	parts := strings.Split(s, ",")
 	for i, p := range parts {

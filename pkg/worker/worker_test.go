@@ -23,12 +23,14 @@ func TestLoadPrecedence(t *testing.T) {
 	c, err := Load("decide", ":8082", []string{"--http", "127.0.0.1:9000", "--n", "3"}, env(map[string]string{
 		"NATS_URL": "nats://user:pw@nats:4222", "EFAKTURA_HTTP": ":1", "EFAKTURA_ADMIN_TOKEN": "plain",
 		"EFAKTURA_REPLICAS": "3", "EFAKTURA_ADMIN_TOKEN_SHA256": " " + hash + " ,", "REDIS_URL": "redis://:pw@redis:6379/0",
+		"EFAKTURA_ACK_WAIT": "5s", "EFAKTURA_LEASE": "1m",
 	}), func(fs *flag.FlagSet) { fs.IntVar(&extra, "n", 1, "") })
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.HTTPAddr != "127.0.0.1:9000" || extra != 3 || c.NATSURL != "nats://user:pw@nats:4222" || c.Bus.Replicas != 3 ||
-		len(c.AdminTokenHashes) != 2 || c.AdminTokenHashes[0] != hash || c.AdminTokenHashes[1] != tenant.HashToken("plain") || c.Bus.Service != "decide" {
+		len(c.AdminTokenHashes) != 2 || c.AdminTokenHashes[0] != hash || c.AdminTokenHashes[1] != tenant.HashToken("plain") || c.Bus.Service != "decide" ||
+		c.Bus.AckWait != 5*time.Second || c.Bus.Lease != time.Minute {
 		t.Errorf("Load = %+v", c)
 	}
 	if got := c.LogValue().String(); strings.Contains(got, "pw") || strings.Contains(got, hash) || strings.Contains(got, "plain") {
@@ -45,11 +47,11 @@ func TestLoadPrecedence(t *testing.T) {
 
 func TestLoadProblems(t *testing.T) {
 	_, err := Load("decide", ":8082", []string{"--replicas", "2", "--storage", "tape", "--log-level", "loud", "--http", "nonsense", "extra"},
-		env(map[string]string{"EFAKTURA_ADMIN_TOKEN_SHA256": "abc"}), nil)
+		env(map[string]string{"EFAKTURA_ADMIN_TOKEN_SHA256": "abc", "EFAKTURA_ACK_WAIT": "soon"}), nil)
 	if err == nil {
 		t.Fatal("Load accepted a bad configuration")
 	}
-	for _, w := range []string{"replicas", "storage", "log level", "http address", "unexpected arguments", "admin token hash"} {
+	for _, w := range []string{"replicas", "storage", "log level", "http address", "unexpected arguments", "admin token hash", "EFAKTURA_ACK_WAIT"} {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("error %q does not mention %s", err, w)
 		}

@@ -41,7 +41,10 @@ func startChild(t *testing.T, args string) *child {
 	t.Helper()
 	c := &child{log: &syncBuffer{}}
 	c.cmd = exec.Command(os.Args[0], "-test.run=^$")
-	c.cmd.Env = append(os.Environ(), "EFAKTURA_TEST_CHILD="+args)
+	// Short timings, so the work of the killed process is taken up within
+	// seconds: JetStream redelivers after the ack wait, and the claims of
+	// the killed respond free up after the lease.
+	c.cmd.Env = append(os.Environ(), "EFAKTURA_TEST_CHILD="+args, "EFAKTURA_ACK_WAIT=2s", "EFAKTURA_LEASE=3s")
 	for k, v := range demoTokens {
 		c.cmd.Env = append(c.cmd.Env, k+"="+v)
 	}

@@ -52,9 +52,15 @@ func runUp(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Wr
 		return fs.usageError(stderr, "--agreements is %q; expected approved or pending", *agreements)
 	}
 	log := telemetry.NewLogger(stderr, slogLevel())
+	ackWait, err1 := worker.EnvDuration(os.Getenv, "EFAKTURA_ACK_WAIT")
+	lease, err2 := worker.EnvDuration(os.Getenv, "EFAKTURA_LEASE")
+	if err := errors.Join(err1, err2); err != nil {
+		return fs.usageError(stderr, "%v", err)
+	}
 	if err := up(ctx, upConfig{
 		HTTPAddr: *httpAddr, DataDir: *dataDir, Pending: *agreements == "pending",
 		TenantsFile: *tenantsFile, NATSPort: *natsPort, RedisURL: os.Getenv("REDIS_URL"),
+		AckWait: ackWait, Lease: lease,
 	}, os.Getenv, stdout, log); err != nil {
 		log.Error("efaktura up stopped", "err", err)
 		return exitError
@@ -66,6 +72,10 @@ type upConfig struct {
 	HTTPAddr, DataDir, TenantsFile, RedisURL string
 	Pending                                  bool
 	NATSPort                                 int
+	// AckWait and Lease bound how soon the work of a process that died is
+	// taken up again (EFAKTURA_ACK_WAIT, EFAKTURA_LEASE); 0 takes the bus's
+	// defaults, 30s and 2m.
+	AckWait, Lease time.Duration
 }
 
 func slogLevel() slog.Level {
@@ -122,7 +132,7 @@ func up(ctx context.Context, c upConfig, getenv func(string) string, stdout io.W
 	for _, name := range []string{"admin", "ingest", "validate", "decide", "respond"} {
 		d, err := worker.Connect(ctx, nc, worker.Config{
 			Name: name, RedisURL: c.RedisURL, AdminTokenHashes: []string{tenant.HashToken(tokens["admin"])},
-			Bus: bus.Config{Stream: "EFAKTURA", Replicas: 1},
+			Bus: bus.Config{Stream: "EFAKTURA", Replicas: 1, AckWait: c.AckWait, Lease: c.Lease},
 		}, tel, log.With("service", name))
 		if err != nil {
 			ln.Close()
