@@ -17,6 +17,9 @@ var (
 	// errLockLost: the drain's per-municipality lock expired or was taken
 	// over; the drain stops and a retry starts it again.
 	errLockLost = errors.New("respond: release lock lost")
+	// errLockBusy: a release after a change waited in vain for another
+	// worker's lock; the bus retries the change.
+	errLockBusy = errors.New("respond: release lock busy")
 	// errReleased: a parked answer was released while it was parked again.
 	errReleased = errors.New("respond: answer released meanwhile")
 )

@@ -207,22 +207,29 @@ func (w *Worker) settle(ctx context.Context, kommune string, version uint64) {
 }
 
 // release sends kommune's parked answers in decision order, holding the
-// municipality's release lock. When another worker holds it, release
-// returns at once: the holder looks for answers parked meanwhile after it
-// lets go (below), so none is left behind. retryBlocked tries a first
-// answer that was refused for good again, as a tenant or agreement change
-// asks; otherwise it is tried only when the municipality's record has
+// municipality's release lock. When another worker holds it, a release
+// after a decision returns at once: the holder looks for answers parked
+// meanwhile after it lets go (below), so none is left behind. A release
+// after a tenant or agreement change (afterChange) waits for the lock
+// instead, at most the lock's TTL: the holder may have stopped on the
+// record as it was before the change, and would leave the answers to the
+// sweep. afterChange also tries a first answer that was refused for good
+// again; otherwise it is tried only when the municipality's record has
 // changed since.
 //
 // A transient delivery failure stops the release and is returned; the
 // answers sent before it are removed from the queue.
-func (w *Worker) release(ctx context.Context, kommune string, retryBlocked bool) error {
+func (w *Worker) release(ctx context.Context, kommune string, afterChange bool) error {
 	for {
 		lk, got, err := w.locks.tryLock(ctx, kommune)
+		if err == nil && !got && afterChange {
+			lk, err = w.locks.wait(ctx, kommune, w.cfg.LockTTL)
+			got = err == nil
+		}
 		if err != nil || !got {
 			return err
 		}
-		emptied, err := w.drain(ctx, kommune, lk, retryBlocked)
+		emptied, err := w.drain(ctx, kommune, lk, afterChange)
 		if uerr := lk.unlock(ctx); uerr != nil {
 			w.log.WarnContext(ctx, "unlock; the lock expires by itself", "kommune", kommune, "err", uerr)
 		}
@@ -235,7 +242,7 @@ func (w *Worker) release(ctx context.Context, kommune string, retryBlocked bool)
 		if err != nil || len(keys) == 0 {
 			return err
 		}
-		retryBlocked = false
+		afterChange = false
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -39,6 +40,27 @@ func (l *locks) tryLock(ctx context.Context, kommune string) (*lock, bool, error
 		return nil, false, fmt.Errorf("take release lock of %s: %w", kommune, err)
 	}
 	return &lock{kv: l.kv, key: kommune, token: token, rev: rev}, true, nil
+}
+
+// wait takes kommune's lease once its holder lets go or the lease runs
+// out, polling; it gives up after limit with errLockBusy, which the bus
+// retries.
+func (l *locks) wait(ctx context.Context, kommune string, limit time.Duration) (*lock, error) {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w: %s held for %v: %w", errLockBusy, kommune, limit, ctx.Err())
+		case <-tick.C:
+		}
+		lk, got, err := l.tryLock(ctx, kommune)
+		if err != nil || got {
+			return lk, err
+		}
+	}
 }
 
 // refresh renews the lease; it returns errLockLost when the lease ran out

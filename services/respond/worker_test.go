@@ -736,3 +736,34 @@ func TestAnswerRefusedForItselfDoesNotBlockTheQueue(t *testing.T) {
 		t.Errorf("Parked = %+v, %v; want an empty queue", queue, err)
 	}
 }
+
+// A change that finds another worker releasing the municipality's answers
+// waits for it: that worker may have stopped on the record as it was before
+// the change, and the answers must not wait for the sweep.
+func TestChangeWaitsForAnotherWorkersRelease(t *testing.T) {
+	h := start(t, erpsim.Config{}, tenant.Requested)
+	ids := []string{h.decide(1, 0), h.decide(2, 1)}
+	h.parked(func(ps []events.AnswerParked) bool { return len(ps) == 2 })
+	h.processed(respond.HandlerDecided, 2)
+
+	locks, err := h.js.KeyValue(h.ctx, "EFAKTURA_parked_locks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := locks.Create(h.ctx, kommune, []byte("another worker")); err != nil {
+		t.Fatal(err)
+	}
+	h.approve(esID, esID)
+	h.changeAgreement(events.AgreementForside, events.AgreementApproved, esID, h.version())
+	time.Sleep(300 * time.Millisecond) // the change finds the lock taken
+	if n := len(h.sim.Answers()); n != 0 {
+		t.Fatalf("%d answers sent while another worker held the lock", n)
+	}
+	if err := locks.Delete(h.ctx, kommune); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.recorded(2); !slices.Equal(answerIDs(got), ids) {
+		t.Errorf("received %v, want %v", answerIDs(got), ids)
+	}
+	h.delivered(2)
+}
