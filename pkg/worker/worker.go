@@ -193,18 +193,28 @@ func Run(ctx context.Context, cfg Config, getenv func(string) string, setup func
 		return err
 	}
 	var servers []*http.Server
-	if cfg.HTTPAddr != "" {
-		servers = append(servers, serve(cfg.HTTPAddr, d.Mux, log))
+	defer func() {
+		shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		for _, s := range servers {
+			s.Shutdown(shutdown)
+		}
+	}()
+	for _, a := range []struct {
+		addr string
+		h    http.Handler
+	}{{cfg.HTTPAddr, d.Mux}, {cfg.MetricsAddr, Health(nc, tel)}} {
+		if a.addr == "" {
+			continue
+		}
+		s, err := serve(a.addr, a.h, log)
+		if err != nil {
+			return err
+		}
+		servers = append(servers, s)
 	}
-	servers = append(servers, serve(cfg.MetricsAddr, Health(nc, tel), log))
 	log.InfoContext(ctx, "started", "config", cfg, "telemetry", tel)
-	err = d.Bus.Run(ctx)
-	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	for _, s := range servers {
-		s.Shutdown(shutdown)
-	}
-	return err
+	return d.Bus.Run(ctx)
 }
 
 // Connect builds a worker's dependencies on an open connection: the bus,
@@ -263,32 +273,25 @@ func Health(nc *nats.Conn, tel *telemetry.Providers) http.Handler {
 	return mux
 }
 
-func serve(addr string, h http.Handler, log *slog.Logger) *http.Server {
-	s := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute}
+// serve listens on addr at once, so a taken port fails the start rather
+// than leaving a worker running without its API, and serves h.
+func serve(addr string, h http.Handler, log *slog.Logger) (*http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	s := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute}
 	go func() {
-		if err := s.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := s.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http server stopped", "addr", addr, "err", err)
 		}
 	}()
-	return s
+	return s, nil
 }
 
 // redactURL drops credentials from a URL, or from each of a
 // comma-separated list of them as NATS takes, for logs and errors. What it
 // cannot parse it hides whole.
-// EnvDuration reads a duration from the environment; 0 when unset.
-func EnvDuration(getenv func(string) string, name string) (time.Duration, error) {
-	v := getenv(name)
-	if v == "" {
-		return 0, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		return 0, fmt.Errorf("%s=%q is not a duration such as 30s", name, v)
-	}
-	return d, nil
-}
-
 func redactURL(s string) string {
 	parts := strings.Split(s, ",")
 	for i, p := range parts {
@@ -336,4 +339,17 @@ func (c Command) Run(ctx context.Context, args []string, getenv func(string) str
 		return err
 	}
 	return Run(ctx, cfg, getenv, c.Setup)
+}
+
+// EnvDuration reads a duration from the environment; 0 when unset.
+func EnvDuration(getenv func(string) string, name string) (time.Duration, error) {
+	v := getenv(name)
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s=%q is not a duration such as 30s", name, v)
+	}
+	return d, nil
 }

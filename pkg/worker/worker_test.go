@@ -126,3 +126,24 @@ func TestSecretsStayOutOfMessages(t *testing.T) {
 		t.Errorf("Load error = %v; want an error that quotes no secret", err)
 	}
 }
+
+func TestRunFailsWhenItsPortIsTaken(t *testing.T) {
+	s := natstest.Start(t)
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	cfg, err := Load("probe", taken.Addr().String(), []string{"--nats", s.ClientURL(), "--metrics", freeAddr(t)}, env(nil), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Bounded, so the old behaviour (running on without the API) fails
+	// the test instead of hanging it.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err = Run(ctx, cfg, env(nil), func(context.Context, *Deps) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "listen on "+taken.Addr().String()) {
+		t.Errorf("Run with its API port taken = %v, want a listen error", err)
+	}
+}

@@ -39,7 +39,10 @@ const (
 
 // runUp runs the whole system in one process on embedded defaults.
 func runUp(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlagSet("up", "efaktura up [--http ADDR] [--data DIR] [--agreements approved|pending] [--tenants FILE] [--nats-port N]")
+	fs := newFlagSet("up", "efaktura up [--http ADDR] [--data DIR] [--agreements approved|pending] [--tenants FILE] [--nats-port N]\n\n"+
+		"Environment: REDIS_URL (idempotency keys in Redis rather than JetStream KV), EFAKTURA_ACK_WAIT and\n"+
+		"EFAKTURA_LEASE (redelivery and claim expiry after a crash; 30s and 2m), EFAKTURA_DEMO_INGEST_TOKEN,\n"+
+		"EFAKTURA_DEMO_CASEWORKER_TOKEN, EFAKTURA_DEMO_ADMIN_TOKEN, EFAKTURA_LOG_LEVEL and OTEL_*.")
 	httpAddr := fs.String("http", envOr("EFAKTURA_HTTP", "127.0.0.1:8080"), "`address` of the HTTP API, the ERP simulator, /healthz and /metrics")
 	dataDir := fs.String("data", envOr("EFAKTURA_DATA", "data"), "`directory` for JetStream's streams, buckets and objects")
 	agreements := fs.String("agreements", "approved", "state of the demo municipality's two agreements: approved or pending")
@@ -204,29 +207,42 @@ func up(ctx context.Context, c upConfig, getenv func(string) string, stdout io.W
 		mux.Handle("GET "+path, health)
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute}
+	// One part failing stops them all: a half-running system that looks
+	// up would take bundles it can no longer answer.
+	run, stop := context.WithCancel(ctx)
+	defer stop()
+	served := make(chan error, 1)
 	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("http server stopped", "err", err)
+		err := srv.Serve(ln)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
 		}
+		if err != nil {
+			log.Error("http server stopped; stopping efaktura", "err", err)
+			stop()
+		}
+		served <- err
 	}()
 
 	var wg sync.WaitGroup
-	errs := make(chan error, len(deps)+1)
+	errs := make(chan error, len(deps))
 	for name, d := range deps {
 		wg.Go(func() {
-			if err := d.Bus.Run(ctx); err != nil {
+			if err := d.Bus.Run(run); err != nil {
+				log.Error("worker stopped; stopping efaktura", "service", name, "err", err)
 				errs <- fmt.Errorf("%s: %w", name, err)
+				stop()
 			}
 		})
 	}
-	wg.Go(func() { rs.Run(ctx) })
+	wg.Go(func() { rs.Run(run) })
 	printBanner(stdout, base, ns.ClientURL(), c, tokens)
 	wg.Wait()
 	close(errs)
 	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	srv.Shutdown(shutdown)
-	var all []error
+	all := []error{<-served}
 	for err := range errs {
 		all = append(all, err)
 	}
