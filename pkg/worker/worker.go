@@ -131,7 +131,7 @@ func Load(name, httpAddr string, args []string, getenv func(string) string, more
 	if c.RedisURL != "" {
 		if _, err := redis.ParseURL(c.RedisURL); err != nil {
 			// Not the parser's error: it quotes the URL, password and all.
-			problems = append(problems, fmt.Errorf("redis URL %s is not a valid redis:// or rediss:// URL", redactURL(c.RedisURL)))
+			problems = append(problems, fmt.Errorf("redis URL %s is not a valid redis:// or rediss:// URL", RedactURL(c.RedisURL)))
 		}
 	}
 	if err := c.Bus.WithDefaults().Validate(); err != nil {
@@ -147,8 +147,8 @@ func Load(name, httpAddr string, args []string, getenv func(string) string, more
 // credentials in URLs, only the number of admin tokens.
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
-		slog.String("nats", redactURL(c.NATSURL)),
-		slog.String("redis", redactURL(c.RedisURL)),
+		slog.String("nats", RedactURL(c.NATSURL)),
+		slog.String("redis", RedactURL(c.RedisURL)),
 		slog.String("http", c.HTTPAddr),
 		slog.String("metrics", c.MetricsAddr),
 		slog.String("stream", c.Bus.Stream),
@@ -182,7 +182,7 @@ func Run(ctx context.Context, cfg Config, getenv func(string) string, setup func
 	defer tel.Shutdown(context.WithoutCancel(ctx))
 	nc, err := nats.Connect(cfg.NATSURL, nats.Name("efaktura-"+cfg.Name), nats.MaxReconnects(-1))
 	if err != nil {
-		return fmt.Errorf("connect to NATS at %s: %w", redactURL(cfg.NATSURL), err)
+		return fmt.Errorf("connect to NATS at %s: %w", RedactURL(cfg.NATSURL), err)
 	}
 	defer nc.Drain()
 	d, err := Connect(ctx, nc, cfg, tel, log)
@@ -234,7 +234,7 @@ func Connect(ctx context.Context, nc *nats.Conn, cfg Config, tel *telemetry.Prov
 	if cfg.RedisURL != "" {
 		ro, err := redis.ParseURL(cfg.RedisURL)
 		if err != nil {
-			return nil, fmt.Errorf("REDIS_URL %s is not a valid Redis URL", redactURL(cfg.RedisURL))
+			return nil, fmt.Errorf("REDIS_URL %s is not a valid Redis URL", RedactURL(cfg.RedisURL))
 		}
 		store = idem.NewRedis(redis.NewClient(ro), "")
 		opts = append(opts, bus.WithIdempotency(store))
@@ -289,10 +289,10 @@ func serve(addr string, h http.Handler, log *slog.Logger) (*http.Server, error) 
 	return s, nil
 }
 
-// redactURL drops credentials from a URL, or from each of a
+// RedactURL drops credentials from a URL, or from each of a
 // comma-separated list of them as NATS takes, for logs and errors. What it
 // cannot parse it hides whole.
-func redactURL(s string) string {
+func RedactURL(s string) string {
 	parts := strings.Split(s, ",")
 	for i, p := range parts {
 		u, err := url.Parse(strings.TrimSpace(p))

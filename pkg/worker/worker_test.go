@@ -118,8 +118,8 @@ func TestRunServesHealthAndStops(t *testing.T) {
 }
 
 func TestSecretsStayOutOfMessages(t *testing.T) {
-	if got := redactURL("nats://u:secret@a:4222,nats://u:secret@b:4222"); strings.Contains(got, "secret") {
-		t.Errorf("redactURL kept a password: %s", got)
+	if got := RedactURL("nats://u:secret@a:4222,nats://u:secret@b:4222"); strings.Contains(got, "secret") {
+		t.Errorf("RedactURL kept a password: %s", got)
 	}
 	_, err := Load("x", "", []string{"--redis", "redis://:secret@[bad"}, env(map[string]string{"EFAKTURA_ADMIN_TOKEN_SHA256": "plain-token"}), nil)
 	if err == nil || strings.Contains(err.Error(), "secret") || strings.Contains(err.Error(), "plain-token") {

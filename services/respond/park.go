@@ -109,8 +109,8 @@ func (s *parking) park(ctx context.Context, p Parked) (Parked, bool, error) {
 }
 
 // failedPrefix keeps dead-lettered answers in the bucket, out of every
-// queue: an operator reads them (efaktura dlq is for events) and may move
-// one back under its original key to send it again.
+// queue: an operator lists them with [SetAside] and sends one again with
+// [Resend] (efaktura answers set-aside|resend).
 const failedPrefix = "failed."
 
 // fail moves a parked answer out of its queue, under failedPrefix.

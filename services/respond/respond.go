@@ -62,7 +62,7 @@ type Config struct {
 
 func (c Config) withDefaults(b bus.Config) Config {
 	if c.Bucket == "" {
-		c.Bucket = "EFAKTURA_parked"
+		c.Bucket = DefaultBucket
 	}
 	if c.LockBucket == "" {
 		c.LockBucket = c.Bucket + "_locks"

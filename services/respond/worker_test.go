@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -701,11 +702,13 @@ func TestAnswerRefusedForItselfDoesNotBlockTheQueue(t *testing.T) {
 	ids := []string{h.decide(1, 0), h.decide(2, 1), h.decide(3, 2)}
 	h.parked(func(ps []events.AnswerParked) bool { return len(ps) == 3 })
 
-	// In front of the simulator: 422 for the first answer, the rest passes.
+	// In front of the simulator: 422 for the first answer until fixed, the
+	// rest passes.
 	sim := h.url
+	var fixed atomic.Bool
 	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		if bytes.Contains(body, []byte(ids[0])) {
+		if bytes.Contains(body, []byte(ids[0])) && !fixed.Load() {
 			http.Error(w, "unknown RECEIPT_NO", http.StatusUnprocessableEntity)
 			return
 		}
@@ -734,6 +737,30 @@ func TestAnswerRefusedForItselfDoesNotBlockTheQueue(t *testing.T) {
 	})
 	if queue, err := h.worker.Parked(h.ctx, kommune); err != nil || len(queue) != 0 {
 		t.Errorf("Parked = %+v, %v; want an empty queue", queue, err)
+	}
+
+	// The operator fixes the cause with the economy system and resends.
+	aside, err := respond.SetAside(h.ctx, h.js, respond.DefaultBucket)
+	if err != nil || len(aside) != 1 || aside[0].Answer.AnswerID != ids[0] || aside[0].Attempts != 1 {
+		t.Fatalf("SetAside = %+v, %v; want the refused answer", aside, err)
+	}
+	fixed.Store(true)
+	for range 2 { // repeating it changes nothing
+		if err := respond.Resend(h.ctx, h.js, respond.DefaultBucket, aside[0].Key); err != nil {
+			t.Fatalf("Resend: %v", err)
+		}
+	}
+	if err := respond.Resend(h.ctx, h.js, respond.DefaultBucket, "0101.nothing"); !errors.Is(err, respond.ErrNotSetAside) {
+		t.Errorf("Resend of an unknown key = %v, want ErrNotSetAside", err)
+	}
+	if err := h.worker.Sweep(h.ctx); err != nil {
+		t.Fatalf("Sweep: %v", err)
+	}
+	if got := h.recorded(3); !slices.Contains(answerIDs(got), ids[0]) {
+		t.Errorf("received %v, want the resent answer too", answerIDs(got))
+	}
+	if aside, err := respond.SetAside(h.ctx, h.js, respond.DefaultBucket); err != nil || len(aside) != 0 {
+		t.Errorf("SetAside after the resend = %+v, %v; want none", aside, err)
 	}
 }
 

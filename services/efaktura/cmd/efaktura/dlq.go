@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/kp-efaktura/efaktura/pkg/bus"
+	"github.com/kp-efaktura/efaktura/pkg/worker"
 )
 
 // runDLQ lists and replays dead letters: events a worker gave up on.
@@ -52,17 +53,12 @@ func runDLQ(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.W
 		seqs = append(seqs, seq)
 	}
 
-	nc, err := nats.Connect(*url, nats.Name("efaktura dlq"), nats.Timeout(5*time.Second))
-	if err != nil {
-		fmt.Fprintf(stderr, "efaktura dlq: connect to NATS at %s: %v\n", *url, err)
-		return exitError
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
+	js, closeNATS, err := connectJetStream(*url, "efaktura dlq")
 	if err != nil {
 		fmt.Fprintf(stderr, "efaktura dlq: %v\n", err)
 		return exitError
 	}
+	defer closeNATS()
 	dlq := bus.OpenDeadLetters(js, bus.Config{Stream: *stream})
 	if sub == "list" {
 		return listDeadLetters(ctx, dlq, *service, *limit, *asJSON, stdout, stderr)
@@ -125,6 +121,20 @@ type deadLetterJSON struct {
 	Deliveries int       `json:"deliveries"`
 	Error      string    `json:"error"`
 	At         time.Time `json:"at"`
+}
+
+// connectJetStream connects an operator command to NATS at url.
+func connectJetStream(url, name string) (jetstream.JetStream, func(), error) {
+	nc, err := nats.Connect(url, nats.Name(name), nats.Timeout(5*time.Second))
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect to NATS at %s: %w", worker.RedactURL(url), err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	return js, nc.Close, nil
 }
 
 // envOr returns the environment variable name, or def when it is unset.
