@@ -353,3 +353,19 @@ func EnvDuration(getenv func(string) string, name string) (time.Duration, error)
 	}
 	return d, nil
 }
+
+// FlagSet returns the command's flags, with their defaults when the
+// environment is empty, as Run parses them: for the configuration
+// reference and the test that keeps it true.
+func (c Command) FlagSet() *flag.FlagSet {
+	var fs *flag.FlagSet
+	// Only the flags are wanted; with an empty environment and no
+	// arguments Load has nothing to complain about.
+	Load(c.Name, c.HTTPAddr, nil, func(string) string { return "" }, func(f *flag.FlagSet) {
+		if c.Flags != nil {
+			c.Flags(f)
+		}
+		fs = f
+	})
+	return fs
+}

@@ -1,0 +1,12 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/kp-efaktura/efaktura/pkg/worker/workertest"
+)
+
+func TestConfigurationIsDocumented(t *testing.T) {
+	common := workertest.Common()
+	workertest.Documented(t, workertest.Doc, "respond", command(func(string) string { return "" }).FlagSet(), func(name string) bool { return common[name] && name != "http" })
+}
