@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -270,6 +271,9 @@ type Bus struct {
 	handlers []*route
 	running  bool
 	closed   bool
+	// consuming is set while Run's consumers exist and fetch, for
+	// readiness probes.
+	consuming atomic.Bool
 
 	// beforeAck, set only by tests, runs after the outputs are published;
 	// returning true leaves the input unacked and its claim held, as a

@@ -161,6 +161,10 @@ func (b *Bus) Handle(name, subject string, h Handler, opts ...HandleOption) {
 	b.handlers = append(b.handlers, r)
 }
 
+// Consuming reports whether Run has provisioned its consumers and is
+// fetching from them: what a readiness probe asks.
+func (b *Bus) Consuming() bool { return b.consuming.Load() }
+
 // Run creates or updates the durable consumers and consumes until ctx is
 // done. Then it stops fetching, gives handlers in flight up to Drain to
 // finish, naks the rest for prompt redelivery elsewhere, and returns nil
@@ -223,8 +227,10 @@ func (b *Bus) Run(ctx context.Context) error {
 	b.metrics.watch(routes)
 	go b.watchPending(work, routes, consumers)
 	b.log.InfoContext(ctx, "consuming", "consumers", len(routes))
+	b.consuming.Store(true)
 
 	<-ctx.Done()
+	b.consuming.Store(false)
 	b.log.InfoContext(ctx, "draining", "within", b.cfg.Drain)
 	for _, stop := range stops {
 		stop()

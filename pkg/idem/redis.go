@@ -40,6 +40,14 @@ func NewRedis(c redis.UniversalClient, prefix string) *RedisStore {
 	return &RedisStore{c: c, prefix: prefix}
 }
 
+// Ping reports whether Redis answers, for readiness probes.
+func (s *RedisStore) Ping(ctx context.Context) error {
+	if err := s.c.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis: %w", err)
+	}
+	return nil
+}
+
 // Scripts run with EVALSHA; go-redis falls back to EVAL on NOSCRIPT (after a
 // restart or failover the script cache is empty).
 var (

@@ -203,7 +203,7 @@ func Run(ctx context.Context, cfg Config, getenv func(string) string, setup func
 	for _, a := range []struct {
 		addr string
 		h    http.Handler
-	}{{cfg.HTTPAddr, d.Mux}, {cfg.MetricsAddr, Health(nc, tel)}} {
+	}{{cfg.HTTPAddr, d.Mux}, {cfg.MetricsAddr, Health(tel, d.Checks()...)}} {
 		if a.addr == "" {
 			continue
 		}
@@ -257,15 +257,49 @@ func Connect(ctx context.Context, nc *nats.Conn, cfg Config, tel *telemetry.Prov
 	return &Deps{Bus: b, Tenants: reg, Store: store, Log: log, Mux: http.NewServeMux(), Telemetry: tel, NATS: nc}, nil
 }
 
-// Health serves /healthz (the process answers), /readyz (NATS is connected)
-// and /metrics.
-func Health(nc *nats.Conn, tel *telemetry.Providers) http.Handler {
+// Check is one condition of readiness; Ready returns nil while it holds.
+type Check struct {
+	Name  string
+	Ready func(context.Context) error
+}
+
+// Checks are a worker's conditions of readiness: NATS connected, its
+// streams and consumers provisioned and consuming, and Redis answering
+// when it holds the idempotency keys.
+func (d *Deps) Checks() []Check {
+	checks := []Check{
+		{"nats", func(context.Context) error {
+			if !d.NATS.IsConnected() {
+				return errors.New("not connected")
+			}
+			return nil
+		}},
+		{"consumers", func(context.Context) error {
+			if !d.Bus.Consuming() {
+				return errors.New("not provisioned or not consuming")
+			}
+			return nil
+		}},
+	}
+	if p, ok := d.Store.(interface{ Ping(context.Context) error }); ok {
+		checks = append(checks, Check{"redis", p.Ping})
+	}
+	return checks
+}
+
+// Health serves /healthz (the process answers), /readyz (every check
+// holds; 503 naming the first that does not) and /metrics.
+func Health(tel *telemetry.Providers, checks ...Check) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !nc.IsConnected() {
-			http.Error(w, "NATS not connected", http.StatusServiceUnavailable)
-			return
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		for _, c := range checks {
+			if err := c.Ready(ctx); err != nil {
+				http.Error(w, fmt.Sprintf("not ready: %s: %v", c.Name, err), http.StatusServiceUnavailable)
+				return
+			}
 		}
 		w.Write([]byte("ready\n"))
 	})

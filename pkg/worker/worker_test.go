@@ -98,7 +98,18 @@ func TestRunServesHealthAndStops(t *testing.T) {
 			}
 		}
 	}
-	for path, want := range map[string]string{"/healthz": "ok", "/readyz": "ready", "/metrics": "target_info"} {
+	// Ready once the consumers are provisioned, which follows the first
+	// answer of the metrics server.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		code, body := get("http://" + metrics + "/readyz")
+		if code == 200 && body == "ready\n" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz = %d %q, never ready", code, body)
+		}
+	}
+	for path, want := range map[string]string{"/healthz": "ok", "/metrics": "target_info"} {
 		if code, body := get("http://" + metrics + path); code != 200 || !strings.Contains(body, want) {
 			t.Errorf("GET %s = %d %q", path, code, body)
 		}
@@ -145,5 +156,35 @@ func TestRunFailsWhenItsPortIsTaken(t *testing.T) {
 	err = Run(ctx, cfg, env(nil), func(context.Context, *Deps) error { return nil })
 	if err == nil || !strings.Contains(err.Error(), "listen on "+taken.Addr().String()) {
 		t.Errorf("Run with its API port taken = %v, want a listen error", err)
+	}
+}
+
+func TestReadyzNamesWhatIsNotReady(t *testing.T) {
+	s := natstest.Start(t)
+	metrics := freeAddr(t)
+	// Nothing listens on the Redis address.
+	cfg, err := Load("probe", "", []string{"--nats", s.ClientURL(), "--metrics", metrics, "--redis", "redis://" + freeAddr(t)}, env(nil), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, cfg, env(nil), func(context.Context, *Deps) error { return nil }) }()
+	defer func() { cancel(); <-done }()
+	var code int
+	var body string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		resp, err := http.Get("http://" + metrics + "/readyz")
+		if err != nil {
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if code, body = resp.StatusCode, string(b); strings.Contains(body, "redis") {
+			break
+		}
+	}
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, "not ready: redis") {
+		t.Errorf("/readyz with Redis down = %d %q, want 503 naming redis", code, body)
 	}
 }

@@ -202,7 +202,14 @@ func up(ctx context.Context, c upConfig, getenv func(string) string, stdout io.W
 	mux.Handle("/v1/tenants", admin)
 	mux.Handle("/v1/tenants/", admin)
 	mux.Handle("/erp-sim/", erpsim.New(erpsim.Config{Secrets: map[string]string{demoEconomySystem: secret}, Logger: log.With("service", "erpsim")}))
-	health := worker.Health(nc, tel)
+	var checks []worker.Check
+	for name, d := range deps {
+		for _, c := range d.Checks() {
+			c.Name = name + " " + c.Name
+			checks = append(checks, c)
+		}
+	}
+	health := worker.Health(tel, checks...)
 	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
 		mux.Handle("GET "+path, health)
 	}
