@@ -58,7 +58,10 @@ type Config struct {
 	MetricsAddr      string
 	AdminTokenHashes []string
 	LogLevel         slog.Level
-	Bus              bus.Config
+	// TenantsFile is a YAML or JSON file of municipalities stored at
+	// start-up (see tenant.Seed); "" for none.
+	TenantsFile string
+	Bus         bus.Config
 }
 
 // Load reads a worker's configuration from args over getenv over the
@@ -96,6 +99,7 @@ func Load(name, httpAddr string, args []string, getenv func(string) string, more
 	problems = append(problems, err)
 	fs.DurationVar(&c.Bus.AckWait, "ack-wait", ackWait, "how long JetStream waits for an ack before it redelivers; 0 for 30s (env EFAKTURA_ACK_WAIT)")
 	fs.DurationVar(&c.Bus.Lease, "lease", lease, "how long a stopped worker's idempotency claims stay held; 0 for 2m (env EFAKTURA_LEASE)")
+	fs.StringVar(&c.TenantsFile, "tenants", env("EFAKTURA_TENANTS", ""), "YAML or JSON `file` of municipalities to store at start-up; agreements it lists are reset to its states (env EFAKTURA_TENANTS)")
 	adminHashes := fs.String("admin-token-sha256", env("EFAKTURA_ADMIN_TOKEN_SHA256", ""), "comma-separated hex SHA-256 `hashes` of admin tokens (env EFAKTURA_ADMIN_TOKEN_SHA256)")
 	logLevel := fs.String("log-level", env("EFAKTURA_LOG_LEVEL", "info"), "`level`: debug, info, warn or error (env EFAKTURA_LOG_LEVEL)")
 	if more != nil {
@@ -189,6 +193,9 @@ func Run(ctx context.Context, cfg Config, getenv func(string) string, setup func
 	if err != nil {
 		return err
 	}
+	if err := serveTenants(ctx, cfg, d, getenv); err != nil {
+		return err
+	}
 	if err := setup(ctx, d); err != nil {
 		return err
 	}
@@ -215,6 +222,35 @@ func Run(ctx context.Context, cfg Config, getenv func(string) string, setup func
 	}
 	log.InfoContext(ctx, "started", "config", cfg, "telemetry", tel)
 	return d.Bus.Run(ctx)
+}
+
+// serveTenants stores the municipalities of cfg.TenantsFile and, on a
+// worker with an API, serves the admin API (/v1/tenants) beside it, so a
+// deployment of separate workers is managed as the all-in-one is.
+func serveTenants(ctx context.Context, cfg Config, d *Deps, getenv func(string) string) error {
+	if cfg.TenantsFile == "" && cfg.HTTPAddr == "" {
+		return nil
+	}
+	store, err := tenant.NewStore(ctx, d.Bus.JetStream(), tenant.StoreConfig{Replicas: d.Bus.Config().Replicas}, d.Bus.Publish)
+	if err != nil {
+		return err
+	}
+	if cfg.TenantsFile != "" {
+		tenants, err := tenant.LoadFile(cfg.TenantsFile, getenv)
+		if err != nil {
+			return err
+		}
+		if err := tenant.Seed(ctx, store, tenants); err != nil {
+			return err
+		}
+		d.Log.InfoContext(ctx, "municipalities stored", "file", cfg.TenantsFile, "count", len(tenants))
+	}
+	if cfg.HTTPAddr != "" {
+		admin := tenant.NewAdminAPI(store, d.Tenants)
+		d.Mux.Handle("/v1/tenants", admin)
+		d.Mux.Handle("/v1/tenants/", admin)
+	}
+	return nil
 }
 
 // Connect builds a worker's dependencies on an open connection: the bus,

@@ -188,3 +188,37 @@ func TestReadyzNamesWhatIsNotReady(t *testing.T) {
 		t.Errorf("/readyz with Redis down = %d %q, want 503 naming redis", code, body)
 	}
 }
+
+// A worker with an API serves the admin API and stores --tenants at start,
+// so separate workers are managed as the all-in-one is.
+func TestRunStoresTenantsAndServesTheAdminAPI(t *testing.T) {
+	s := natstest.Start(t)
+	api := freeAddr(t)
+	getenv := env(map[string]string{"EFAKTURA_ADMIN_TOKEN": "admin-dev", "EFAKTURA_SECRET_0101": "kbh-secret"})
+	cfg, err := Load("probe", api, []string{"--nats", s.ClientURL(), "--metrics", freeAddr(t), "--tenants", "../tenant/testdata/tenants.yaml"}, getenv, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, cfg, getenv, func(context.Context, *Deps) error { return nil }) }()
+	defer func() { cancel(); <-done }()
+	var code int
+	var body string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+api+"/v1/tenants/0101", nil)
+		req.Header.Set("Authorization", "Bearer admin-dev")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if code, body = resp.StatusCode, string(b); code == http.StatusOK {
+			break
+		}
+	}
+	if code != http.StatusOK || !strings.Contains(body, "opus-kbh") || strings.Contains(body, "kbh-secret") {
+		t.Errorf("GET /v1/tenants/0101 = %d %s; want the stored municipality, without its secret", code, body)
+	}
+}
