@@ -5,6 +5,7 @@ package natsembed
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -27,6 +28,16 @@ type Config struct {
 	Name string
 	// Log turns the server's own logging on.
 	Log bool
+	// Cluster joins the server to a JetStream cluster, for tests of
+	// replicated streams; nil for a single server.
+	Cluster *Cluster
+}
+
+// Cluster is a server's place in a cluster of embedded servers.
+type Cluster struct {
+	Name   string   // the same on every node
+	Port   int      // this node's route port
+	Routes []string // every node's route URL, e.g. nats://127.0.0.1:6222
 }
 
 // Start starts a JetStream server and waits until it accepts clients.
@@ -47,7 +58,7 @@ func Start(c Config) (*server.Server, error) {
 	if c.Name == "" {
 		c.Name = "efaktura"
 	}
-	s, err := server.NewServer(&server.Options{
+	o := &server.Options{
 		ServerName: c.Name,
 		Host:       c.Host,
 		Port:       c.Port,
@@ -56,7 +67,12 @@ func Start(c Config) (*server.Server, error) {
 		MaxPayload: c.MaxPayload,
 		NoLog:      !c.Log,
 		NoSigs:     true,
-	})
+	}
+	if c.Cluster != nil {
+		o.Cluster = server.ClusterOpts{Name: c.Cluster.Name, Host: c.Host, Port: c.Cluster.Port}
+		o.Routes = server.RoutesFromStr(strings.Join(c.Cluster.Routes, ","))
+	}
+	s, err := server.NewServer(o)
 	if err != nil {
 		return nil, fmt.Errorf("natsembed: %w", err)
 	}

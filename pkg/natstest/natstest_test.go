@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -45,5 +46,52 @@ func TestStartAndRestart(t *testing.T) {
 	info, err := st.Info(ctx)
 	if err != nil || info.State.Msgs != 1 {
 		t.Fatalf("after restart: %d messages, %v; want 1", info.State.Msgs, err)
+	}
+}
+
+func TestClusterKeepsAReplicatedStreamThroughANodeRestart(t *testing.T) {
+	c := StartCluster(t, 3)
+	nc, err := nats.Connect(c.URL(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "R3", Subjects: []string{"r3.>"}, Replicas: 3}); err != nil {
+		t.Fatal(err)
+	}
+	publish := func(n int) {
+		for i := range n {
+			var err error
+			for try := 0; try < 100; try++ { // a leader election may be under way
+				if _, err = js.Publish(ctx, "r3.x", []byte{byte(i)}); err == nil {
+					break
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	publish(10)
+	c.Stop(0)
+	publish(10)
+	c.Restart(0)
+	publish(10)
+	s, err := js.Stream(ctx, "R3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs != 30 {
+		t.Errorf("stream holds %d messages, want 30", info.State.Msgs)
 	}
 }

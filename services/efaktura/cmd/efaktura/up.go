@@ -39,7 +39,7 @@ const (
 
 // runUp runs the whole system in one process on embedded defaults.
 func runUp(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlagSet("up", "efaktura up [--http ADDR] [--data DIR] [--agreements approved|pending] [--tenants FILE] [--nats-port N]\n\n"+
+	fs := newFlagSet("up", "efaktura up [--http ADDR] [--data DIR] [--agreements approved|pending] [--tenants FILE] [--nats-port N | --nats URL [--replicas N]]\n\n"+
 		"Environment: REDIS_URL (idempotency keys in Redis rather than JetStream KV), EFAKTURA_ACK_WAIT and\n"+
 		"EFAKTURA_LEASE (redelivery and claim expiry after a crash; 30s and 2m), EFAKTURA_DEMO_INGEST_TOKEN,\n"+
 		"EFAKTURA_DEMO_CASEWORKER_TOKEN, EFAKTURA_DEMO_ADMIN_TOKEN, EFAKTURA_LOG_LEVEL and OTEL_*.")
@@ -48,6 +48,8 @@ func runUp(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Wr
 	agreements := fs.String("agreements", "approved", "state of the demo municipality's two agreements: approved or pending")
 	tenantsFile := fs.String("tenants", "", "YAML or JSON `file` of more municipalities to load at start-up")
 	natsPort := fs.Int("nats-port", 0, "client `port` of the embedded NATS server, for workers run alone; 0 picks a free one")
+	natsURL := fs.String("nats", "", "`URL`s of an external NATS JetStream (a cluster: comma-separated) instead of the embedded server")
+	replicas := fs.Int("replicas", 1, "replicas of streams and buckets on an external cluster: 1, 3 or 5")
 	if _, err := fs.parse(args, stdout, stderr); err != nil {
 		return parseStatus(err)
 	}
@@ -63,6 +65,7 @@ func runUp(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Wr
 	if err := up(ctx, upConfig{
 		HTTPAddr: *httpAddr, DataDir: *dataDir, Pending: *agreements == "pending",
 		TenantsFile: *tenantsFile, NATSPort: *natsPort, RedisURL: os.Getenv("REDIS_URL"),
+		NATSURL: *natsURL, Replicas: *replicas,
 		AckWait: ackWait, Lease: lease,
 	}, os.Getenv, stdout, log); err != nil {
 		log.Error("efaktura up stopped", "err", err)
@@ -75,6 +78,11 @@ type upConfig struct {
 	HTTPAddr, DataDir, TenantsFile, RedisURL string
 	Pending                                  bool
 	NATSPort                                 int
+	// NATSURL is an external NATS (e.g. a cluster) to use instead of the
+	// embedded server, with Replicas replicas of streams and buckets
+	// (0 for 1).
+	NATSURL  string
+	Replicas int
 	// AckWait and Lease bound how soon the work of a process that died is
 	// taken up again (EFAKTURA_ACK_WAIT, EFAKTURA_LEASE); 0 takes the bus's
 	// defaults, 30s and 2m.
@@ -107,14 +115,18 @@ func up(ctx context.Context, c upConfig, getenv func(string) string, stdout io.W
 	}
 	secret := demoToken(getenv, "EFAKTURA_DEMO_ERP_SECRET")
 
-	ns, err := natsembed.Start(natsembed.Config{StoreDir: filepath.Join(c.DataDir, "nats"), Port: c.NATSPort})
-	if err != nil {
-		return err
+	natsURL := c.NATSURL
+	if natsURL == "" {
+		ns, err := natsembed.Start(natsembed.Config{StoreDir: filepath.Join(c.DataDir, "nats"), Port: c.NATSPort})
+		if err != nil {
+			return err
+		}
+		defer func() { ns.Shutdown(); ns.WaitForShutdown() }()
+		natsURL = ns.ClientURL()
 	}
-	defer func() { ns.Shutdown(); ns.WaitForShutdown() }()
-	nc, err := nats.Connect(ns.ClientURL(), nats.Name("efaktura up"), nats.MaxReconnects(-1))
+	nc, err := nats.Connect(natsURL, nats.Name("efaktura up"), nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
 	if err != nil {
-		return fmt.Errorf("connect to the embedded NATS server: %w", err)
+		return fmt.Errorf("connect to NATS at %s: %w", worker.RedactURL(natsURL), err)
 	}
 	defer nc.Close()
 	tel, err := telemetry.Start(ctx, telemetry.Config{ServiceName: "efaktura"}, getenv)
@@ -135,7 +147,7 @@ func up(ctx context.Context, c upConfig, getenv func(string) string, stdout io.W
 	for _, name := range []string{"admin", "ingest", "validate", "decide", "respond"} {
 		d, err := worker.Connect(ctx, nc, worker.Config{
 			Name: name, RedisURL: c.RedisURL, AdminTokenHashes: []string{tenant.HashToken(tokens["admin"])},
-			Bus: bus.Config{Stream: "EFAKTURA", Replicas: 1, AckWait: c.AckWait, Lease: c.Lease},
+			Bus: bus.Config{Stream: "EFAKTURA", Replicas: max(1, c.Replicas), AckWait: c.AckWait, Lease: c.Lease},
 		}, tel, log.With("service", name))
 		if err != nil {
 			ln.Close()
@@ -143,7 +155,7 @@ func up(ctx context.Context, c upConfig, getenv func(string) string, stdout io.W
 		}
 		deps[name] = d
 	}
-	store, err := tenant.NewStore(ctx, deps["admin"].Bus.JetStream(), tenant.StoreConfig{}, deps["admin"].Bus.Publish)
+	store, err := tenant.NewStore(ctx, deps["admin"].Bus.JetStream(), tenant.StoreConfig{Replicas: max(1, c.Replicas)}, deps["admin"].Bus.Publish)
 	if err != nil {
 		ln.Close()
 		return err
@@ -243,7 +255,7 @@ func up(ctx context.Context, c upConfig, getenv func(string) string, stdout io.W
 		})
 	}
 	wg.Go(func() { rs.Run(run) })
-	printBanner(stdout, base, ns.ClientURL(), c, tokens)
+	printBanner(stdout, base, worker.RedactURL(natsURL), c, tokens)
 	wg.Wait()
 	close(errs)
 	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
