@@ -8,12 +8,13 @@ ALL_PKGS         = $(foreach d,$(ALL_GO_MOD_DIRS),$(d)/...)
 
 # Pinned tools, installed through the Go toolchain into ./bin/tools.
 STATICCHECK_VERSION := v0.8.2
+HELM_VERSION := v3.17.3
 TOOLS := $(CURDIR)/bin/tools
 
 # Benchmark flags; e.g. make bench BENCHFLAGS='-count 6' for benchstat.
 BENCHFLAGS ?= -count 3
 
-.PHONY: all build run test test-short bench vet fmt lint tidy clean
+.PHONY: all build run test test-short bench vet fmt lint helm-lint tidy clean
 
 all: vet test build
 
@@ -30,8 +31,8 @@ run: build
 	bin/efaktura up
 
 ## test: every test of every module, with the race detector
-test:
-	$(GO) test -race -count=1 $(ALL_PKGS)
+test: $(TOOLS)/helm
+	EFAKTURA_HELM=$(TOOLS)/helm $(GO) test -race -count=1 $(ALL_PKGS)
 
 ## bench: benchmarks of every module; figures go into docs/performance.md.
 ## The comparison with xmllint needs libxml2-utils (apt-get install libxml2-utils).
@@ -49,6 +50,17 @@ lint: $(TOOLS)/staticcheck vet
 
 $(TOOLS)/staticcheck:
 	GOBIN=$(TOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+## helm-lint: helm lint and helm template of helm/efaktura with default and production-like values
+## (TestHelmChart in make test checks the rendered manifests once helm is in bin/tools)
+helm-lint: $(TOOLS)/helm
+	$(TOOLS)/helm lint helm/efaktura
+	$(TOOLS)/helm lint helm/efaktura -f helm/efaktura/ci/production-values.yaml
+	$(TOOLS)/helm template efaktura helm/efaktura >/dev/null
+	$(TOOLS)/helm template efaktura helm/efaktura -f helm/efaktura/ci/production-values.yaml >/dev/null
+
+$(TOOLS)/helm:
+	GOBIN=$(TOOLS) $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
 
 tidy:
 	@for d in $(ALL_GO_MOD_DIRS); do (cd $$d && $(GO) mod tidy) || exit 1; done
