@@ -19,7 +19,7 @@ const Doc = "../../../../docs/configuration.md"
 // row is one flag of the reference: | `--name` | `ENV` | `default` | text |.
 type row struct{ env, def string }
 
-var envOfUsage = regexp.MustCompile(`\(env ([A-Z0-9_]+)\)`)
+var envOfUsage = regexp.MustCompile(`\(env ([A-Z0-9_]+)`)
 
 // Documented fails t unless the section of doc titled heading lists
 // exactly the flags of fs, skip aside, each with the environment variable

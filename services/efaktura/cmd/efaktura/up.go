@@ -37,24 +37,38 @@ const (
 	demoEconomySystem = "erp-sim"
 )
 
-// runUp runs the whole system in one process on embedded defaults.
-func runUp(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+// upFlags are the values of efaktura up's flags.
+type upFlags struct {
+	httpAddr, dataDir, agreements, tenantsFile, natsURL *string
+	natsPort, replicas                                  *int
+}
+
+// newUpFlags defines efaktura up's flags; docs/configuration.md lists
+// them, and a test keeps the two in step.
+func newUpFlags() (*flagSet, upFlags) {
 	fs := newFlagSet("up", "efaktura up [--http ADDR] [--data DIR] [--agreements approved|pending] [--tenants FILE] [--nats-port N | --nats URL [--replicas N]]\n\n"+
 		"Environment: REDIS_URL (idempotency keys in Redis rather than JetStream KV), EFAKTURA_ACK_WAIT and\n"+
 		"EFAKTURA_LEASE (redelivery and claim expiry after a crash; 30s and 2m), EFAKTURA_DEMO_INGEST_TOKEN,\n"+
 		"EFAKTURA_DEMO_CASEWORKER_TOKEN, EFAKTURA_DEMO_ADMIN_TOKEN, EFAKTURA_LOG_LEVEL and OTEL_*.")
-	httpAddr := fs.String("http", envOr("EFAKTURA_HTTP", "127.0.0.1:8080"), "`address` of the HTTP API, the ERP simulator, /healthz and /metrics")
-	dataDir := fs.String("data", envOr("EFAKTURA_DATA", "data"), "`directory` for JetStream's streams, buckets and objects")
-	agreements := fs.String("agreements", "approved", "state of the demo municipality's two agreements: approved or pending")
-	tenantsFile := fs.String("tenants", "", "YAML or JSON `file` of more municipalities to load at start-up")
-	natsPort := fs.Int("nats-port", 0, "client `port` of the embedded NATS server, for workers run alone; 0 picks a free one")
-	natsURL := fs.String("nats", "", "`URL`s of an external NATS JetStream (a cluster: comma-separated) instead of the embedded server")
-	replicas := fs.Int("replicas", 1, "replicas of streams and buckets on an external cluster: 1, 3 or 5")
+	return fs, upFlags{
+		httpAddr:    fs.String("http", envOr("EFAKTURA_HTTP", "127.0.0.1:8080"), "`address` of the HTTP API, the ERP simulator, /healthz and /metrics (env EFAKTURA_HTTP)"),
+		dataDir:     fs.String("data", envOr("EFAKTURA_DATA", "data"), "`directory` for JetStream's streams, buckets and objects (env EFAKTURA_DATA)"),
+		agreements:  fs.String("agreements", "approved", "state of the demo municipality's two agreements: approved or pending"),
+		tenantsFile: fs.String("tenants", "", "YAML or JSON `file` of more municipalities to load at start-up"),
+		natsPort:    fs.Int("nats-port", 0, "client `port` of the embedded NATS server, for workers run alone; 0 picks a free one"),
+		natsURL:     fs.String("nats", "", "`URL`s of an external NATS JetStream (a cluster: comma-separated) instead of the embedded server"),
+		replicas:    fs.Int("replicas", 1, "replicas of streams and buckets on an external cluster: 1, 3 or 5"),
+	}
+}
+
+// runUp runs the whole system in one process on embedded defaults.
+func runUp(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	fs, f := newUpFlags()
 	if _, err := fs.parse(args, stdout, stderr); err != nil {
 		return parseStatus(err)
 	}
-	if *agreements != "approved" && *agreements != "pending" {
-		return fs.usageError(stderr, "--agreements is %q; expected approved or pending", *agreements)
+	if *f.agreements != "approved" && *f.agreements != "pending" {
+		return fs.usageError(stderr, "--agreements is %q; expected approved or pending", *f.agreements)
 	}
 	log := telemetry.NewLogger(stderr, slogLevel())
 	ackWait, err1 := worker.EnvDuration(os.Getenv, "EFAKTURA_ACK_WAIT")
@@ -63,9 +77,9 @@ func runUp(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Wr
 		return fs.usageError(stderr, "%v", err)
 	}
 	if err := up(ctx, upConfig{
-		HTTPAddr: *httpAddr, DataDir: *dataDir, Pending: *agreements == "pending",
-		TenantsFile: *tenantsFile, NATSPort: *natsPort, RedisURL: os.Getenv("REDIS_URL"),
-		NATSURL: *natsURL, Replicas: *replicas,
+		HTTPAddr: *f.httpAddr, DataDir: *f.dataDir, Pending: *f.agreements == "pending",
+		TenantsFile: *f.tenantsFile, NATSPort: *f.natsPort, RedisURL: os.Getenv("REDIS_URL"),
+		NATSURL: *f.natsURL, Replicas: *f.replicas,
 		AckWait: ackWait, Lease: lease,
 	}, os.Getenv, stdout, log); err != nil {
 		log.Error("efaktura up stopped", "err", err)

@@ -76,15 +76,22 @@ func (s secrets) Set(v string) error {
 	return nil
 }
 
-func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
-	c := config{sim: erpsim.Config{Secrets: secrets{}}}
+// flags defines erpsim's flags on c; docs/configuration.md lists them,
+// and a test keeps the two in step.
+func flags(c *config, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("erpsim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.addr, "http", ":8090", "`address` to listen on")
-	fs.Var(secrets(c.sim.Secrets), "secret", "an economy system `ID=SECRET` it accepts answers for; repeatable (env EFAKTURA_ERPSIM_SECRETS=id=secret,id2=secret2)")
+	fs.Var(secrets(c.sim.Secrets), "secret", "an economy system `ID=SECRET` it accepts answers for; repeatable (env EFAKTURA_ERPSIM_SECRETS, e.g. id=secret,id2=secret2)")
 	fs.Float64Var(&c.sim.FailRatio, "fail", 0, "share of requests, 0 to 1, answered 503 before recording")
 	fs.DurationVar(&c.sim.Delay, "delay", 0, "how long each request waits before it is answered")
 	fs.Int64Var(&c.sim.Seed, "seed", 1, "seed of the injected failures")
+	return fs
+}
+
+func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	c := config{sim: erpsim.Config{Secrets: secrets{}}}
+	fs := flags(&c, stderr)
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
