@@ -42,10 +42,7 @@ func NewRedis(c redis.UniversalClient, prefix string) *RedisStore {
 
 // Ping reports whether Redis answers, for readiness probes.
 func (s *RedisStore) Ping(ctx context.Context) error {
-	if err := s.c.Ping(ctx).Err(); err != nil {
-		return fmt.Errorf("redis: %w", err)
-	}
-	return nil
+	return s.c.Ping(ctx).Err()
 }
 
 // Scripts run with EVALSHA; go-redis falls back to EVAL on NOSCRIPT (after a

@@ -95,10 +95,13 @@ func TestComposeFile(t *testing.T) {
 			}
 		}
 	}
-	ingest := compose.Services["ingest"].Environment
-	tenants, err := tenant.LoadFile(filepath.Join(deploy, "tenants.yaml"), func(k string) string { return ingest[k] })
+	decide := compose.Services["decide"].Environment
+	if decide["EFAKTURA_TENANTS"] == "" || decide["EFAKTURA_ADMIN_HTTP"] == "" {
+		t.Error("decide neither stores the tenants file nor serves the admin API")
+	}
+	tenants, err := tenant.LoadFile(filepath.Join(deploy, "tenants.yaml"), func(k string) string { return decide[k] })
 	if err != nil || len(tenants) == 0 {
-		t.Fatalf("deploy/tenants.yaml as ingest loads it: %v", err)
+		t.Fatalf("deploy/tenants.yaml as decide loads it: %v", err)
 	}
 	if got, want := tenants[0].EconomySystem.Endpoint, "http://erpsim:8090/erp-sim/answers"; got != want {
 		t.Errorf("the municipality's economy system is %s, want the simulator's %s", got, want)

@@ -59,9 +59,13 @@ type Config struct {
 	AdminTokenHashes []string
 	LogLevel         slog.Level
 	// TenantsFile is a YAML or JSON file of municipalities stored at
-	// start-up (see tenant.Seed); "" for none.
+	// start-up when not stored yet; "" for none.
 	TenantsFile string
-	Bus         bus.Config
+	// AdminAddr serves the admin API (/v1/tenants); "" for none. Its own
+	// address, so it can be kept off the network the economy systems and
+	// caseworkers reach.
+	AdminAddr string
+	Bus       bus.Config
 }
 
 // Load reads a worker's configuration from args over getenv over the
@@ -99,7 +103,8 @@ func Load(name, httpAddr string, args []string, getenv func(string) string, more
 	problems = append(problems, err)
 	fs.DurationVar(&c.Bus.AckWait, "ack-wait", ackWait, "how long JetStream waits for an ack before it redelivers; 0 for 30s (env EFAKTURA_ACK_WAIT)")
 	fs.DurationVar(&c.Bus.Lease, "lease", lease, "how long a stopped worker's idempotency claims stay held; 0 for 2m (env EFAKTURA_LEASE)")
-	fs.StringVar(&c.TenantsFile, "tenants", env("EFAKTURA_TENANTS", ""), "YAML or JSON `file` of municipalities to store at start-up; agreements it lists are reset to its states (env EFAKTURA_TENANTS)")
+	fs.StringVar(&c.TenantsFile, "tenants", env("EFAKTURA_TENANTS", ""), "YAML or JSON `file` of municipalities to store at start-up unless stored already (env EFAKTURA_TENANTS)")
+	fs.StringVar(&c.AdminAddr, "admin-http", env("EFAKTURA_ADMIN_HTTP", ""), "`address` of the admin API, /v1/tenants; empty for none (env EFAKTURA_ADMIN_HTTP)")
 	adminHashes := fs.String("admin-token-sha256", env("EFAKTURA_ADMIN_TOKEN_SHA256", ""), "comma-separated hex SHA-256 `hashes` of admin tokens (env EFAKTURA_ADMIN_TOKEN_SHA256)")
 	logLevel := fs.String("log-level", env("EFAKTURA_LOG_LEVEL", "info"), "`level`: debug, info, warn or error (env EFAKTURA_LOG_LEVEL)")
 	if more != nil {
@@ -127,7 +132,7 @@ func Load(name, httpAddr string, args []string, getenv func(string) string, more
 	if err := c.LogLevel.UnmarshalText([]byte(*logLevel)); err != nil {
 		problems = append(problems, fmt.Errorf("log level %q: expected debug, info, warn or error", *logLevel))
 	}
-	for _, a := range []struct{ name, addr string }{{"http", c.HTTPAddr}, {"metrics", c.MetricsAddr}} {
+	for _, a := range []struct{ name, addr string }{{"http", c.HTTPAddr}, {"metrics", c.MetricsAddr}, {"admin-http", c.AdminAddr}} {
 		if _, _, err := net.SplitHostPort(a.addr); a.addr != "" && err != nil {
 			problems = append(problems, fmt.Errorf("%s address %q: %w", a.name, a.addr, err))
 		}
@@ -193,7 +198,8 @@ func Run(ctx context.Context, cfg Config, getenv func(string) string, setup func
 	if err != nil {
 		return err
 	}
-	if err := serveTenants(ctx, cfg, d, getenv); err != nil {
+	admin, err := tenantsAdmin(ctx, cfg, d, getenv)
+	if err != nil {
 		return err
 	}
 	if err := setup(ctx, d); err != nil {
@@ -210,7 +216,7 @@ func Run(ctx context.Context, cfg Config, getenv func(string) string, setup func
 	for _, a := range []struct {
 		addr string
 		h    http.Handler
-	}{{cfg.HTTPAddr, d.Mux}, {cfg.MetricsAddr, Health(tel, d.Checks()...)}} {
+	}{{cfg.HTTPAddr, d.Mux}, {cfg.MetricsAddr, Health(tel, d.Checks()...)}, {cfg.AdminAddr, admin}} {
 		if a.addr == "" {
 			continue
 		}
@@ -224,33 +230,46 @@ func Run(ctx context.Context, cfg Config, getenv func(string) string, setup func
 	return d.Bus.Run(ctx)
 }
 
-// serveTenants stores the municipalities of cfg.TenantsFile and, on a
-// worker with an API, serves the admin API (/v1/tenants) beside it, so a
-// deployment of separate workers is managed as the all-in-one is.
-func serveTenants(ctx context.Context, cfg Config, d *Deps, getenv func(string) string) error {
-	if cfg.TenantsFile == "" && cfg.HTTPAddr == "" {
-		return nil
+// tenantsAdmin stores the municipalities of cfg.TenantsFile that are not
+// stored yet and returns the admin API (/v1/tenants) for cfg.AdminAddr,
+// nil without one. Only new municipalities are stored: every replica runs
+// this at every start, and a stored record is managed through the admin
+// API from then on, so a restart must not undo a revoked agreement or a
+// rotated secret.
+func tenantsAdmin(ctx context.Context, cfg Config, d *Deps, getenv func(string) string) (http.Handler, error) {
+	if cfg.TenantsFile == "" && cfg.AdminAddr == "" {
+		return nil, nil
 	}
 	store, err := tenant.NewStore(ctx, d.Bus.JetStream(), tenant.StoreConfig{Replicas: d.Bus.Config().Replicas}, d.Bus.Publish)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if cfg.TenantsFile != "" {
 		tenants, err := tenant.LoadFile(cfg.TenantsFile, getenv)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if err := tenant.Seed(ctx, store, tenants); err != nil {
-			return err
+		added := 0
+		for _, t := range tenants {
+			_, err := store.Get(ctx, t.Kommune)
+			if err == nil {
+				continue
+			}
+			if !errors.Is(err, tenant.ErrNotFound) {
+				return nil, err
+			}
+			// Another replica may store it first: then it exists, as wanted.
+			if _, err := store.Put(ctx, t, 0); err != nil && !errors.Is(err, tenant.ErrConflict) {
+				return nil, err
+			}
+			added++
 		}
-		d.Log.InfoContext(ctx, "municipalities stored", "file", cfg.TenantsFile, "count", len(tenants))
+		d.Log.InfoContext(ctx, "municipalities from the tenants file", "file", cfg.TenantsFile, "in_file", len(tenants), "stored_now", added)
 	}
-	if cfg.HTTPAddr != "" {
-		admin := tenant.NewAdminAPI(store, d.Tenants)
-		d.Mux.Handle("/v1/tenants", admin)
-		d.Mux.Handle("/v1/tenants/", admin)
+	if cfg.AdminAddr == "" {
+		return nil, nil
 	}
-	return nil
+	return tenant.NewAdminAPI(store, d.Tenants), nil
 }
 
 // Connect builds a worker's dependencies on an open connection: the bus,

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"flag"
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/nats-io/nats.go/jetstream"
 	"io"
 	"net"
 	"net/http"
@@ -189,36 +191,63 @@ func TestReadyzNamesWhatIsNotReady(t *testing.T) {
 	}
 }
 
-// A worker with an API serves the admin API and stores --tenants at start,
-// so separate workers are managed as the all-in-one is.
+// A worker with --admin-http serves the admin API there, and --tenants
+// stores municipalities at start unless stored already, so separate
+// workers are managed as the all-in-one is, and a restart undoes nothing.
 func TestRunStoresTenantsAndServesTheAdminAPI(t *testing.T) {
 	s := natstest.Start(t)
-	api := freeAddr(t)
 	getenv := env(map[string]string{"EFAKTURA_ADMIN_TOKEN": "admin-dev", "EFAKTURA_SECRET_0101": "kbh-secret"})
-	cfg, err := Load("probe", api, []string{"--nats", s.ClientURL(), "--metrics", freeAddr(t), "--tenants", "../tenant/testdata/tenants.yaml"}, getenv, nil)
+	// get starts a worker, reads municipality 0101 through its admin API
+	// and stops it.
+	get := func() string {
+		t.Helper()
+		api := freeAddr(t)
+		cfg, err := Load("probe", "", []string{"--nats", s.ClientURL(), "--metrics", freeAddr(t), "--admin-http", api, "--tenants", "../tenant/testdata/tenants.yaml"}, getenv, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- Run(ctx, cfg, getenv, func(context.Context, *Deps) error { return nil }) }()
+		defer func() { cancel(); <-done }()
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			req, _ := http.NewRequest(http.MethodGet, "http://"+api+"/v1/tenants/0101", nil)
+			req.Header.Set("Authorization", "Bearer admin-dev")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				continue
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return string(b)
+			}
+		}
+		t.Fatal("GET /v1/tenants/0101 never answered 200")
+		return ""
+	}
+	if body := get(); !strings.Contains(body, "opus-kbh") || strings.Contains(body, "kbh-secret") {
+		t.Errorf("GET /v1/tenants/0101 = %s; want the stored municipality, without its secret", body)
+	}
+
+	// An operator renames it through the store; a restart keeps that.
+	js, err := jetstream.New(natstest.Connect(t, s))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- Run(ctx, cfg, getenv, func(context.Context, *Deps) error { return nil }) }()
-	defer func() { cancel(); <-done }()
-	var code int
-	var body string
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		req, _ := http.NewRequest(http.MethodGet, "http://"+api+"/v1/tenants/0101", nil)
-		req.Header.Set("Authorization", "Bearer admin-dev")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			continue
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if code, body = resp.StatusCode, string(b); code == http.StatusOK {
-			break
-		}
+	store, err := tenant.NewStore(t.Context(), js, tenant.StoreConfig{}, func(context.Context, ...cloudevents.Event) error { return nil })
+	if err != nil {
+		t.Fatal(err)
 	}
-	if code != http.StatusOK || !strings.Contains(body, "opus-kbh") || strings.Contains(body, "kbh-secret") {
-		t.Errorf("GET /v1/tenants/0101 = %d %s; want the stored municipality, without its secret", code, body)
+	stored, err := store.Get(t.Context(), "0101")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored.Name = "Renamed by the operator"
+	if _, err := store.Put(t.Context(), stored, stored.Version); err != nil {
+		t.Fatal(err)
+	}
+	if body := get(); !strings.Contains(body, "Renamed by the operator") {
+		t.Errorf("after a restart GET /v1/tenants/0101 = %s; the tenants file undid the operator's change", body)
 	}
 }
