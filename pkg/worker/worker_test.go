@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -72,6 +73,58 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
+// start runs Run with cfg and setup (nil for none) until stop, or the
+// end of the test; stop returns Run's result.
+func start(t *testing.T, cfg Config, getenv func(string) string, setup func(context.Context, *Deps) error) (stop func() error) {
+	t.Helper()
+	if setup == nil {
+		setup = func(context.Context, *Deps) error { return nil }
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, cfg, getenv, setup) }()
+	var once sync.Once
+	var err error
+	stop = func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case err = <-done:
+			case <-time.After(30 * time.Second):
+				err = errors.New("Run did not return within 30s after its context ended")
+			}
+		})
+		return err
+	}
+	t.Cleanup(func() { stop() })
+	return stop
+}
+
+// poll GETs url, with token when not empty, until until holds for the
+// answer or 10s have passed; it returns the last answer (0 when none).
+func poll(url, token string, until func(code int, body string) bool) (int, string) {
+	var code int
+	var body string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if code, body = resp.StatusCode, string(b); until(code, body) {
+			break
+		}
+	}
+	return code, body
+}
+
+func answered(int, string) bool { return true }
+
 func TestRunServesHealthAndStops(t *testing.T) {
 	s := natstest.Start(t)
 	metrics, api := freeAddr(t), freeAddr(t)
@@ -79,54 +132,25 @@ func TestRunServesHealthAndStops(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, cfg, env(nil), func(_ context.Context, d *Deps) error {
-			d.Mux.HandleFunc("GET /hello", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "hi") })
-			return nil
-		})
-	}()
-	get := func(url string) (int, string) {
-		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-			resp, err := http.Get(url)
-			if err == nil {
-				b, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				return resp.StatusCode, string(b)
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("GET %s: %v", url, err)
-			}
-		}
-	}
+	stop := start(t, cfg, env(nil), func(_ context.Context, d *Deps) error {
+		d.Mux.HandleFunc("GET /hello", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "hi") })
+		return nil
+	})
 	// Ready once the consumers are provisioned, which follows the first
 	// answer of the metrics server.
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		code, body := get("http://" + metrics + "/readyz")
-		if code == 200 && body == "ready\n" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/readyz = %d %q, never ready", code, body)
-		}
+	if code, body := poll("http://"+metrics+"/readyz", "", func(code int, body string) bool { return code == 200 }); body != "ready\n" {
+		t.Fatalf("/readyz = %d %q, never ready", code, body)
 	}
 	for path, want := range map[string]string{"/healthz": "ok", "/metrics": "target_info"} {
-		if code, body := get("http://" + metrics + path); code != 200 || !strings.Contains(body, want) {
+		if code, body := poll("http://"+metrics+path, "", answered); code != 200 || !strings.Contains(body, want) {
 			t.Errorf("GET %s = %d %q", path, code, body)
 		}
 	}
-	if code, body := get("http://" + api + "/hello"); code != 200 || body != "hi" {
+	if code, body := poll("http://"+api+"/hello", "", answered); code != 200 || body != "hi" {
 		t.Errorf("the worker's API: %d %q", code, body)
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("Run = %v after a shutdown, want nil", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("Run did not return after its context ended")
+	if err := stop(); err != nil {
+		t.Errorf("after a shutdown: %v, want nil", err)
 	}
 }
 
@@ -169,23 +193,8 @@ func TestReadyzNamesWhatIsNotReady(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- Run(ctx, cfg, env(nil), func(context.Context, *Deps) error { return nil }) }()
-	defer func() { cancel(); <-done }()
-	var code int
-	var body string
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		resp, err := http.Get("http://" + metrics + "/readyz")
-		if err != nil {
-			continue
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if code, body = resp.StatusCode, string(b); strings.Contains(body, "redis") {
-			break
-		}
-	}
+	start(t, cfg, env(nil), nil)
+	code, body := poll("http://"+metrics+"/readyz", "", func(_ int, body string) bool { return strings.Contains(body, "redis") })
 	if code != http.StatusServiceUnavailable || !strings.Contains(body, "not ready: redis") {
 		t.Errorf("/readyz with Redis down = %d %q, want 503 naming redis", code, body)
 	}
@@ -206,25 +215,12 @@ func TestRunStoresTenantsAndServesTheAdminAPI(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- Run(ctx, cfg, getenv, func(context.Context, *Deps) error { return nil }) }()
-		defer func() { cancel(); <-done }()
-		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-			req, _ := http.NewRequest(http.MethodGet, "http://"+api+"/v1/tenants/0101", nil)
-			req.Header.Set("Authorization", "Bearer admin-dev")
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				continue
-			}
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return string(b)
-			}
+		defer start(t, cfg, getenv, nil)()
+		code, body := poll("http://"+api+"/v1/tenants/0101", "admin-dev", func(code int, _ string) bool { return code == 200 })
+		if code != 200 {
+			t.Fatalf("GET /v1/tenants/0101 = %d %s, want 200", code, body)
 		}
-		t.Fatal("GET /v1/tenants/0101 never answered 200")
-		return ""
+		return body
 	}
 	if body := get(); !strings.Contains(body, "opus-kbh") || strings.Contains(body, "kbh-secret") {
 		t.Errorf("GET /v1/tenants/0101 = %s; want the stored municipality, without its secret", body)

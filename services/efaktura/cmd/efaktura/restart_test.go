@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http/httptest"
@@ -16,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kp-efaktura/efaktura/pkg/efaktura"
 	"github.com/kp-efaktura/efaktura/services/erpsim"
 )
 
@@ -91,42 +89,8 @@ func TestKilledMidFlightGivesExactlyOneAnswerPerDocument(t *testing.T) {
 
 	first := startChild(t, args)
 	s.eventually("the first system answers", func() bool { code, _ := s.do("GET", "/healthz", "", nil); return code == 200 })
-	const bundles = 10
-	var receipts []string
-	for i := range bundles {
-		b, err := efaktura.Sample(efaktura.SampleOptions{Documents: 3, LinesPerDocument: 2, Seed: int64(100 + i)}).Bytes()
-		if err != nil {
-			t.Fatal(err)
-		}
-		code, body := s.do("POST", "/v1/bundles", "ingest-0202", b)
-		if code != 202 {
-			t.Fatalf("POST bundle %d: %d %s", i, code, body)
-		}
-		var accepted struct {
-			Documents []struct {
-				ReceiptNo string `json:"receipt_no"`
-			} `json:"documents"`
-		}
-		json.Unmarshal(body, &accepted)
-		for _, d := range accepted.Documents {
-			receipts = append(receipts, d.ReceiptNo)
-		}
-	}
-	// approve approves up to limit waiting documents.
-	approve := func(limit int) int {
-		code, body := s.do("GET", "/v1/documents?state=awaiting_verdict&per_page=500", "case-0202", nil)
-		if code != 200 {
-			return 0
-		}
-		var page struct {
-			Documents []docJSON `json:"documents"`
-		}
-		json.Unmarshal(body, &page)
-		for _, d := range page.Documents[:min(limit, len(page.Documents))] {
-			s.do("POST", "/v1/documents/"+d.ID+"/verdict", "case-0202", []byte(`{"decision":"approve"}`))
-		}
-		return len(page.Documents)
-	}
+	receipts := s.postSamples("ingest-0202", 10, 3, 100)
+	approve := func(limit int) int { waiting, _ := s.approveWaiting("case-0202", limit); return waiting }
 	// Approve half, and kill the system as soon as answers flow, with
 	// verdicts, decisions and deliveries still in flight.
 	s.eventually("all documents waiting", func() bool { return approve(0) == len(receipts) })

@@ -229,10 +229,14 @@ func up(ctx context.Context, c upConfig, getenv func(string) string, stdout io.W
 	mux.Handle("/v1/tenants/", admin)
 	mux.Handle("/erp-sim/", erpsim.New(erpsim.Config{Secrets: map[string]string{demoEconomySystem: secret}, Logger: log.With("service", "erpsim")}))
 	var checks []worker.Check
+	// The workers share one connection and one store: NATS and Redis are
+	// checked once, each worker's consumers apart.
 	for name, d := range deps {
 		for _, c := range d.Checks() {
-			c.Name = name + " " + c.Name
-			checks = append(checks, c)
+			if name == "admin" || c.Name == "consumers" {
+				c.Name = name + " " + c.Name
+				checks = append(checks, c)
+			}
 		}
 	}
 	health := worker.Health(tel, checks...)

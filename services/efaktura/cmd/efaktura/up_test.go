@@ -170,6 +170,55 @@ func (s *system) post(file string) (int, []byte) {
 	return s.do("POST", "/v1/bundles", "ingest-t", b)
 }
 
+// postSamples posts bundles sample bundles of perBundle documents each,
+// seeded from seed, with the ingest token, and returns their receipt
+// numbers.
+func (s *system) postSamples(token string, bundles, perBundle int, seed int64) []string {
+	s.t.Helper()
+	var receipts []string
+	for i := range bundles {
+		b, err := efaktura.Sample(efaktura.SampleOptions{Documents: perBundle, LinesPerDocument: 2, Seed: seed + int64(i)}).Bytes()
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		code, body := s.do("POST", "/v1/bundles", token, b)
+		if code != 202 {
+			s.t.Fatalf("POST bundle %d: %d %s", i, code, body)
+		}
+		var accepted struct {
+			Documents []struct {
+				ReceiptNo string `json:"receipt_no"`
+			} `json:"documents"`
+		}
+		json.Unmarshal(body, &accepted)
+		for _, d := range accepted.Documents {
+			receipts = append(receipts, d.ReceiptNo)
+		}
+	}
+	return receipts
+}
+
+// approveWaiting approves up to limit of the documents awaiting a verdict,
+// as the caseworker with token; it returns how many were waiting and how
+// many it approved. A failing request counts as nothing waiting: callers
+// poll.
+func (s *system) approveWaiting(token string, limit int) (waiting, approved int) {
+	code, body := s.do("GET", "/v1/documents?state=awaiting_verdict&per_page=500", token, nil)
+	if code != 200 {
+		return 0, 0
+	}
+	var page struct {
+		Documents []docJSON `json:"documents"`
+	}
+	json.Unmarshal(body, &page)
+	for _, d := range page.Documents[:min(limit, len(page.Documents))] {
+		if code, _ := s.do("POST", "/v1/documents/"+d.ID+"/verdict", token, []byte(`{"decision":"approve"}`)); code == 200 {
+			approved++
+		}
+	}
+	return len(page.Documents), approved
+}
+
 func (s *system) verdict(id, body string) (int, []byte) {
 	return s.do("POST", "/v1/documents/"+id+"/verdict", "case-t", []byte(body))
 }
