@@ -145,74 +145,9 @@ func publishEvents(ctx context.Context, js jetstream.JetStream, n int) error {
 	return nil
 }
 
-// rawStage is the hop written directly on nats.go, as in ceilings.md:
-// consume, take what is buffered up to a batch, publish each onward
-// asynchronously, wait for every publish ack, then ack the inputs.
+// rawStage is the hop written directly on nats.go (natstest.Hop).
 func rawStage(b *testing.B, nc *nats.Conn, k int, _ ...Option) func() {
-	js, err := jetstream.New(nc)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx := context.Background()
-	c, err := js.CreateOrUpdateConsumer(ctx, "B", jetstream.ConsumerConfig{
-		Durable: fmt.Sprintf("raw%d", k), FilterSubject: fmt.Sprintf("b.%d", k), AckPolicy: jetstream.AckExplicitPolicy,
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	in := make(chan jetstream.Msg, 2*benchBatch)
-	cc, err := c.Consume(func(m jetstream.Msg) { in <- m }, jetstream.PullMaxMessages(2*benchBatch), jetstream.PullExpiry(5*time.Second))
-	if err != nil {
-		b.Fatal(err)
-	}
-	done := make(chan struct{})
-	next := fmt.Sprintf("b.%d", k+1)
-	go func() {
-		defer close(done)
-		for m := range in {
-			batch := []jetstream.Msg{m}
-		fill:
-			for len(batch) < benchBatch {
-				select {
-				case m, ok := <-in:
-					if !ok {
-						break fill
-					}
-					batch = append(batch, m)
-				default:
-					break fill
-				}
-			}
-			futures := make([]jetstream.PubAckFuture, len(batch))
-			for i, m := range batch {
-				out := nats.NewMsg(next)
-				for h, v := range m.Headers() {
-					out.Header[h] = v
-				}
-				// Dedup is per stream: each hop's copy needs its own id.
-				out.Header.Set(headerMsgID, m.Headers().Get(headerMsgID)+"/"+next)
-				out.Data = m.Data()
-				if futures[i], err = js.PublishMsgAsync(out); err != nil {
-					panic(err)
-				}
-			}
-			for _, f := range futures {
-				select {
-				case <-f.Ok():
-				case err := <-f.Err():
-					panic(err)
-				}
-			}
-			for _, m := range batch {
-				m.Ack()
-			}
-		}
-	}()
-	return func() {
-		cc.Stop()
-		close(in)
-		<-done
-	}
+	return natstest.Hop(b, nc, "B", "b", k, benchBatch)
 }
 
 // runtimeStage is the hop on the bus runtime: a pure handler that forwards

@@ -537,7 +537,7 @@ func barePipeline(b *testing.B) time.Duration {
 	}
 	var stops []func()
 	for k := range bareStages {
-		stops = append(stops, bareStage(b, natstest.Connect(b, srv), k))
+		stops = append(stops, natstest.Hop(b, natstest.Connect(b, srv), "E", "e", k, bareBatch))
 	}
 	defer func() {
 		for _, stop := range stops {
@@ -586,79 +586,4 @@ func barePipeline(b *testing.B) time.Duration {
 		}
 	}
 	return time.Since(start)
-}
-
-// bareStage is hop k (e.k -> e.k+1) on nats.go alone: consume, take what
-// is buffered up to a batch, publish each onward asynchronously, wait for
-// every publish ack, then ack the inputs.
-func bareStage(b *testing.B, nc *nats.Conn, k int) func() {
-	js, err := jetstream.New(nc)
-	if err != nil {
-		b.Fatal(err)
-	}
-	c, err := js.CreateOrUpdateConsumer(context.Background(), "E", jetstream.ConsumerConfig{
-		Durable: fmt.Sprintf("raw%d", k), FilterSubject: fmt.Sprintf("e.%d", k), AckPolicy: jetstream.AckExplicitPolicy,
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	in := make(chan jetstream.Msg, 2*bareBatch)
-	cc, err := c.Consume(func(m jetstream.Msg) { in <- m }, jetstream.PullMaxMessages(2*bareBatch), jetstream.PullExpiry(5*time.Second))
-	if err != nil {
-		b.Fatal(err)
-	}
-	next := fmt.Sprintf("e.%d", k+1)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for m := range in {
-			batch := []jetstream.Msg{m}
-		fill:
-			for len(batch) < bareBatch {
-				select {
-				case m, ok := <-in:
-					if !ok {
-						break fill
-					}
-					batch = append(batch, m)
-				default:
-					break fill
-				}
-			}
-			futures := make([]jetstream.PubAckFuture, len(batch))
-			for i, m := range batch {
-				out := nats.NewMsg(next)
-				for h, v := range m.Headers() {
-					out.Header[h] = v
-				}
-				// Dedup is per stream: each hop's copy needs its own id.
-				out.Header.Set(nats.MsgIdHdr, m.Headers().Get(nats.MsgIdHdr)+"/"+next)
-				out.Data = m.Data()
-				f, err := js.PublishMsgAsync(out)
-				if err != nil {
-					panic(err)
-				}
-				futures[i] = f
-			}
-			for _, f := range futures {
-				select {
-				case <-f.Ok():
-				case err := <-f.Err():
-					panic(err)
-				}
-			}
-			for _, m := range batch {
-				m.Ack()
-			}
-		}
-	}()
-	return func() {
-		cc.Stop()
-		select { // no callback may send on in once it is closed
-		case <-cc.Closed():
-		case <-time.After(10 * time.Second):
-		}
-		close(in)
-		<-done
-	}
 }
