@@ -46,9 +46,13 @@ type Config struct {
 	// Intake holds each document's bytes until the bundle is published, so
 	// this bounds its memory.
 	MaxUnzippedBytes int64
-	// MaxConcurrent is how many bundles are taken in at once; more get
-	// 503 with Retry-After. Default 2.
+	// MaxConcurrent is how many bundles are taken in at once; default 2.
+	// More wait up to SlotWait for a turn, then get 503 with Retry-After.
 	MaxConcurrent int
+	// SlotWait is how long a request waits for an intake slot; default 10 s.
+	// Waiting costs a connection, not memory: the body is read only once
+	// the request has its slot.
+	SlotWait time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -63,6 +67,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxConcurrent == 0 {
 		c.MaxConcurrent = 2
+	}
+	if c.SlotWait == 0 {
+		c.SlotWait = 10 * time.Second
 	}
 	return c
 }
@@ -214,6 +221,24 @@ type documentJSON struct {
 	DocumentNo string `json:"document_no"`
 }
 
+// takeSlot waits up to SlotWait for one of the MaxConcurrent intake slots.
+func (w *Worker) takeSlot(ctx context.Context) bool {
+	select {
+	case w.slots <- struct{}{}:
+		return true
+	default:
+	}
+	timer := time.NewTimer(w.cfg.SlotWait)
+	defer timer.Stop()
+	select {
+	case w.slots <- struct{}{}:
+		return true
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+	return false
+}
+
 // postBundle takes a bundle from an economy system: 202 accepted, 400 with
 // findings, 401 bad token, 403 unknown sender, 409 duplicate, 413 too large.
 func (w *Worker) postBundle(rw http.ResponseWriter, r *http.Request) {
@@ -230,14 +255,12 @@ func (w *Worker) postBundle(rw http.ResponseWriter, r *http.Request) {
 		writeJSON(rw, http.StatusUnsupportedMediaType, map[string]string{"error": "send the bundle as application/xml or application/zip"})
 		return
 	}
-	select {
-	case w.slots <- struct{}{}:
-		defer func() { <-w.slots }()
-	default:
+	if !w.takeSlot(r.Context()) {
 		rw.Header().Set("Retry-After", "5")
 		writeJSON(rw, http.StatusServiceUnavailable, map[string]string{"error": "busy taking in other bundles; send it again shortly"})
 		return
 	}
+	defer func() { <-w.slots }()
 	body, err := io.ReadAll(http.MaxBytesReader(rw, r.Body, w.cfg.maxBody(ct)))
 	var tooBig *http.MaxBytesError
 	switch {

@@ -306,3 +306,24 @@ func TestRegisterTroubleIsNotADuplicate(t *testing.T) {
 		t.Errorf("then the same bundle again: %d, want 409", code)
 	}
 }
+
+// TestBusyIntakeWaitsForASlot: a bundle arriving while every intake slot is
+// taken waits for one, and gets 503 with Retry-After only when none frees up
+// within SlotWait.
+func TestBusyIntakeWaitsForASlot(t *testing.T) {
+	f := setup(t, Config{MaxConcurrent: 1, SlotWait: 300 * time.Millisecond})
+	f.w.slots <- struct{}{} // an intake in progress
+
+	code, body := f.post(t, "erp-token", example(t, "valid-invoice.xml"))
+	if code != http.StatusServiceUnavailable {
+		t.Fatalf("all slots held past SlotWait: %d %v, want 503", code, body)
+	}
+
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		<-f.w.slots // the other intake ends while this one waits
+	}()
+	if code, body := f.post(t, "erp-token", example(t, "valid-invoice.xml")); code != http.StatusAccepted {
+		t.Fatalf("slot freed within SlotWait: %d %v, want 202", code, body)
+	}
+}
