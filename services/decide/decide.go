@@ -2,7 +2,6 @@ package decide
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -235,7 +234,7 @@ const (
 // store drop. The claims would cost two KV round trips per event and
 // protect nothing more.
 func (w *Worker) Register() {
-	opts := []bus.HandleOption{bus.Pure(), bus.WithConcurrency(w.cfg.Concurrency), bus.WithMiddleware(sameKommune)}
+	opts := []bus.HandleOption{bus.Pure(), bus.WithConcurrency(w.cfg.Concurrency)}
 	b := w.bus
 	b.Handle(HandlerDocumentReceived, events.Filter(events.TypeDocumentReceived), bus.Typed(w.onReceived), opts...)
 	b.Handle(HandlerDocumentValidated, events.Filter(events.TypeDocumentValidated), bus.Typed(w.onValidated), opts...)
@@ -262,28 +261,32 @@ func classify(err error) error {
 	return err
 }
 
-// update runs a transition that returns no events under the document's key.
-func (w *Worker) update(ctx context.Context, eventType, kommune, id string, f func(*Record) (*Record, error)) error {
-	if err := checkIDs(eventType, kommune, id); err != nil {
+// update runs a transition under the key of the document that in's payload
+// names by kommune and id.
+func (w *Worker) update(ctx context.Context, in cloudevents.Event, kommune, id string, f func(*Record) (*Record, error)) error {
+	if err := checkIDs(in.Type(), kommune, id); err != nil {
 		return bus.Permanent(err)
+	}
+	if err := sameKommune(in, kommune); err != nil {
+		return err
 	}
 	return classify(w.store.change(ctx, key(kommune, id), f))
 }
 
 func (w *Worker) onReceived(ctx context.Context, in cloudevents.Event, p events.DocumentReceived) ([]cloudevents.Event, error) {
 	m := w.meta(in)
-	return nil, w.update(ctx, in.Type(), p.Kommune, p.DocumentID, func(r *Record) (*Record, error) { return Received(r, p, m) })
+	return nil, w.update(ctx, in, p.Kommune, p.DocumentID, func(r *Record) (*Record, error) { return Received(r, p, m) })
 }
 
 func (w *Worker) onValidated(ctx context.Context, in cloudevents.Event, p events.DocumentValidated) ([]cloudevents.Event, error) {
 	m := w.meta(in)
-	return nil, w.update(ctx, in.Type(), p.Kommune, p.DocumentID, func(r *Record) (*Record, error) { return Validated(r, p, m) })
+	return nil, w.update(ctx, in, p.Kommune, p.DocumentID, func(r *Record) (*Record, error) { return Validated(r, p, m) })
 }
 
 func (w *Worker) onRejected(ctx context.Context, in cloudevents.Event, p events.DocumentRejected) ([]cloudevents.Event, error) {
 	m := w.meta(in)
 	var outs []cloudevents.Event
-	err := w.update(ctx, in.Type(), p.Kommune, p.DocumentID, func(r *Record) (*Record, error) {
+	err := w.update(ctx, in, p.Kommune, p.DocumentID, func(r *Record) (*Record, error) {
 		n, evs, err := TechnicallyRejected(r, p, m)
 		outs = evs
 		return n, err
@@ -301,6 +304,9 @@ func (w *Worker) onVerdict(ctx context.Context, in cloudevents.Event, v events.V
 	m := w.meta(in)
 	if err := checkIDs(in.Type(), v.Kommune, v.DocumentID); err != nil || v.VerdictID == "" {
 		return nil, bus.Permanent(fmt.Errorf("%w: %s needs a verdict id, a document id and a 4-digit kommune", ErrInvalidEvent, in.Type()))
+	}
+	if err := sameKommune(in, v.Kommune); err != nil {
+		return nil, err
 	}
 	var res VerdictResult
 	err := w.store.change(ctx, key(v.Kommune, v.DocumentID), func(r *Record) (*Record, error) {
@@ -342,35 +348,26 @@ func (w *Worker) verdictDeadLettered(in cloudevents.Event, cause error, _ uint64
 
 func (w *Worker) onAnswerParked(ctx context.Context, in cloudevents.Event, p events.AnswerParked) ([]cloudevents.Event, error) {
 	m := w.meta(in)
-	return nil, w.update(ctx, in.Type(), p.Kommune, p.DocumentID, func(r *Record) (*Record, error) { return AnswerParked(r, p, m) })
+	return nil, w.update(ctx, in, p.Kommune, p.DocumentID, func(r *Record) (*Record, error) { return AnswerParked(r, p, m) })
 }
 
 func (w *Worker) onAnswerDelivered(ctx context.Context, in cloudevents.Event, p events.AnswerDelivered) ([]cloudevents.Event, error) {
 	m := w.meta(in)
-	return nil, w.update(ctx, in.Type(), p.Kommune, p.DocumentID, func(r *Record) (*Record, error) { return AnswerDelivered(r, p, m) })
+	return nil, w.update(ctx, in, p.Kommune, p.DocumentID, func(r *Record) (*Record, error) { return AnswerDelivered(r, p, m) })
 }
 
 func (w *Worker) onAnswerFailed(ctx context.Context, in cloudevents.Event, p events.AnswerFailed) ([]cloudevents.Event, error) {
 	m := w.meta(in)
-	return nil, w.update(ctx, in.Type(), p.Kommune, p.DocumentID, func(r *Record) (*Record, error) { return AnswerFailed(r, p, m) })
+	return nil, w.update(ctx, in, p.Kommune, p.DocumentID, func(r *Record) (*Record, error) { return AnswerFailed(r, p, m) })
 }
 
 // sameKommune refuses an event whose payload names another municipality
 // than the event itself (its kommune extension, which is in its subject):
 // otherwise a publisher allowed on one municipality's subjects could
 // decide another's documents. The refusal is permanent.
-func sameKommune(h bus.Handler) bus.Handler {
-	return func(ctx context.Context, in cloudevents.Event) ([]cloudevents.Event, error) {
-		var p struct {
-			Kommune string `json:"kommune"`
-		}
-		k, err := events.KommuneOf(in)
-		if err == nil {
-			err = json.Unmarshal(in.Data(), &p)
-		}
-		if err != nil || p.Kommune != k {
-			return nil, bus.Permanent(fmt.Errorf("%w: the payload's kommune %q is not the event's %q", ErrInvalidEvent, p.Kommune, k))
-		}
-		return h(ctx, in)
+func sameKommune(in cloudevents.Event, payloadKommune string) error {
+	if k, err := events.KommuneOf(in); err != nil || k != payloadKommune {
+		return bus.Permanent(fmt.Errorf("%w: the payload's kommune %q is not the event's %q", ErrInvalidEvent, payloadKommune, k))
 	}
+	return nil
 }

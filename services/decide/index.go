@@ -20,8 +20,9 @@ import (
 // /v1/documents, so a list costs no temporary consumer and no decoding
 // (issue 4: the per-request watch over every record of the municipality
 // was a quarter of a benchmark run's CPU, and grew with every document
-// ever received). GET /v1/documents/{id} and every read-modify-write still
-// read the bucket, which stays the only authority.
+// ever received). It also gives [store.change] its first read; the bucket
+// stays the only authority: compare-and-set checks every write, and GET
+// /v1/documents/{id} reads the bucket.
 //
 // It is eventually consistent: a write shows in lists once the watcher
 // delivers it, in milliseconds as a rule. Writes of this replica
@@ -95,6 +96,25 @@ func (x *index) put(k string, rev uint64, r *Record) bool {
 		byKey[k] = r
 	}
 	return true
+}
+
+// get returns the record of k and its revision as the index has them: nil
+// and 0 when it has none (or a deletion). The record must not be changed.
+func (x *index) get(k string) (*Record, uint64) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	e := x.revs[k]
+	if e.rec == nil {
+		return nil, 0
+	}
+	return e.rec, e.rev
+}
+
+// has reports whether the index holds k at revision rev or a later one.
+func (x *index) has(k string, rev uint64) bool {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.revs[k].rev >= rev
 }
 
 // list returns the records of kommune (every municipality's when empty) in
@@ -182,6 +202,8 @@ func (x *index) follow(ctx context.Context, kv jetstream.KeyValue, log *slog.Log
 		case e.Operation() != jetstream.KeyValuePut:
 			x.put(e.Key(), e.Revision(), nil)
 			continue
+		case x.has(e.Key(), e.Revision()):
+			continue // this replica's own write, put in by store.change
 		}
 		var r Record
 		if err := json.Unmarshal(e.Value(), &r); err != nil {
