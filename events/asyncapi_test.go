@@ -177,7 +177,7 @@ func TestAsyncAPIOperations(t *testing.T) {
 		TypeDocumentReceived:  {[]string{"ingest"}, []string{"decide", "validate"}},
 		TypeDocumentValidated: {[]string{"validate"}, []string{"decide"}},
 		TypeDocumentRejected:  {[]string{"validate"}, []string{"decide"}},
-		TypeVerdictSubmitted:  {[]string{"admin", "decide"}, []string{"decide"}},
+		TypeVerdictSubmitted:  {[]string{"admin"}, []string{"decide"}},
 		TypeVerdictRefused:    {[]string{"decide"}, []string{"admin"}},
 		TypeDocumentDecided:   {[]string{"decide"}, []string{"respond"}},
 		TypeAnswerParked:      {[]string{"respond"}, []string{"decide"}},

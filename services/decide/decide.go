@@ -43,6 +43,10 @@ type Config struct {
 	// Timeout bounds the work of one HTTP request after its verdict is
 	// accepted, which goes on even if the client disconnects; default 15s.
 	Timeout time.Duration
+	// Reannounce is how long a decision may go without a report from
+	// respond on its answer before document.decided is published again
+	// (see [Worker.reannounce]); default 1 minute.
+	Reannounce time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -66,6 +70,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Timeout == 0 {
 		c.Timeout = 15 * time.Second
+	}
+	if c.Reannounce == 0 {
+		c.Reannounce = time.Minute
 	}
 	return c
 }
@@ -95,6 +102,9 @@ func (c Config) Validate() error {
 	}
 	if c.Timeout <= 0 {
 		errs = append(errs, fmt.Errorf("timeout is %v; expected more than 0", c.Timeout))
+	}
+	if c.Reannounce <= 0 {
+		errs = append(errs, fmt.Errorf("reannounce is %v; expected more than 0", c.Reannounce))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
@@ -159,10 +169,12 @@ type Worker struct {
 // consumes nor serves yet: call [Worker.Register] before b.Run, and mount
 // [Worker.Routes].
 //
-// New also starts one goroutine that watches the bucket, for as long as ctx
-// lasts (or the bus's connection stays open), to keep the in-memory index
-// that serves GET /v1/documents; pass a context that lives as long as the
-// worker, not a request's or a start-up timeout's.
+// New also starts two goroutines for as long as ctx lasts: one watches the
+// bucket (while the bus's connection stays open) to keep the in-memory
+// index that serves GET /v1/documents, the other announces decisions again
+// that respond has not reported on ([Worker.reannounce]). Pass a context
+// that lives as long as the worker, not a request's or a start-up
+// timeout's.
 //
 // b must publish to the subjects of the event catalogue, i.e. be built with
 // bus.WithSubjects(events.SubjectOf) on a stream capturing
@@ -204,6 +216,7 @@ func New(ctx context.Context, b *bus.Bus, auth Authenticator, cfg Config, opts .
 		now:   o.now,
 	}
 	go w.store.idx.run(ctx, b.JetStream(), kv, w.log)
+	go w.reannounce(ctx)
 	return w, nil
 }
 

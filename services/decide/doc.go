@@ -22,8 +22,10 @@
 // Consumed, for every municipality: document.received, document.validated,
 // document.rejected, verdict.submitted, answer.parked, answer.delivered and
 // answer.failed. Published: document.decided (once per document, id from
-// the document id), verdict.refused (id from the verdict id) and, for
-// verdicts given over HTTP, verdict.submitted.
+// the document id; published again while respond has not reported on the
+// answer, see [Worker.reannounce]) and verdict.refused for a verdict from
+// the bus that cannot apply (id from the verdict id). A verdict given over
+// HTTP is written, then announced; a refusal is its 409.
 //
 // Exactly one verdict wins. The same verdict again (same decision, same
 // reasons) is a no-op; a different one is refused with verdict.refused. A

@@ -275,14 +275,12 @@ const VerdictHeader = "Verdict-Outcome"
 //   - 413 for a body over Config.MaxBody;
 //   - 503 when the bus or the bucket failed; repeat the request.
 //
-// A verdict that would apply is first published as verdict.submitted, with
-// an id derived from the document, the caseworker and the verdict, then
-// applied by compare-and-set and announced with document.decided. Should
-// this request stop half way, the worker's own verdict.submitted handler
-// applies the same verdict and announces it, so an accepted verdict is never
-// stored without being announced. A verdict that loses a race to a
-// different one gets 409, and that handler then publishes verdict.refused
-// for it.
+// A verdict that would apply is written by compare-and-set, then announced
+// with document.decided. It is not published as verdict.submitted first:
+// that cost a stream write, a delivery and a second decision per verdict,
+// only to cover a process that stops between the write and the
+// announcement, which [Worker.reannounce] covers instead. A verdict that
+// loses a race to a different one gets 409.
 func (w *Worker) postVerdict(rw http.ResponseWriter, req *http.Request) {
 	p, ok := w.authenticate(rw, req)
 	if !ok {
@@ -321,8 +319,8 @@ func (w *Worker) postVerdict(rw http.ResponseWriter, req *http.Request) {
 		writeJSON(rw, http.StatusBadRequest, errorBody{Error: "invalid verdict", Problems: iv.Problems})
 		return
 	}
-	cur := w.find(req.Context(), rw, p, id)
-	if cur == nil {
+	if !validID(id) {
+		writeError(rw, http.StatusNotFound, "no such document")
 		return
 	}
 
@@ -344,66 +342,48 @@ func (w *Worker) postVerdict(rw http.ResponseWriter, req *http.Request) {
 	}
 	log := w.log.With("document_id", id, "kommune", p.Kommune, "verdict_id", v.VerdictID)
 
-	// A look at the record as read: most refusals and repeats end here.
-	res, err := ApplyVerdict(cur, v, m)
-	applies := err == nil && res.Outcome == VerdictApplied
-	if applies {
-		e, eerr := events.New(events.TypeVerdictSubmitted, events.SourceDecide, v.Kommune, v.DocumentID, []string{v.VerdictID}, v, v.SubmittedAt)
-		if eerr != nil {
-			log.ErrorContext(ctx, "build verdict event", "err", eerr)
-			writeError(rw, http.StatusInternalServerError, "the verdict could not be recorded")
-			return
+	// One read-modify-write decides, refuses or repeats; another
+	// municipality's document is unknown under this one's key.
+	var res VerdictResult
+	err = w.store.change(ctx, key(p.Kommune, id), func(r *Record) (*Record, error) {
+		var err error
+		res, err = ApplyVerdict(r, v, m)
+		if err != nil || res.Outcome != VerdictApplied {
+			return nil, err
 		}
-		if err := w.bus.Publish(ctx, e); err != nil {
-			log.WarnContext(ctx, "publish verdict", "err", err)
-			writeError(rw, http.StatusServiceUnavailable, "the verdict could not be recorded; try again")
-			return
-		}
-		err = w.store.change(ctx, key(p.Kommune, id), func(r *Record) (*Record, error) {
-			var err error
-			res, err = ApplyVerdict(r, v, m)
-			if err != nil || res.Outcome != VerdictApplied {
-				return nil, err
-			}
-			return res.Record, nil
-		})
-		if err != nil {
-			// The verdict is on the bus: the verdict.submitted handler
-			// applies it once the bucket answers again.
-			log.WarnContext(ctx, "store verdict", "err", err)
-			writeError(rw, http.StatusServiceUnavailable, "the verdict is recorded but not applied yet; repeat the request to see the outcome")
-			return
-		}
-	}
+		return res.Record, nil
+	})
 	switch {
 	case errors.Is(err, ErrNotValidated):
-		writeJSON(rw, http.StatusConflict, errorBody{Error: "the document is not awaiting a verdict yet", State: cur.State})
+		writeJSON(rw, http.StatusConflict, errorBody{Error: "the document is not awaiting a verdict yet", State: res.Record.State})
 		return
-	case err != nil:
+	case errors.Is(err, ErrUnknownDocument):
+		writeError(rw, http.StatusNotFound, "no such document")
+		return
+	case errors.Is(err, ErrInvalidEvent):
 		log.ErrorContext(ctx, "apply verdict", "err", err)
 		writeError(rw, http.StatusInternalServerError, "the verdict could not be applied")
+		return
+	case err != nil:
+		log.WarnContext(ctx, "store verdict", "err", err)
+		writeError(rw, http.StatusServiceUnavailable, "the verdict could not be recorded; try again")
 		return
 	case res.Outcome == VerdictRefused:
 		writeJSON(rw, http.StatusConflict, errorBody{Error: res.Reason, State: res.Record.State, Verdict: res.Record.Verdict})
 		return
 	}
 	// Applied or repeated: announce the decision (again; the same event id,
-	// so JetStream keeps one). Should this fail, the verdict.submitted
-	// handler announces it.
+	// so JetStream keeps one).
 	if err := w.bus.Publish(ctx, res.Events...); err != nil {
-		log.WarnContext(ctx, "publish decision; the verdict handler will", "err", err)
 		if res.Outcome == VerdictRepeated {
+			log.WarnContext(ctx, "publish decision", "err", err)
 			writeError(rw, http.StatusServiceUnavailable, "the decision could not be announced; try again")
 			return
 		}
+		log.WarnContext(ctx, "publish decision; it is announced again later", "err", err)
 	}
-	outcome := res.Outcome
-	if applies && res.Record.Verdict != nil && res.Record.Verdict.ID == v.VerdictID {
-		// The verdict.submitted handler was quicker with this very verdict.
-		outcome = VerdictApplied
-	}
-	log.InfoContext(ctx, "verdict", "outcome", outcome)
-	rw.Header().Set(VerdictHeader, string(outcome))
+	log.InfoContext(ctx, "verdict", "outcome", res.Outcome)
+	rw.Header().Set(VerdictHeader, string(res.Outcome))
 	writeJSON(rw, http.StatusOK, res.Record.normalized())
 }
 

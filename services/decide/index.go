@@ -117,6 +117,24 @@ func (x *index) has(k string, rev uint64) bool {
 	return x.revs[k].rev >= rev
 }
 
+// unanswered returns the decided records whose answer is still pending and
+// that last changed before before, in no particular order.
+func (x *index) unanswered(before time.Time) []*Record {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	var out []*Record
+	for _, byState := range x.live {
+		for _, s := range []State{StateApproved, StateRejected} {
+			for _, r := range byState[s] {
+				if r.Answer.Status == StatusPending && r.UpdatedAt.Before(before) {
+					out = append(out, r)
+				}
+			}
+		}
+	}
+	return out
+}
+
 // list returns the records of kommune (every municipality's when empty) in
 // state (every state when empty), sorted by created_at, oldest first, ties
 // by id and kommune. It costs time in proportion to the records it returns.

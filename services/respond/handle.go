@@ -40,16 +40,21 @@ func (w *Worker) handleDecided(ctx context.Context, in cloudevents.Event, d even
 	t, found := w.tenants.Get(kommune)
 	a := BuildAnswer(d, answerID, t)
 	ok, reason, detail := answersAllowed(t, found)
-	queue, err := w.parking.keys(ctx, kommune)
-	if err != nil {
-		return nil, err
-	}
-	if ok && len(queue) == 0 {
-		return w.deliverNow(ctx, t, a)
-	}
 	if ok {
-		// Allowed, but older answers are still parked: this one waits
-		// behind them, for the reason they wait.
+		// An empty queue in this replica's view is taken as it is; a
+		// queue there is confirmed against the bucket, as the view may
+		// still hold answers released a moment ago.
+		queue, loaded := w.queued.of(kommune)
+		if !loaded || len(queue) > 0 {
+			if queue, err = w.parking.keys(ctx, kommune); err != nil {
+				return nil, err
+			}
+		}
+		if len(queue) == 0 {
+			return w.deliverNow(ctx, t, a)
+		}
+		// Older answers are still parked: this one waits behind them, for
+		// the reason they wait.
 		head, found, err := w.parking.get(ctx, queue[0])
 		if err != nil {
 			return nil, err
@@ -59,7 +64,7 @@ func (w *Worker) handleDecided(ctx context.Context, in cloudevents.Event, d even
 		}
 		detail = fmt.Sprintf("waits behind %d earlier answer(s) of the municipality that are not sent yet", len(queue))
 	}
-	p, _, err := w.parking.park(ctx, Parked{
+	p, created, err := w.parking.park(ctx, Parked{
 		Key:      ParkKey(kommune, d.DecidedAt, answerID),
 		Answer:   a,
 		Reason:   reason,
@@ -71,6 +76,9 @@ func (w *Worker) handleDecided(ctx context.Context, in cloudevents.Event, d even
 	}
 	if err != nil {
 		return nil, err
+	}
+	if created {
+		w.queued.parked(p.Key, p.revision)
 	}
 	// Published here rather than returned, so answer.parked precedes the
 	// answer.delivered of the release below. A retry publishes the same id.

@@ -136,6 +136,7 @@ type Worker struct {
 	tenants   Tenants
 	deliverer Deliverer
 	parking   *parking
+	queued    *queued
 	locks     *locks
 	log       *slog.Logger
 	attempts  attempts
@@ -183,7 +184,7 @@ func New(ctx context.Context, b *bus.Bus, tenants Tenants, d Deliverer, cfg Conf
 	}
 	w := &Worker{
 		cfg: cfg, bus: b, tenants: tenants, deliverer: d,
-		parking: &parking{kv: parked}, locks: &locks{kv: lockKV},
+		parking: &parking{kv: parked}, queued: newQueued(), locks: &locks{kv: lockKV},
 		log: slog.Default(),
 	}
 	for _, opt := range opts {
@@ -219,8 +220,11 @@ func (w *Worker) Register() {
 }
 
 // Run sweeps every [Config.Sweep] until ctx is done, then returns nil.
-// Failures are logged; the next sweep tries again.
+// Failures are logged; the next sweep tries again. It also keeps this
+// replica's view of the parked answers (see [queued]); without Run, every
+// decision lists the bucket instead.
 func (w *Worker) Run(ctx context.Context) error {
+	go w.queued.run(ctx, w.parking.kv, w.log)
 	t := time.NewTicker(w.cfg.Sweep)
 	defer t.Stop()
 	for {

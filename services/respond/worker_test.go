@@ -152,12 +152,15 @@ func startWith(t *testing.T, sim erpsim.Config, lookup func(h *harness) respond.
 	}
 	h.worker.Register()
 	h.watch()
-	done := make(chan error, 1)
+	done := make(chan error, 2)
 	go func() { done <- b.Run(ctx) }()
+	go func() { done <- h.worker.Run(ctx) }() // sweeps hourly: only the view of parked answers
 	t.Cleanup(func() {
 		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("bus Run: %v", err)
+		for range 2 {
+			if err := <-done; err != nil {
+				t.Errorf("Run: %v", err)
+			}
 		}
 		srv.Close()
 	})

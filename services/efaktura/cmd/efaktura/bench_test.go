@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -100,12 +101,15 @@ func BenchmarkEndToEnd(b *testing.B) {
 	})
 	b.Run("bare-pipeline", func(b *testing.B) {
 		var events int
-		var elapsed time.Duration
+		var elapsed, cpu time.Duration
 		for b.Loop() {
 			events += bareEvents
+			cpu0 := processCPU(b)
 			elapsed += barePipeline(b)
+			cpu += processCPU(b) - cpu0
 		}
 		b.ReportMetric(float64(events)/elapsed.Seconds(), "events/s")
+		b.ReportMetric(float64(cpu.Microseconds())/float64(events), "cpu-µs/event")
 	})
 }
 
@@ -222,6 +226,7 @@ func (s *e2eSystem) do(method, path, token string, body []byte) (int, []byte, ti
 type e2eResult struct {
 	docs            int
 	elapsed         time.Duration   // first POST to the last answer recorded
+	cpu             time.Duration   // the process's CPU time meanwhile
 	toAnswer        []time.Duration // per document, 202 to answer recorded
 	verdictToAnswer []time.Duration // per document, verdict's 200 to answer recorded
 }
@@ -229,6 +234,7 @@ type e2eResult struct {
 func (r *e2eResult) add(o e2eResult) {
 	r.docs += o.docs
 	r.elapsed += o.elapsed
+	r.cpu += o.cpu
 	r.toAnswer = append(r.toAnswer, o.toAnswer...)
 	r.verdictToAnswer = append(r.verdictToAnswer, o.verdictToAnswer...)
 }
@@ -246,6 +252,19 @@ func (r *e2eResult) report(b *testing.B) {
 	b.ReportMetric(ms(percentile(r.toAnswer, 0.99)), "p99-ms")
 	b.ReportMetric(ms(percentile(r.verdictToAnswer, 0.50)), "verdict-answer-p50-ms")
 	b.ReportMetric(ms(percentile(r.verdictToAnswer, 0.99)), "verdict-answer-p99-ms")
+	b.ReportMetric(float64(r.cpu.Microseconds())/float64(r.docs), "cpu-µs/doc")
+}
+
+// processCPU returns the CPU time, user and system, this process has used:
+// the all-in-one, its embedded NATS server and the driver (Redis, its own
+// process, is not counted). Per document it shows what the rate hides when
+// another process shares the cores.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -367,7 +386,7 @@ func (s *e2eSystem) drive(b *testing.B, n int, rate float64) e2eResult {
 		}
 		mu.Unlock()
 	}
-	start := time.Now()
+	start, cpu0 := time.Now(), processCPU(b)
 	var posters sync.WaitGroup
 	if rate <= 0 {
 		next := make(chan []byte)
@@ -417,6 +436,7 @@ func (s *e2eSystem) drive(b *testing.B, n int, rate float64) e2eResult {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	cpu := processCPU(b) - cpu0
 	stop()
 	verdicts.Wait()
 	if failed.Load() {
@@ -438,7 +458,7 @@ func (s *e2eSystem) drive(b *testing.B, n int, rate float64) e2eResult {
 	if len(answers) != total {
 		b.Fatalf("%d answers recorded, want %d", len(answers), total)
 	}
-	r := e2eResult{docs: total}
+	r := e2eResult{docs: total, cpu: cpu}
 	var last time.Time
 	for _, a := range answers {
 		id := a.Answer.DocumentID
