@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -84,6 +86,11 @@ type container struct {
 		Value     string         `yaml:"value"`
 		ValueFrom map[string]any `yaml:"valueFrom"`
 	} `yaml:"env"`
+	EnvFrom []struct {
+		SecretRef struct {
+			Name string `yaml:"name"`
+		} `yaml:"secretRef"`
+	} `yaml:"envFrom"`
 }
 
 type containerPort struct {
@@ -187,11 +194,16 @@ func TestHelmChart(t *testing.T) {
 		hpa        int
 		monitors   int
 		natsSecret bool
+		secrets    int  // Secrets the chart makes
+		otlp       bool // the workers export traces
 	}{
-		{"default", nil, "1", 0, 0, false},
-		{"production", []string{"-f", "../../helm/efaktura/ci/production-values.yaml"}, "3", 2, 1, true},
+		{"default", nil, "1", 0, 0, false, 0, false},
+		{"production", []string{"-f", "../../helm/efaktura/ci/production-values.yaml"}, "3", 2, 1, true, 0, true},
 		// Ports moved: probes, Services and the ServiceMonitor must follow.
-		{"other ports", []string{"--set", "metricsPort=9191,workers.ingest.apiPort=8181,admin.port=8189,serviceMonitor.enabled=true"}, "1", 0, 1, false},
+		{"other ports", []string{"--set", "metricsPort=9191,workers.ingest.apiPort=8181,admin.port=8189,serviceMonitor.enabled=true"}, "1", 0, 1, false, 0, false},
+		// Admin token hashes and economy systems' secrets given in values
+		// go into the chart's own Secrets, never into a pod's spec.
+		{"inline secrets", []string{"--set", "admin.tokenSha256={" + strings.Repeat("ab", 32) + "},tenants.secrets.EFAKTURA_SECRET_0101=s3cret"}, "1", 0, 0, false, 2, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			kinds := map[string]int{}
@@ -216,14 +228,31 @@ func TestHelmChart(t *testing.T) {
 					t.Errorf("%s: container may escalate privileges or write its root filesystem", m.Metadata.Name)
 				}
 				env := map[string]string{}
+				valueFrom := map[string]map[string]any{}
 				for _, e := range c.Env {
 					env[e.Name] = e.Value
+					valueFrom[e.Name] = e.ValueFrom
 					if !strings.Contains(string(documented), e.Name) {
 						t.Errorf("%s sets %s, which docs/configuration.md does not know", m.Metadata.Name, e.Name)
 					}
 					if e.Name == "NATS_URL" && (e.ValueFrom != nil) != tc.natsSecret {
 						t.Errorf("%s: NATS_URL from a Secret is %v, want %v", m.Metadata.Name, e.ValueFrom != nil, tc.natsSecret)
 					}
+				}
+				if strings.Contains(strings.Join(slices.Collect(maps.Values(env)), " "), "s3cret") || strings.Contains(strings.Join(slices.Collect(maps.Values(env)), " "), strings.Repeat("ab", 32)) {
+					t.Errorf("%s: a secret given in values is in the pod's spec", m.Metadata.Name)
+				}
+				if tc.secrets > 0 {
+					if from, ok := valueFrom["EFAKTURA_ADMIN_TOKEN_SHA256"]; !ok || from == nil {
+						t.Errorf("%s: EFAKTURA_ADMIN_TOKEN_SHA256 not from the chart's Secret", m.Metadata.Name)
+					}
+					component := m.Spec.Template.Metadata.Labels["app.kubernetes.io/component"]
+					if fromSecret := len(c.EnvFrom) == 1 && c.EnvFrom[0].SecretRef.Name == "efaktura-economy-secrets"; fromSecret != (component == "decide") {
+						t.Errorf("%s: economy systems' secrets in the environment: %v; only decide, which stores the tenants file, needs them", m.Metadata.Name, fromSecret)
+					}
+				}
+				if _, ok := env["OTEL_EXPORTER_OTLP_ENDPOINT"]; ok != tc.otlp || ok && env["OTEL_METRICS_EXPORTER"] != "none" {
+					t.Errorf("%s: OTLP endpoint set %v, want %v, with OTEL_METRICS_EXPORTER=none (Prometheus scrapes)", m.Metadata.Name, ok, tc.otlp)
 				}
 				if env["EFAKTURA_REPLICAS"] != tc.replicas {
 					t.Errorf("%s: EFAKTURA_REPLICAS = %q, want %s", m.Metadata.Name, env["EFAKTURA_REPLICAS"], tc.replicas)
@@ -234,7 +263,7 @@ func TestHelmChart(t *testing.T) {
 				checkPorts(t, m.Metadata.Name, c)
 			}
 			checkServices(t, ms, pods)
-			for kind, want := range map[string]int{"Deployment": 4, "PodDisruptionBudget": 4, "Service": 4, "NetworkPolicy": 4, "HorizontalPodAutoscaler": tc.hpa, "ServiceMonitor": tc.monitors} {
+			for kind, want := range map[string]int{"Deployment": 4, "PodDisruptionBudget": 4, "Service": 4, "NetworkPolicy": 4, "HorizontalPodAutoscaler": tc.hpa, "ServiceMonitor": tc.monitors, "Secret": tc.secrets} {
 				if kinds[kind] != want {
 					t.Errorf("%d %s, want %d", kinds[kind], kind, want)
 				}
