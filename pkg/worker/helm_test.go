@@ -56,7 +56,8 @@ type manifest struct {
 				Labels map[string]string `yaml:"labels"`
 			} `yaml:"metadata"`
 			Spec struct {
-				SecurityContext struct {
+				AutomountServiceAccountToken *bool `yaml:"automountServiceAccountToken"`
+				SecurityContext              struct {
 					RunAsNonRoot bool `yaml:"runAsNonRoot"`
 				} `yaml:"securityContext"`
 				TopologySpreadConstraints []any       `yaml:"topologySpreadConstraints"`
@@ -218,6 +219,9 @@ func TestHelmChart(t *testing.T) {
 				if !spec.SecurityContext.RunAsNonRoot || len(spec.TopologySpreadConstraints) == 0 || len(spec.Containers) != 1 {
 					t.Errorf("%s: pod not non-root, without topology spread, or not one container", m.Metadata.Name)
 					continue
+				}
+				if a := spec.AutomountServiceAccountToken; a == nil || *a {
+					t.Errorf("%s: pod mounts a service account token it has no use for", m.Metadata.Name)
 				}
 				c := spec.Containers[0]
 				pods[m.Spec.Template.Metadata.Labels["app.kubernetes.io/component"]] = c
