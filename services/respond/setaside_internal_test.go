@@ -13,7 +13,8 @@ import (
 )
 
 // openBucket creates the parking bucket as New does, on a fresh embedded
-// server, and returns it with the server's URL-bound connection factory.
+// server, and returns it with a function that opens another connection to
+// that server (another process, as far as the server can tell).
 func openBucket(t *testing.T) (context.Context, *parking, func() jetstream.JetStream) {
 	t.Helper()
 	ctx := context.Background()
@@ -183,13 +184,13 @@ func TestFailOfAChangedRecordWritesNothing(t *testing.T) {
 // Every start rewrites the bucket's stream configuration from the bucket's
 // (CreateOrUpdateKeyValue); atomic writes must work after a restart too.
 func TestAtomicWritesSurviveARestart(t *testing.T) {
-	ctx, s, connect := openBucket(t)
+	ctx, _, connect := openBucket(t)
 	js := connect()
 	kv := createBucket(t, ctx, js)
 	if err := allowAtomicWrites(ctx, js, DefaultBucket); err != nil {
 		t.Fatal(err)
 	}
-	s = &parking{kv: kv, js: js}
+	s := &parking{kv: kv, js: js}
 	const key = "0101.00000000000000000001.a-1"
 	p := queue(t, ctx, s, key)
 	if err := s.fail(ctx, &p); err != nil {
