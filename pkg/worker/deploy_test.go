@@ -28,6 +28,7 @@ func TestComposeFile(t *testing.T) {
 			Environment map[string]string `yaml:"environment"`
 			Volumes     []string          `yaml:"volumes"`
 			Ports       []string          `yaml:"ports"`
+			Restart     string            `yaml:"restart"`
 		} `yaml:"services"`
 	}
 	if err := yaml.Unmarshal(raw, &compose); err != nil {
@@ -41,6 +42,11 @@ func TestComposeFile(t *testing.T) {
 		}
 		if s.Image == "" {
 			t.Errorf("%s has no image", name)
+		}
+		// Workers started before NATS has formed its cluster exit after
+		// --start-wait; so may anything else that starts too early.
+		if s.Restart != "unless-stopped" && s.Restart != "always" {
+			t.Errorf("%s has restart %q; nothing would start it again", name, s.Restart)
 		}
 		for _, v := range s.Volumes {
 			if src, _, _ := strings.Cut(v, ":"); strings.HasPrefix(src, "./") {
@@ -71,6 +77,22 @@ func TestComposeFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var collector struct {
+		Service struct {
+			Pipelines map[string]any `yaml:"pipelines"`
+		} `yaml:"service"`
+	}
+	raw, err = os.ReadFile(filepath.Join(deploy, "otel-collector.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(raw, &collector); err != nil {
+		t.Fatalf("otel-collector.yaml: %v", err)
+	}
+	if _, ok := collector.Service.Pipelines["traces"]; !ok {
+		t.Error("the collector has no traces pipeline")
+	}
+	_, collectsMetrics := collector.Service.Pipelines["metrics"]
 	for _, name := range []string{"ingest", "validate", "decide", "respond"} {
 		s := compose.Services[name]
 		if want := "/usr/local/bin/" + name; !slices.Equal(s.Command, []string{want}) {
@@ -84,6 +106,10 @@ func TestComposeFile(t *testing.T) {
 		}
 		if env["REDIS_URL"] != "redis://redis:6379/0" || env["EFAKTURA_REPLICAS"] != "3" || env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "" || env["EFAKTURA_METRICS"] != ":9090" {
 			t.Errorf("%s: environment %v lacks Redis, replicas 3, the collector or metrics on :9090", name, env)
+		}
+		// With the endpoint alone a worker pushes metrics over OTLP too.
+		if !collectsMetrics && env["OTEL_METRICS_EXPORTER"] != "none" {
+			t.Errorf("%s pushes metrics over OTLP to a collector without a metrics pipeline", name)
 		}
 		// The configuration must load as the worker would load it.
 		if _, err := Load(name, "", nil, func(k string) string { return env[k] }, nil); err != nil {

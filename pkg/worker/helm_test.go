@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"maps"
+	"net"
 	"os"
 	"os/exec"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -16,47 +20,134 @@ import (
 type manifest struct {
 	Kind     string `yaml:"kind"`
 	Metadata struct {
-		Name string `yaml:"name"`
+		Name   string            `yaml:"name"`
+		Labels map[string]string `yaml:"labels"`
 	} `yaml:"metadata"`
 	Spec struct {
 		Replicas *int `yaml:"replicas"`
+		// Selector is a Service's selector, or a ServiceMonitor's
+		// (matchLabels).
+		Selector struct {
+			MatchLabels map[string]string `yaml:"matchLabels"`
+			Labels      map[string]string `yaml:",inline"`
+		} `yaml:"selector"`
+		// Ports are a Service's.
+		Ports []struct {
+			Name       string `yaml:"name"`
+			Port       int    `yaml:"port"`
+			TargetPort any    `yaml:"targetPort"`
+		} `yaml:"ports"`
+		// PodSelector and Ingress are a NetworkPolicy's.
+		PodSelector struct {
+			MatchLabels map[string]string `yaml:"matchLabels"`
+		} `yaml:"podSelector"`
+		Ingress []struct {
+			Ports []struct {
+				Port int `yaml:"port"`
+			} `yaml:"ports"`
+		} `yaml:"ingress"`
+		// Endpoints are a ServiceMonitor's.
+		Endpoints []struct {
+			Port string `yaml:"port"`
+			Path string `yaml:"path"`
+		} `yaml:"endpoints"`
 		Template struct {
+			Metadata struct {
+				Labels map[string]string `yaml:"labels"`
+			} `yaml:"metadata"`
 			Spec struct {
-				SecurityContext struct {
+				AutomountServiceAccountToken *bool `yaml:"automountServiceAccountToken"`
+				SecurityContext              struct {
 					RunAsNonRoot bool `yaml:"runAsNonRoot"`
 				} `yaml:"securityContext"`
-				TopologySpreadConstraints []any `yaml:"topologySpreadConstraints"`
-				Containers                []struct {
-					Name            string `yaml:"name"`
-					Command         []string
-					LivenessProbe   map[string]any `yaml:"livenessProbe"`
-					ReadinessProbe  map[string]any `yaml:"readinessProbe"`
-					SecurityContext struct {
-						AllowPrivilegeEscalation *bool `yaml:"allowPrivilegeEscalation"`
-						ReadOnlyRootFilesystem   bool  `yaml:"readOnlyRootFilesystem"`
-					} `yaml:"securityContext"`
-					Resources struct {
-						Requests map[string]string `yaml:"requests"`
-						Limits   map[string]string `yaml:"limits"`
-					} `yaml:"resources"`
-					Env []struct {
-						Name      string         `yaml:"name"`
-						Value     string         `yaml:"value"`
-						ValueFrom map[string]any `yaml:"valueFrom"`
-					} `yaml:"env"`
-				} `yaml:"containers"`
+				TopologySpreadConstraints []any       `yaml:"topologySpreadConstraints"`
+				Containers                []container `yaml:"containers"`
 			} `yaml:"spec"`
 		} `yaml:"template"`
 	} `yaml:"spec"`
 }
 
-// render runs helm template on the chart with the values files given.
-func render(t *testing.T, helm string, values ...string) []manifest {
-	t.Helper()
-	args := []string{"template", "efaktura", "../../helm/efaktura"}
-	for _, v := range values {
-		args = append(args, "-f", v)
+type container struct {
+	Name            string `yaml:"name"`
+	Command         []string
+	Ports           []containerPort `yaml:"ports"`
+	LivenessProbe   *probe          `yaml:"livenessProbe"`
+	ReadinessProbe  *probe          `yaml:"readinessProbe"`
+	StartupProbe    *probe          `yaml:"startupProbe"`
+	SecurityContext struct {
+		AllowPrivilegeEscalation *bool `yaml:"allowPrivilegeEscalation"`
+		ReadOnlyRootFilesystem   bool  `yaml:"readOnlyRootFilesystem"`
+	} `yaml:"securityContext"`
+	Resources struct {
+		Requests map[string]string `yaml:"requests"`
+		Limits   map[string]string `yaml:"limits"`
+	} `yaml:"resources"`
+	Env []struct {
+		Name      string         `yaml:"name"`
+		Value     string         `yaml:"value"`
+		ValueFrom map[string]any `yaml:"valueFrom"`
+	} `yaml:"env"`
+	EnvFrom []struct {
+		SecretRef struct {
+			Name string `yaml:"name"`
+		} `yaml:"secretRef"`
+	} `yaml:"envFrom"`
+}
+
+type containerPort struct {
+	Name          string `yaml:"name"`
+	ContainerPort int    `yaml:"containerPort"`
+}
+
+type probe struct {
+	HTTPGet *struct {
+		Path string `yaml:"path"`
+		Port any    `yaml:"port"` // a port's name or number
+	} `yaml:"httpGet"`
+}
+
+// port resolves a probe's or a Service's target port, a name or a number,
+// against the container's ports; 0 when it names none.
+func (c container) port(ref any) int {
+	switch r := ref.(type) {
+	case int:
+		return r
+	case string:
+		for _, p := range c.Ports {
+			if p.Name == r {
+				return p.ContainerPort
+			}
+		}
 	}
+	return 0
+}
+
+// listens returns the port of the address the container's environment
+// variable name sets (":9090" → 9090); 0 when unset or empty.
+func (c container) listens(t *testing.T, name string) int {
+	t.Helper()
+	for _, e := range c.Env {
+		if e.Name != name || e.Value == "" {
+			continue
+		}
+		_, p, err := net.SplitHostPort(e.Value)
+		if err != nil {
+			t.Fatalf("%s=%q: %v", name, e.Value, err)
+		}
+		n, err := strconv.Atoi(p)
+		if err != nil {
+			t.Fatalf("%s=%q: %v", name, e.Value, err)
+		}
+		return n
+	}
+	return 0
+}
+
+// render runs helm template on the chart with the arguments given (-f
+// values files, --set).
+func render(t *testing.T, helm string, more ...string) []manifest {
+	t.Helper()
+	args := append([]string{"template", "efaktura", "../../helm/efaktura"}, more...)
 	var stderr bytes.Buffer
 	cmd := exec.Command(helm, args...)
 	cmd.Stderr = &stderr
@@ -99,18 +190,27 @@ func TestHelmChart(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name       string
-		values     []string
+		args       []string
 		replicas   string // EFAKTURA_REPLICAS
 		hpa        int
 		monitors   int
 		natsSecret bool
+		secrets    int  // Secrets the chart makes
+		otlp       bool // the workers export traces
 	}{
-		{"default", nil, "1", 0, 0, false},
-		{"production", []string{"../../helm/efaktura/ci/production-values.yaml"}, "3", 2, 1, true},
+		{"default", nil, "1", 0, 0, false, 0, false},
+		{"production", []string{"-f", "../../helm/efaktura/ci/production-values.yaml"}, "3", 2, 1, true, 0, true},
+		// Ports moved: probes, Services and the ServiceMonitor must follow.
+		{"other ports", []string{"--set", "metricsPort=9191,workers.ingest.apiPort=8181,admin.port=8189,serviceMonitor.enabled=true"}, "1", 0, 1, false, 0, false},
+		// Admin token hashes and economy systems' secrets given in values
+		// go into the chart's own Secrets, never into a pod's spec.
+		{"inline secrets", []string{"--set", "admin.tokenSha256={" + strings.Repeat("ab", 32) + "},tenants.secrets.EFAKTURA_SECRET_0101=s3cret"}, "1", 0, 0, false, 2, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			kinds := map[string]int{}
-			for _, m := range render(t, helm, tc.values...) {
+			ms := render(t, helm, tc.args...)
+			pods := map[string]container{} // by component
+			for _, m := range ms {
 				kinds[m.Kind]++
 				if m.Kind != "Deployment" {
 					continue
@@ -120,10 +220,11 @@ func TestHelmChart(t *testing.T) {
 					t.Errorf("%s: pod not non-root, without topology spread, or not one container", m.Metadata.Name)
 					continue
 				}
-				c := spec.Containers[0]
-				if c.LivenessProbe == nil || c.ReadinessProbe == nil {
-					t.Errorf("%s: probes missing", m.Metadata.Name)
+				if a := spec.AutomountServiceAccountToken; a == nil || *a {
+					t.Errorf("%s: pod mounts a service account token it has no use for", m.Metadata.Name)
 				}
+				c := spec.Containers[0]
+				pods[m.Spec.Template.Metadata.Labels["app.kubernetes.io/component"]] = c
 				if c.Resources.Requests["cpu"] == "" || c.Resources.Requests["memory"] == "" || c.Resources.Limits["memory"] == "" {
 					t.Errorf("%s: resources %+v lack cpu and memory requests or a memory limit", m.Metadata.Name, c.Resources)
 				}
@@ -131,8 +232,10 @@ func TestHelmChart(t *testing.T) {
 					t.Errorf("%s: container may escalate privileges or write its root filesystem", m.Metadata.Name)
 				}
 				env := map[string]string{}
+				valueFrom := map[string]map[string]any{}
 				for _, e := range c.Env {
 					env[e.Name] = e.Value
+					valueFrom[e.Name] = e.ValueFrom
 					if !strings.Contains(string(documented), e.Name) {
 						t.Errorf("%s sets %s, which docs/configuration.md does not know", m.Metadata.Name, e.Name)
 					}
@@ -140,18 +243,143 @@ func TestHelmChart(t *testing.T) {
 						t.Errorf("%s: NATS_URL from a Secret is %v, want %v", m.Metadata.Name, e.ValueFrom != nil, tc.natsSecret)
 					}
 				}
+				if strings.Contains(strings.Join(slices.Collect(maps.Values(env)), " "), "s3cret") || strings.Contains(strings.Join(slices.Collect(maps.Values(env)), " "), strings.Repeat("ab", 32)) {
+					t.Errorf("%s: a secret given in values is in the pod's spec", m.Metadata.Name)
+				}
+				if tc.secrets > 0 {
+					if from, ok := valueFrom["EFAKTURA_ADMIN_TOKEN_SHA256"]; !ok || from == nil {
+						t.Errorf("%s: EFAKTURA_ADMIN_TOKEN_SHA256 not from the chart's Secret", m.Metadata.Name)
+					}
+					component := m.Spec.Template.Metadata.Labels["app.kubernetes.io/component"]
+					if fromSecret := len(c.EnvFrom) == 1 && c.EnvFrom[0].SecretRef.Name == "efaktura-economy-secrets"; fromSecret != (component == "decide") {
+						t.Errorf("%s: economy systems' secrets in the environment: %v; only decide, which stores the tenants file, needs them", m.Metadata.Name, fromSecret)
+					}
+				}
+				if _, ok := env["OTEL_EXPORTER_OTLP_ENDPOINT"]; ok != tc.otlp || ok && env["OTEL_METRICS_EXPORTER"] != "none" {
+					t.Errorf("%s: OTLP endpoint set %v, want %v, with OTEL_METRICS_EXPORTER=none (Prometheus scrapes)", m.Metadata.Name, ok, tc.otlp)
+				}
 				if env["EFAKTURA_REPLICAS"] != tc.replicas {
 					t.Errorf("%s: EFAKTURA_REPLICAS = %q, want %s", m.Metadata.Name, env["EFAKTURA_REPLICAS"], tc.replicas)
 				}
 				if m.Spec.Replicas == nil && tc.hpa == 0 {
 					t.Errorf("%s has no replica count and no autoscaler", m.Metadata.Name)
 				}
+				checkPorts(t, m.Metadata.Name, c)
 			}
-			for kind, want := range map[string]int{"Deployment": 4, "PodDisruptionBudget": 4, "Service": 4, "NetworkPolicy": 4, "HorizontalPodAutoscaler": tc.hpa, "ServiceMonitor": tc.monitors} {
+			checkServices(t, ms, pods)
+			for kind, want := range map[string]int{"Deployment": 4, "PodDisruptionBudget": 4, "Service": 4, "NetworkPolicy": 4, "HorizontalPodAutoscaler": tc.hpa, "ServiceMonitor": tc.monitors, "Secret": tc.secrets} {
 				if kinds[kind] != want {
 					t.Errorf("%d %s, want %d", kinds[kind], kind, want)
 				}
 			}
 		})
 	}
+}
+
+// checkPorts: the probes ask the address the worker serves /healthz and
+// /readyz on (EFAKTURA_METRICS), and the container declares every address
+// the worker listens on under the name the Services use.
+func checkPorts(t *testing.T, name string, c container) {
+	t.Helper()
+	metrics := c.listens(t, "EFAKTURA_METRICS")
+	if metrics == 0 {
+		t.Errorf("%s: EFAKTURA_METRICS unset: the probes would ask the default :9090 by luck", name)
+	}
+	for _, p := range []struct {
+		kind string
+		p    *probe
+		path string
+	}{{"liveness", c.LivenessProbe, "/healthz"}, {"readiness", c.ReadinessProbe, "/readyz"}, {"startup", c.StartupProbe, "/healthz"}} {
+		if p.p == nil || p.p.HTTPGet == nil {
+			t.Errorf("%s: no HTTP %s probe", name, p.kind)
+			continue
+		}
+		if got := c.port(p.p.HTTPGet.Port); got != metrics || p.p.HTTPGet.Path != p.path {
+			t.Errorf("%s: %s probe asks %s on port %v (%d); the worker serves it on %d", name, p.kind, p.p.HTTPGet.Path, p.p.HTTPGet.Port, got, metrics)
+		}
+	}
+	for env, port := range map[string]string{"EFAKTURA_METRICS": "metrics", "EFAKTURA_HTTP": "api", "EFAKTURA_ADMIN_HTTP": "admin"} {
+		if want, got := c.listens(t, env), c.port(port); want != got {
+			t.Errorf("%s: %s listens on %d, the container port %q is %d", name, env, want, port, got)
+		}
+	}
+}
+
+// checkServices: each Service selects one worker's pods and sends its
+// metrics port to the port the worker serves /metrics on; the
+// ServiceMonitor selects every Service and scrapes that port, and each
+// worker's NetworkPolicy lets the scrape in.
+func checkServices(t *testing.T, ms []manifest, pods map[string]container) {
+	t.Helper()
+	services := map[string]manifest{}
+	for _, m := range ms {
+		if m.Kind != "Service" {
+			continue
+		}
+		services[m.Metadata.Name] = m
+		c, ok := pods[m.Spec.Selector.Labels["app.kubernetes.io/component"]]
+		if !ok {
+			t.Errorf("Service %s selects %v, which no worker's pods carry", m.Metadata.Name, m.Spec.Selector.Labels)
+			continue
+		}
+		named := map[string]bool{}
+		for _, p := range m.Spec.Ports {
+			named[p.Name] = true
+			if c.port(p.TargetPort) == 0 {
+				t.Errorf("Service %s: port %s targets %v, which the pod does not declare", m.Metadata.Name, p.Name, p.TargetPort)
+			}
+			if p.Name == "metrics" && c.port(p.TargetPort) != c.listens(t, "EFAKTURA_METRICS") {
+				t.Errorf("Service %s: metrics targets %d; the worker serves /metrics on %d", m.Metadata.Name, c.port(p.TargetPort), c.listens(t, "EFAKTURA_METRICS"))
+			}
+		}
+		if !named["metrics"] {
+			t.Errorf("Service %s has no port named metrics", m.Metadata.Name)
+		}
+	}
+	for _, m := range ms {
+		if m.Kind != "NetworkPolicy" {
+			continue
+		}
+		c, ok := pods[m.Spec.PodSelector.MatchLabels["app.kubernetes.io/component"]]
+		if !ok {
+			t.Errorf("NetworkPolicy %s selects %v, which no worker's pods carry", m.Metadata.Name, m.Spec.PodSelector.MatchLabels)
+			continue
+		}
+		open := false
+		for _, in := range m.Spec.Ingress {
+			for _, p := range in.Ports {
+				open = open || p.Port == c.listens(t, "EFAKTURA_METRICS")
+			}
+		}
+		if !open {
+			t.Errorf("NetworkPolicy %s keeps the metrics port %d closed", m.Metadata.Name, c.listens(t, "EFAKTURA_METRICS"))
+		}
+	}
+	for _, m := range ms {
+		if m.Kind != "ServiceMonitor" {
+			continue
+		}
+		selected := 0
+		for _, svc := range services {
+			if matches(m.Spec.Selector.MatchLabels, svc.Metadata.Labels) {
+				selected++
+			}
+		}
+		if selected != len(services) || selected == 0 {
+			t.Errorf("ServiceMonitor %s selects %d of %d Services", m.Metadata.Name, selected, len(services))
+		}
+		if len(m.Spec.Endpoints) != 1 || m.Spec.Endpoints[0].Port != "metrics" || m.Spec.Endpoints[0].Path != "/metrics" {
+			t.Errorf("ServiceMonitor %s scrapes %+v, want /metrics on the Services' port named metrics", m.Metadata.Name, m.Spec.Endpoints)
+		}
+	}
+}
+
+// matches reports whether labels carry every label of selector.
+func matches(selector, labels map[string]string) bool {
+	for k, v := range selector {
+		if labels[k] != v {
+			return false
+		}
+	}
+	return len(selector) > 0
 }

@@ -48,6 +48,7 @@ import (
 //	--log-level LEVEL          EFAKTURA_LOG_LEVEL           debug, info, warn, error; default info
 //	--ack-wait D               EFAKTURA_ACK_WAIT            redelivery after a worker stops answering; default 30s
 //	--lease D                  EFAKTURA_LEASE               a stopped worker's claims free up after this; default 2m
+//	--start-wait D             EFAKTURA_START_WAIT          how long to wait at start for NATS and JetStream; default 1m
 //
 // OpenTelemetry reads the standard OTEL_* variables.
 type Config struct {
@@ -65,6 +66,11 @@ type Config struct {
 	// address, so it can be kept off the network the economy systems and
 	// caseworkers reach.
 	AdminAddr string
+	// StartWait is how long Run keeps trying to reach NATS and provision
+	// the streams, consumers and buckets before it gives up. Workers and
+	// the NATS cluster are often started together (compose, a Kubernetes
+	// rollout), and a cluster needs a few seconds to elect its leaders.
+	StartWait time.Duration
 	Bus       bus.Config
 }
 
@@ -103,6 +109,12 @@ func Load(name, httpAddr string, args []string, getenv func(string) string, more
 	problems = append(problems, err)
 	fs.DurationVar(&c.Bus.AckWait, "ack-wait", ackWait, "how long JetStream waits for an ack before it redelivers; 0 for 30s (env EFAKTURA_ACK_WAIT)")
 	fs.DurationVar(&c.Bus.Lease, "lease", lease, "how long a stopped worker's idempotency claims stay held; 0 for 2m (env EFAKTURA_LEASE)")
+	startWait, err := EnvDuration(getenv, "EFAKTURA_START_WAIT")
+	problems = append(problems, err)
+	if startWait == 0 {
+		startWait = time.Minute
+	}
+	fs.DurationVar(&c.StartWait, "start-wait", startWait, "how long to keep trying at start to reach NATS and provision streams and buckets, before exiting (env EFAKTURA_START_WAIT)")
 	fs.StringVar(&c.TenantsFile, "tenants", env("EFAKTURA_TENANTS", ""), "YAML or JSON `file` of municipalities to store at start-up unless stored already (env EFAKTURA_TENANTS)")
 	fs.StringVar(&c.AdminAddr, "admin-http", env("EFAKTURA_ADMIN_HTTP", ""), "`address` of the admin API, /v1/tenants; empty for none (env EFAKTURA_ADMIN_HTTP)")
 	adminHashes := fs.String("admin-token-sha256", env("EFAKTURA_ADMIN_TOKEN_SHA256", ""), "comma-separated hex SHA-256 `hashes` of admin tokens (env EFAKTURA_ADMIN_TOKEN_SHA256)")
@@ -128,6 +140,9 @@ func Load(name, httpAddr string, args []string, getenv func(string) string, more
 	}
 	if t := getenv("EFAKTURA_ADMIN_TOKEN"); t != "" {
 		c.AdminTokenHashes = append(c.AdminTokenHashes, tenant.HashToken(t))
+	}
+	if c.StartWait <= 0 {
+		problems = append(problems, fmt.Errorf("start wait %v: expected a positive duration such as 1m", c.StartWait))
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(*logLevel)); err != nil {
 		problems = append(problems, fmt.Errorf("log level %q: expected debug, info, warn or error", *logLevel))
@@ -189,12 +204,23 @@ func Run(ctx context.Context, cfg Config, getenv func(string) string, setup func
 		return err
 	}
 	defer tel.Shutdown(context.WithoutCancel(ctx))
-	nc, err := nats.Connect(cfg.NATSURL, nats.Name("efaktura-"+cfg.Name), nats.MaxReconnects(-1))
+	// NATS, or its JetStream, may not be up yet: keep trying with backoff
+	// for cfg.StartWait, then exit and leave it to the supervisor.
+	deadline := time.Now().Add(cfg.StartWait)
+	nc, err := untilUp(ctx, log, deadline, "connect to NATS", func() (*nats.Conn, error) {
+		nc, err := nats.Connect(cfg.NATSURL, nats.Name("efaktura-"+cfg.Name), nats.MaxReconnects(-1))
+		if err != nil {
+			return nil, fmt.Errorf("connect to NATS at %s: %w", RedactURL(cfg.NATSURL), err)
+		}
+		return nc, nil
+	})
 	if err != nil {
-		return fmt.Errorf("connect to NATS at %s: %w", RedactURL(cfg.NATSURL), err)
+		return err
 	}
 	defer nc.Drain()
-	d, err := Connect(ctx, nc, cfg, tel, log)
+	d, err := untilUp(ctx, log, deadline, "provision streams, consumers and buckets", func() (*Deps, error) {
+		return Connect(ctx, nc, cfg, tel, log)
+	})
 	if err != nil {
 		return err
 	}
@@ -228,6 +254,30 @@ func Run(ctx context.Context, cfg Config, getenv func(string) string, setup func
 	}
 	log.InfoContext(ctx, "started", "config", cfg, "telemetry", tel)
 	return d.Bus.Run(ctx)
+}
+
+// untilUp calls f until it succeeds, ctx ends or the deadline passes,
+// waiting between calls from a quarter of a second up to 5 s. Each failure
+// is logged as a warning, so a worker waiting for NATS says why; the last
+// one is returned.
+func untilUp[T any](ctx context.Context, log *slog.Logger, deadline time.Time, what string, f func() (T, error)) (T, error) {
+	wait := 250 * time.Millisecond
+	for {
+		v, err := f()
+		if err == nil {
+			return v, nil
+		}
+		if time.Now().Add(wait).After(deadline) {
+			return v, fmt.Errorf("%w (gave up at start-up; see --start-wait)", err)
+		}
+		log.WarnContext(ctx, "start-up: "+what+" failed; trying again", "err", err, "in", wait)
+		select {
+		case <-ctx.Done():
+			return v, err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
 }
 
 // tenantsAdmin stores the municipalities of cfg.TenantsFile that are not

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -50,11 +51,11 @@ func TestLoadPrecedence(t *testing.T) {
 
 func TestLoadProblems(t *testing.T) {
 	_, err := Load("decide", ":8082", []string{"--replicas", "2", "--storage", "tape", "--log-level", "loud", "--http", "nonsense", "extra"},
-		env(map[string]string{"EFAKTURA_ADMIN_TOKEN_SHA256": "abc", "EFAKTURA_ACK_WAIT": "soon"}), nil)
+		env(map[string]string{"EFAKTURA_ADMIN_TOKEN_SHA256": "abc", "EFAKTURA_ACK_WAIT": "soon", "EFAKTURA_START_WAIT": "-1s"}), nil)
 	if err == nil {
 		t.Fatal("Load accepted a bad configuration")
 	}
-	for _, w := range []string{"replicas", "storage", "log level", "http address", "unexpected arguments", "admin token hash", "EFAKTURA_ACK_WAIT"} {
+	for _, w := range []string{"replicas", "storage", "log level", "http address", "unexpected arguments", "admin token hash", "EFAKTURA_ACK_WAIT", "start wait"} {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("error %q does not mention %s", err, w)
 		}
@@ -151,6 +152,45 @@ func TestRunServesHealthAndStops(t *testing.T) {
 	}
 	if err := stop(); err != nil {
 		t.Errorf("after a shutdown: %v, want nil", err)
+	}
+}
+
+// A worker started before NATS (compose without health checks, a
+// Kubernetes rollout) keeps trying and becomes ready once NATS is up,
+// rather than exiting at once.
+func TestRunWaitsForNATS(t *testing.T) {
+	natsAddr, metrics := freeAddr(t), freeAddr(t)
+	_, port, _ := net.SplitHostPort(natsAddr)
+	cfg, err := Load("probe", "", []string{"--nats", "nats://" + natsAddr, "--metrics", metrics, "--start-wait", "30s"}, env(nil), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := start(t, cfg, env(nil), nil)
+	time.Sleep(time.Second) // a few attempts fail
+	p, _ := strconv.Atoi(port)
+	natstest.StartWith(t, natstest.Options{Port: p})
+	if code, body := poll("http://"+metrics+"/readyz", "", func(code int, _ string) bool { return code == 200 }); code != 200 {
+		t.Fatalf("/readyz = %d %q; the worker did not come up after NATS did", code, body)
+	}
+	if err := stop(); err != nil {
+		t.Errorf("after a shutdown: %v, want nil", err)
+	}
+}
+
+// Past --start-wait the worker gives up, saying what it waited for, and
+// leaves the restart to its supervisor.
+func TestRunGivesUpAfterStartWait(t *testing.T) {
+	cfg, err := Load("probe", "", []string{"--nats", "nats://user:secret@" + freeAddr(t), "--metrics", freeAddr(t), "--start-wait", "1s"}, env(nil), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	err = Run(context.Background(), cfg, env(nil), func(context.Context, *Deps) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "connect to NATS") || !strings.Contains(err.Error(), "--start-wait") || strings.Contains(err.Error(), "secret") {
+		t.Errorf("Run without NATS = %v; want a connect error naming --start-wait, without the password", err)
+	}
+	if took := time.Since(began); took > 10*time.Second {
+		t.Errorf("Run gave up after %v, with --start-wait 1s", took)
 	}
 }
 

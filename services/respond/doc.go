@@ -70,11 +70,17 @@
 //     before it are sent and removed, it and those after stay parked),
 //     counts an attempt on the parked record, publishes answer.failed (not
 //     permanent) and is returned, so the bus retries the release; the sweep
-//     keeps trying after that. A permanent failure keeps the answer at the
-//     head of the queue, marked blocked, and publishes answer.failed
-//     (permanent): the municipality's later answers wait, in order, until a
-//     tenant.changed or agreement.changed (e.g. a corrected secret or
-//     endpoint) tries it again.
+//     keeps trying after that. A permanent failure about the economy system
+//     (401, 403, 404, 410, a redirect) keeps the answer at the head of the
+//     queue, marked blocked, and publishes answer.failed (permanent): the
+//     municipality's later answers wait, in order, until a tenant.changed
+//     or agreement.changed (e.g. a corrected secret or endpoint) tries it
+//     again. Any other permanent failure is about the answer alone: it is
+//     set aside (moved to "failed.<key>" in one atomic write, so it is
+//     never both queued and set aside), answer.failed (permanent) is
+//     published and the queue goes on; [SetAside] lists such answers and
+//     [Resend] puts one back in its queue, again in one atomic write
+//     ("efaktura answers set-aside|resend").
 //
 // answer.delivered's Attempts: for a released answer, the failed attempts
 // recorded on its parked record plus one; for an answer sent directly, the

@@ -77,6 +77,7 @@ func kommuneOfKey(key string) string {
 // answer.
 type parking struct {
 	kv jetstream.KeyValue
+	js jetstream.JetStream // for the bucket's stream (see parking.atomically)
 }
 
 // park stores p under its key unless the key exists; it returns what is
@@ -113,16 +114,21 @@ func (s *parking) park(ctx context.Context, p Parked) (Parked, bool, error) {
 // [Resend] (efaktura answers set-aside|resend).
 const failedPrefix = "failed."
 
-// fail moves a parked answer out of its queue, under failedPrefix.
+// fail moves a parked answer out of its queue, under failedPrefix, in one
+// atomic write: a crash between two writes would leave it both queued and
+// set aside, and a [Resend] after the queue had sent it would send it twice.
 func (s *parking) fail(ctx context.Context, p *Parked) error {
 	raw, err := json.Marshal(p)
 	if err != nil {
 		return fmt.Errorf("encode failed answer: %w", err)
 	}
-	if _, err := s.kv.Put(ctx, failedPrefix+p.Key, raw); err != nil {
-		return fmt.Errorf("keep failed answer %s: %w", p.Key, err)
+	err = s.atomically(ctx,
+		kvWrite{key: failedPrefix + p.Key, value: raw},
+		kvWrite{key: p.Key, del: true, revision: &p.revision})
+	if err != nil {
+		return fmt.Errorf("set failed answer %s aside: %w", p.Key, err)
 	}
-	return s.remove(ctx, p.Key)
+	return nil
 }
 
 // get returns the parked answer under key; false when there is none.

@@ -171,6 +171,9 @@ func New(ctx context.Context, b *bus.Bus, tenants Tenants, d Deliverer, cfg Conf
 	if err != nil {
 		return nil, fmt.Errorf("respond: parking bucket %s: %w", cfg.Bucket, err)
 	}
+	if err := allowAtomicWrites(ctx, js, cfg.Bucket); err != nil {
+		return nil, fmt.Errorf("respond: parking bucket %s: %w", cfg.Bucket, err)
+	}
 	lockKV, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:      cfg.LockBucket,
 		Description: "efaktura respond: one release of a municipality's parked answers at a time",
@@ -184,7 +187,7 @@ func New(ctx context.Context, b *bus.Bus, tenants Tenants, d Deliverer, cfg Conf
 	}
 	w := &Worker{
 		cfg: cfg, bus: b, tenants: tenants, deliverer: d,
-		parking: &parking{kv: parked}, queued: newQueued(), locks: &locks{kv: lockKV},
+		parking: &parking{kv: parked, js: js}, queued: newQueued(), locks: &locks{kv: lockKV},
 		log: slog.Default(),
 	}
 	for _, opt := range opts {

@@ -765,6 +765,16 @@ func TestAnswerRefusedForItselfDoesNotBlockTheQueue(t *testing.T) {
 	if aside, err := respond.SetAside(h.ctx, h.js, respond.DefaultBucket); err != nil || len(aside) != 0 {
 		t.Errorf("SetAside after the resend = %+v, %v; want none", aside, err)
 	}
+	// Sent: resending it again sends nothing.
+	if err := respond.Resend(h.ctx, h.js, respond.DefaultBucket, aside[0].Key); !errors.Is(err, respond.ErrNotSetAside) {
+		t.Errorf("Resend of a sent answer = %v, want ErrNotSetAside", err)
+	}
+	if err := h.worker.Sweep(h.ctx); err != nil {
+		t.Fatalf("Sweep: %v", err)
+	}
+	if n := len(h.sim.Answers()); n != 3 {
+		t.Errorf("simulator recorded %d answers, want 3", n)
+	}
 }
 
 // A change that finds another worker releasing the municipality's answers
