@@ -13,6 +13,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/kp-efaktura/efaktura/pkg/natsembed"
 )
@@ -64,4 +65,20 @@ func Connect(t testing.TB, s *server.Server, opts ...nats.Option) *nats.Conn {
 	}
 	t.Cleanup(nc.Close)
 	return nc
+}
+
+// Bucket starts a server and returns a connection to it and a new KV bucket
+// named name on it, with history 1 and file storage.
+func Bucket(t testing.TB, name string) (*nats.Conn, jetstream.KeyValue) {
+	t.Helper()
+	nc := Connect(t, Start(t))
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv, err := js.CreateKeyValue(t.Context(), jetstream.KeyValueConfig{Bucket: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nc, kv
 }

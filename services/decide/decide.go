@@ -14,6 +14,7 @@ import (
 
 	"github.com/kp-efaktura/efaktura/events"
 	"github.com/kp-efaktura/efaktura/pkg/bus"
+	"github.com/kp-efaktura/efaktura/pkg/kvwatch"
 	"github.com/kp-efaktura/efaktura/pkg/tenant"
 )
 
@@ -211,11 +212,11 @@ func New(ctx context.Context, b *bus.Bus, auth Authenticator, cfg Config, opts .
 	}
 	w := &Worker{
 		cfg: cfg, bus: b, auth: auth,
-		store: &store{kv: kv, attempts: cfg.Attempts, idx: newIndex()},
-		log:   o.log.With("component", "decide"),
-		now:   o.now,
+		log: o.log.With("component", "decide"),
+		now: o.now,
 	}
-	go w.store.idx.run(ctx, b.JetStream(), kv, w.log)
+	w.store = &store{kv: kv, attempts: cfg.Attempts, idx: newIndex(w.log)}
+	go kvwatch.Follow(ctx, b.JetStream().Conn(), kv, w.store.idx, "document index", w.log)
 	go w.reannounce(ctx)
 	return w, nil
 }

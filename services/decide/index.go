@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -16,7 +15,7 @@ import (
 )
 
 // index is this replica's in-memory copy of every record in the bucket,
-// kept by one long-lived KV watcher ([index.follow]) and serving GET
+// kept by one long-lived KV watcher ([kvwatch.Follow]) and serving GET
 // /v1/documents, so a list costs no temporary consumer and no decoding
 // (issue 4: the per-request watch over every record of the municipality
 // was a quarter of a benchmark run's CPU, and grew with every document
@@ -36,6 +35,7 @@ import (
 // are never changed in place: a new revision replaces the pointer, so
 // readers may use a record after releasing the lock.
 type index struct {
+	log       *slog.Logger
 	ready     chan struct{} // closed once the watcher delivered every record present at its start
 	readyOnce sync.Once
 
@@ -52,8 +52,9 @@ type indexed struct {
 	rec *Record // nil once deleted
 }
 
-func newIndex() *index {
+func newIndex(log *slog.Logger) *index {
 	return &index{
+		log:   log,
 		ready: make(chan struct{}),
 		revs:  map[string]indexed{},
 		live:  map[string]map[State]map[string]*Record{},
@@ -175,59 +176,26 @@ func (x *index) list(ctx context.Context, kommune string, state State) ([]*Recor
 	return out, nil
 }
 
-// run keeps the index current until ctx is done or the connection is
-// closed: it follows the bucket with one watcher, and starts a new one,
-// after a pause of up to 5s, should the watcher end.
-func (x *index) run(ctx context.Context, js jetstream.JetStream, kv jetstream.KeyValue, log *slog.Logger) {
-	pause := 100 * time.Millisecond
-	for {
-		err := x.follow(ctx, kv, log)
-		if ctx.Err() != nil || js.Conn().IsClosed() {
-			return
-		}
-		log.WarnContext(ctx, "document index: watcher stopped; restarting", "err", err, "in", pause)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(pause):
-		}
-		pause = min(2*pause, 5*time.Second)
-	}
-}
+// Reset is [kvwatch.View]'s: it keeps the index, since records are never
+// deleted and a new watcher's revisions replace older ones.
+func (x *index) Reset() {}
 
-// follow applies the updates of one watcher over the whole bucket to the
-// index, until the watcher or ctx ends.
-func (x *index) follow(ctx context.Context, kv jetstream.KeyValue, log *slog.Logger) error {
-	w, err := kv.WatchAll(ctx)
-	if err != nil {
-		return fmt.Errorf("watch documents: %w", err)
+// Loaded is [kvwatch.View]'s: lists may be served now.
+func (x *index) Loaded() { x.readyOnce.Do(func() { close(x.ready) }) }
+
+// Apply is [kvwatch.View]'s: it puts one watched entry into the index.
+func (x *index) Apply(e jetstream.KeyValueEntry) {
+	switch {
+	case e.Operation() != jetstream.KeyValuePut:
+		x.put(e.Key(), e.Revision(), nil)
+		return
+	case x.has(e.Key(), e.Revision()):
+		return // this replica's own write, put in by store.change
 	}
-	defer w.Stop()
-	for {
-		var e jetstream.KeyValueEntry
-		var ok bool
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case e, ok = <-w.Updates():
-		}
-		switch {
-		case !ok:
-			return errors.New("watch documents: watcher closed")
-		case e == nil: // every record present at the start has been delivered
-			x.readyOnce.Do(func() { close(x.ready) })
-			continue
-		case e.Operation() != jetstream.KeyValuePut:
-			x.put(e.Key(), e.Revision(), nil)
-			continue
-		case x.has(e.Key(), e.Revision()):
-			continue // this replica's own write, put in by store.change
-		}
-		var r Record
-		if err := json.Unmarshal(e.Value(), &r); err != nil {
-			log.ErrorContext(ctx, "document index: undecodable record left out", "key", e.Key(), "revision", e.Revision(), "err", err)
-			continue
-		}
-		x.put(e.Key(), e.Revision(), &r)
+	var r Record
+	if err := json.Unmarshal(e.Value(), &r); err != nil {
+		x.log.Error("document index: undecodable record left out", "key", e.Key(), "revision", e.Revision(), "err", err)
+		return
 	}
+	x.put(e.Key(), e.Revision(), &r)
 }

@@ -2,12 +2,13 @@ package decide
 
 import (
 	"context"
+	"log/slog"
 	"testing"
 	"time"
 )
 
 func TestIndexOlderRevisionNeverOverwritesNewer(t *testing.T) {
-	x := newIndex()
+	x := newIndex(slog.New(slog.DiscardHandler))
 	close(x.ready)
 	t1 := time.Date(2025, 8, 4, 9, 0, 0, 0, time.UTC)
 	rec := func(id string, s State) *Record {
@@ -52,7 +53,7 @@ func TestIndexOlderRevisionNeverOverwritesNewer(t *testing.T) {
 }
 
 func TestIndexListSortedAndFiltered(t *testing.T) {
-	x := newIndex()
+	x := newIndex(slog.New(slog.DiscardHandler))
 	close(x.ready)
 	t1 := time.Date(2025, 8, 4, 9, 0, 0, 0, time.UTC)
 	x.put("0101.c", 1, &Record{ID: "c", Kommune: "0101", State: StateAwaitingVerdict, CreatedAt: t1.Add(2 * time.Second)})
@@ -88,7 +89,7 @@ func TestIndexListSortedAndFiltered(t *testing.T) {
 }
 
 func TestIndexListWaitsForLoad(t *testing.T) {
-	x := newIndex()
+	x := newIndex(slog.New(slog.DiscardHandler))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
 	defer cancel()
 	if _, err := x.list(ctx, "0101", ""); err == nil {

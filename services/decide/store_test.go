@@ -3,6 +3,7 @@ package decide
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"testing"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -14,19 +15,12 @@ import (
 // over kv: the index holds only what the test puts there, as a replica's
 // whose watcher lags.
 func storeOn(kv jetstream.KeyValue) *store {
-	return &store{kv: kv, attempts: 3, idx: newIndex()}
+	return &store{kv: kv, attempts: 3, idx: newIndex(slog.New(slog.DiscardHandler))}
 }
 
 func TestChangeFromAStaleIndexStartsOverFromTheBucket(t *testing.T) {
 	ctx := context.Background()
-	js, err := jetstream.New(natstest.Connect(t, natstest.Start(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	kv, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "docs"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, kv := natstest.Bucket(t, "docs")
 	a, b := storeOn(kv), storeOn(kv)
 	const k = "0101.doc"
 	setState := func(s State) func(*Record) (*Record, error) {

@@ -1,20 +1,16 @@
 package respond
 
 import (
-	"context"
-	"errors"
-	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
 
 // queued is this replica's view of which answers are parked, by
-// municipality, kept by one watcher over the parking bucket (headers only).
+// municipality, kept by one watcher over the parking bucket (headers only,
+// [kvwatch.Follow]).
 // Every decision asks whether its municipality has parked answers, to
 // queue behind them; listing the bucket's keys for that cost a temporary
 // consumer per decision, a tenth of the CPU at full load (issue 4).
@@ -70,7 +66,8 @@ func (q *queued) add(key string) {
 	q.keys[kommune][key] = struct{}{}
 }
 
-func (q *queued) apply(e jetstream.KeyValueEntry) {
+// Apply is [kvwatch.View]'s.
+func (q *queued) Apply(e jetstream.KeyValueEntry) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.seen = max(q.seen, e.Revision())
@@ -89,52 +86,18 @@ func (q *queued) apply(e jetstream.KeyValueEntry) {
 	}
 }
 
-// run follows the bucket until ctx is done, with a new watcher after a
-// pause of up to 5 s should one end.
-func (q *queued) run(ctx context.Context, kv jetstream.KeyValue, log *slog.Logger) {
-	pause := 100 * time.Millisecond
-	for {
-		err := q.follow(ctx, kv)
-		if ctx.Err() != nil {
-			return
-		}
-		log.WarnContext(ctx, "view of parked answers: watcher stopped; restarting", "err", err, "in", pause)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(pause):
-		}
-		pause = min(2*pause, 5*time.Second)
-	}
+// Reset is [kvwatch.View]'s: a new watcher does not report the keys
+// deleted since the last one ended, so the view is loaded afresh; until
+// then, decisions list the bucket.
+func (q *queued) Reset() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.loaded, q.seen, q.keys = false, 0, map[string]map[string]struct{}{}
 }
 
-// follow loads the view afresh from a new watcher, which delivers the keys
-// present now but not those deleted since an earlier one ended, and keeps
-// it current until the watcher or ctx ends.
-func (q *queued) follow(ctx context.Context, kv jetstream.KeyValue) error {
+// Loaded is [kvwatch.View]'s.
+func (q *queued) Loaded() {
 	q.mu.Lock()
-	q.loaded, q.seen, q.keys = false, 0, map[string]map[string]struct{}{}
-	q.mu.Unlock()
-	w, err := kv.WatchAll(ctx, jetstream.MetaOnly())
-	if err != nil {
-		return fmt.Errorf("watch parked answers: %w", err)
-	}
-	defer w.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case e, ok := <-w.Updates():
-			switch {
-			case !ok:
-				return errors.New("watch parked answers: watcher closed")
-			case e == nil:
-				q.mu.Lock()
-				q.loaded = true
-				q.mu.Unlock()
-			default:
-				q.apply(e)
-			}
-		}
-	}
+	defer q.mu.Unlock()
+	q.loaded = true
 }

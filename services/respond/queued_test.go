@@ -2,26 +2,21 @@ package respond
 
 import (
 	"context"
+	"log/slog"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/kp-efaktura/efaktura/pkg/kvwatch"
 	"github.com/kp-efaktura/efaktura/pkg/natstest"
 )
 
 func TestQueuedFollowsTheParkingBucket(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	js, err := jetstream.New(natstest.Connect(t, natstest.Start(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	kv, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "parked"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	nc, kv := natstest.Bucket(t, "parked")
 	put := func(k string) uint64 {
 		t.Helper()
 		rev, err := kv.Put(ctx, k, []byte("{}"))
@@ -42,7 +37,8 @@ func TestQueuedFollowsTheParkingBucket(t *testing.T) {
 	}
 	followCtx, stopFollowing := context.WithCancel(ctx)
 	stopped := make(chan struct{})
-	go func() { q.follow(followCtx, kv); close(stopped) }()
+	quiet := slog.New(slog.DiscardHandler)
+	go func() { kvwatch.Follow(followCtx, nc, kv, q, "test", quiet, jetstream.MetaOnly()); close(stopped) }()
 	want := func(kommune string, keys ...string) {
 		t.Helper()
 		deadline := time.Now().Add(5 * time.Second)
@@ -77,6 +73,6 @@ func TestQueuedFollowsTheParkingBucket(t *testing.T) {
 	if err := kv.Delete(ctx, a); err != nil {
 		t.Fatal(err)
 	}
-	go q.follow(ctx, kv)
+	go kvwatch.Follow(ctx, nc, kv, q, "test", quiet, jetstream.MetaOnly())
 	want("0101", b)
 }

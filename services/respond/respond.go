@@ -12,6 +12,7 @@ import (
 
 	"github.com/kp-efaktura/efaktura/events"
 	"github.com/kp-efaktura/efaktura/pkg/bus"
+	"github.com/kp-efaktura/efaktura/pkg/kvwatch"
 	"github.com/kp-efaktura/efaktura/pkg/tenant"
 )
 
@@ -227,7 +228,7 @@ func (w *Worker) Register() {
 // replica's view of the parked answers (see [queued]); without Run, every
 // decision lists the bucket instead.
 func (w *Worker) Run(ctx context.Context) error {
-	go w.queued.run(ctx, w.parking.kv, w.log)
+	go kvwatch.Follow(ctx, w.bus.JetStream().Conn(), w.parking.kv, w.queued, "view of parked answers", w.log, jetstream.MetaOnly())
 	t := time.NewTicker(w.cfg.Sweep)
 	defer t.Stop()
 	for {
