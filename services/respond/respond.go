@@ -162,7 +162,7 @@ func New(ctx context.Context, b *bus.Bus, tenants Tenants, d Deliverer, cfg Conf
 		storage = jetstream.MemoryStorage
 	}
 	js := b.JetStream()
-	parked, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	parked, err := provisionParking(ctx, js, jetstream.KeyValueConfig{
 		Bucket:      cfg.Bucket,
 		Description: "efaktura respond: answers held until the municipality's service agreements allow them",
 		History:     1,
@@ -170,9 +170,6 @@ func New(ctx context.Context, b *bus.Bus, tenants Tenants, d Deliverer, cfg Conf
 		Storage:     storage,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("respond: parking bucket %s: %w", cfg.Bucket, err)
-	}
-	if err := allowAtomicWrites(ctx, js, cfg.Bucket); err != nil {
 		return nil, fmt.Errorf("respond: parking bucket %s: %w", cfg.Bucket, err)
 	}
 	lockKV, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{

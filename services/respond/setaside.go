@@ -259,11 +259,35 @@ func (s *parking) batch(writes []kvWrite) []*nats.Msg {
 	return msgs
 }
 
-// allowAtomicWrites lets [parking.atomically] write to the bucket's
-// stream. CreateOrUpdateKeyValue rewrites the stream's configuration from
-// the bucket's, which has no such setting, so every start turns it off and
-// this turns it on again; a move attempted in between fails and is tried
-// again by the next release, or by the operator.
+// provisionParking creates or updates the parking bucket and lets
+// [parking.atomically] write to its stream. CreateOrUpdateKeyValue rewrites
+// the stream's configuration from the bucket's, which has no such setting,
+// so it turns atomic writes off until [allowAtomicWrites] turns them on
+// again: a move attempted in between, by another replica, fails and is
+// tried again by the next release, or by the operator. So the bucket is
+// only updated when its configuration differs, which a restart of an
+// unchanged deployment never does.
+func provisionParking(ctx context.Context, js jetstream.JetStream, want jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+	if stream, err := js.Stream(ctx, kvStreamPrefix+want.Bucket); err == nil {
+		c := stream.CachedInfo().Config
+		// Zero history and replicas mean 1, as the bucket is created.
+		if c.AllowAtomicPublish && c.Description == want.Description && c.MaxMsgsPerSubject == int64(max(want.History, 1)) &&
+			c.Replicas == max(want.Replicas, 1) && c.Storage == want.Storage {
+			return js.KeyValue(ctx, want.Bucket)
+		}
+	}
+	kv, err := js.CreateOrUpdateKeyValue(ctx, want)
+	if err != nil {
+		return nil, err
+	}
+	if err := allowAtomicWrites(ctx, js, want.Bucket); err != nil {
+		return nil, err
+	}
+	return kv, nil
+}
+
+// allowAtomicWrites turns on atomic writes to the bucket's stream; see
+// [provisionParking].
 func allowAtomicWrites(ctx context.Context, js jetstream.JetStream, bucket string) error {
 	stream, err := js.Stream(ctx, kvStreamPrefix+bucket)
 	if err != nil {

@@ -28,15 +28,12 @@ func openBucket(t *testing.T) (context.Context, *parking, func() jetstream.JetSt
 	}
 	js := connect()
 	kv := createBucket(t, ctx, js)
-	if err := allowAtomicWrites(ctx, js, DefaultBucket); err != nil {
-		t.Fatal(err)
-	}
 	return ctx, &parking{kv: kv, js: js}, connect
 }
 
 func createBucket(t *testing.T, ctx context.Context, js jetstream.JetStream) jetstream.KeyValue {
 	t.Helper()
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: DefaultBucket, History: 1, Storage: jetstream.MemoryStorage})
+	kv, err := provisionParking(ctx, js, jetstream.KeyValueConfig{Bucket: DefaultBucket, History: 1, Storage: jetstream.MemoryStorage})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,19 +178,41 @@ func TestFailOfAChangedRecordWritesNothing(t *testing.T) {
 	}
 }
 
-// Every start rewrites the bucket's stream configuration from the bucket's
-// (CreateOrUpdateKeyValue); atomic writes must work after a restart too.
+// Every start provisions the bucket; atomic writes must work after a
+// restart too, and a restart with the same configuration must not rewrite
+// the stream, which would turn them off for a moment for every replica.
 func TestAtomicWritesSurviveARestart(t *testing.T) {
 	ctx, _, connect := openBucket(t)
 	js := connect()
-	kv := createBucket(t, ctx, js)
-	if err := allowAtomicWrites(ctx, js, DefaultBucket); err != nil {
+	stream, err := js.Stream(ctx, kvStreamPrefix+DefaultBucket)
+	if err != nil {
 		t.Fatal(err)
 	}
+	marked := stream.CachedInfo().Config
+	marked.Metadata = map[string]string{"probe": "untouched"}
+	if _, err := js.UpdateStream(ctx, marked); err != nil {
+		t.Fatal(err)
+	}
+	kv := createBucket(t, ctx, js)
 	s := &parking{kv: kv, js: js}
 	const key = "0101.00000000000000000001.a-1"
 	p := queue(t, ctx, s, key)
 	if err := s.fail(ctx, &p); err != nil {
 		t.Fatalf("fail after a restart: %v", err)
+	}
+	if stream, err = js.Stream(ctx, kvStreamPrefix+DefaultBucket); err != nil {
+		t.Fatal(err)
+	}
+	if got := stream.CachedInfo().Config.Metadata["probe"]; got != "untouched" {
+		t.Errorf("the stream was rewritten by a restart with the same configuration (metadata %q)", got)
+	}
+
+	// Another configuration updates the bucket, and atomic writes stay on.
+	if _, err := provisionParking(ctx, js, jetstream.KeyValueConfig{Bucket: DefaultBucket, History: 1, Storage: jetstream.MemoryStorage, Description: "changed"}); err != nil {
+		t.Fatal(err)
+	}
+	p2 := queue(t, ctx, s, "0101.00000000000000000002.a-2")
+	if err := s.fail(ctx, &p2); err != nil {
+		t.Fatalf("fail after a configuration change: %v", err)
 	}
 }
