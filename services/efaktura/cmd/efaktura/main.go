@@ -68,7 +68,7 @@ func commands() []command {
 		{"up", "run the whole system in one process on embedded defaults", runUp},
 		{"dlq", "list or replay dead letters: events a worker gave up on", runDLQ},
 		{"answers", "list or resend answers an economy system refused for themselves", runAnswers},
-		{"tenant", "list, show or load municipalities through the admin API", runTenant},
+		{"tenant", "list, get or put municipalities through the admin API", runTenant},
 		{"agreement", "set a municipality's forside or bagside service agreement", runAgreement},
 		{"version", "print the rule-set version and the program version", runVersion},
 		{"help", "show this help", nil},
