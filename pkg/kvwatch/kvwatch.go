@@ -34,13 +34,18 @@ type View interface {
 
 // Follow feeds v from a watcher over kv, with opts, until ctx is done or nc
 // is closed. Should the watcher end, it starts a new one after a pause of
-// 100 ms, doubling up to 5 s, logging each restart under name.
+// 100 ms, doubling up to 5 s while watchers end before they loaded the
+// bucket, logging each restart under name.
 func Follow(ctx context.Context, nc *nats.Conn, kv jetstream.KeyValue, v View, name string, log *slog.Logger, opts ...jetstream.WatchOpt) {
-	pause := 100 * time.Millisecond
+	const first = 100 * time.Millisecond
+	pause := first
 	for {
-		err := follow(ctx, kv, v, opts)
+		loaded, err := follow(ctx, kv, v, opts)
 		if ctx.Err() != nil || nc.IsClosed() {
 			return
+		}
+		if loaded {
+			pause = first
 		}
 		log.WarnContext(ctx, name+": watcher stopped; restarting", "err", err, "in", pause)
 		select {
@@ -52,22 +57,25 @@ func Follow(ctx context.Context, nc *nats.Conn, kv jetstream.KeyValue, v View, n
 	}
 }
 
-func follow(ctx context.Context, kv jetstream.KeyValue, v View, opts []jetstream.WatchOpt) error {
+// follow feeds v from one watcher until it or ctx ends, and reports
+// whether the watcher got as far as loading the bucket.
+func follow(ctx context.Context, kv jetstream.KeyValue, v View, opts []jetstream.WatchOpt) (loaded bool, err error) {
 	v.Reset()
 	w, err := kv.WatchAll(ctx, opts...)
 	if err != nil {
-		return fmt.Errorf("watch bucket %s: %w", kv.Bucket(), err)
+		return false, fmt.Errorf("watch bucket %s: %w", kv.Bucket(), err)
 	}
 	defer w.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return loaded, ctx.Err()
 		case e, ok := <-w.Updates():
 			switch {
 			case !ok:
-				return fmt.Errorf("watch bucket %s: %w", kv.Bucket(), errClosed)
+				return loaded, fmt.Errorf("watch bucket %s: %w", kv.Bucket(), errClosed)
 			case e == nil:
+				loaded = true
 				v.Loaded()
 			default:
 				v.Apply(e)

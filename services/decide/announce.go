@@ -14,39 +14,41 @@ import (
 // respond outage does not turn into one huge burst.
 const maxReannounce = 1000
 
-// reannounceAfterMax bounds the pause between two announcements of the
-// same decision.
-const reannounceAfterMax = time.Hour
-
-// retry is when a decision is announced again, and the pause after that.
-type retry struct {
-	at  time.Time
-	gap time.Duration
+// announcement is the schedule of one decision's re-announcements.
+type announcement struct {
+	at     time.Time     // when it is due again
+	gap    time.Duration // the pause before that
+	warned bool          // its horizon passed, and that was logged
 }
 
 // reannounce publishes document.decided again for decisions respond has not
 // reported on (their answer is still pending) Config.Reannounce after they
-// were made, then after twice as long each time, up to an hour, until ctx
-// is done.
+// were written, then after twice as long each time, until ctx is done.
 //
 // It is what makes a verdict given over HTTP safe to write before it is
 // announced: a process that stops between the two leaves a decided record
-// and no event, and this sweep, in any replica, announces it. Announcing a
-// decision twice is harmless: the event id comes from the document, so
-// JetStream drops a copy within its duplicate window, and respond's
-// idempotency store remembers the answer id longer than that. The only
-// cost is an event per waiting decision while respond is down.
+// and no event, and this sweep, in any replica, announces it.
+//
+// A copy must never be answered twice, so announcing again stops at the
+// horizon, nine tenths of the stream's duplicate window after the decision
+// was written: until then JetStream drops any copy of a decision that went
+// out (the event id comes from the document), past it a copy would be
+// stored and answered again once respond's idempotency store has forgotten
+// the first. A decision still pending then is logged once, for an operator
+// to look at: respond down for that long, or decide unable to record
+// respond's reports.
 func (w *Worker) reannounce(ctx context.Context) {
 	tick := time.NewTicker(max(w.cfg.Reannounce/4, time.Second))
 	defer tick.Stop()
-	due := map[string]retry{}
+	due := map[string]*announcement{}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
 		}
-		evs := w.dueAnnouncements(due, w.now())
+		now := w.now()
+		evs, keys := w.dueAnnouncements(due, now)
 		if len(evs) == 0 {
 			continue
 		}
@@ -54,42 +56,63 @@ func (w *Worker) reannounce(ctx context.Context) {
 			if !errors.Is(err, bus.ErrClosed) {
 				w.log.WarnContext(ctx, "announce decisions again", "count", len(evs), "err", err)
 			}
-			continue
+			continue // due as they were: tried again at the next tick
+		}
+		for _, k := range keys {
+			a := due[k]
+			a.gap = max(w.cfg.Reannounce, 2*a.gap)
+			a.at = now.Add(a.gap)
 		}
 		w.log.InfoContext(ctx, "decisions announced again: respond has not reported on their answers", "count", len(evs))
 	}
 }
 
+// announceHorizon is how long after its decision was written a document.decided
+// may be published again; see [Worker.reannounce].
+func (w *Worker) announceHorizon() time.Duration {
+	window := w.bus.Config().DuplicateWindow
+	return window - window/10
+}
+
 // dueAnnouncements returns the document.decided events due at now, at most
-// maxReannounce, and keeps due, the schedule by record key, to the
-// decisions still waiting.
-func (w *Worker) dueAnnouncements(due map[string]retry, now time.Time) []cloudevents.Event {
+// maxReannounce, with the keys of their records, and keeps due, the
+// schedule by record key, to the decisions still waiting.
+func (w *Worker) dueAnnouncements(due map[string]*announcement, now time.Time) ([]cloudevents.Event, []string) {
 	waiting := w.store.idx.unanswered(now.Add(-w.cfg.Reannounce))
+	horizon := now.Add(-w.announceHorizon())
 	var evs []cloudevents.Event
+	var keys []string
 	live := make(map[string]bool, len(waiting))
 	for _, r := range waiting {
 		k := key(r.Kommune, r.ID)
 		live[k] = true
-		d, seen := due[k]
-		if seen && now.Before(d.at) || len(evs) == maxReannounce {
-			continue
+		a := due[k]
+		if a == nil {
+			a = &announcement{at: now}
+			due[k] = a
 		}
-		gap := w.cfg.Reannounce
-		if seen {
-			gap = min(2*d.gap, reannounceAfterMax)
+		switch {
+		case r.UpdatedAt.Before(horizon):
+			if !a.warned {
+				a.warned = true
+				w.log.Warn("a decision has had no answer report for most of the duplicate window; it is not announced again, as a copy could now be answered twice",
+					"document_id", r.ID, "kommune", r.Kommune, "decided_at", r.DecidedAt)
+			}
+			continue
+		case now.Before(a.at) || len(evs) == maxReannounce:
+			continue
 		}
 		e, err := decidedEvent(r)
 		if err != nil {
 			w.log.Error("announce decision again", "document_id", r.ID, "kommune", r.Kommune, "err", err)
 			continue
 		}
-		due[k] = retry{at: now.Add(gap), gap: gap}
-		evs = append(evs, e)
+		evs, keys = append(evs, e), append(keys, k)
 	}
 	for k := range due {
 		if !live[k] {
 			delete(due, k)
 		}
 	}
-	return evs
+	return evs, keys
 }

@@ -46,7 +46,8 @@ type Config struct {
 	Timeout time.Duration
 	// Reannounce is how long a decision may go without a report from
 	// respond on its answer before document.decided is published again
-	// (see [Worker.reannounce]); default 1 minute.
+	// (see [Worker.reannounce]); default 2 minutes. [New] requires it to
+	// be under nine tenths of the bus's duplicate window.
 	Reannounce time.Duration
 }
 
@@ -73,7 +74,7 @@ func (c Config) withDefaults() Config {
 		c.Timeout = 15 * time.Second
 	}
 	if c.Reannounce == 0 {
-		c.Reannounce = time.Minute
+		c.Reannounce = 2 * time.Minute
 	}
 	return c
 }
@@ -196,6 +197,9 @@ func New(ctx context.Context, b *bus.Bus, auth Authenticator, cfg Config, opts .
 		}
 	}
 	bc := b.Config()
+	if cfg.Reannounce >= bc.DuplicateWindow-bc.DuplicateWindow/10 {
+		return nil, fmt.Errorf("%w: reannounce %v must be under nine tenths of the bus's duplicate window %v", ErrConfig, cfg.Reannounce, bc.DuplicateWindow)
+	}
 	storage := jetstream.FileStorage
 	if bc.Storage == "memory" {
 		storage = jetstream.MemoryStorage

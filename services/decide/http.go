@@ -273,7 +273,8 @@ const VerdictHeader = "Verdict-Outcome"
 //   - 409 {"error", "state", "verdict"} when another verdict decided the
 //     document, or it is not awaiting one (received, not validated yet);
 //   - 413 for a body over Config.MaxBody;
-//   - 503 when the bus or the bucket failed; repeat the request.
+//   - 503 when the bus or the bucket failed; repeat the request (a verdict
+//     recorded already is then a repeat, and announced).
 //
 // A verdict that would apply is written by compare-and-set, then announced
 // with document.decided. It is not published as verdict.submitted first:
@@ -374,13 +375,12 @@ func (w *Worker) postVerdict(rw http.ResponseWriter, req *http.Request) {
 	}
 	// Applied or repeated: announce the decision (again; the same event id,
 	// so JetStream keeps one).
+	// Should that fail, the caseworker's repeat announces it at once, as a
+	// repeated verdict; without one, [Worker.reannounce] does, later.
 	if err := w.bus.Publish(ctx, res.Events...); err != nil {
-		if res.Outcome == VerdictRepeated {
-			log.WarnContext(ctx, "publish decision", "err", err)
-			writeError(rw, http.StatusServiceUnavailable, "the decision could not be announced; try again")
-			return
-		}
-		log.WarnContext(ctx, "publish decision; it is announced again later", "err", err)
+		log.WarnContext(ctx, "publish decision", "outcome", res.Outcome, "err", err)
+		writeError(rw, http.StatusServiceUnavailable, "the verdict is recorded, but the decision could not be announced yet; repeat the request")
+		return
 	}
 	log.InfoContext(ctx, "verdict", "outcome", res.Outcome)
 	rw.Header().Set(VerdictHeader, string(res.Outcome))

@@ -45,6 +45,10 @@ type index struct {
 	revs map[string]indexed
 	// live holds the current records by kommune, state and key.
 	live map[string]map[State]map[string]*Record
+	// pending holds the decided records whose answer respond has not
+	// reported on, by key: what [Worker.reannounce] looks at, without
+	// scanning every decision ever made.
+	pending map[string]*Record
 }
 
 type indexed struct {
@@ -54,10 +58,11 @@ type indexed struct {
 
 func newIndex(log *slog.Logger) *index {
 	return &index{
-		log:   log,
-		ready: make(chan struct{}),
-		revs:  map[string]indexed{},
-		live:  map[string]map[State]map[string]*Record{},
+		log:     log,
+		ready:   make(chan struct{}),
+		revs:    map[string]indexed{},
+		live:    map[string]map[State]map[string]*Record{},
+		pending: map[string]*Record{},
 	}
 }
 
@@ -83,6 +88,10 @@ func (x *index) put(k string, rev uint64, r *Record) bool {
 		}
 	}
 	x.revs[k] = indexed{rev: rev, rec: r}
+	delete(x.pending, k)
+	if awaitsAnswer(r) {
+		x.pending[k] = r
+	}
 	if r != nil {
 		byState := x.live[kommune]
 		if byState == nil {
@@ -124,16 +133,19 @@ func (x *index) unanswered(before time.Time) []*Record {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	var out []*Record
-	for _, byState := range x.live {
-		for _, s := range []State{StateApproved, StateRejected} {
-			for _, r := range byState[s] {
-				if r.Answer.Status == StatusPending && r.UpdatedAt.Before(before) {
-					out = append(out, r)
-				}
-			}
+	for _, r := range x.pending {
+		if r.UpdatedAt.Before(before) {
+			out = append(out, r)
 		}
 	}
 	return out
+}
+
+// awaitsAnswer reports whether r is decided and respond has not reported
+// on its answer yet.
+func awaitsAnswer(r *Record) bool {
+	return r != nil && r.Verdict != nil && (r.State == StateApproved || r.State == StateRejected) &&
+		r.Answer.Status == StatusPending
 }
 
 // list returns the records of kommune (every municipality's when empty) in

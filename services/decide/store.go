@@ -95,8 +95,11 @@ func (s *store) change(ctx context.Context, k string, f func(*Record) (*Record, 
 			return nil
 		case errors.Is(err, jetstream.ErrKeyExists), errors.Is(err, jetstream.ErrKeyRevisionMismatch):
 			// Someone else wrote first, or the copy was stale: read again.
+			// Only a race lost on the bucket's own record counts.
+			if !cached {
+				attempt++
+			}
 			cached = false
-			attempt++
 		default:
 			return fmt.Errorf("write document %s: %w", k, err)
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -877,15 +878,16 @@ func TestEventForAnotherKommuneIsRefused(t *testing.T) {
 
 // A verdict written but never announced (the process stopped between the
 // two) is announced by the sweep, once: a decision whose answer respond has
-// reported on is left alone, and announcing again stores no second event.
+// reported on is left alone, so is one past the duplicate window (a copy
+// could be answered twice), and announcing again stores no second event.
 func TestUnannouncedDecisionIsAnnouncedAgain(t *testing.T) {
 	e := startWith(t, decide.Config{Reannounce: 200 * time.Millisecond})
-	lost, answered := e.awaiting("0101", 1), e.awaiting("0101", 2)
+	lost, answered, old := e.awaiting("0101", 1), e.awaiting("0101", 2), e.awaiting("0101", 3)
 	kv, err := e.js.KeyValue(e.ctx, decide.DefaultBucket)
 	if err != nil {
 		t.Fatal(err)
 	}
-	decideDirectly := func(id string, answer decide.AnswerStatus) {
+	decideDirectly := func(id string, answer decide.AnswerStatus, at time.Time) {
 		t.Helper()
 		entry, err := kv.Get(e.ctx, "0101."+id)
 		if err != nil {
@@ -895,7 +897,6 @@ func TestUnannouncedDecisionIsAnnouncedAgain(t *testing.T) {
 		if err := json.Unmarshal(entry.Value(), &r); err != nil {
 			t.Fatal(err)
 		}
-		at := time.Now().UTC()
 		r.State, r.DecidedAt, r.UpdatedAt = decide.StateApproved, &at, at
 		r.Verdict = &decide.Verdict{ID: "v-" + id, Decision: events.DecisionApprove, By: "cw", At: at}
 		r.Answer.Status = answer
@@ -904,13 +905,27 @@ func TestUnannouncedDecisionIsAnnouncedAgain(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	decideDirectly(lost, decide.StatusPending)
-	decideDirectly(answered, decide.StatusDelivered)
+	now := time.Now().UTC()
+	decideDirectly(lost, decide.StatusPending, now)
+	decideDirectly(answered, decide.StatusDelivered, now)
+	decideDirectly(old, decide.StatusPending, now.Add(-e.bus.Config().DuplicateWindow))
 
 	e.eventually("the lost decision announced", func() bool { return e.count("0101", events.TypeDocumentDecided) == 1 })
 	time.Sleep(time.Second) // several more sweeps
 	decided := eventsOf[events.DocumentDecided](e, "0101", events.TypeDocumentDecided)
 	if len(decided) != 1 || decided[0].DocumentID != lost || decided[0].VerdictID != "v-"+lost {
 		t.Errorf("document.decided events %+v, want one, for %s", decided, lost)
+	}
+}
+
+func TestReannounceMustStayInsideTheDuplicateWindow(t *testing.T) {
+	ctx := context.Background()
+	b, err := bus.New(ctx, natstest.Connect(t, natstest.Start(t)), bus.Config{Service: "decide", DuplicateWindow: 10 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = decide.New(ctx, b, testTokens, decide.Config{Reannounce: 9 * time.Minute})
+	if !errors.Is(err, decide.ErrConfig) {
+		t.Errorf("New with reannounce 9m and a 10m duplicate window = %v, want ErrConfig", err)
 	}
 }
