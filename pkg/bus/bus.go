@@ -30,10 +30,6 @@ import (
 // events and JetStream drops the copies.
 type Handler func(ctx context.Context, in cloudevents.Event) ([]cloudevents.Event, error)
 
-// Middleware wraps a Handler, as func(http.Handler) http.Handler does. It
-// runs inside the runtime's fixed delivery steps, never around them.
-type Middleware func(Handler) Handler
-
 // Config is what operators set. A zero field takes the default shown.
 type Config struct {
 	// Service names the worker; it prefixes durable consumer names, so

@@ -34,16 +34,6 @@ func WithConcurrency(n int) HandleOption {
 	}
 }
 
-// WithMiddleware wraps the handler, the first middleware outermost.
-func WithMiddleware(m ...Middleware) HandleOption {
-	return func(r *route) error {
-		for i := len(m) - 1; i >= 0; i-- {
-			r.h = m[i](r.h)
-		}
-		return nil
-	}
-}
-
 // Pure declares the handler pure: its outputs depend only on its input, with
 // ids derived from the input's, and it has no effect outside the bus. The
 // runtime then skips the idempotency store: a repeated delivery republishes
