@@ -17,7 +17,6 @@ import (
 	"go.opentelemetry.io/contrib/exporters/autoexport"
 	"go.opentelemetry.io/otel"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
-	"go.opentelemetry.io/otel/propagation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -36,8 +35,8 @@ type Config struct {
 }
 
 // Providers is one process's telemetry. Pass it to the code that creates
-// spans and instruments (bus.WithTelemetry) rather than setting globals; call
-// [Providers.SetGlobal] only for libraries that insist on the globals.
+// spans and instruments (bus.WithTelemetry): this package never sets the
+// OpenTelemetry globals.
 type Providers struct {
 	// TracerProvider is always a real SDK provider, so spans get valid ids
 	// even when nothing is exported.
@@ -282,16 +281,6 @@ func (p *Providers) Shutdown(ctx context.Context) error {
 		p.shutdownErr = errors.Join(errs...)
 	})
 	return p.shutdownErr
-}
-
-// SetGlobal installs p's providers as the OpenTelemetry globals, and the W3C
-// trace-context propagator (without baggage, which could carry anything
-// across services) as the global propagator. Only for libraries that use
-// the globals, such as otelhttp; this package never does.
-func (p *Providers) SetGlobal() {
-	otel.SetTracerProvider(p.TracerProvider)
-	otel.SetMeterProvider(p.MeterProvider)
-	otel.SetTextMapPropagator(propagation.TraceContext{})
 }
 
 // LogValue says what is exported, for the start-up log line:

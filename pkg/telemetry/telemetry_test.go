@@ -10,12 +10,10 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -346,24 +344,6 @@ func TestStartServiceName(t *testing.T) {
 				t.Errorf("service.name = %q, want %q", got.AsString(), tt.want)
 			}
 		})
-	}
-}
-
-func TestSetGlobal(t *testing.T) {
-	p, err := Start(context.Background(), Config{ServiceName: "test"}, env())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer shutdown(t, p)
-	p.SetGlobal()
-	if got := otel.GetTracerProvider(); got != p.TracerProvider {
-		t.Errorf("otel.GetTracerProvider() = %T %p, want p.TracerProvider", got, got)
-	}
-	if got := otel.GetMeterProvider(); got != p.MeterProvider {
-		t.Errorf("otel.GetMeterProvider() = %T %p, want p.MeterProvider", got, got)
-	}
-	if got := otel.GetTextMapPropagator().Fields(); !slices.Equal(got, []string{"traceparent", "tracestate"}) {
-		t.Errorf("global propagator fields = %q, want traceparent, tracestate", got)
 	}
 }
 
