@@ -177,17 +177,6 @@ func Types() []string {
 	return ts
 }
 
-// PayloadOf returns a pointer to a new zero payload of eventType, e.g. a
-// *[DocumentReceived] for [TypeDocumentReceived], or a *[]byte for
-// [TypeBundleSubmitted]; false for an unknown type.
-func PayloadOf(eventType string) (any, bool) {
-	en, ok := byType[eventType]
-	if !ok {
-		return nil, false
-	}
-	return reflect.New(en.payload).Interface(), true
-}
-
 // New builds an event of a type with a JSON payload: spec 1.0, id
 // [ID](eventType, key...), the given source and subject (the business key,
 // see the type's doc), the kommune extension, time at, datacontenttype

@@ -473,15 +473,3 @@ func with(e cloudevents.Event, f func(*cloudevents.Event)) cloudevents.Event {
 	f(&c)
 	return c
 }
-
-func TestPayloadOf(t *testing.T) {
-	for _, en := range catalogue {
-		p, ok := PayloadOf(en.typ)
-		if !ok || reflect.TypeOf(p) != reflect.PointerTo(en.payload) {
-			t.Errorf("PayloadOf(%q) = %T, %v, want *%s", en.typ, p, ok, en.payload)
-		}
-	}
-	if p, ok := PayloadOf("dk.kp.efaktura.nope.v1"); ok {
-		t.Errorf("PayloadOf(unknown) = %T, true, want false", p)
-	}
-}
