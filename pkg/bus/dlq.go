@@ -54,7 +54,7 @@ func (b *Bus) deadLetter(ctx context.Context, r *route, m jetstream.Msg, e cloud
 	msg.Header.Set(headerDLQStreamSeq, strconv.FormatUint(seq, 10))
 	msg.Header.Set(headerDLQTime, time.Now().UTC().Format(time.RFC3339Nano))
 	msg.Data = m.Data()
-	log := b.log.With("consumer", r.durable, "messaging.message.id", e.ID(), "event_type", e.Type(), "deliveries", deliveries)
+	log := b.eventLog(r, e, deliveries)
 	if _, err := b.js.PublishMsg(ctx, msg); err != nil {
 		log.ErrorContext(ctx, "dead letter could not be stored; the event stays for redelivery", "err", err)
 		m.NakWithDelay(b.cfg.Backoff[len(b.cfg.Backoff)-1])
@@ -71,7 +71,7 @@ func (b *Bus) deadLetter(ctx context.Context, r *route, m jetstream.Msg, e cloud
 		}
 	}
 	b.metrics.deadLettered(ctx, r, e.Type())
-	b.ack(ctx, m, log)
+	b.ack(ctx, r, m, e, deliveries)
 }
 
 // DeadLetter is an event a consumer gave up on.
