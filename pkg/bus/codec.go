@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -135,13 +134,16 @@ func decode(ctx context.Context, h nats.Header, data []byte) (cloudevents.Event,
 // already keep values well-formed.
 func required(e cloudevents.Event) error {
 	var missing []string
-	for name, v := range map[string]string{"id": e.ID(), "source": e.Source(), "type": e.Type()} {
-		if v == "" {
-			missing = append(missing, name)
-		}
+	if e.ID() == "" {
+		missing = append(missing, "id")
+	}
+	if e.Source() == "" {
+		missing = append(missing, "source")
+	}
+	if e.Type() == "" {
+		missing = append(missing, "type")
 	}
 	if len(missing) > 0 {
-		slices.Sort(missing)
 		return fmt.Errorf("missing required attribute %s", strings.Join(missing, ", "))
 	}
 	return nil
