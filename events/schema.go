@@ -100,18 +100,14 @@ func Check(e cloudevents.Event) error {
 			return fmt.Errorf("check %s: %w: extension %q is not in the catalogue", e.Type(), ErrInvalid, name)
 		}
 	}
-	mt := e.DataMediaType()
+	if !en.accepts(e.DataMediaType()) {
+		return fmt.Errorf("check %s: %w: %q", e.Type(), ErrContentType, e.DataContentType())
+	}
 	if en.payload == bytesType {
-		if mt != ContentTypeXML && mt != ContentTypeZIP {
-			return fmt.Errorf("check %s: %w: %q", e.Type(), ErrContentType, e.DataContentType())
-		}
 		if len(e.Data()) == 0 {
 			return fmt.Errorf("check %s: %w: no data", e.Type(), ErrInvalid)
 		}
 		return nil
-	}
-	if mt != ContentTypeJSON {
-		return fmt.Errorf("check %s: %w: %q", e.Type(), ErrContentType, e.DataContentType())
 	}
 	schemas, err := compiled()
 	if err != nil {
