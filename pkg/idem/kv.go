@@ -202,15 +202,9 @@ func (s *KVStore) Complete(ctx context.Context, key, token string, ttl time.Dura
 		return err
 	}
 	k := kvKey(key)
-	rev, done, err := s.lease(ctx, k, token)
-	if errors.Is(err, ErrNotOwner) {
+	rev, done, err := s.lease(ctx, "complete", key, k, token)
+	if err != nil || done {
 		return err
-	}
-	if err != nil {
-		return fmt.Errorf("idem: complete %q: %w", key, err)
-	}
-	if done {
-		return nil
 	}
 	msg := &nats.Msg{Subject: s.pre + k, Header: nats.Header{}, Data: []byte(donePrefix + token)}
 	_, err = s.js.PublishMsg(ctx, msg,
@@ -236,12 +230,9 @@ func (s *KVStore) Release(ctx context.Context, key, token string) error {
 		return err
 	}
 	k := kvKey(key)
-	rev, done, err := s.lease(ctx, k, token)
-	if errors.Is(err, ErrNotOwner) {
-		return err
-	}
+	rev, done, err := s.lease(ctx, "release", key, k, token)
 	if err != nil {
-		return fmt.Errorf("idem: release %q: %w", key, err)
+		return err
 	}
 	if done {
 		return ErrNotOwner
@@ -256,15 +247,16 @@ func (s *KVStore) Release(ctx context.Context, key, token string) error {
 	return nil
 }
 
-// lease returns the revision of k's entry if it is "p:<token>", or done if
-// it is "d:<token>"; otherwise ErrNotOwner.
-func (s *KVStore) lease(ctx context.Context, k, token string) (rev uint64, done bool, err error) {
+// lease reads k, the KV key of key, for op: the revision of its entry if it
+// is "p:<token>", or done if it is "d:<token>"; otherwise ErrNotOwner, as
+// is, or JetStream's error wrapped with op and key.
+func (s *KVStore) lease(ctx context.Context, op, key, k, token string) (rev uint64, done bool, err error) {
 	e, err := s.kv.Get(ctx, k)
 	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
 		return 0, false, ErrNotOwner
 	}
 	if err != nil {
-		return 0, false, err
+		return 0, false, fmt.Errorf("idem: %s %q: %w", op, key, err)
 	}
 	switch string(e.Value()) {
 	case pendingPrefix + token:
