@@ -21,13 +21,15 @@
 //
 // # Leases
 //
-// Choose the lease longer than the longest side effect and shorter than the
-// redelivery delay (JetStream's AckWait), so a redelivery after a crash
-// finds the lease gone. When the lease runs out before the owner finishes,
-// another worker may take over: the old owner's Complete and Release then
-// return [ErrNotOwner], and the side effect may have happened twice. Choose
-// ttl at least as long as the producer may redeliver or resend (the bus
-// keeps done keys for days).
+// Choose the lease longer than the longest side effect. When the lease runs
+// out before the owner finishes, another worker may take over: the old
+// owner's Complete and Release then return [ErrNotOwner], and the side
+// effect may have happened twice. A redelivery that comes while a crashed
+// owner's lease still runs finds the key [Busy] and must come back once the
+// lease is over: the bus, whose lease is at least JetStream's AckWait (2
+// minutes against 30 seconds by default), redelivers it after one lease.
+// Choose ttl at least as long as the producer may redeliver or resend (the
+// bus keeps done keys for days).
 //
 // # Implementations
 //

@@ -22,7 +22,7 @@ var errBusy = errors.New("another worker is handling this event")
 // can try again at once.
 func once(ctx context.Context, s idem.Store, key string, effect func(context.Context) error) error {
 	const (
-		lease = 2 * time.Minute    // longer than effect takes, shorter than AckWait plus backoff
+		lease = 2 * time.Minute    // longer than effect takes; a Busy delivery comes back after it
 		ttl   = 7 * 24 * time.Hour // longer than any redelivery or resend
 	)
 	token, st, err := s.Claim(ctx, key, lease)
@@ -68,7 +68,7 @@ func Example() {
 	})
 	switch {
 	case errors.Is(err, errBusy):
-		// Nak with a delay: the lease holder finishes or its lease runs out.
+		// Nak with a delay of the lease: the holder finishes or its lease runs out.
 	case err != nil:
 		// Nak with backoff; Term if the error is permanent.
 	default:
