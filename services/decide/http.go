@@ -345,15 +345,7 @@ func (w *Worker) postVerdict(rw http.ResponseWriter, req *http.Request) {
 
 	// One read-modify-write decides, refuses or repeats; another
 	// municipality's document is unknown under this one's key.
-	var res VerdictResult
-	err = w.store.change(ctx, key(p.Kommune, id), func(r *Record) (*Record, error) {
-		var err error
-		res, err = ApplyVerdict(r, v, m)
-		if err != nil || res.Outcome != VerdictApplied {
-			return nil, err
-		}
-		return res.Record, nil
-	})
+	res, err := w.store.verdict(ctx, v, m)
 	switch {
 	case errors.Is(err, ErrNotValidated):
 		writeJSON(rw, http.StatusConflict, errorBody{Error: "the document is not awaiting a verdict yet", State: res.Record.State})

@@ -9,6 +9,8 @@ import (
 	"slices"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/kp-efaktura/efaktura/events"
 )
 
 // store keeps records in a JetStream KV bucket and changes them only by
@@ -105,6 +107,23 @@ func (s *store) change(ctx context.Context, k string, f func(*Record) (*Record, 
 		}
 	}
 	return fmt.Errorf("%w: %s, %d attempts", ErrConflict, k, s.attempts)
+}
+
+// verdict applies v to the record of its document ([ApplyVerdict]) in one
+// read-modify-write, which decides, refuses or repeats; only an applied
+// verdict writes. On an error, the result still holds what ApplyVerdict
+// returned with it (the record, for [ErrNotValidated]).
+func (s *store) verdict(ctx context.Context, v events.VerdictSubmitted, m Meta) (VerdictResult, error) {
+	var res VerdictResult
+	err := s.change(ctx, key(v.Kommune, v.DocumentID), func(r *Record) (*Record, error) {
+		var err error
+		res, err = ApplyVerdict(r, v, m)
+		if err != nil || res.Outcome != VerdictApplied {
+			return nil, err
+		}
+		return res.Record, nil
+	})
+	return res, err
 }
 
 // list returns the latest record of every key matching filter (a KV key
