@@ -197,7 +197,7 @@ func New(ctx context.Context, b *bus.Bus, auth Authenticator, cfg Config, opts .
 		}
 	}
 	bc := b.Config()
-	if cfg.Reannounce >= bc.DuplicateWindow-bc.DuplicateWindow/10 {
+	if cfg.Reannounce >= announceHorizon(bc.DuplicateWindow) {
 		return nil, fmt.Errorf("%w: reannounce %v must be under nine tenths of the bus's duplicate window %v", ErrConfig, cfg.Reannounce, bc.DuplicateWindow)
 	}
 	storage := jetstream.FileStorage

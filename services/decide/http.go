@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -173,7 +174,7 @@ func (w *Worker) listDocuments(rw http.ResponseWriter, req *http.Request) {
 	q := req.URL.Query()
 	var problems []string
 	state := State(q.Get("state"))
-	if state != "" && !validState(state) {
+	if state != "" && !slices.Contains(States, state) {
 		problems = append(problems, "state must be one of received, awaiting_verdict, approved, rejected")
 	}
 	page, err := intParam(q.Get("page"), 1)
@@ -228,15 +229,6 @@ func (w *Worker) listDocuments(rw http.ResponseWriter, req *http.Request) {
 
 // maxPage bounds the page number, so the offset cannot overflow.
 const maxPage = 1_000_000
-
-func validState(s State) bool {
-	for _, v := range States {
-		if s == v {
-			return true
-		}
-	}
-	return false
-}
 
 func intParam(s string, def int) (int, error) {
 	if s == "" {
