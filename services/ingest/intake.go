@@ -75,14 +75,10 @@ type received struct {
 // not use up its REFERENCE.
 func (w *Worker) intake(ctx context.Context, s Submission) (o Outcome, commit, abort func(context.Context), err error) {
 	noop := func(context.Context) {}
-	t, ok := w.tenants.Get(s.Kommune)
-	if !ok {
+	if _, ok := w.tenants.Get(s.Kommune); !ok {
 		return Outcome{}, noop, noop, fmt.Errorf("%w: kommune %s", tenant.ErrNotFound, s.Kommune)
 	}
-	senders := efaktura.SenderTable{}
-	for _, sd := range t.Senders {
-		senders.Add(efaktura.Sender{Type: sd.Type, ID: sd.ID, Nets: sd.Nets})
-	}
+	senders := w.tenants.Senders(s.Kommune)
 	reg := &bundleRegistry{store: w.store, lease: w.cfg.Lease}
 	var docs []received
 	res, err := efaktura.Validate(ctx, bytes.NewReader(s.Body), efaktura.Options{
