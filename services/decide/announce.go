@@ -67,10 +67,10 @@ func (w *Worker) reannounce(ctx context.Context) {
 	}
 }
 
-// announceHorizon is how long after its decision was written a document.decided
-// may be published again; see [Worker.reannounce].
-func (w *Worker) announceHorizon() time.Duration {
-	window := w.bus.Config().DuplicateWindow
+// announceHorizon is how long after its decision was written a
+// document.decided may be published again, for a stream whose duplicate
+// window is window; see [Worker.reannounce].
+func announceHorizon(window time.Duration) time.Duration {
 	return window - window/10
 }
 
@@ -79,7 +79,7 @@ func (w *Worker) announceHorizon() time.Duration {
 // schedule by record key, to the decisions still waiting.
 func (w *Worker) dueAnnouncements(due map[string]*announcement, now time.Time) ([]cloudevents.Event, []string) {
 	waiting := w.store.idx.unanswered(now.Add(-w.cfg.Reannounce))
-	horizon := now.Add(-w.announceHorizon())
+	horizon := now.Add(-announceHorizon(w.bus.Config().DuplicateWindow))
 	var evs []cloudevents.Event
 	var keys []string
 	live := make(map[string]bool, len(waiting))

@@ -197,7 +197,7 @@ func New(ctx context.Context, b *bus.Bus, auth Authenticator, cfg Config, opts .
 		}
 	}
 	bc := b.Config()
-	if cfg.Reannounce >= bc.DuplicateWindow-bc.DuplicateWindow/10 {
+	if cfg.Reannounce >= announceHorizon(bc.DuplicateWindow) {
 		return nil, fmt.Errorf("%w: reannounce %v must be under nine tenths of the bus's duplicate window %v", ErrConfig, cfg.Reannounce, bc.DuplicateWindow)
 	}
 	storage := jetstream.FileStorage
@@ -326,15 +326,7 @@ func (w *Worker) onVerdict(ctx context.Context, in cloudevents.Event, v events.V
 	if err := sameKommune(in, v.Kommune); err != nil {
 		return nil, err
 	}
-	var res VerdictResult
-	err := w.store.change(ctx, key(v.Kommune, v.DocumentID), func(r *Record) (*Record, error) {
-		var err error
-		res, err = ApplyVerdict(r, v, m)
-		if err != nil || res.Outcome != VerdictApplied {
-			return nil, err
-		}
-		return res.Record, nil
-	})
+	res, err := w.store.verdict(ctx, v, m)
 	if err != nil {
 		return nil, classify(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -173,7 +174,7 @@ func (w *Worker) listDocuments(rw http.ResponseWriter, req *http.Request) {
 	q := req.URL.Query()
 	var problems []string
 	state := State(q.Get("state"))
-	if state != "" && !validState(state) {
+	if state != "" && !slices.Contains(States, state) {
 		problems = append(problems, "state must be one of received, awaiting_verdict, approved, rejected")
 	}
 	page, err := intParam(q.Get("page"), 1)
@@ -228,15 +229,6 @@ func (w *Worker) listDocuments(rw http.ResponseWriter, req *http.Request) {
 
 // maxPage bounds the page number, so the offset cannot overflow.
 const maxPage = 1_000_000
-
-func validState(s State) bool {
-	for _, v := range States {
-		if s == v {
-			return true
-		}
-	}
-	return false
-}
 
 func intParam(s string, def int) (int, error) {
 	if s == "" {
@@ -345,15 +337,7 @@ func (w *Worker) postVerdict(rw http.ResponseWriter, req *http.Request) {
 
 	// One read-modify-write decides, refuses or repeats; another
 	// municipality's document is unknown under this one's key.
-	var res VerdictResult
-	err = w.store.change(ctx, key(p.Kommune, id), func(r *Record) (*Record, error) {
-		var err error
-		res, err = ApplyVerdict(r, v, m)
-		if err != nil || res.Outcome != VerdictApplied {
-			return nil, err
-		}
-		return res.Record, nil
-	})
+	res, err := w.store.verdict(ctx, v, m)
 	switch {
 	case errors.Is(err, ErrNotValidated):
 		writeJSON(rw, http.StatusConflict, errorBody{Error: "the document is not awaiting a verdict yet", State: res.Record.State})

@@ -144,8 +144,7 @@ func (x *index) unanswered(before time.Time) []*Record {
 // awaitsAnswer reports whether r is decided and respond has not reported
 // on its answer yet.
 func awaitsAnswer(r *Record) bool {
-	return r != nil && r.Verdict != nil && (r.State == StateApproved || r.State == StateRejected) &&
-		r.Answer.Status == StatusPending
+	return r != nil && r.Verdict != nil && r.State.Decided() && r.Answer.Status == StatusPending
 }
 
 // list returns the records of kommune (every municipality's when empty) in

@@ -9,6 +9,8 @@ import (
 	"slices"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/kp-efaktura/efaktura/events"
 )
 
 // store keeps records in a JetStream KV bucket and changes them only by
@@ -17,8 +19,8 @@ import (
 // each other's change: the second write fails on the revision, and the
 // loser reads again and re-applies its (pure) transition to the new record.
 //
-// Every successful write is also put into idx, when set, so this replica's
-// lists show its own writes at once (see [index]).
+// Every successful write is also put into idx, so this replica's lists
+// show its own writes at once (see [index]).
 type store struct {
 	kv       jetstream.KeyValue
 	attempts int
@@ -49,14 +51,14 @@ func (s *store) get(ctx context.Context, k string) (*Record, uint64, error) {
 // must therefore be pure; it sees its own earlier result only through the
 // store. change returns f's error as is.
 //
-// The first read comes from the index when there is one, which saves a
-// round trip and a decoding per change (in the all-in-one, every one): a
-// write based on a stale copy fails its compare-and-set and starts over
-// from the bucket. A stale copy can also make f decide there is nothing to
-// do or fail (a document the watcher has not delivered yet), and nothing
-// checks those, so they are confirmed against the bucket before they count.
+// The first read comes from the index, which saves a round trip and a
+// decoding per change (in the all-in-one, every one): a write based on a
+// stale copy fails its compare-and-set and starts over from the bucket. A
+// stale copy can also make f decide there is nothing to do or fail (a
+// document the watcher has not delivered yet), and nothing checks those, so
+// they are confirmed against the bucket before they count.
 func (s *store) change(ctx context.Context, k string, f func(*Record) (*Record, error)) error {
-	cached := s.idx != nil
+	cached := true
 	for attempt := 0; attempt < s.attempts; {
 		var cur *Record
 		var rev uint64
@@ -88,10 +90,8 @@ func (s *store) change(ctx context.Context, k string, f func(*Record) (*Record, 
 		}
 		switch {
 		case err == nil:
-			if s.idx != nil {
-				// Read-your-writes for lists: do not wait for the watcher.
-				s.idx.put(k, written, next.clone())
-			}
+			// Read-your-writes for lists: do not wait for the watcher.
+			s.idx.put(k, written, next.clone())
 			return nil
 		case errors.Is(err, jetstream.ErrKeyExists), errors.Is(err, jetstream.ErrKeyRevisionMismatch):
 			// Someone else wrote first, or the copy was stale: read again.
@@ -105,6 +105,23 @@ func (s *store) change(ctx context.Context, k string, f func(*Record) (*Record, 
 		}
 	}
 	return fmt.Errorf("%w: %s, %d attempts", ErrConflict, k, s.attempts)
+}
+
+// verdict applies v to the record of its document ([ApplyVerdict]) in one
+// read-modify-write, which decides, refuses or repeats; only an applied
+// verdict writes. On an error, the result still holds what ApplyVerdict
+// returned with it (the record, for [ErrNotValidated]).
+func (s *store) verdict(ctx context.Context, v events.VerdictSubmitted, m Meta) (VerdictResult, error) {
+	var res VerdictResult
+	err := s.change(ctx, key(v.Kommune, v.DocumentID), func(r *Record) (*Record, error) {
+		var err error
+		res, err = ApplyVerdict(r, v, m)
+		if err != nil || res.Outcome != VerdictApplied {
+			return nil, err
+		}
+		return res.Record, nil
+	})
+	return res, err
 }
 
 // list returns the latest record of every key matching filter (a KV key

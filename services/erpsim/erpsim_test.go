@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kp-efaktura/efaktura/pkg/tenant"
 	"github.com/kp-efaktura/efaktura/services/erpsim"
 	"github.com/kp-efaktura/efaktura/services/respond"
 )
@@ -249,7 +250,7 @@ func TestConfigEndpoint(t *testing.T) {
 func TestAcceptsHTTPDeliverer(t *testing.T) {
 	sim, srv := newServer(t, erpsim.Config{})
 	d := respond.NewHTTPDeliverer(time.Second)
-	es := respondEconomySystem(srv.URL + erpsim.PathAnswers)
+	es := tenant.EconomySystem{ID: "es-1", Endpoint: srv.URL + erpsim.PathAnswers, Secret: "s3cret"}
 	for range 2 {
 		if _, err := d.Deliver(t.Context(), es, answer("a-1")); err != nil {
 			t.Fatalf("Deliver: %v", err)

@@ -24,9 +24,12 @@ import (
 	"github.com/kp-efaktura/efaktura/pkg/tenant"
 )
 
-// Tenants is what ingest needs of the municipality registry.
+// Tenants is what ingest needs of the municipality registry;
+// *tenant.Registry implements it.
 type Tenants interface {
 	Get(kommune string) (tenant.Tenant, bool)
+	// Senders is the municipality's sender register (V24, V48).
+	Senders(kommune string) efaktura.SenderRegister
 	Authenticate(token string) (tenant.Principal, error)
 }
 

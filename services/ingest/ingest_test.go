@@ -29,6 +29,14 @@ type tenants map[string]tenant.Tenant
 
 func (ts tenants) Get(k string) (tenant.Tenant, bool) { t, ok := ts[k]; return t, ok }
 
+func (ts tenants) Senders(k string) efaktura.SenderRegister {
+	table := efaktura.SenderTable{}
+	for _, s := range ts[k].Senders {
+		table.Add(efaktura.Sender{Type: s.Type, ID: s.ID, Nets: s.Nets})
+	}
+	return table
+}
+
 func (ts tenants) Authenticate(token string) (tenant.Principal, error) {
 	for _, t := range ts {
 		for _, tok := range t.Tokens {

@@ -75,14 +75,10 @@ type received struct {
 // not use up its REFERENCE.
 func (w *Worker) intake(ctx context.Context, s Submission) (o Outcome, commit, abort func(context.Context), err error) {
 	noop := func(context.Context) {}
-	t, ok := w.tenants.Get(s.Kommune)
-	if !ok {
+	if _, ok := w.tenants.Get(s.Kommune); !ok {
 		return Outcome{}, noop, noop, fmt.Errorf("%w: kommune %s", tenant.ErrNotFound, s.Kommune)
 	}
-	senders := efaktura.SenderTable{}
-	for _, sd := range t.Senders {
-		senders.Add(efaktura.Sender{Type: sd.Type, ID: sd.ID, Nets: sd.Nets})
-	}
+	senders := w.tenants.Senders(s.Kommune)
 	reg := &bundleRegistry{store: w.store, lease: w.cfg.Lease}
 	var docs []received
 	res, err := efaktura.Validate(ctx, bytes.NewReader(s.Body), efaktura.Options{
@@ -110,9 +106,8 @@ func (w *Worker) intake(ctx context.Context, s Submission) (o Outcome, commit, a
 	}
 	sum := sha256.Sum256(s.Body)
 	o = Outcome{Reference: res.Reference, SHA256: hex.EncodeToString(sum[:])}
-	release := func(ctx context.Context) { reg.release(ctx) }
 	if !res.Valid && len(res.Findings) > 0 {
-		release(ctx)
+		reg.release(ctx)
 		o.Findings = res.Findings
 		o.Status = Invalid
 		for _, f := range res.Findings {
@@ -131,7 +126,7 @@ func (w *Worker) intake(ctx context.Context, s Submission) (o Outcome, commit, a
 	}
 	senderType, senderID := docs[0].senderType, docs[0].senderID
 	if _, known, _ := senders.LookupSender(ctx, senderType, senderID); !known {
-		release(ctx)
+		reg.release(ctx)
 		o.Status = UnknownSender
 		o.Message = fmt.Sprintf("sender %s %s is not registered for kommune %s", senderType, cpr.Mask(senderID), s.Kommune)
 		return o, noop, noop, nil
@@ -153,7 +148,7 @@ func (w *Worker) intake(ctx context.Context, s Submission) (o Outcome, commit, a
 	o.Documents = received.Documents
 	head, err := events.New(events.TypeBundleReceived, events.SourceIngest, s.Kommune, o.BundleID, []string{o.BundleID}, received, s.ReceivedAt)
 	if err != nil {
-		release(ctx)
+		reg.release(ctx)
 		return Outcome{}, noop, noop, err
 	}
 	o.publish = func(ctx context.Context, send func(context.Context, ...cloudevents.Event) error) error {
@@ -184,11 +179,11 @@ func (w *Worker) intake(ctx context.Context, s Submission) (o Outcome, commit, a
 		return nil
 	}
 	if err := w.keep(ctx, o.BundleID, s.Body); err != nil {
-		release(ctx)
+		reg.release(ctx)
 		return Outcome{}, noop, noop, err
 	}
 	commit = func(ctx context.Context) { reg.complete(ctx, untilNextYear(s.ReceivedAt), w.log) }
-	return o, commit, release, nil
+	return o, commit, reg.release, nil
 }
 
 // bundleID is the accepted bundle's id, from its duplicate key.
@@ -263,12 +258,11 @@ func (r *bundleRegistry) complete(ctx context.Context, ttl time.Duration, log *s
 	}
 }
 
+// release frees the key for a resend. A failure needs no handling: the
+// claim's lease runs out on its own.
 func (r *bundleRegistry) release(ctx context.Context) {
 	if r.token != "" {
-		err := r.store.Release(context.WithoutCancel(ctx), r.key, r.token)
-		if err != nil && !errors.Is(err, idem.ErrNotOwner) {
-			return // the lease runs out on its own
-		}
+		_ = r.store.Release(context.WithoutCancel(ctx), r.key, r.token)
 	}
 }
 

@@ -178,18 +178,25 @@ func (s *parking) keys(ctx context.Context, kommune string) ([]string, error) {
 	if kommune != "" {
 		filter = kommune + ".>"
 	}
-	lister, err := s.kv.ListKeysFiltered(ctx, filter)
+	keys, err := s.sortedKeys(ctx, filter)
 	if err != nil {
 		return nil, fmt.Errorf("list parked answers: %w", err)
 	}
+	return slices.DeleteFunc(keys, func(k string) bool { return strings.HasPrefix(k, failedPrefix) }), nil
+}
+
+// sortedKeys returns the bucket's keys matching filter, sorted, each once.
+func (s *parking) sortedKeys(ctx context.Context, filter string) ([]string, error) {
+	lister, err := s.kv.ListKeysFiltered(ctx, filter)
+	if err != nil {
+		return nil, err
+	}
 	var keys []string
 	for k := range lister.Keys() {
-		if !strings.HasPrefix(k, failedPrefix) {
-			keys = append(keys, k)
-		}
+		keys = append(keys, k)
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("list parked answers: %w", err)
+		return nil, err
 	}
 	slices.Sort(keys)
 	return slices.Compact(keys), nil // the lister may repeat a key written meanwhile
@@ -201,6 +208,12 @@ func (s *parking) list(ctx context.Context, kommune string) ([]Parked, error) {
 	if err != nil {
 		return nil, err
 	}
+	return s.getAll(ctx, keys)
+}
+
+// getAll returns the records under keys, in their order, leaving out the
+// keys deleted since they were listed.
+func (s *parking) getAll(ctx context.Context, keys []string) ([]Parked, error) {
 	out := make([]Parked, 0, len(keys))
 	for _, k := range keys {
 		p, found, err := s.get(ctx, k)

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -29,29 +28,16 @@ func SetAside(ctx context.Context, js jetstream.JetStream, bucket string) ([]Par
 	if err != nil {
 		return nil, err
 	}
-	lister, err := s.kv.ListKeysFiltered(ctx, failedPrefix+">")
+	keys, err := s.sortedKeys(ctx, failedPrefix+">")
 	if err != nil {
 		return nil, fmt.Errorf("list set-aside answers: %w", err)
 	}
-	var keys []string
-	for k := range lister.Keys() {
-		keys = append(keys, k)
+	out, err := s.getAll(ctx, keys)
+	if err != nil {
+		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("list set-aside answers: %w", err)
-	}
-	slices.Sort(keys)
-	keys = slices.Compact(keys)
-	out := make([]Parked, 0, len(keys))
-	for _, k := range keys {
-		p, found, err := s.get(ctx, k)
-		if err != nil {
-			return nil, err
-		}
-		if found {
-			p.Key = strings.TrimPrefix(k, failedPrefix)
-			out = append(out, p)
-		}
+	for i := range out {
+		out[i].Key = strings.TrimPrefix(out[i].Key, failedPrefix)
 	}
 	return out, nil
 }

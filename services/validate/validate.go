@@ -13,10 +13,12 @@ import (
 	"github.com/kp-efaktura/efaktura/pkg/tenant"
 )
 
-// Tenants is what validate needs of the municipality registry: the sender
-// register (V24, V48).
+// Tenants is what validate needs of the municipality registry;
+// *tenant.Registry implements it.
 type Tenants interface {
 	Get(kommune string) (tenant.Tenant, bool)
+	// Senders is the municipality's sender register (V24, V48).
+	Senders(kommune string) efaktura.SenderRegister
 }
 
 // Config is what operators set. A zero field takes the default shown.
@@ -53,18 +55,13 @@ func (w *Worker) Register() {
 // document.validated or document.rejected, with the findings and the rule
 // set. Findings that only the whole bundle shows (V51) come with the event.
 func (w *Worker) Judge(ctx context.Context, in cloudevents.Event, p events.DocumentReceived) ([]cloudevents.Event, error) {
-	t, ok := w.tenants.Get(p.Kommune)
-	if !ok {
+	if _, ok := w.tenants.Get(p.Kommune); !ok {
 		// The registry may not have caught up yet; a retry will tell.
 		return nil, fmt.Errorf("kommune %s is not known (yet)", p.Kommune)
 	}
-	senders := efaktura.SenderTable{}
-	for _, s := range t.Senders {
-		senders.Add(efaktura.Sender{Type: s.Type, ID: s.ID, Nets: s.Nets})
-	}
 	var summary events.Summary
 	res, err := efaktura.ValidateDocument(ctx, p.XML, p.Index, efaktura.Options{
-		Senders: senders,
+		Senders: w.tenants.Senders(p.Kommune),
 		Document: func(d *efaktura.Document, _ *efaktura.DocumentResult) error {
 			summary = summarize(d)
 			return nil

@@ -19,6 +19,14 @@ type tenants map[string]tenant.Tenant
 
 func (ts tenants) Get(k string) (tenant.Tenant, bool) { t, ok := ts[k]; return t, ok }
 
+func (ts tenants) Senders(k string) efaktura.SenderRegister {
+	table := efaktura.SenderTable{}
+	for _, s := range ts[k].Senders {
+		table.Add(efaktura.Sender{Type: s.Type, ID: s.ID, Nets: s.Nets})
+	}
+	return table
+}
+
 // received reads the bundle and returns its documents as ingest would send
 // them.
 func received(t *testing.T, bundle []byte) []events.DocumentReceived {
