@@ -33,6 +33,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"unicode"
 
@@ -104,6 +105,20 @@ func usage(w io.Writer) {
 	}
 	fmt.Fprint(w, "\nRun \"efaktura <command> -h\" for a command's flags. A FILE of \"-\" reads standard input.\n")
 	fmt.Fprint(w, "Exit status: 0 all valid, 1 something invalid, 2 usage or I/O error.\n")
+}
+
+// subcommand returns args[0] when it is one of subs. Otherwise it prints
+// the synopsis and ok is false, with the exit status: 0 when help was
+// asked for, 2 for a missing or unknown subcommand.
+func subcommand(args []string, synopsis string, stderr io.Writer, subs ...string) (sub string, status int, ok bool) {
+	if len(args) > 0 && slices.Contains(subs, args[0]) {
+		return args[0], exitOK, true
+	}
+	fmt.Fprintf(stderr, "Usage: %s\n", synopsis)
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+		return "", exitOK, false
+	}
+	return "", exitError, false
 }
 
 // flagSet is a subcommand's flags with its usage line.
