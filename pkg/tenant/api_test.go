@@ -81,13 +81,7 @@ func tenantJSON(t *testing.T, tn tenant.Tenant) string {
 
 func TestAdminAPIAuth(t *testing.T) {
 	a := newAPI(t)
-	v, err := a.e.store.Put(a.e.ctx, example("0101"), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.e.registry.WaitVersion(a.e.ctx, "0101", v.Version); err != nil {
-		t.Fatal(err)
-	}
+	a.e.put(t, example("0101"))
 	for _, tc := range []struct {
 		name, token string
 		want        int

@@ -83,6 +83,19 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
+// put stores tn with version 0 and waits until the registry has seen it.
+func (e *env) put(t *testing.T, tn tenant.Tenant) tenant.Tenant {
+	t.Helper()
+	saved, err := e.store.Put(e.ctx, tn, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.registry.WaitVersion(e.ctx, saved.Kommune, saved.Version); err != nil {
+		t.Fatal(err)
+	}
+	return saved
+}
+
 // example is a valid tenant with a secret and two tokens.
 func example(kommune string) tenant.Tenant {
 	return tenant.Tenant{

@@ -40,13 +40,7 @@ func TestRegistryFollowsChangesAndDeletes(t *testing.T) {
 	if _, ok := e.registry.Get("0101"); ok {
 		t.Fatal("Get(0101) = true in an empty bucket")
 	}
-	v1, err := e.store.Put(ctx, example("0101"), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.registry.WaitVersion(ctx, "0101", v1.Version); err != nil {
-		t.Fatal(err)
-	}
+	v1 := e.put(t, example("0101"))
 	got, ok := e.registry.Get("0101")
 	if !ok || got.Version != v1.Version || got.EconomySystem.Secret != secret {
 		t.Errorf("Get(0101) = %+v, %v; want version %d with its secret", got, ok, v1.Version)
@@ -119,14 +113,7 @@ func TestRegistryFollowsChangesAndDeletes(t *testing.T) {
 
 func TestRegistryAuthenticate(t *testing.T) {
 	e := newEnv(t)
-	ctx := e.ctx
-	v, err := e.store.Put(ctx, example("0101"), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.registry.WaitVersion(ctx, "0101", v.Version); err != nil {
-		t.Fatal(err)
-	}
+	e.put(t, example("0101"))
 	for _, tc := range []struct {
 		token string
 		want  tenant.Principal
@@ -153,13 +140,7 @@ func TestRegistryAuthenticate(t *testing.T) {
 	// A token registered by two tenants is refused rather than guessed.
 	other := example("0751")
 	other.Tokens = append(other.Tokens, tenant.Token{Role: tenant.RoleCaseworker, Name: "mj", SHA256: tenant.HashToken(caseworkerToken + "0101")})
-	v2, err := e.store.Put(ctx, other, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.registry.WaitVersion(ctx, "0751", v2.Version); err != nil {
-		t.Fatal(err)
-	}
+	e.put(t, other)
 	if _, err := e.registry.Authenticate(caseworkerToken + "0101"); !errors.Is(err, tenant.ErrAuth) {
 		t.Errorf("Authenticate(token of two tenants) = %v, want ErrAuth", err)
 	}
@@ -167,13 +148,7 @@ func TestRegistryAuthenticate(t *testing.T) {
 	// Revoking every token of a tenant: tokens [].
 	revoke := example("0101")
 	revoke.Tokens = []tenant.Token{}
-	v3, err := e.store.Put(ctx, revoke, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.registry.WaitVersion(ctx, "0101", v3.Version); err != nil {
-		t.Fatal(err)
-	}
+	e.put(t, revoke)
 	if _, err := e.registry.Authenticate(ingestToken + "0101"); !errors.Is(err, tenant.ErrAuth) {
 		t.Errorf("Authenticate(revoked token) = %v, want ErrAuth", err)
 	}
@@ -222,13 +197,7 @@ func TestRegistryWaitVersionEnds(t *testing.T) {
 func TestRegistryConcurrentSafe(t *testing.T) {
 	e := newEnv(t)
 	ctx := e.ctx
-	v, err := e.store.Put(ctx, example("0101"), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.registry.WaitVersion(ctx, "0101", v.Version); err != nil {
-		t.Fatal(err)
-	}
+	e.put(t, example("0101"))
 	var last uint64
 	var wg sync.WaitGroup
 	wg.Go(func() { // one writer

@@ -331,9 +331,6 @@ func Connect(ctx context.Context, nc *nats.Conn, cfg Config, tel *telemetry.Prov
 	if len(bc.Subjects) == 0 {
 		bc.Subjects = []string{events.StreamSubjects}
 	}
-	if bc.Replicas == 0 {
-		bc.Replicas = 1
-	}
 	opts := []bus.Option{bus.WithLogger(log), bus.WithTelemetry(tel), bus.WithSubjects(events.SubjectOf)}
 	var store idem.Store
 	if cfg.RedisURL != "" {

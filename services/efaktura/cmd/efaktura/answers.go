@@ -17,14 +17,10 @@ import (
 // themselves, which respond set aside so the queue could go on.
 func runAnswers(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	const synopsis = "efaktura answers set-aside [--nats URL] [--bucket NAME] [--json]\n       efaktura answers resend [--nats URL] [--bucket NAME] KEY..."
-	if len(args) == 0 || (args[0] != "set-aside" && args[0] != "resend") {
-		fmt.Fprintf(stderr, "Usage: %s\n", synopsis)
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-			return exitOK
-		}
-		return exitError
+	sub, code, ok := subcommand(args, synopsis, stderr, "set-aside", "resend")
+	if !ok {
+		return code
 	}
-	sub := args[0]
 	fs := newFlagSet("answers "+sub, synopsis)
 	url := fs.String("nats", envOr("NATS_URL", nats.DefaultURL), "NATS server `URL` (env NATS_URL)")
 	bucket := fs.String("bucket", respond.DefaultBucket, "respond's parking bucket `name`")

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -148,12 +147,7 @@ type e2eSystem struct {
 
 func startE2E(b *testing.B) *e2eSystem {
 	b.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := freeAddr(b)
 	redisURL := redistest.Start(b).URL()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &e2eSystem{

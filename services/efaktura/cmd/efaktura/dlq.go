@@ -20,14 +20,10 @@ import (
 // runDLQ lists and replays dead letters: events a worker gave up on.
 func runDLQ(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	const synopsis = "efaktura dlq list [--nats URL] [--stream NAME] [--service NAME] [--limit N] [--json]\n       efaktura dlq replay [--nats URL] [--stream NAME] SEQ..."
-	if len(args) == 0 || (args[0] != "list" && args[0] != "replay") {
-		fmt.Fprintf(stderr, "Usage: %s\n", synopsis)
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-			return exitOK
-		}
-		return exitError
+	sub, code, ok := subcommand(args, synopsis, stderr, "list", "replay")
+	if !ok {
+		return code
 	}
-	sub := args[0]
 	fs := newFlagSet("dlq "+sub, synopsis)
 	url := fs.String("nats", envOr("NATS_URL", nats.DefaultURL), "NATS server `URL` (env NATS_URL)")
 	stream := fs.String("stream", envOr("EFAKTURA_STREAM", "EFAKTURA"), "event stream `name` (env EFAKTURA_STREAM)")

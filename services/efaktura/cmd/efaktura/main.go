@@ -1,13 +1,22 @@
 // Command efaktura validates e-faktura 2.1.0 bundles against the rules of the
-// format, shows how their checksums add up, and writes valid sample bundles.
+// format, shows how their checksums add up and writes valid sample bundles;
+// it also runs the whole system in one process and operates a running one.
 //
 // Usage:
 //
 //	efaktura validate [--json] [--senders FILE] [--profile sender|delivered] FILE...
 //	efaktura checksum [--profile sender|delivered] FILE
 //	efaktura sample [--documents N] [--lines N] [--seed N] [--zip] [-o FILE]
+//	efaktura up [--http ADDR] [--data DIR] [--agreements approved|pending] [--tenants FILE] [--nats-port N | --nats URL [--replicas N]]
+//	efaktura dlq list|replay ...
+//	efaktura answers set-aside|resend ...
+//	efaktura tenant list|get|put ...
+//	efaktura agreement set ...
 //	efaktura version
 //	efaktura help
+//
+// "efaktura COMMAND -h" shows a command's flags; docs/configuration.md
+// lists those of up and the environment the commands read.
 //
 // A FILE of "-" reads standard input. A bundle is plain XML or a ZIP archive
 // holding one XML file.
@@ -33,6 +42,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"unicode"
 
@@ -97,13 +107,27 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 func usage(w io.Writer) {
-	fmt.Fprint(w, "efaktura checks e-faktura 2.1.0 bundles (XML, or a ZIP archive holding one XML file).\n\n")
+	fmt.Fprint(w, "efaktura checks e-faktura 2.1.0 bundles (XML, or a ZIP archive holding one XML file),\nruns the whole system in one process, and operates a running one.\n\n")
 	fmt.Fprint(w, "Usage:\n\n\tefaktura <command> [flags] [arguments]\n\nCommands:\n\n")
 	for _, c := range commands() {
 		fmt.Fprintf(w, "\t%-9s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, "\nRun \"efaktura <command> -h\" for a command's flags. A FILE of \"-\" reads standard input.\n")
-	fmt.Fprint(w, "Exit status: 0 all valid, 1 something invalid, 2 usage or I/O error.\n")
+	fmt.Fprint(w, "Exit status: 0 done (validate: all valid), 1 something invalid or refused, 2 usage or I/O error.\n")
+}
+
+// subcommand returns args[0] when it is one of subs. Otherwise it prints
+// the synopsis and ok is false, with the exit status: 0 when help was
+// asked for, 2 for a missing or unknown subcommand.
+func subcommand(args []string, synopsis string, stderr io.Writer, subs ...string) (sub string, status int, ok bool) {
+	if len(args) > 0 && slices.Contains(subs, args[0]) {
+		return args[0], exitOK, true
+	}
+	fmt.Fprintf(stderr, "Usage: %s\n", synopsis)
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+		return "", exitOK, false
+	}
+	return "", exitError, false
 }
 
 // flagSet is a subcommand's flags with its usage line.

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -64,8 +63,7 @@ func TestKilledMidFlightGivesExactlyOneAnswerPerDocument(t *testing.T) {
 	erp := httptest.NewServer(sim)
 	defer erp.Close()
 	dir := t.TempDir()
-	tenants := filepath.Join(dir, "tenants.yaml")
-	os.WriteFile(tenants, []byte(fmt.Sprintf(`tenants:
+	tenants := writeFile(t, "tenants.yaml", []byte(fmt.Sprintf(`tenants:
   - kommune: "0202"
     name: Restart Kommune
     cvr: "11223344"
@@ -80,41 +78,35 @@ func TestKilledMidFlightGivesExactlyOneAnswerPerDocument(t *testing.T) {
     tokens:
       - {role: ingest, name: erp-0202, token: ingest-0202}
       - {role: caseworker, name: cw, token: case-0202}
-`, erp.URL)), 0o644)
-	l, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := l.Addr().String()
-	l.Close()
+`, erp.URL)))
+	addr := freeAddr(t)
 	args := fmt.Sprintf("up --http %s --data %s --tenants %s", addr, filepath.Join(dir, "data"), tenants)
 	s := &system{t: t, base: "http://" + addr, log: &syncBuffer{}}
 
 	first := startChild(t, args)
 	s.eventually("the first system answers", func() bool { code, _ := s.do("GET", "/healthz", "", nil); return code == 200 })
-	receipts := s.postSamples("ingest-0202", 10, 3, 100)
+	accepted := s.postSamples("ingest-0202", 10, 3, 100)
 	approve := func(limit int) int { waiting, _ := s.approveWaiting("case-0202", limit); return waiting }
 	// Approve half, and kill the system as soon as answers flow, with
 	// verdicts, decisions and deliveries still in flight.
-	s.eventually("all documents waiting", func() bool { return approve(0) == len(receipts) })
-	approve(len(receipts) / 2)
+	s.eventually("all documents waiting", func() bool { return approve(0) == len(accepted) })
+	approve(len(accepted) / 2)
 	s.eventually("answers flowing", func() bool { return len(sim.Answers()) >= 1 })
 	first.cmd.Process.Signal(syscall.SIGKILL)
 	first.cmd.Wait()
 	delivered := len(sim.Answers())
-	if delivered >= len(receipts) {
+	if delivered >= len(accepted) {
 		t.Fatalf("all %d answers were out before the kill; the test proves nothing", delivered)
 	}
 
 	startChild(t, args)
 	s.eventually("the second system answers", func() bool { code, _ := s.do("GET", "/healthz", "", nil); return code == 200 })
-	s.eventually("every document answered", func() bool { approve(len(receipts)); return len(sim.Answers()) >= len(receipts) })
+	s.eventually("every document answered", func() bool { approve(len(accepted)); return len(sim.Answers()) >= len(accepted) })
 	time.Sleep(time.Second) // a duplicate would arrive now
-	var got []string
-	for _, a := range sim.Answers() {
-		got = append(got, a.Answer.ReceiptNo)
+	got := receipts(sim.Answers())
+	slices.Sort(accepted)
+	if !slices.Equal(got, accepted) {
+		t.Errorf("answered %d receipts %v; want each of %d receipts once: %v", len(got), got, len(accepted), accepted)
 	}
-	slices.Sort(got)
-	slices.Sort(receipts)
-	if !slices.Equal(got, receipts) {
-		t.Errorf("answered %d receipts %v; want each of %d receipts once: %v", len(got), got, len(receipts), receipts)
-	}
-	t.Logf("killed after %d of %d answers; all %d recorded once after the restart", delivered, len(receipts), len(got))
+	t.Logf("killed after %d of %d answers; all %d recorded once after the restart", delivered, len(accepted), len(got))
 }

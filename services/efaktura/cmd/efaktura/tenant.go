@@ -36,14 +36,10 @@ var kommuneCode = regexp.MustCompile(`^[0-9]{4}$`)
 // changed concurrently) or the file's content is invalid, 2 usage, I/O,
 // connection and authentication errors.
 func runTenant(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	if len(args) == 0 || (args[0] != "list" && args[0] != "get" && args[0] != "put") {
-		fmt.Fprintf(stderr, "Usage: %s\n", tenantSynopsis)
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-			return exitOK
-		}
-		return exitError
+	sub, code, ok := subcommand(args, tenantSynopsis, stderr, "list", "get", "put")
+	if !ok {
+		return code
 	}
-	sub := args[0]
 	fs := newFlagSet("tenant "+sub, tenantSynopsis)
 	flags := apiFlagsVar(fs)
 	asJSON := fs.Bool("json", false, "print one JSON object per tenant (JSON Lines), as the admin API returns it")
@@ -124,12 +120,8 @@ func putTenants(ctx context.Context, c *adminClient, path string, asJSON bool, s
 // runAgreement records the state of a municipality's service agreement
 // through the admin API. Exit status as for runTenant.
 func runAgreement(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "set" {
-		fmt.Fprintf(stderr, "Usage: %s\n", agreementSynopsis)
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-			return exitOK
-		}
-		return exitError
+	if _, code, ok := subcommand(args, agreementSynopsis, stderr, "set"); !ok {
+		return code
 	}
 	fs := newFlagSet("agreement set", agreementSynopsis)
 	flags := apiFlagsVar(fs)

@@ -155,49 +155,45 @@ func up(ctx context.Context, c upConfig, getenv func(string) string, stdout io.W
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.HTTPAddr, err)
 	}
+	// Until Serve takes it over; closing it twice does no harm.
+	defer ln.Close()
 	base := "http://" + ln.Addr().String()
 
 	deps := map[string]*worker.Deps{}
 	for _, name := range []string{"admin", "ingest", "validate", "decide", "respond"} {
 		d, err := worker.Connect(ctx, nc, worker.Config{
 			Name: name, RedisURL: c.RedisURL, AdminTokenHashes: []string{tenant.HashToken(tokens["admin"])},
-			Bus: bus.Config{Stream: "EFAKTURA", Replicas: max(1, c.Replicas), AckWait: c.AckWait, Lease: c.Lease},
+			Bus: bus.Config{Stream: "EFAKTURA", Replicas: c.Replicas, AckWait: c.AckWait, Lease: c.Lease},
 		}, tel, log.With("service", name))
 		if err != nil {
-			ln.Close()
 			return fmt.Errorf("%s: %w", name, err)
 		}
 		deps[name] = d
 	}
-	store, err := tenant.NewStore(ctx, deps["admin"].Bus.JetStream(), tenant.StoreConfig{Replicas: max(1, c.Replicas)}, deps["admin"].Bus.Publish)
+	store, err := tenant.NewStore(ctx, deps["admin"].Bus.JetStream(), tenant.StoreConfig{Replicas: c.Replicas}, deps["admin"].Bus.Publish)
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	tenants := []tenant.Tenant{demoTenant(base, secret, tokens, c.Pending)}
 	if c.TenantsFile != "" {
 		more, err := tenant.LoadFile(c.TenantsFile, getenv)
 		if err != nil {
-			ln.Close()
 			return err
 		}
 		tenants = append(tenants, more...)
 	}
 	if err := tenant.Seed(ctx, store, tenants); err != nil {
-		ln.Close()
 		return err
 	}
 	// Every worker's registry must know the municipalities before work starts.
 	for _, t := range tenants {
 		stored, err := store.Get(ctx, t.Kommune)
 		if err != nil {
-			ln.Close()
 			return err
 		}
 		for _, d := range deps {
 			if err := d.Tenants.WaitVersion(ctx, t.Kommune, stored.Version); err != nil {
-				ln.Close()
-				return err
+					return err
 			}
 		}
 	}
@@ -205,7 +201,6 @@ func up(ctx context.Context, c upConfig, getenv func(string) string, stdout io.W
 	mux := http.NewServeMux()
 	in, err := ingest.New(ctx, deps["ingest"].Bus, deps["ingest"].Tenants, deps["ingest"].Store, ingest.Config{}, deps["ingest"].Log)
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	in.Register()
@@ -213,14 +208,12 @@ func up(ctx context.Context, c upConfig, getenv func(string) string, stdout io.W
 	validate.New(deps["validate"].Bus, deps["validate"].Tenants, validate.Config{}).Register()
 	dc, err := decide.New(ctx, deps["decide"].Bus, deps["decide"].Tenants, decide.Config{}, decide.WithLogger(deps["decide"].Log))
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	dc.Register()
 	dc.Routes(mux)
 	rs, err := respond.New(ctx, deps["respond"].Bus, deps["respond"].Tenants, respond.NewHTTPDeliverer(0), respond.Config{}, respond.WithLogger(deps["respond"].Log))
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	rs.Register()

@@ -18,6 +18,7 @@ import (
 
 	"github.com/kp-efaktura/efaktura/pkg/efaktura"
 	"github.com/kp-efaktura/efaktura/pkg/telemetry"
+	"github.com/kp-efaktura/efaktura/services/erpsim"
 )
 
 // syncBuffer is a buffer several goroutines may write, for the log.
@@ -49,18 +50,18 @@ func startUp(t *testing.T, pending bool) *system { return startUpWith(t, pending
 
 func startUpWith(t *testing.T, pending bool, tenantsFile string) *system {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	return startUpConfig(t, upConfig{HTTPAddr: freeAddr(t), DataDir: t.TempDir(), Pending: pending, TenantsFile: tenantsFile})
+}
+
+// startUpConfig runs up with c and the demo tokens until the test ends,
+// and waits until its API answers.
+func startUpConfig(t *testing.T, c upConfig) *system {
+	t.Helper()
 	log := &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- up(ctx, upConfig{HTTPAddr: addr, DataDir: t.TempDir(), Pending: pending, TenantsFile: tenantsFile},
-			func(k string) string { return demoTokens[k] }, io.Discard, telemetry.NewLogger(log, slog.LevelInfo))
+		done <- up(ctx, c, func(k string) string { return demoTokens[k] }, io.Discard, telemetry.NewLogger(log, slog.LevelInfo))
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -73,9 +74,20 @@ func startUpWith(t *testing.T, pending bool, tenantsFile string) *system {
 			t.Error("up did not stop")
 		}
 	})
-	s := &system{t: t, base: "http://" + addr, log: log}
+	s := &system{t: t, base: "http://" + c.HTTPAddr, log: log}
 	s.eventually("the API answers", func() bool { code, _ := s.do("GET", "/healthz", "", nil); return code == 200 })
 	return s
+}
+
+// freeAddr returns a loopback address that was free a moment ago.
+func freeAddr(tb testing.TB) string {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }
 
 func (s *system) do(method, path, token string, body []byte) (int, []byte) {
@@ -139,25 +151,21 @@ func (s *system) documents(state string) []docJSON {
 	return page.Documents
 }
 
-type answerJSON struct {
-	Answer struct {
-		ReceiptNo string `json:"receipt_no"`
-		Decision  string `json:"decision"`
-	} `json:"answer"`
-}
-
-func (s *system) answers() []answerJSON {
+func (s *system) answers() []erpsim.Recorded {
 	s.t.Helper()
 	_, body := s.do("GET", "/erp-sim/answers", "", nil)
-	var out []answerJSON
-	json.Unmarshal(body, &out)
-	if out == nil {
-		var wrapped struct {
-			Answers []answerJSON `json:"answers"`
-		}
-		json.Unmarshal(body, &wrapped)
-		out = wrapped.Answers
+	var out []erpsim.Recorded
+	json.Unmarshal(body, &out) // a failed request is no answers yet: callers poll
+	return out
+}
+
+// receipts returns the sorted receipt numbers of answers.
+func receipts(answers []erpsim.Recorded) []string {
+	var out []string
+	for _, a := range answers {
+		out = append(out, a.Answer.ReceiptNo)
 	}
+	slices.Sort(out)
 	return out
 }
 
@@ -265,20 +273,16 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("a conflicting verdict: %d, want 409", code)
 	}
 
-	var got []answerJSON
-	s.eventually("five answers at the economy system", func() bool { got = s.answers(); return len(got) >= 5 })
+	s.eventually("five answers at the economy system", func() bool { return len(s.answers()) >= 5 })
 	time.Sleep(500 * time.Millisecond) // a duplicate would arrive now
-	got = s.answers()
-	var receipts []string
+	got := s.answers()
 	decisions := map[string]int{}
 	for _, a := range got {
-		receipts = append(receipts, a.Answer.ReceiptNo)
 		decisions[a.Answer.Decision]++
 	}
-	slices.Sort(receipts)
 	want := []string{"NRD-2025-001180", "NRD-2025-001181", "OEH-2025-000412", "OEH-2025-000431", "SH-88123"}
-	if !slices.Equal(receipts, want) {
-		t.Errorf("answered receipts = %v, want each of %v once", receipts, want)
+	if r := receipts(got); !slices.Equal(r, want) {
+		t.Errorf("answered receipts = %v, want each of %v once", r, want)
 	}
 	if decisions["approved"] != 3 || decisions["rejected"] != 2 {
 		t.Errorf("decisions = %v, want 3 approved and 2 rejected", decisions)
@@ -338,7 +342,7 @@ func TestAnswersWaitForTheAgreements(t *testing.T) {
 		t.Fatalf("%d answers delivered although bagside names another economy system", n)
 	}
 	setAgreement("bagside", `{"state":"approved","economy_system":"erp-sim"}`)
-	var got []answerJSON
+	var got []erpsim.Recorded
 	s.eventually("three answers delivered", func() bool { got = s.answers(); return len(got) == 3 })
 	var gotOrder, wantOrder []string
 	for _, a := range got {
@@ -394,15 +398,14 @@ func TestAnswersSurviveAFailingEconomySystem(t *testing.T) {
 // TestMunicipalitiesAreIsolated: a caseworker of one municipality cannot
 // see or decide another's documents.
 func TestMunicipalitiesAreIsolated(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "tenants.yaml")
-	os.WriteFile(file, []byte(`tenants:
+	file := writeFile(t, "tenants.yaml", []byte(`tenants:
   - kommune: "0202"
     name: Anden Kommune
     cvr: "11223344"
     economy_system: {id: erp-0202, name: ERP, endpoint: "http://127.0.0.1:1/answers", secret: s}
     senders: [{type: CVR, id: "12345674", nets: false}]
     tokens: [{role: caseworker, name: other, token: case-0202}]
-`), 0o644)
+`))
 	s := startUpWith(t, false, file)
 	if code, body := s.post("valid-invoice.xml"); code != 202 {
 		t.Fatalf("POST bundle: %d %s", code, body)
