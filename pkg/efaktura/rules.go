@@ -16,6 +16,13 @@ type checker struct {
 	doc *Document
 	res *DocumentResult
 	bad map[int32]bool // elements whose value broke a content rule
+
+	// The sender register's answer for this document, asked at most once
+	// because V24 and V48 both need it.
+	senderAsked bool
+	senderEntry Sender
+	senderFound bool
+	senderErr   error
 }
 
 func (c *checker) report(rule, path, format string, args ...any) {
@@ -157,13 +164,16 @@ func (c *checker) sender() (idType, id string, ok bool) {
 	return idType, id, ok1 && ok2
 }
 
-// lookupSender consults the register once per document.
+// lookupSender consults the register once per document, however many
+// rules ask.
 func (c *checker) lookupSender() (Sender, bool, error) {
-	idType, id, ok := c.sender()
-	if !ok {
-		return Sender{}, false, nil
+	if !c.senderAsked {
+		c.senderAsked = true
+		if idType, id, ok := c.sender(); ok {
+			c.senderEntry, c.senderFound, c.senderErr = c.v.opts.Senders.LookupSender(c.v.ctx, idType, id)
+		}
 	}
-	return c.v.opts.Senders.LookupSender(c.v.ctx, idType, id)
+	return c.senderEntry, c.senderFound, c.senderErr
 }
 
 // senderKnown is V24.

@@ -303,6 +303,34 @@ func ruleCases(t *testing.T) []ruleCase {
 	return cases
 }
 
+// countingSenders is a SenderRegister that counts the questions it is asked.
+type countingSenders struct {
+	SenderTable
+	lookups int
+}
+
+func (c *countingSenders) LookupSender(ctx context.Context, idType, id string) (Sender, bool, error) {
+	c.lookups++
+	return c.SenderTable.LookupSender(ctx, idType, id)
+}
+
+// TestSenderAskedOncePerDocument: V24 and V48 share one answer, so a PBS
+// document costs one question to a register that may be remote.
+func TestSenderAskedOncePerDocument(t *testing.T) {
+	reg := &countingSenders{SenderTable: exampleSenders()}
+	file := applyEdits(t, readExample(t, bundle3), []edit{{"<P_DIRECT_DEBIT_TYPE>LS<", "<P_DIRECT_DEBIT_TYPE>PBS<"}})
+	res, err := Validate(context.Background(), bytes.NewReader(file), Options{Senders: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ruleIDs(res); !slices.Equal(got, []string{"V48"}) {
+		t.Fatalf("rule ids = %v, want [V48];%s", got, describe(res))
+	}
+	if reg.lookups != len(res.Documents) {
+		t.Errorf("sender lookups = %d, want %d, one per document", reg.lookups, len(res.Documents))
+	}
+}
+
 // memoryBundles is a BundleRegistry for tests.
 type memoryBundles map[BundleKey]bool
 
