@@ -36,7 +36,7 @@ func (v *validation) readBundle() error {
 			}
 			continue
 		case tokPI:
-			v.pi(false, nil)
+			v.pi(false)
 			continue
 		case tokStart:
 		default:
@@ -140,7 +140,7 @@ func (v *validation) readLeaf(path string) (leafValue, error) {
 				return lv, err
 			}
 		case tokPI:
-			v.pi(false, nil)
+			v.pi(false)
 		case tokEnd:
 			if flags&(textTabCRLF|textControl) != 0 {
 				v.fileError("V04", path, "%s", controlMessage(path[strings.LastIndexByte(path, '/')+1:], first))
@@ -233,7 +233,7 @@ func (v *validation) readDocument(index int) (*Document, error) {
 				v.arena = append(v.arena, s.text...)
 			}
 		case tokPI:
-			v.pi(false, nil)
+			v.pi(false)
 		case tokDoctype:
 			return nil, s.errorf("a DOCTYPE declaration inside an element")
 		}

@@ -391,7 +391,7 @@ func (v *validation) read() error {
 		return err
 	}
 	s := v.s
-	first, stylesheets := true, 0
+	first := true // nothing but white space since the declaration
 	for {
 		if err := s.next(); err != nil {
 			return err
@@ -409,7 +409,7 @@ func (v *validation) read() error {
 			v.fileError("V02", "/", "the file has a DOCTYPE declaration at line %d; DOCTYPE declarations are not allowed", s.line)
 			return errStop
 		case tokPI:
-			v.pi(first && stylesheets == 0, &stylesheets)
+			v.pi(first)
 			first = false
 			continue
 		case tokStart:
@@ -432,7 +432,7 @@ func (v *validation) read() error {
 		case tokEOF:
 			return nil
 		case tokPI:
-			v.pi(false, &stylesheets)
+			v.pi(false)
 		case tokStart:
 			return s.errorf("a second root element <%s> follows </INVOICES>", s.name)
 		case tokDoctype:
@@ -442,8 +442,9 @@ func (v *validation) read() error {
 }
 
 // pi judges a processing instruction (V05). firstAfterDecl tells whether it
-// directly follows the XML declaration, with nothing but white space between.
-func (v *validation) pi(firstAfterDecl bool, stylesheets *int) {
+// directly follows the XML declaration, with nothing but white space between;
+// only one can, so a second stylesheet is always reported.
+func (v *validation) pi(firstAfterDecl bool) {
 	target := string(v.s.name)
 	switch {
 	case target != "xml-stylesheet":
@@ -452,8 +453,6 @@ func (v *validation) pi(firstAfterDecl bool, stylesheets *int) {
 		v.fileError("V05", "/", "line %d has an xml-stylesheet processing instruction; a sender must not add one (the hub adds it on delivery)", v.s.tokLine)
 	case !firstAfterDecl:
 		v.fileError("V05", "/", "line %d has an xml-stylesheet processing instruction; the delivered profile allows one only, directly after the XML declaration", v.s.tokLine)
-	default:
-		*stylesheets++
 	}
 }
 
