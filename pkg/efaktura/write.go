@@ -91,10 +91,10 @@ func writeSizeHint(b *Bundle) int {
 // xmlOut writes elements to w as ISO-8859-1. The first
 // error is kept in err; later writes are skipped where it matters.
 type xmlOut struct {
-	w     *bufio.Writer
-	err   error
-	depth int
-	// stack holds the open elements below INVOICES, for error paths.
+	w   *bufio.Writer
+	err error
+	// stack holds the open elements below INVOICES, for error paths and
+	// indentation.
 	stack []writePathStep
 	// nets is scratch space for the NET_PRICE values of one document.
 	nets []decimal.Decimal
@@ -113,8 +113,9 @@ func (x *xmlOut) fail(err error) {
 	}
 }
 
+// indent starts a line inside the innermost open element, INVOICES at least.
 func (x *xmlOut) indent() {
-	x.w.WriteString(writeIndent[:2*x.depth])
+	x.w.WriteString(writeIndent[:2*(len(x.stack)+1)])
 }
 
 // open writes a start tag on its own line and enters the element.
@@ -126,13 +127,11 @@ func (x *xmlOut) openN(name string, index int) {
 	x.w.WriteByte('<')
 	x.w.WriteString(name)
 	x.w.WriteString(">\n")
-	x.depth++
 	x.stack = append(x.stack, writePathStep{name, index})
 }
 
 // close writes the end tag of the innermost open element.
 func (x *xmlOut) close() {
-	x.depth--
 	name := x.stack[len(x.stack)-1].name
 	x.stack = x.stack[:len(x.stack)-1]
 	x.indent()
@@ -231,7 +230,6 @@ func (x *xmlOut) notLatin1(name string, index int, r rune, size int) error {
 func (x *xmlOut) bundle(b *Bundle) {
 	x.w.WriteString(writeDeclaration)
 	x.w.WriteString(writeRootStart)
-	x.depth = 1
 	x.leaf("REFERENCE", b.Reference)
 	checksums := make([]decimal.Decimal, 0, len(b.Documents))
 	for i := range b.Documents {
@@ -247,7 +245,6 @@ func (x *xmlOut) bundle(b *Bundle) {
 	}
 	x.leaf("TOTAL_DOCUMENT_CHECKSUM", FormatDecimal(BundleChecksum(checksums), 3))
 	x.leaf("NO_OF_DOCUMENTS", strconv.Itoa(len(b.Documents)))
-	x.depth = 0
 	x.w.WriteString(writeRootEnd)
 }
 
