@@ -121,11 +121,12 @@ func Validate(ctx context.Context, r io.Reader, opts Options) (*Result, error) {
 	br := io.MultiReader(bytes.NewReader(head[:n]), r)
 	var in io.Reader
 	if isZip(head[:n]) {
-		xml, err := v.unzip(br)
-		if err != nil || xml == nil {
+		entry, err := v.unzip(br)
+		if err != nil || entry == nil {
 			return v.finish(), err
 		}
-		in = xml
+		defer entry.Close()
+		in = entry
 	} else {
 		in = &limitReader{r: br, n: opts.MaxXMLBytes, err: errTooLarge}
 	}
@@ -175,7 +176,7 @@ func (l *limitReader) Read(p []byte) (int, error) {
 
 // unzip opens the single XML file of a zipped bundle. It returns nil and no
 // error when a V01 finding was recorded.
-func (v *validation) unzip(r io.Reader) (io.Reader, error) {
+func (v *validation) unzip(r io.Reader) (*zipEntry, error) {
 	limit := v.opts.MaxZipBytes
 	data, err := io.ReadAll(&limitReader{r: r, n: limit, err: errTooLarge})
 	if errors.Is(err, errTooLarge) {
@@ -206,14 +207,18 @@ func (v *validation) unzip(r io.Reader) (io.Reader, error) {
 		v.fileError("V01", "/", "the file in the ZIP archive cannot be opened (%v); expected a stored or deflated file", err)
 		return nil, nil
 	}
-	return &zipEntry{f: f, limit: &limitReader{r: f, n: v.opts.MaxUnzippedBytes, err: errUnzippedTooLarge}}, nil
+	return &zipEntry{f: f, limit: limitReader{r: f, n: v.opts.MaxUnzippedBytes, err: errUnzippedTooLarge}}, nil
 }
 
 // zipEntry reads a zip entry, turning archive corruption into a V01 matter.
 type zipEntry struct {
 	f     io.ReadCloser
-	limit *limitReader
+	limit limitReader // over f
 }
+
+// Close closes the entry, which hands its decompressor back to archive/zip's
+// pool for the next zipped bundle.
+func (z *zipEntry) Close() error { return z.f.Close() }
 
 func (z *zipEntry) Read(p []byte) (int, error) {
 	n, err := z.limit.Read(p)
