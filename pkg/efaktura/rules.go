@@ -246,21 +246,19 @@ type ChecksumParts struct {
 // checksum has no value and the error wraps [ErrNotDigits].
 func (d *Document) Checksum() (ChecksumParts, error) {
 	root := d.Root()
-	p := ChecksumParts{Declared: root.Find("HEADER/CHECKSUM").Value()}
-	name := root.Find("BILL_TO/NAME_1").Value()
-	p.Name = NameValue(name)
+	p := ChecksumParts{
+		Declared: root.Find("HEADER/CHECKSUM").Value(),
+		Name:     NameValue(root.Find("BILL_TO/NAME_1").Value()),
+	}
 	if root.Find("PAYMENT_MEANS/PAYMENT_TYPE").Value() == "FIK" {
 		p.FIK = root.Find("PAYMENT_MEANS/FIK/P_FIK_NO").Value()
 	}
-	var nets []decimal.Decimal
 	for line := range root.All("LINE") {
-		e := line.Find("AMOUNT/NET_PRICE")
-		if v, err := ParseDecimal(e.Value(), 20, 3); e.Filled() && err == nil {
-			nets = append(nets, v)
+		if v, err := ParseDecimal(line.Find("AMOUNT/NET_PRICE").Value(), 20, 3); err == nil {
 			p.NetPrices = p.NetPrices.Add(v)
 		}
 	}
-	computed, err := Checksum(name, p.FIK, nets)
+	computed, err := checksum(p.Name, p.FIK, p.NetPrices)
 	if err != nil {
 		return p, fmt.Errorf("P_FIK_NO: %w", err)
 	}

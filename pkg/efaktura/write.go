@@ -96,8 +96,6 @@ type xmlOut struct {
 	// stack holds the open elements below INVOICES, for error paths and
 	// indentation.
 	stack []writePathStep
-	// nets is scratch space for the NET_PRICE values of one document.
-	nets []decimal.Decimal
 }
 
 // writePathStep is one open element; index is its 1-based position among
@@ -339,15 +337,15 @@ func (x *xmlOut) checksum(d *Invoice) string {
 	if f := d.Payment.FIK; d.Payment.PaymentType == "FIK" && f != nil && isDigits(f.FIKNo, 1, 16) {
 		fik = f.FIKNo
 	}
-	x.nets = x.nets[:0]
+	var nets decimal.Decimal
 	for i := range d.Lines {
-		if a := d.Lines[i].Amount; a != nil && a.NetPrice != "" {
+		if a := d.Lines[i].Amount; a != nil {
 			if v, err := ParseDecimal(a.NetPrice, 20, 3); err == nil {
-				x.nets = append(x.nets, v)
+				nets = nets.Add(v)
 			}
 		}
 	}
-	sum, err := Checksum(d.BillTo.Name1, fik, x.nets)
+	sum, err := checksum(NameValue(d.BillTo.Name1), fik, nets)
 	if err != nil { // cannot happen: fik holds digits only
 		x.fail(err)
 		return ""
