@@ -335,8 +335,9 @@ func (c *checker) postalCodes() {
 }
 
 var (
-	vat0  = decimal.Zero
-	vat25 = decimal.New(25, 0)
+	vat0    = decimal.Zero
+	vat25   = decimal.New(25, 0)
+	hundred = decimal.New(100, 0)
 )
 
 func (c *checker) vatPercents(yield func(Element) bool) {
@@ -366,7 +367,6 @@ func (c *checker) vatRates() {
 
 // lineAmounts is V33 and V34.
 func (c *checker) lineAmounts() {
-	hundred := decimal.New(100, 0)
 	for line := range c.doc.Root().All("LINE") {
 		a := line.Child("AMOUNT")
 		if !a.Exists() {
@@ -415,15 +415,13 @@ func (c *checker) totals() {
 	// unknown, so V38 and V39, which need it, are skipped.
 	var sn, sc, base decimal.Decimal
 	baseKnown := true
-	addToBase := func(rate Element, amount decimal.Decimal, sign int) {
+	addToBase := func(rate Element, amount decimal.Decimal) {
 		p, ok := c.amount(rate)
 		switch {
 		case !ok:
 			baseKnown = false
-		case p.Equal(vat25) && sign > 0:
-			base = base.Add(amount)
 		case p.Equal(vat25):
-			base = base.Sub(amount)
+			base = base.Add(amount)
 		}
 	}
 	for line := range root.All("LINE") {
@@ -433,19 +431,19 @@ func (c *checker) totals() {
 		}
 		net := c.amountOrZero(a.Child("NET_PRICE"))
 		sn = sn.Add(net)
-		addToBase(a.Child("VAT_PERCENT"), net, +1)
+		addToBase(a.Child("VAT_PERCENT"), net)
 	}
 	for ch := range t.All("CHARGE") {
 		amt := c.amountOrZero(ch.Child("CHARGE_AMOUNT"))
 		sc = sc.Add(amt)
-		addToBase(ch.Child("CHARGE_VAT_PERCENT"), amt, +1)
+		addToBase(ch.Child("CHARGE_VAT_PERCENT"), amt)
 	}
 	disc := c.amountOrZero(t.Child("INVOICE_DISCOUNT_AMOUNT"))
 	if t.Child("INVOICE_DISCOUNT_AMOUNT").Filled() {
-		addToBase(t.Child("INVOICE_DISCOUNT_VAT_PERCENT"), disc, -1)
+		addToBase(t.Child("INVOICE_DISCOUNT_VAT_PERCENT"), disc.Neg())
 	}
 	excl := sn.Add(sc).Sub(disc)
-	vat := base.Mul(vat25).Div(decimal.New(100, 0))
+	vat := base.Mul(vat25).Div(hundred)
 	checks := []struct {
 		rule, name string
 		want       decimal.Decimal

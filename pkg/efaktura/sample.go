@@ -177,11 +177,9 @@ var sampleItems = []sampleItem{
 var sampleCPRs = []string{"0101001234", "0101002345", "0101003456", "0101004567"}
 
 var (
-	sampleVAT25   = decimal.New(25, 0)
-	sampleHundred = decimal.New(100, 0)
-	sampleVAT25s  = FormatDecimal(sampleVAT25, 2)
-	sampleVAT0s   = FormatDecimal(decimal.Zero, 2)
-	sampleEpoch   = time.Date(2025, time.January, 2, 0, 0, 0, 0, time.UTC)
+	sampleVAT25s = FormatDecimal(vat25, 2)
+	sampleVAT0s  = FormatDecimal(vat0, 2)
+	sampleEpoch  = time.Date(2025, time.January, 2, 0, 0, 0, 0, time.UTC)
 )
 
 // sampleMoney formats an amount with 2 decimals.
@@ -361,7 +359,7 @@ func (g *sampler) goodsLine(l *Line, n int, lineCodes bool, orderNo string, cprs
 		a.LineDiscountAmount = sampleMoney(disc)
 		net = gross.Sub(disc)
 	}
-	vat := net.Mul(sampleVAT25).Div(sampleHundred).Round(2)
+	vat := net.Mul(vat25).Div(hundred).Round(2)
 	a.NetPrice = sampleMoney(net)
 	a.VATAmount = sampleMoney(vat)
 	a.AmountInclVAT = sampleMoney(net.Add(vat))
@@ -406,10 +404,10 @@ func (g *sampler) reminderLine(l *Line, n, year int, sums *sampleDocument) {
 // exact (section 8).
 func (g *sampler) totals(d *Invoice, kind string, sums *sampleDocument) {
 	t := &d.Totals
-	charge := func(text string, amount int64, vat25 bool) {
+	charge := func(text string, amount int64, at25 bool) {
 		amt := decimal.New(amount, -2)
 		c := Charge{Text: text, Amount: sampleMoney(amt), VATPercent: sampleVAT0s}
-		if vat25 {
+		if at25 {
 			c.VATPercent = sampleVAT25s
 			sums.base = sums.base.Add(amt)
 		}
@@ -438,7 +436,7 @@ func (g *sampler) totals(d *Invoice, kind string, sums *sampleDocument) {
 		sums.base = sums.base.Sub(disc)
 	}
 	excl := sums.sn.Add(sums.sc).Sub(disc)
-	vat := sums.base.Mul(sampleVAT25).Div(sampleHundred).Round(2)
+	vat := sums.base.Mul(vat25).Div(hundred).Round(2)
 	t.TotalLineAmount = sampleMoney(sums.sn)
 	t.TotalChargeAmount = sampleMoney(sums.sc)
 	t.TotalAmountExclVAT = sampleMoney(excl)
