@@ -386,14 +386,16 @@ func (v *validation) document(doc *Document) error {
 			v.receipts = make(map[[3]string]int)
 		}
 		if first, dup := v.receipts[key]; dup {
-			msg := fmt.Sprintf("RECEIPT_NO %s of sender %s %s is also used by document %d; expected a receipt number unique per sender within the bundle", quoteValue(dr.ReceiptNo), senderType, cpr.Mask(senderID), first)
-			v.add(&dr.Findings, maxFindingsPerDocument, Finding{Rule: "V51", Severity: SeverityError, Path: header.Child("RECEIPT_NO").Path(), Message: msg})
-			fr := &v.res.Documents[first-1]
-			if !fr.dupReported {
+			// Both documents are blamed, each naming the other; the first
+			// once, however many documents repeat its number.
+			v51 := func(dst *[]Finding, path string, other int) {
+				v.add(dst, maxFindingsPerDocument, Finding{Rule: "V51", Severity: SeverityError, Path: path,
+					Message: fmt.Sprintf("RECEIPT_NO %s of sender %s %s is also used by document %d; expected a receipt number unique per sender within the bundle", quoteValue(dr.ReceiptNo), senderType, cpr.Mask(senderID), other)})
+			}
+			v51(&dr.Findings, header.Child("RECEIPT_NO").Path(), first)
+			if fr := &v.res.Documents[first-1]; !fr.dupReported {
 				fr.dupReported = true
-				v.add(&fr.Findings, maxFindingsPerDocument, Finding{Rule: "V51", Severity: SeverityError,
-					Path:    fmt.Sprintf("/INVOICES/DOCUMENT[%d]/HEADER/RECEIPT_NO", first),
-					Message: fmt.Sprintf("RECEIPT_NO %s of sender %s %s is also used by document %d; expected a receipt number unique per sender within the bundle", quoteValue(dr.ReceiptNo), senderType, cpr.Mask(senderID), doc.Index)})
+				v51(&fr.Findings, fmt.Sprintf("/INVOICES/DOCUMENT[%d]/HEADER/RECEIPT_NO", first), doc.Index)
 			}
 		} else {
 			v.receipts[key] = doc.Index

@@ -445,6 +445,10 @@ func TestMessages(t *testing.T) {
 			"/INVOICES/DOCUMENT[1]/REMARK/REMARK_TXT[1]", "<REMARK> lacks <REMARK_TXT>; expected <REMARK_TXT> 1 to 10 times, with a value"},
 		{"V20 on a mandatory element", invoice, []edit{{"<CITY>Silkeborg<", "<CITY>  <"}}, "/INVOICES/DOCUMENT[1]/BILLED_FROM/ADDRESS/CITY", "CITY consists of spaces only; expected a value"},
 		{"V34 shows the values as written", invoice, []edit{{"<UNIT_PRICE>480,00<", "<UNIT_PRICE>481,00<"}}, "/INVOICES/DOCUMENT[1]/LINE[2]/AMOUNT/NET_PRICE", "NET_PRICE is 720,00; expected QUANTITY 1,5 x UNIT_PRICE 481,00 - LINE_DISCOUNT_AMOUNT 0 = 721,50, within 0,50"},
+		{"V51 blames the later document", bundle3, []edit{{"<RECEIPT_NO>NRD-2025-001181<", "<RECEIPT_NO>NRD-2025-001180<"}},
+			"/INVOICES/DOCUMENT[3]/HEADER/RECEIPT_NO", `RECEIPT_NO "NRD-2025-001180" of sender CVR 24680134 is also used by document 1;`},
+		{"V51 blames the earlier document", bundle3, []edit{{"<RECEIPT_NO>NRD-2025-001181<", "<RECEIPT_NO>NRD-2025-001180<"}},
+			"/INVOICES/DOCUMENT[1]/HEADER/RECEIPT_NO", `RECEIPT_NO "NRD-2025-001180" of sender CVR 24680134 is also used by document 3;`},
 		{"V08 counts in words", invoice, []edit{{"<NO_OF_DOCUMENTS>1<", "<NO_OF_DOCUMENTS>2<"}}, "/INVOICES/NO_OF_DOCUMENTS", "the bundle holds 1 DOCUMENT element; expected 1"},
 	}
 	for _, tc := range cases {
