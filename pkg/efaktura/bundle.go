@@ -101,7 +101,6 @@ func (v *validation) readBundle() error {
 				v.res.TotalChecksum = lv.value
 			case "NO_OF_DOCUMENTS":
 				v.noOfDocuments = lv
-				v.res.NoOfDocuments = lv.value
 			}
 		}
 	}
@@ -201,11 +200,11 @@ func (v *validation) readDocument(index int) (*Document, error) {
 	s := v.s
 	// Documents of one bundle tend to be alike: size the tree like the last
 	// one, so it grows without copying.
-	doc := &Document{Index: index, Line: s.tokLine, nodes: make([]node, 0, max(128, v.lastNodes+v.lastNodes/8))}
+	doc := &Document{Index: index, nodes: make([]node, 0, max(128, v.lastNodes+v.lastNodes/8))}
 	v.arena = v.arena[:0]
 	v.frames = v.frames[:0]
 	def := v.opts.Schema.Lookup("/INVOICES/DOCUMENT")
-	doc.nodes = append(doc.nodes, node{name: def.Name, def: def, parent: -1, first: -1, last: -1, next: -1, occ: int32(index), line: int32(s.tokLine)})
+	doc.nodes = append(doc.nodes, node{name: def.Name, def: def, parent: -1, first: -1, last: -1, next: -1, occ: int32(index)})
 	if len(s.attrs) > 0 {
 		doc.nodes[0].flags |= hasAttrs
 	}
@@ -278,7 +277,7 @@ func (v *validation) openElement(doc *Document) {
 	pi := parent.node
 	doc.nodes[pi].flags |= hasElements
 	cdef := parent.def.childByName[string(s.name)]
-	n := node{def: cdef, parent: pi, first: -1, last: -1, next: -1, line: int32(s.tokLine)}
+	n := node{def: cdef, parent: pi, first: -1, last: -1, next: -1}
 	if cdef != nil {
 		n.name = cdef.Name
 		parent.counts[cdef.pos]++
