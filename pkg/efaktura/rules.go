@@ -273,7 +273,7 @@ func orZero(digits string) string {
 	return "0"
 }
 
-// parties yields the party blocks' ADDRESS elements.
+// addresses yields each party block's name and its ADDRESS element.
 func (c *checker) addresses(yield func(party string, addr Element) bool) {
 	for e := range c.doc.Root().Children() {
 		if a := e.Child("ADDRESS"); a.Exists() && e.Def() != nil {

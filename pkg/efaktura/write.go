@@ -329,9 +329,10 @@ func (x *xmlOut) document(d *Invoice, index int) string {
 	return checksum
 }
 
-// checksum computes the document's CHECKSUM as the validator does (V26):
-// P_FIK_NO counts when PAYMENT_TYPE is FIK and it is 1 to 16 digits, and a
-// NET_PRICE counts when it is a valid Decimal 20.3.
+// checksum computes the document's CHECKSUM as [Document.Checksum] does for
+// a valid document. They differ only on a P_FIK_NO that is not 1 to 16
+// digits, which V17 or V43 rejects anyway: Write, which writes invalid
+// documents too, counts it 0 so that it still has a checksum to write.
 func (x *xmlOut) checksum(d *Invoice) string {
 	var fik string
 	if f := d.Payment.FIK; d.Payment.PaymentType == "FIK" && f != nil && isDigits(f.FIKNo, 1, 16) {
