@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-
-	"github.com/kp-efaktura/efaktura/pkg/cpr"
 )
 
 // readBundle reads INVOICES' children after its start tag (V07 for their
@@ -389,7 +387,7 @@ func (v *validation) document(doc *Document) error {
 			// once, however many documents repeat its number.
 			v51 := func(dst *[]Finding, path string, other int) {
 				v.add(dst, maxFindingsPerDocument, Finding{Rule: "V51", Severity: SeverityError, Path: path,
-					Message: fmt.Sprintf("RECEIPT_NO %s of sender %s %s is also used by document %d; expected a receipt number unique per sender within the bundle", quoteValue(dr.ReceiptNo), senderType, cpr.Mask(senderID), other)})
+					Message: fmt.Sprintf("RECEIPT_NO %s of sender %s %s is also used by document %d; expected a receipt number unique per sender within the bundle", quoteValue(dr.ReceiptNo), senderType, senderID, other)})
 			}
 			v51(&dr.Findings, header.Child("RECEIPT_NO").Path(), first)
 			if fr := &v.res.Documents[first-1]; !fr.dupReported {

@@ -467,3 +467,28 @@ func TestMessages(t *testing.T) {
 		})
 	}
 }
+
+// TestMessagesMaskCPR: rules echo values as written, and a CPR number keyed
+// into an amount is a valid decimal; no message may carry it.
+func TestMessagesMaskCPR(t *testing.T) {
+	const cprNo = "0101001234"
+	for _, e := range []edit{
+		{"<QUANTITY>2<", "<QUANTITY>" + cprNo + "<"},                         // V34
+		{"<TOTAL_LINE_AMOUNT>3520,00<", "<TOTAL_LINE_AMOUNT>" + cprNo + "<"}, // V35
+		{"<P_CREDITOR_NO>81234567<", "<P_CREDITOR_NO>" + cprNo + "<"},        // V17
+	} {
+		file := applyEdits(t, readExample(t, invoice), []edit{e})
+		res, err := Validate(context.Background(), bytes.NewReader(file), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Valid {
+			t.Errorf("%s: valid, want a finding", e.new)
+		}
+		for _, f := range allFindings(res) {
+			if strings.Contains(f.Message, cprNo) {
+				t.Errorf("%s: %s message carries the CPR number: %s", e.new, f.Rule, f.Message)
+			}
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kp-efaktura/efaktura/pkg/cpr"
 	"github.com/shopspring/decimal"
 )
 
@@ -266,11 +267,15 @@ type leafValue struct {
 	path    string
 }
 
+// add records f unless dst is full. Every finding passes here, so this is
+// where CPR-shaped numbers leave its message: rules echo amounts and names
+// as written, and any of them may hold one.
 func (v *validation) add(dst *[]Finding, limit int, f Finding) {
 	if len(*dst) >= limit {
 		v.res.Suppressed++
 		return
 	}
+	f.Message = cpr.Mask(f.Message)
 	*dst = append(*dst, f)
 }
 
