@@ -192,12 +192,12 @@ type sampleDocument struct {
 
 func (g *sampler) document(d *Invoice, serial, lines int) {
 	s := &sampleSenders[g.r.IntN(len(sampleSenders))]
-	kind := "INVOICE"
+	kind, typeLetter := "INVOICE", "F" // the letter starts DOCUMENT_NO
 	switch n := g.r.IntN(100); {
 	case n >= 85:
-		kind = "REMINDER"
+		kind, typeLetter = "REMINDER", "R"
 	case n >= 70:
-		kind = "CREDIT_NOTE"
+		kind, typeLetter = "CREDIT_NOTE", "K"
 	}
 	date := sampleEpoch.AddDate(0, 0, g.r.IntN(330))
 	year := date.Year()
@@ -209,13 +209,6 @@ func (g *sampler) document(d *Invoice, serial, lines int) {
 		ReceiverIDType:      "EAN",
 		ReceiverID:          "5798000000018",
 		ReceiptNo:           fmt.Sprintf("%s-%d-%06d", s.prefix, year, serial),
-	}
-	typeLetter := "F"
-	switch kind {
-	case "CREDIT_NOTE":
-		typeLetter = "K"
-	case "REMINDER":
-		typeLetter = "R"
 	}
 	d.Head = DocumentHead{
 		DocumentType: kind,
