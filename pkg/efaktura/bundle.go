@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-
-	"github.com/kp-efaktura/efaktura/pkg/cpr"
 )
 
 // readBundle reads INVOICES' children after its start tag (V07 for their
@@ -36,7 +34,7 @@ func (v *validation) readBundle() error {
 			}
 			continue
 		case tokPI:
-			v.pi(false, nil)
+			v.pi(false)
 			continue
 		case tokStart:
 		default:
@@ -101,7 +99,6 @@ func (v *validation) readBundle() error {
 				v.res.TotalChecksum = lv.value
 			case "NO_OF_DOCUMENTS":
 				v.noOfDocuments = lv
-				v.res.NoOfDocuments = lv.value
 			}
 		}
 	}
@@ -140,7 +137,7 @@ func (v *validation) readLeaf(path string) (leafValue, error) {
 				return lv, err
 			}
 		case tokPI:
-			v.pi(false, nil)
+			v.pi(false)
 		case tokEnd:
 			if flags&(textTabCRLF|textControl) != 0 {
 				v.fileError("V04", path, "%s", controlMessage(path[strings.LastIndexByte(path, '/')+1:], first))
@@ -201,11 +198,11 @@ func (v *validation) readDocument(index int) (*Document, error) {
 	s := v.s
 	// Documents of one bundle tend to be alike: size the tree like the last
 	// one, so it grows without copying.
-	doc := &Document{Index: index, Line: s.tokLine, nodes: make([]node, 0, max(128, v.lastNodes+v.lastNodes/8))}
+	doc := &Document{Index: index, nodes: make([]node, 0, max(128, v.lastNodes+v.lastNodes/8))}
 	v.arena = v.arena[:0]
 	v.frames = v.frames[:0]
 	def := v.opts.Schema.Lookup("/INVOICES/DOCUMENT")
-	doc.nodes = append(doc.nodes, node{name: def.Name, def: def, parent: -1, first: -1, last: -1, next: -1, occ: int32(index), line: int32(s.tokLine)})
+	doc.nodes = append(doc.nodes, node{name: def.Name, def: def, parent: -1, first: -1, last: -1, next: -1, occ: int32(index)})
 	if len(s.attrs) > 0 {
 		doc.nodes[0].flags |= hasAttrs
 	}
@@ -233,7 +230,7 @@ func (v *validation) readDocument(index int) (*Document, error) {
 				v.arena = append(v.arena, s.text...)
 			}
 		case tokPI:
-			v.pi(false, nil)
+			v.pi(false)
 		case tokDoctype:
 			return nil, s.errorf("a DOCTYPE declaration inside an element")
 		}
@@ -278,7 +275,7 @@ func (v *validation) openElement(doc *Document) {
 	pi := parent.node
 	doc.nodes[pi].flags |= hasElements
 	cdef := parent.def.childByName[string(s.name)]
-	n := node{def: cdef, parent: pi, first: -1, last: -1, next: -1, line: int32(s.tokLine)}
+	n := node{def: cdef, parent: pi, first: -1, last: -1, next: -1}
 	if cdef != nil {
 		n.name = cdef.Name
 		parent.counts[cdef.pos]++
@@ -386,14 +383,16 @@ func (v *validation) document(doc *Document) error {
 			v.receipts = make(map[[3]string]int)
 		}
 		if first, dup := v.receipts[key]; dup {
-			msg := fmt.Sprintf("RECEIPT_NO %s of sender %s %s is also used by document %d; expected a receipt number unique per sender within the bundle", quoteValue(dr.ReceiptNo), senderType, cpr.Mask(senderID), first)
-			v.add(&dr.Findings, maxFindingsPerDocument, Finding{Rule: "V51", Severity: SeverityError, Path: header.Child("RECEIPT_NO").Path(), Message: msg})
-			fr := &v.res.Documents[first-1]
-			if !fr.dupReported {
+			// Both documents are blamed, each naming the other; the first
+			// once, however many documents repeat its number.
+			v51 := func(dst *[]Finding, path string, other int) {
+				v.add(dst, maxFindingsPerDocument, Finding{Rule: "V51", Severity: SeverityError, Path: path,
+					Message: fmt.Sprintf("RECEIPT_NO %s of sender %s %s is also used by document %d; expected a receipt number unique per sender within the bundle", quoteValue(dr.ReceiptNo), senderType, senderID, other)})
+			}
+			v51(&dr.Findings, header.Child("RECEIPT_NO").Path(), first)
+			if fr := &v.res.Documents[first-1]; !fr.dupReported {
 				fr.dupReported = true
-				v.add(&fr.Findings, maxFindingsPerDocument, Finding{Rule: "V51", Severity: SeverityError,
-					Path:    fmt.Sprintf("/INVOICES/DOCUMENT[%d]/HEADER/RECEIPT_NO", first),
-					Message: fmt.Sprintf("RECEIPT_NO %s of sender %s %s is also used by document %d; expected a receipt number unique per sender within the bundle", quoteValue(dr.ReceiptNo), senderType, cpr.Mask(senderID), doc.Index)})
+				v51(&fr.Findings, fmt.Sprintf("/INVOICES/DOCUMENT[%d]/HEADER/RECEIPT_NO", first), doc.Index)
 			}
 		} else {
 			v.receipts[key] = doc.Index

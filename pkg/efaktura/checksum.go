@@ -36,15 +36,21 @@ func NameValue(name string) int64 {
 // is conventionally written with FormatDecimal(sum, 3). A fikNo holding
 // anything but ASCII digits gives an error wrapping ErrNotDigits.
 func Checksum(billToName, fikNo string, netPrices []decimal.Decimal) (decimal.Decimal, error) {
+	var s decimal.Decimal
+	for _, p := range netPrices {
+		s = s.Add(p)
+	}
+	return checksum(NameValue(billToName), fikNo, s)
+}
+
+// checksum is [Checksum] from its parts L and S already computed, for
+// callers that sum the net prices as they read them rather than collect them.
+func checksum(name int64, fikNo string, netPrices decimal.Decimal) (decimal.Decimal, error) {
 	f, err := digitsValue(fikNo)
 	if err != nil {
 		return decimal.Decimal{}, fmt.Errorf("%w in payment id", err)
 	}
-	sum := decimal.New(NameValue(billToName), 0).Add(f)
-	for _, p := range netPrices {
-		sum = sum.Add(p)
-	}
-	return sum, nil
+	return decimal.New(name, 0).Add(f).Add(netPrices), nil
 }
 
 // BundleChecksum returns TOTAL_DOCUMENT_CHECKSUM for documents with the given

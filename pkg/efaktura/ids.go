@@ -16,7 +16,7 @@ func isDigits(s string, min, max int) bool {
 }
 
 // idFormat is the format an identifier must have, with a description of it
-// for messages ("must be " + want).
+// for messages ("expected " + want).
 type idFormat struct {
 	valid func(string) bool
 	want  string

@@ -49,6 +49,30 @@ func exactDigitCases(n int) map[string]bool {
 	}
 }
 
+// checkIDFormats checks that formats, the table called name, has exactly the
+// types of tests, each described and judging its cases as listed.
+func checkIDFormats(t *testing.T, name string, formats map[string]idFormat, tests map[string]map[string]bool) {
+	t.Helper()
+	if len(formats) != len(tests) {
+		t.Errorf("len(%s) = %v, want %v", name, len(formats), len(tests))
+	}
+	for typ, cases := range tests {
+		f, ok := formats[typ]
+		if !ok {
+			t.Errorf("%s[%q] missing", name, typ)
+			continue
+		}
+		if f.want == "" {
+			t.Errorf("%s[%q].want is empty", name, typ)
+		}
+		for s, want := range cases {
+			if got := f.valid(s); got != want {
+				t.Errorf("%s[%q].valid(%q) = %v, want %v", name, typ, s, got, want)
+			}
+		}
+	}
+}
+
 func TestFinalCustomerFormats(t *testing.T) {
 	tests := map[string]map[string]bool{
 		"CPR": exactDigitCases(10),
@@ -75,24 +99,7 @@ func TestFinalCustomerFormats(t *testing.T) {
 			"":                 false,
 		},
 	}
-	if len(finalCustomerFormats) != len(tests) {
-		t.Errorf("len(finalCustomerFormats) = %v, want %v", len(finalCustomerFormats), len(tests))
-	}
-	for typ, cases := range tests {
-		f, ok := finalCustomerFormats[typ]
-		if !ok {
-			t.Errorf("finalCustomerFormats[%q] missing", typ)
-			continue
-		}
-		if f.want == "" {
-			t.Errorf("finalCustomerFormats[%q].want is empty", typ)
-		}
-		for s, want := range cases {
-			if got := f.valid(s); got != want {
-				t.Errorf("finalCustomerFormats[%q].valid(%q) = %v, want %v", typ, s, got, want)
-			}
-		}
-	}
+	checkIDFormats(t, "finalCustomerFormats", finalCustomerFormats, tests)
 }
 
 func TestPartyIDFormats(t *testing.T) {
@@ -101,24 +108,7 @@ func TestPartyIDFormats(t *testing.T) {
 		"EAN": exactDigitCases(13),
 		"CUS": {"K-1001": true, "12345678": true, "kunde 7": true, strings.Repeat("x", 35): true},
 	}
-	if len(partyIDFormats) != len(tests) {
-		t.Errorf("len(partyIDFormats) = %v, want %v", len(partyIDFormats), len(tests))
-	}
-	for typ, cases := range tests {
-		f, ok := partyIDFormats[typ]
-		if !ok {
-			t.Errorf("partyIDFormats[%q] missing", typ)
-			continue
-		}
-		if f.want == "" {
-			t.Errorf("partyIDFormats[%q].want is empty", typ)
-		}
-		for s, want := range cases {
-			if got := f.valid(s); got != want {
-				t.Errorf("partyIDFormats[%q].valid(%q) = %v, want %v", typ, s, got, want)
-			}
-		}
-	}
+	checkIDFormats(t, "partyIDFormats", partyIDFormats, tests)
 }
 
 func TestIDFormatDescriptions(t *testing.T) {

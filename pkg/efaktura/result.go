@@ -45,11 +45,10 @@ type Result struct {
 	// because no document of a rejected bundle is processed.
 	Findings  []Finding        `json:"findings"`
 	Documents []DocumentResult `json:"documents"`
-	// Reference, TotalChecksum and NoOfDocuments are INVOICES' own leaves
-	// as written, when they could be read.
+	// Reference and TotalChecksum are INVOICES' own leaves as written, when
+	// they could be read.
 	Reference     string `json:"-"`
 	TotalChecksum string `json:"-"`
-	NoOfDocuments string `json:"-"`
 	// Skipped lists the rules that were not applied and why, e.g. V24 when no
 	// sender register was given. It is not part of the JSON form.
 	Skipped []SkippedRule `json:"-"`

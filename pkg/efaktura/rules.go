@@ -16,6 +16,13 @@ type checker struct {
 	doc *Document
 	res *DocumentResult
 	bad map[int32]bool // elements whose value broke a content rule
+
+	// The sender register's answer for this document, asked at most once
+	// because V24 and V48 both need it.
+	senderAsked bool
+	senderEntry Sender
+	senderFound bool
+	senderErr   error
 }
 
 func (c *checker) report(rule, path, format string, args ...any) {
@@ -157,13 +164,16 @@ func (c *checker) sender() (idType, id string, ok bool) {
 	return idType, id, ok1 && ok2
 }
 
-// lookupSender consults the register once per document.
+// lookupSender consults the register once per document, however many
+// rules ask.
 func (c *checker) lookupSender() (Sender, bool, error) {
-	idType, id, ok := c.sender()
-	if !ok {
-		return Sender{}, false, nil
+	if !c.senderAsked {
+		c.senderAsked = true
+		if idType, id, ok := c.sender(); ok {
+			c.senderEntry, c.senderFound, c.senderErr = c.v.opts.Senders.LookupSender(c.v.ctx, idType, id)
+		}
 	}
-	return c.v.opts.Senders.LookupSender(c.v.ctx, idType, id)
+	return c.senderEntry, c.senderFound, c.senderErr
 }
 
 // senderKnown is V24.
@@ -236,21 +246,19 @@ type ChecksumParts struct {
 // checksum has no value and the error wraps [ErrNotDigits].
 func (d *Document) Checksum() (ChecksumParts, error) {
 	root := d.Root()
-	p := ChecksumParts{Declared: root.Find("HEADER/CHECKSUM").Value()}
-	name := root.Find("BILL_TO/NAME_1").Value()
-	p.Name = NameValue(name)
+	p := ChecksumParts{
+		Declared: root.Find("HEADER/CHECKSUM").Value(),
+		Name:     NameValue(root.Find("BILL_TO/NAME_1").Value()),
+	}
 	if root.Find("PAYMENT_MEANS/PAYMENT_TYPE").Value() == "FIK" {
 		p.FIK = root.Find("PAYMENT_MEANS/FIK/P_FIK_NO").Value()
 	}
-	var nets []decimal.Decimal
 	for line := range root.All("LINE") {
-		e := line.Find("AMOUNT/NET_PRICE")
-		if v, err := ParseDecimal(e.Value(), 20, 3); e.Filled() && err == nil {
-			nets = append(nets, v)
+		if v, err := ParseDecimal(line.Find("AMOUNT/NET_PRICE").Value(), 20, 3); err == nil {
 			p.NetPrices = p.NetPrices.Add(v)
 		}
 	}
-	computed, err := Checksum(name, p.FIK, nets)
+	computed, err := checksum(p.Name, p.FIK, p.NetPrices)
 	if err != nil {
 		return p, fmt.Errorf("P_FIK_NO: %w", err)
 	}
@@ -265,7 +273,7 @@ func orZero(digits string) string {
 	return "0"
 }
 
-// parties yields the party blocks' ADDRESS elements.
+// addresses yields each party block's name and its ADDRESS element.
 func (c *checker) addresses(yield func(party string, addr Element) bool) {
 	for e := range c.doc.Root().Children() {
 		if a := e.Child("ADDRESS"); a.Exists() && e.Def() != nil {
@@ -327,8 +335,9 @@ func (c *checker) postalCodes() {
 }
 
 var (
-	vat0  = decimal.Zero
-	vat25 = decimal.New(25, 0)
+	vat0    = decimal.Zero
+	vat25   = decimal.New(25, 0)
+	hundred = decimal.New(100, 0)
 )
 
 func (c *checker) vatPercents(yield func(Element) bool) {
@@ -358,7 +367,6 @@ func (c *checker) vatRates() {
 
 // lineAmounts is V33 and V34.
 func (c *checker) lineAmounts() {
-	hundred := decimal.New(100, 0)
 	for line := range c.doc.Root().All("LINE") {
 		a := line.Child("AMOUNT")
 		if !a.Exists() {
@@ -407,15 +415,13 @@ func (c *checker) totals() {
 	// unknown, so V38 and V39, which need it, are skipped.
 	var sn, sc, base decimal.Decimal
 	baseKnown := true
-	addToBase := func(rate Element, amount decimal.Decimal, sign int) {
+	addToBase := func(rate Element, amount decimal.Decimal) {
 		p, ok := c.amount(rate)
 		switch {
 		case !ok:
 			baseKnown = false
-		case p.Equal(vat25) && sign > 0:
-			base = base.Add(amount)
 		case p.Equal(vat25):
-			base = base.Sub(amount)
+			base = base.Add(amount)
 		}
 	}
 	for line := range root.All("LINE") {
@@ -425,19 +431,19 @@ func (c *checker) totals() {
 		}
 		net := c.amountOrZero(a.Child("NET_PRICE"))
 		sn = sn.Add(net)
-		addToBase(a.Child("VAT_PERCENT"), net, +1)
+		addToBase(a.Child("VAT_PERCENT"), net)
 	}
 	for ch := range t.All("CHARGE") {
 		amt := c.amountOrZero(ch.Child("CHARGE_AMOUNT"))
 		sc = sc.Add(amt)
-		addToBase(ch.Child("CHARGE_VAT_PERCENT"), amt, +1)
+		addToBase(ch.Child("CHARGE_VAT_PERCENT"), amt)
 	}
 	disc := c.amountOrZero(t.Child("INVOICE_DISCOUNT_AMOUNT"))
 	if t.Child("INVOICE_DISCOUNT_AMOUNT").Filled() {
-		addToBase(t.Child("INVOICE_DISCOUNT_VAT_PERCENT"), disc, -1)
+		addToBase(t.Child("INVOICE_DISCOUNT_VAT_PERCENT"), disc.Neg())
 	}
 	excl := sn.Add(sc).Sub(disc)
-	vat := base.Mul(vat25).Div(decimal.New(100, 0))
+	vat := base.Mul(vat25).Div(hundred)
 	checks := []struct {
 		rule, name string
 		want       decimal.Decimal

@@ -226,6 +226,9 @@ func ruleCases(t *testing.T) []ruleCase {
 		{name: "V17 DOCUMENT_NO of 21 characters", file: invoice, edits: []edit{{"F-2025-0412</DOCUMENT_NO>", strings.Repeat("9", 21) + "</DOCUMENT_NO>"}}, want: []string{"V17"}},
 		{name: "V17 quiet: 20 characters", file: invoice, edits: []edit{{"F-2025-0412</DOCUMENT_NO>", strings.Repeat("9", 20) + "</DOCUMENT_NO>"}}},
 		{name: "V17 counts decoded characters", file: invoice, edits: []edit{{"F-2025-0412</DOCUMENT_NO>", strings.Repeat("&amp;", 20) + "</DOCUMENT_NO>"}}},
+		{name: "V17 quiet: CDATA of 20 characters", file: invoice, edits: []edit{{"F-2025-0412</DOCUMENT_NO>", "<![CDATA[" + strings.Repeat("&", 20) + "]]></DOCUMENT_NO>"}}},
+		{name: "V17 CDATA of 21 characters", file: invoice, edits: []edit{{"F-2025-0412</DOCUMENT_NO>", "<![CDATA[" + strings.Repeat("<", 10) + "]]>" + strings.Repeat("9", 11) + "</DOCUMENT_NO>"}}, want: []string{"V17"}},
+		{name: "V04 TAB in CDATA", file: invoice, edits: []edit{{"Fabriksvej 12", "<![CDATA[Fabriksvej\t12]]>"}}, want: []string{"V04"}},
 		{name: "V18 period as separator", file: invoice, edits: []edit{{"<QTY_PER_UNIT_OF_MEASURE>1<", "<QTY_PER_UNIT_OF_MEASURE>1.5<"}}, want: []string{"V18"}},
 		{name: "V18 four decimals", file: invoice, edits: []edit{{"<QTY_PER_UNIT_OF_MEASURE>1<", "<QTY_PER_UNIT_OF_MEASURE>1,0000<"}}, want: []string{"V18"}},
 		{name: "V18 quiet: three decimals", file: invoice, edits: []edit{{"<QTY_PER_UNIT_OF_MEASURE>1<", "<QTY_PER_UNIT_OF_MEASURE>1,000<"}}},
@@ -301,6 +304,34 @@ func ruleCases(t *testing.T) []ruleCase {
 		{name: "V51 quiet: same number, other sender", file: bundle3, edits: []edit{{"<RECEIPT_NO>SH-88123<", "<RECEIPT_NO>NRD-2025-001180<"}}},
 	}
 	return cases
+}
+
+// countingSenders is a SenderRegister that counts the questions it is asked.
+type countingSenders struct {
+	SenderTable
+	lookups int
+}
+
+func (c *countingSenders) LookupSender(ctx context.Context, idType, id string) (Sender, bool, error) {
+	c.lookups++
+	return c.SenderTable.LookupSender(ctx, idType, id)
+}
+
+// TestSenderAskedOncePerDocument: V24 and V48 share one answer, so a PBS
+// document costs one question to a register that may be remote.
+func TestSenderAskedOncePerDocument(t *testing.T) {
+	reg := &countingSenders{SenderTable: exampleSenders()}
+	file := applyEdits(t, readExample(t, bundle3), []edit{{"<P_DIRECT_DEBIT_TYPE>LS<", "<P_DIRECT_DEBIT_TYPE>PBS<"}})
+	res, err := Validate(context.Background(), bytes.NewReader(file), Options{Senders: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ruleIDs(res); !slices.Equal(got, []string{"V48"}) {
+		t.Fatalf("rule ids = %v, want [V48];%s", got, describe(res))
+	}
+	if reg.lookups != len(res.Documents) {
+		t.Errorf("sender lookups = %d, want %d, one per document", reg.lookups, len(res.Documents))
+	}
 }
 
 // memoryBundles is a BundleRegistry for tests.
@@ -417,6 +448,10 @@ func TestMessages(t *testing.T) {
 			"/INVOICES/DOCUMENT[1]/REMARK/REMARK_TXT[1]", "<REMARK> lacks <REMARK_TXT>; expected <REMARK_TXT> 1 to 10 times, with a value"},
 		{"V20 on a mandatory element", invoice, []edit{{"<CITY>Silkeborg<", "<CITY>  <"}}, "/INVOICES/DOCUMENT[1]/BILLED_FROM/ADDRESS/CITY", "CITY consists of spaces only; expected a value"},
 		{"V34 shows the values as written", invoice, []edit{{"<UNIT_PRICE>480,00<", "<UNIT_PRICE>481,00<"}}, "/INVOICES/DOCUMENT[1]/LINE[2]/AMOUNT/NET_PRICE", "NET_PRICE is 720,00; expected QUANTITY 1,5 x UNIT_PRICE 481,00 - LINE_DISCOUNT_AMOUNT 0 = 721,50, within 0,50"},
+		{"V51 blames the later document", bundle3, []edit{{"<RECEIPT_NO>NRD-2025-001181<", "<RECEIPT_NO>NRD-2025-001180<"}},
+			"/INVOICES/DOCUMENT[3]/HEADER/RECEIPT_NO", `RECEIPT_NO "NRD-2025-001180" of sender CVR 24680134 is also used by document 1;`},
+		{"V51 blames the earlier document", bundle3, []edit{{"<RECEIPT_NO>NRD-2025-001181<", "<RECEIPT_NO>NRD-2025-001180<"}},
+			"/INVOICES/DOCUMENT[1]/HEADER/RECEIPT_NO", `RECEIPT_NO "NRD-2025-001180" of sender CVR 24680134 is also used by document 3;`},
 		{"V08 counts in words", invoice, []edit{{"<NO_OF_DOCUMENTS>1<", "<NO_OF_DOCUMENTS>2<"}}, "/INVOICES/NO_OF_DOCUMENTS", "the bundle holds 1 DOCUMENT element; expected 1"},
 	}
 	for _, tc := range cases {
@@ -433,5 +468,30 @@ func TestMessages(t *testing.T) {
 			}
 			t.Errorf("no finding at %s containing %q; findings:%s", tc.path, tc.text, describe(res))
 		})
+	}
+}
+
+// TestMessagesMaskCPR: rules echo values as written, and a CPR number keyed
+// into an amount is a valid decimal; no message may carry it.
+func TestMessagesMaskCPR(t *testing.T) {
+	const cprNo = "0101001234"
+	for _, e := range []edit{
+		{"<QUANTITY>2<", "<QUANTITY>" + cprNo + "<"},                         // V34
+		{"<TOTAL_LINE_AMOUNT>3520,00<", "<TOTAL_LINE_AMOUNT>" + cprNo + "<"}, // V35
+		{"<P_CREDITOR_NO>81234567<", "<P_CREDITOR_NO>" + cprNo + "<"},        // V17
+	} {
+		file := applyEdits(t, readExample(t, invoice), []edit{e})
+		res, err := Validate(context.Background(), bytes.NewReader(file), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Valid {
+			t.Errorf("%s: valid, want a finding", e.new)
+		}
+		for _, f := range allFindings(res) {
+			if strings.Contains(f.Message, cprNo) {
+				t.Errorf("%s: %s message carries the CPR number: %s", e.new, f.Rule, f.Message)
+			}
+		}
 	}
 }

@@ -177,11 +177,9 @@ var sampleItems = []sampleItem{
 var sampleCPRs = []string{"0101001234", "0101002345", "0101003456", "0101004567"}
 
 var (
-	sampleVAT25   = decimal.New(25, 0)
-	sampleHundred = decimal.New(100, 0)
-	sampleVAT25s  = FormatDecimal(sampleVAT25, 2)
-	sampleVAT0s   = FormatDecimal(decimal.Zero, 2)
-	sampleEpoch   = time.Date(2025, time.January, 2, 0, 0, 0, 0, time.UTC)
+	sampleVAT25s = FormatDecimal(vat25, 2)
+	sampleVAT0s  = FormatDecimal(vat0, 2)
+	sampleEpoch  = time.Date(2025, time.January, 2, 0, 0, 0, 0, time.UTC)
 )
 
 // sampleMoney formats an amount with 2 decimals.
@@ -194,12 +192,12 @@ type sampleDocument struct {
 
 func (g *sampler) document(d *Invoice, serial, lines int) {
 	s := &sampleSenders[g.r.IntN(len(sampleSenders))]
-	kind := "INVOICE"
+	kind, typeLetter := "INVOICE", "F" // the letter starts DOCUMENT_NO
 	switch n := g.r.IntN(100); {
 	case n >= 85:
-		kind = "REMINDER"
+		kind, typeLetter = "REMINDER", "R"
 	case n >= 70:
-		kind = "CREDIT_NOTE"
+		kind, typeLetter = "CREDIT_NOTE", "K"
 	}
 	date := sampleEpoch.AddDate(0, 0, g.r.IntN(330))
 	year := date.Year()
@@ -211,13 +209,6 @@ func (g *sampler) document(d *Invoice, serial, lines int) {
 		ReceiverIDType:      "EAN",
 		ReceiverID:          "5798000000018",
 		ReceiptNo:           fmt.Sprintf("%s-%d-%06d", s.prefix, year, serial),
-	}
-	typeLetter := "F"
-	switch kind {
-	case "CREDIT_NOTE":
-		typeLetter = "K"
-	case "REMINDER":
-		typeLetter = "R"
 	}
 	d.Head = DocumentHead{
 		DocumentType: kind,
@@ -361,7 +352,7 @@ func (g *sampler) goodsLine(l *Line, n int, lineCodes bool, orderNo string, cprs
 		a.LineDiscountAmount = sampleMoney(disc)
 		net = gross.Sub(disc)
 	}
-	vat := net.Mul(sampleVAT25).Div(sampleHundred).Round(2)
+	vat := net.Mul(vat25).Div(hundred).Round(2)
 	a.NetPrice = sampleMoney(net)
 	a.VATAmount = sampleMoney(vat)
 	a.AmountInclVAT = sampleMoney(net.Add(vat))
@@ -406,10 +397,10 @@ func (g *sampler) reminderLine(l *Line, n, year int, sums *sampleDocument) {
 // exact (section 8).
 func (g *sampler) totals(d *Invoice, kind string, sums *sampleDocument) {
 	t := &d.Totals
-	charge := func(text string, amount int64, vat25 bool) {
+	charge := func(text string, amount int64, at25 bool) {
 		amt := decimal.New(amount, -2)
 		c := Charge{Text: text, Amount: sampleMoney(amt), VATPercent: sampleVAT0s}
-		if vat25 {
+		if at25 {
 			c.VATPercent = sampleVAT25s
 			sums.base = sums.base.Add(amt)
 		}
@@ -438,7 +429,7 @@ func (g *sampler) totals(d *Invoice, kind string, sums *sampleDocument) {
 		sums.base = sums.base.Sub(disc)
 	}
 	excl := sums.sn.Add(sums.sc).Sub(disc)
-	vat := sums.base.Mul(sampleVAT25).Div(sampleHundred).Round(2)
+	vat := sums.base.Mul(vat25).Div(hundred).Round(2)
 	t.TotalLineAmount = sampleMoney(sums.sn)
 	t.TotalChargeAmount = sampleMoney(sums.sc)
 	t.TotalAmountExclVAT = sampleMoney(excl)

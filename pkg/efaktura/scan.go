@@ -475,13 +475,8 @@ func (s *scanner) scanCDATA() error {
 	s.advance(len("<![CDATA["))
 	s.resetText()
 	err := s.scanUntil("]]>", "a CDATA section", func(b []byte) error {
-		var err error
-		var chars int
-		var flags textFlags
-		s.text, chars, flags, err = s.appendRaw(s.text, b)
-		s.textChars += chars
-		s.textFlags |= flags
-		return err
+		s.appendRaw(b)
+		return nil
 	})
 	s.kind = tokText
 	return err
@@ -630,19 +625,19 @@ func (s *scanner) decodeText(dst, raw []byte, limit int) ([]byte, int, textFlags
 	return dst, chars, flags, nil
 }
 
-// appendRaw appends CDATA content, where no reference is resolved.
-func (s *scanner) appendRaw(dst, raw []byte) ([]byte, int, textFlags, error) {
-	var flags textFlags
-	chars := 0
+// appendRaw adds CDATA content, where no reference is resolved, to the
+// current text. It cannot fail: every byte is kept as a character, and
+// control characters are V04's matter, through the flags.
+func (s *scanner) appendRaw(raw []byte) {
 	for _, c := range raw {
-		flags |= runeFlags(rune(c))
-		s.noteControl(rune(c), runeFlags(rune(c)))
-		chars++
-		if len(dst)+2 <= maxValueBytes {
-			dst = utf8.AppendRune(dst, rune(c))
+		f := runeFlags(rune(c))
+		s.textFlags |= f
+		s.noteControl(rune(c), f)
+		if len(s.text)+2 <= maxValueBytes {
+			s.text = utf8.AppendRune(s.text, rune(c))
 		}
 	}
-	return dst, chars, flags, nil
+	s.textChars += len(raw)
 }
 
 func appendChar(dst []byte, c byte, chars int, flags textFlags, limit int) ([]byte, int, textFlags) {

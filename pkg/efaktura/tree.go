@@ -10,7 +10,6 @@ import (
 // through [Element] handles. A Document is immutable once read.
 type Document struct {
 	Index  int // 1-based position in the bundle
-	Line   int // line of the <DOCUMENT> tag
 	nodes  []node
 	values string // the decoded values of all leaves, back to back
 	// truncated is set when the document had more elements than the reader
@@ -35,7 +34,6 @@ type node struct {
 	valOff int32 // value: values[valOff:valOff+valLen]
 	valLen int32
 	chars  int32 // characters in the value, including any beyond the kept prefix
-	line   int32
 	flags  nodeFlags
 }
 
@@ -108,14 +106,6 @@ func (e Element) Filled() bool {
 		return true
 	}
 	return e.n().chars > 0
-}
-
-// Line returns the line of the element's start tag.
-func (e Element) Line() int {
-	if e.doc == nil {
-		return 0
-	}
-	return int(e.n().line)
 }
 
 // Parent returns the enclosing element; the DOCUMENT element has none.

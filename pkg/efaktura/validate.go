@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kp-efaktura/efaktura/pkg/cpr"
 	"github.com/shopspring/decimal"
 )
 
@@ -121,11 +122,12 @@ func Validate(ctx context.Context, r io.Reader, opts Options) (*Result, error) {
 	br := io.MultiReader(bytes.NewReader(head[:n]), r)
 	var in io.Reader
 	if isZip(head[:n]) {
-		xml, err := v.unzip(br)
-		if err != nil || xml == nil {
+		entry, err := v.unzip(br)
+		if err != nil || entry == nil {
 			return v.finish(), err
 		}
-		in = xml
+		defer entry.Close()
+		in = entry
 	} else {
 		in = &limitReader{r: br, n: opts.MaxXMLBytes, err: errTooLarge}
 	}
@@ -175,7 +177,7 @@ func (l *limitReader) Read(p []byte) (int, error) {
 
 // unzip opens the single XML file of a zipped bundle. It returns nil and no
 // error when a V01 finding was recorded.
-func (v *validation) unzip(r io.Reader) (io.Reader, error) {
+func (v *validation) unzip(r io.Reader) (*zipEntry, error) {
 	limit := v.opts.MaxZipBytes
 	data, err := io.ReadAll(&limitReader{r: r, n: limit, err: errTooLarge})
 	if errors.Is(err, errTooLarge) {
@@ -206,14 +208,18 @@ func (v *validation) unzip(r io.Reader) (io.Reader, error) {
 		v.fileError("V01", "/", "the file in the ZIP archive cannot be opened (%v); expected a stored or deflated file", err)
 		return nil, nil
 	}
-	return &zipEntry{f: f, limit: &limitReader{r: f, n: v.opts.MaxUnzippedBytes, err: errUnzippedTooLarge}}, nil
+	return &zipEntry{f: f, limit: limitReader{r: f, n: v.opts.MaxUnzippedBytes, err: errUnzippedTooLarge}}, nil
 }
 
 // zipEntry reads a zip entry, turning archive corruption into a V01 matter.
 type zipEntry struct {
 	f     io.ReadCloser
-	limit *limitReader
+	limit limitReader // over f
 }
+
+// Close closes the entry, which hands its decompressor back to archive/zip's
+// pool for the next zipped bundle.
+func (z *zipEntry) Close() error { return z.f.Close() }
 
 func (z *zipEntry) Read(p []byte) (int, error) {
 	n, err := z.limit.Read(p)
@@ -261,11 +267,15 @@ type leafValue struct {
 	path    string
 }
 
+// add records f unless dst is full. Every finding passes here, so this is
+// where CPR-shaped numbers leave its message: rules echo amounts and names
+// as written, and any of them may hold one.
 func (v *validation) add(dst *[]Finding, limit int, f Finding) {
 	if len(*dst) >= limit {
 		v.res.Suppressed++
 		return
 	}
+	f.Message = cpr.Mask(f.Message)
 	*dst = append(*dst, f)
 }
 
@@ -391,7 +401,7 @@ func (v *validation) read() error {
 		return err
 	}
 	s := v.s
-	first, stylesheets := true, 0
+	first := true // nothing but white space since the declaration
 	for {
 		if err := s.next(); err != nil {
 			return err
@@ -409,7 +419,7 @@ func (v *validation) read() error {
 			v.fileError("V02", "/", "the file has a DOCTYPE declaration at line %d; DOCTYPE declarations are not allowed", s.line)
 			return errStop
 		case tokPI:
-			v.pi(first && stylesheets == 0, &stylesheets)
+			v.pi(first)
 			first = false
 			continue
 		case tokStart:
@@ -432,7 +442,7 @@ func (v *validation) read() error {
 		case tokEOF:
 			return nil
 		case tokPI:
-			v.pi(false, &stylesheets)
+			v.pi(false)
 		case tokStart:
 			return s.errorf("a second root element <%s> follows </INVOICES>", s.name)
 		case tokDoctype:
@@ -442,8 +452,9 @@ func (v *validation) read() error {
 }
 
 // pi judges a processing instruction (V05). firstAfterDecl tells whether it
-// directly follows the XML declaration, with nothing but white space between.
-func (v *validation) pi(firstAfterDecl bool, stylesheets *int) {
+// directly follows the XML declaration, with nothing but white space between;
+// only one can, so a second stylesheet is always reported.
+func (v *validation) pi(firstAfterDecl bool) {
 	target := string(v.s.name)
 	switch {
 	case target != "xml-stylesheet":
@@ -452,8 +463,6 @@ func (v *validation) pi(firstAfterDecl bool, stylesheets *int) {
 		v.fileError("V05", "/", "line %d has an xml-stylesheet processing instruction; a sender must not add one (the hub adds it on delivery)", v.s.tokLine)
 	case !firstAfterDecl:
 		v.fileError("V05", "/", "line %d has an xml-stylesheet processing instruction; the delivered profile allows one only, directly after the XML declaration", v.s.tokLine)
-	default:
-		*stylesheets++
 	}
 }
 

@@ -91,13 +91,11 @@ func writeSizeHint(b *Bundle) int {
 // xmlOut writes elements to w as ISO-8859-1. The first
 // error is kept in err; later writes are skipped where it matters.
 type xmlOut struct {
-	w     *bufio.Writer
-	err   error
-	depth int
-	// stack holds the open elements below INVOICES, for error paths.
+	w   *bufio.Writer
+	err error
+	// stack holds the open elements below INVOICES, for error paths and
+	// indentation.
 	stack []writePathStep
-	// nets is scratch space for the NET_PRICE values of one document.
-	nets []decimal.Decimal
 }
 
 // writePathStep is one open element; index is its 1-based position among
@@ -113,8 +111,9 @@ func (x *xmlOut) fail(err error) {
 	}
 }
 
+// indent starts a line inside the innermost open element, INVOICES at least.
 func (x *xmlOut) indent() {
-	x.w.WriteString(writeIndent[:2*x.depth])
+	x.w.WriteString(writeIndent[:2*(len(x.stack)+1)])
 }
 
 // open writes a start tag on its own line and enters the element.
@@ -126,13 +125,11 @@ func (x *xmlOut) openN(name string, index int) {
 	x.w.WriteByte('<')
 	x.w.WriteString(name)
 	x.w.WriteString(">\n")
-	x.depth++
 	x.stack = append(x.stack, writePathStep{name, index})
 }
 
 // close writes the end tag of the innermost open element.
 func (x *xmlOut) close() {
-	x.depth--
 	name := x.stack[len(x.stack)-1].name
 	x.stack = x.stack[:len(x.stack)-1]
 	x.indent()
@@ -231,7 +228,6 @@ func (x *xmlOut) notLatin1(name string, index int, r rune, size int) error {
 func (x *xmlOut) bundle(b *Bundle) {
 	x.w.WriteString(writeDeclaration)
 	x.w.WriteString(writeRootStart)
-	x.depth = 1
 	x.leaf("REFERENCE", b.Reference)
 	checksums := make([]decimal.Decimal, 0, len(b.Documents))
 	for i := range b.Documents {
@@ -247,7 +243,6 @@ func (x *xmlOut) bundle(b *Bundle) {
 	}
 	x.leaf("TOTAL_DOCUMENT_CHECKSUM", FormatDecimal(BundleChecksum(checksums), 3))
 	x.leaf("NO_OF_DOCUMENTS", strconv.Itoa(len(b.Documents)))
-	x.depth = 0
 	x.w.WriteString(writeRootEnd)
 }
 
@@ -334,23 +329,24 @@ func (x *xmlOut) document(d *Invoice, index int) string {
 	return checksum
 }
 
-// checksum computes the document's CHECKSUM as the validator does (V26):
-// P_FIK_NO counts when PAYMENT_TYPE is FIK and it is 1 to 16 digits, and a
-// NET_PRICE counts when it is a valid Decimal 20.3.
+// checksum computes the document's CHECKSUM as [Document.Checksum] does for
+// a valid document. They differ only on a P_FIK_NO that is not 1 to 16
+// digits, which V17 or V43 rejects anyway: Write, which writes invalid
+// documents too, counts it 0 so that it still has a checksum to write.
 func (x *xmlOut) checksum(d *Invoice) string {
 	var fik string
 	if f := d.Payment.FIK; d.Payment.PaymentType == "FIK" && f != nil && isDigits(f.FIKNo, 1, 16) {
 		fik = f.FIKNo
 	}
-	x.nets = x.nets[:0]
+	var nets decimal.Decimal
 	for i := range d.Lines {
-		if a := d.Lines[i].Amount; a != nil && a.NetPrice != "" {
+		if a := d.Lines[i].Amount; a != nil {
 			if v, err := ParseDecimal(a.NetPrice, 20, 3); err == nil {
-				x.nets = append(x.nets, v)
+				nets = nets.Add(v)
 			}
 		}
 	}
-	sum, err := Checksum(d.BillTo.Name1, fik, x.nets)
+	sum, err := checksum(NameValue(d.BillTo.Name1), fik, nets)
 	if err != nil { // cannot happen: fik holds digits only
 		x.fail(err)
 		return ""
