@@ -245,7 +245,7 @@ func NewBundleSubmitted(source, kommune, subject string, contentType string, bun
 }
 
 func build(eventType, source, kommune, subject, id, contentType string, data []byte, at time.Time) (cloudevents.Event, error) {
-	if !validKommune(kommune) {
+	if !ValidKommune(kommune) {
 		return cloudevents.Event{}, fmt.Errorf("new %s: %w: %q", eventType, ErrKommune, kommune)
 	}
 	if at.IsZero() {

@@ -24,7 +24,7 @@ func Subject(kommune, eventType string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("subject: %w", err)
 	}
-	if !validKommune(kommune) {
+	if !ValidKommune(kommune) {
 		return "", fmt.Errorf("subject of %s: %w: %q", eventType, ErrKommune, kommune)
 	}
 	return subjectPrefix + "." + kommune + "." + en.subject, nil
@@ -49,7 +49,7 @@ func KommuneOf(e cloudevents.Event) (string, error) {
 		return "", fmt.Errorf("event %s (%s): %w: no %s extension", e.ID(), e.Type(), ErrKommune, ExtensionKommune)
 	}
 	k, err := types.ToString(v)
-	if err != nil || !validKommune(k) {
+	if err != nil || !ValidKommune(k) {
 		return "", fmt.Errorf("event %s (%s): %w: %s extension %v", e.ID(), e.Type(), ErrKommune, ExtensionKommune, v)
 	}
 	return k, nil
@@ -71,8 +71,8 @@ func Filter(eventType string) string {
 	return subjectPrefix + ".*." + en.subject
 }
 
-// validKommune reports whether k is a kommune code: exactly 4 ASCII digits.
-func validKommune(k string) bool {
+// ValidKommune reports whether k is a kommune code: exactly 4 ASCII digits.
+func ValidKommune(k string) bool {
 	if len(k) != 4 {
 		return false
 	}

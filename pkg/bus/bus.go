@@ -148,7 +148,9 @@ func (c Config) Validate() error {
 	return nil
 }
 
-func (c Config) storage() jetstream.StorageType {
+// StorageType is Storage as JetStream names it, for the streams and
+// buckets a service creates beside the bus's.
+func (c Config) StorageType() jetstream.StorageType {
 	if c.Storage == "memory" {
 		return jetstream.MemoryStorage
 	}
@@ -304,7 +306,7 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config, opts ...Option) (*Bus, 
 		return nil, err
 	}
 	if o.store == nil {
-		kv, err := idem.NewKV(ctx, js, idem.KVConfig{Bucket: cfg.Stream + "_idem", Replicas: cfg.Replicas, Storage: cfg.storage()})
+		kv, err := idem.NewKV(ctx, js, idem.KVConfig{Bucket: cfg.Stream + "_idem", Replicas: cfg.Replicas, Storage: cfg.StorageType()})
 		if err != nil {
 			return nil, fmt.Errorf("bus: idempotency bucket: %w", err)
 		}
@@ -326,7 +328,7 @@ func provision(ctx context.Context, js jetstream.JetStream, cfg Config) error {
 		Name:       cfg.Stream,
 		Subjects:   cfg.Subjects,
 		Retention:  jetstream.LimitsPolicy,
-		Storage:    cfg.storage(),
+		Storage:    cfg.StorageType(),
 		Replicas:   cfg.Replicas,
 		MaxAge:     cfg.MaxAge,
 		Duplicates: cfg.DuplicateWindow,
@@ -336,7 +338,7 @@ func provision(ctx context.Context, js jetstream.JetStream, cfg Config) error {
 		Name:      cfg.dlqStream(),
 		Subjects:  []string{cfg.dlqSubject("*")},
 		Retention: jetstream.LimitsPolicy,
-		Storage:   cfg.storage(),
+		Storage:   cfg.StorageType(),
 		Replicas:  cfg.Replicas,
 		MaxAge:    cfg.MaxAge,
 	}}

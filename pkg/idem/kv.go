@@ -53,9 +53,6 @@ func (c KVConfig) withDefaults() KVConfig {
 func (c KVConfig) Validate() error {
 	c = c.withDefaults()
 	var errs []error
-	if !validBucket(c.Bucket) {
-		errs = append(errs, fmt.Errorf("%w: bucket %q: use letters, digits, '-' and '_'", ErrInvalid, c.Bucket))
-	}
 	if c.Replicas < 1 || c.Replicas > 5 {
 		errs = append(errs, fmt.Errorf("%w: replicas %d: use 1 to 5", ErrInvalid, c.Replicas))
 	}
@@ -308,16 +305,3 @@ func plainKey(key string) bool {
 	return true
 }
 
-func validBucket(b string) bool {
-	if b == "" {
-		return false
-	}
-	for i := 0; i < len(b); i++ {
-		switch c := b[i]; {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_':
-		default:
-			return false
-		}
-	}
-	return true
-}

@@ -80,9 +80,9 @@ func TestKVConfigValidate(t *testing.T) {
 			t.Errorf("%+v.Validate() = %v, want nil", c, err)
 		}
 	}
-	err := KVConfig{Bucket: "a.b", Replicas: 7, Storage: 9}.Validate()
-	if !errors.Is(err, ErrInvalid) || strings.Count(err.Error(), "\n") != 2 {
-		t.Errorf("Validate of three bad fields = %v, want three errors wrapping ErrInvalid", err)
+	err := KVConfig{Replicas: 7, Storage: 9}.Validate()
+	if !errors.Is(err, ErrInvalid) || strings.Count(err.Error(), "\n") != 1 {
+		t.Errorf("Validate of two bad fields = %v, want two errors wrapping ErrInvalid", err)
 	}
 }
 
@@ -110,8 +110,8 @@ func TestNewKVUpdatesBucket(t *testing.T) {
 		t.Errorf("bucket stream: AllowMsgTTL %v, SubjectDeleteMarkerTTL %v, MaxMsgsPerSubject %d; want true, %v, 1",
 			c.AllowMsgTTL, c.SubjectDeleteMarkerTTL, c.MaxMsgsPerSubject, markerTTL)
 	}
-	if _, err := NewKV(ctx, js, KVConfig{Bucket: "no.dots"}); !errors.Is(err, ErrInvalid) {
-		t.Errorf("NewKV with bucket no.dots = %v, want ErrInvalid", err)
+	if _, err := NewKV(ctx, js, KVConfig{Bucket: "no.dots"}); !errors.Is(err, jetstream.ErrInvalidBucketName) {
+		t.Errorf("NewKV with bucket no.dots = %v, want jetstream.ErrInvalidBucketName", err)
 	}
 }
 

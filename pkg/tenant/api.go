@@ -73,7 +73,7 @@ type TenantList struct {
 
 func (a *adminAPI) requireAdmin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, ok := bearer(r)
+		token, ok := Bearer(r)
 		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="efaktura admin"`)
 			writeError(w, http.StatusUnauthorized, "an admin bearer token is required (Authorization: Bearer <token>)")
@@ -100,8 +100,9 @@ func methodNotAllowed(allow string) http.Handler {
 	})
 }
 
-// bearer returns the token of an Authorization: Bearer header.
-func bearer(r *http.Request) (string, bool) {
+// Bearer returns the token of r's Authorization header, whose scheme is
+// Bearer in any case (RFC 9110), and whether there is one.
+func Bearer(r *http.Request) (string, bool) {
 	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return "", false

@@ -58,9 +58,6 @@ func (c StoreConfig) withDefaults() StoreConfig {
 func (c StoreConfig) Validate() error {
 	c = c.withDefaults()
 	var errs []error
-	if !validBucket(c.Bucket) {
-		errs = append(errs, fmt.Errorf("bucket %q: use letters, digits, '-' and '_'", c.Bucket))
-	}
 	if c.Replicas < 1 || c.Replicas > 5 {
 		errs = append(errs, fmt.Errorf("replicas %d: use 1 to 5", c.Replicas))
 	}
@@ -71,18 +68,6 @@ func (c StoreConfig) Validate() error {
 		return fmt.Errorf("%w: tenant store configuration: %w", ErrInvalid, err)
 	}
 	return nil
-}
-
-func validBucket(b string) bool {
-	if b == "" {
-		return false
-	}
-	for _, r := range b {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
-			return false
-		}
-	}
-	return true
 }
 
 // openBucket creates the bucket or updates its configuration: safe on every
@@ -168,7 +153,7 @@ func (s *Store) Get(ctx context.Context, kommune string) (Tenant, error) {
 }
 
 func (s *Store) get(ctx context.Context, kommune string) (Tenant, bool, error) {
-	if !kommunePattern.MatchString(kommune) {
+	if !events.ValidKommune(kommune) {
 		return Tenant{}, false, fmt.Errorf("%w: kommune %q is not 4 digits", ErrInvalid, kommune)
 	}
 	e, err := s.kv.Get(ctx, kommune)

@@ -433,7 +433,6 @@ func TestStoreSetAgreementConcurrentSafe(t *testing.T) {
 
 func TestStoreConfigValidate(t *testing.T) {
 	for _, cfg := range []tenant.StoreConfig{
-		{Bucket: "with.dot"},
 		{Replicas: 7},
 		{Storage: jetstream.StorageType(9)},
 	} {

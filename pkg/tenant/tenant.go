@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/kp-efaktura/efaktura/events"
 )
 
 // AgreementName names one of the two SF1590_D service agreements for
@@ -110,9 +112,8 @@ type Tenant struct {
 }
 
 var (
-	kommunePattern = regexp.MustCompile(`^[0-9]{4}$`)
-	cvrPattern     = regexp.MustCompile(`^[0-9]{8}$`)
-	hashPattern    = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	cvrPattern  = regexp.MustCompile(`^[0-9]{8}$`)
+	hashPattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
 )
 
 // Errors.
@@ -147,7 +148,7 @@ func (t Tenant) Validate() error {
 // problems lists what Validate reports.
 func (t Tenant) problems() []error {
 	var errs []error
-	if !kommunePattern.MatchString(t.Kommune) {
+	if !events.ValidKommune(t.Kommune) {
 		errs = append(errs, fmt.Errorf("kommune %q is not 4 digits", t.Kommune))
 	}
 	if t.Name == "" {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"slices"
 	"time"
 
@@ -79,17 +78,11 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// bucketPattern is JetStream's rule for bucket names.
-var bucketPattern = regexp.MustCompile(`^[a-zA-Z0-9_-]+$`)
-
 // Validate reports every problem of a configuration at once, wrapping
 // [ErrConfig]. Zero fields are valid: they take their defaults.
 func (c Config) Validate() error {
 	c = c.withDefaults()
 	var errs []error
-	if !bucketPattern.MatchString(c.Bucket) {
-		errs = append(errs, fmt.Errorf("bucket %q: letters, digits, '_' and '-' only", c.Bucket))
-	}
 	if c.Concurrency < 1 {
 		errs = append(errs, fmt.Errorf("concurrency is %d; expected at least 1", c.Concurrency))
 	}
@@ -200,15 +193,11 @@ func New(ctx context.Context, b *bus.Bus, auth Authenticator, cfg Config, opts .
 	if cfg.Reannounce >= announceHorizon(bc.DuplicateWindow) {
 		return nil, fmt.Errorf("%w: reannounce %v must be under nine tenths of the bus's duplicate window %v", ErrConfig, cfg.Reannounce, bc.DuplicateWindow)
 	}
-	storage := jetstream.FileStorage
-	if bc.Storage == "memory" {
-		storage = jetstream.MemoryStorage
-	}
 	kv, err := b.JetStream().CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:      cfg.Bucket,
 		Description: "efaktura decide: one record per document, key <kommune>.<document id>",
 		History:     1,
-		Storage:     storage,
+		Storage:     bc.StorageType(),
 		Replicas:    bc.Replicas,
 	})
 	if err != nil {

@@ -74,19 +74,6 @@ var idPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
 // validID reports whether id can be a document id.
 func validID(id string) bool { return idPattern.MatchString(id) }
 
-// validKommune reports whether k is 4 ASCII digits.
-func validKommune(k string) bool {
-	if len(k) != 4 {
-		return false
-	}
-	for i := range len(k) {
-		if k[i] < '0' || k[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
 // key is the KV key of a document: "<kommune>.<document id>". Putting the
 // municipality first keeps one municipality's documents apart from
 // another's even if two bundles ever got the same id (document ids do not
@@ -95,7 +82,7 @@ func validKommune(k string) bool {
 func key(kommune, id string) string { return kommune + "." + id }
 
 func checkIDs(eventType, kommune, id string) error {
-	if !validKommune(kommune) || !validID(id) {
+	if !events.ValidKommune(kommune) || !validID(id) {
 		return fmt.Errorf("%w: %s without a 4-digit kommune and a document id", ErrInvalidEvent, eventType)
 	}
 	return nil

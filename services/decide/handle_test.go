@@ -598,11 +598,11 @@ func TestConfigValidate(t *testing.T) {
 	if err := (Config{}).Validate(); err != nil {
 		t.Errorf("zero config: %v", err)
 	}
-	err := Config{Bucket: "a.b", Concurrency: -1, Attempts: -1, MaxBody: 1, PerPage: 10, MaxPerPage: 5, Timeout: -1}.Validate()
+	err := Config{Concurrency: -1, Attempts: -1, MaxBody: 1, PerPage: 10, MaxPerPage: 5, Timeout: -1}.Validate()
 	if !errors.Is(err, ErrConfig) {
 		t.Fatalf("Validate = %v, want ErrConfig", err)
 	}
-	for _, w := range []string{"bucket", "concurrency", "attempts", "max body", "per page", "timeout"} {
+	for _, w := range []string{"concurrency", "attempts", "max body", "per page", "timeout"} {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("Validate error %q does not mention %s", err, w)
 		}

@@ -61,9 +61,8 @@ func writeError(rw http.ResponseWriter, status int, msg string) {
 // writes 401 (no or a bad token), 403 (a role other than caseworker or
 // admin) or 503 and returns false.
 func (w *Worker) authenticate(rw http.ResponseWriter, req *http.Request) (tenant.Principal, bool) {
-	scheme, token, ok := strings.Cut(req.Header.Get("Authorization"), " ")
-	token = strings.TrimSpace(token)
-	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+	token, ok := tenant.Bearer(req)
+	if !ok {
 		rw.Header().Set("WWW-Authenticate", `Bearer realm="efaktura"`)
 		writeError(rw, http.StatusUnauthorized, "a bearer token is required")
 		return tenant.Principal{}, false
@@ -82,7 +81,7 @@ func (w *Worker) authenticate(rw http.ResponseWriter, req *http.Request) (tenant
 	switch {
 	case p.Role == tenant.RoleAdmin:
 		return p, true
-	case p.Role == tenant.RoleCaseworker && validKommune(p.Kommune):
+	case p.Role == tenant.RoleCaseworker && events.ValidKommune(p.Kommune):
 		return p, true
 	}
 	writeError(rw, http.StatusForbidden, "only caseworkers and admins use this API")
@@ -189,7 +188,7 @@ func (w *Worker) listDocuments(rw http.ResponseWriter, req *http.Request) {
 		problems = append(problems, fmt.Sprintf("per_page must be a whole number from 1 to %d", w.cfg.MaxPerPage))
 	}
 	kommune := q.Get("kommune")
-	if kommune != "" && !validKommune(kommune) {
+	if kommune != "" && !events.ValidKommune(kommune) {
 		problems = append(problems, "kommune must be 4 digits")
 	}
 	if len(problems) > 0 {

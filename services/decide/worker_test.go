@@ -739,8 +739,8 @@ func TestNewRejectsBadInput(t *testing.T) {
 	if _, err := decide.New(ctx, b, nil, decide.Config{}); err == nil {
 		t.Error("New without an authenticator succeeded")
 	}
-	if _, err := decide.New(ctx, b, testTokens, decide.Config{Bucket: "a.b"}); err == nil {
-		t.Error("New with bucket a.b succeeded")
+	if _, err := decide.New(ctx, b, testTokens, decide.Config{Bucket: "a.b"}); !errors.Is(err, jetstream.ErrInvalidBucketName) {
+		t.Errorf("New with bucket a.b = %v, want jetstream.ErrInvalidBucketName", err)
 	}
 	if _, err := decide.New(ctx, b, testTokens, decide.Config{}, decide.WithLogger(nil)); err == nil {
 		t.Error("New with a nil logger succeeded")

@@ -106,12 +106,8 @@ type Worker struct {
 func New(ctx context.Context, b *bus.Bus, tenants Tenants, store idem.Store, cfg Config, log *slog.Logger) (*Worker, error) {
 	cfg = cfg.withDefaults()
 	bc := b.Config()
-	storage := jetstream.FileStorage
-	if bc.Storage == "memory" {
-		storage = jetstream.MemoryStorage
-	}
 	objects, err := b.JetStream().CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
-		Bucket: cfg.Bucket, Replicas: bc.Replicas, Storage: storage,
+		Bucket: cfg.Bucket, Replicas: bc.Replicas, Storage: bc.StorageType(),
 		Description: "Raw e-faktura bundles as received",
 	})
 	if err != nil {
@@ -245,7 +241,8 @@ func (w *Worker) takeSlot(ctx context.Context) bool {
 // postBundle takes a bundle from an economy system: 202 accepted, 400 with
 // findings, 401 bad token, 403 unknown sender, 409 duplicate, 413 too large.
 func (w *Worker) postBundle(rw http.ResponseWriter, r *http.Request) {
-	p, err := w.tenants.Authenticate(bearer(r))
+	token, _ := tenant.Bearer(r)
+	p, err := w.tenants.Authenticate(token)
 	if err != nil || p.Role != tenant.RoleIngest {
 		writeJSON(rw, http.StatusUnauthorized, map[string]string{"error": "a valid bearer token of an economy system is required"})
 		return
@@ -301,14 +298,6 @@ func (w *Worker) postBundle(rw http.ResponseWriter, r *http.Request) {
 	default:
 		writeJSON(rw, http.StatusBadRequest, map[string]any{"error": "the bundle fails the file or bundle rules; no document was taken in", "findings": o.Findings})
 	}
-}
-
-func bearer(r *http.Request) string {
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok {
-		return ""
-	}
-	return strings.TrimSpace(token)
 }
 
 func writeJSON(rw http.ResponseWriter, status int, v any) {

@@ -42,10 +42,6 @@ type Config struct {
 	// holding it; default 2m. It must exceed one delivery's timeout: the
 	// lock is renewed before each answer.
 	LockTTL time.Duration
-	// Replicas of both buckets: 1, 3 or 5; default the bus's.
-	Replicas int
-	// Storage of both buckets, "file" or "memory"; default the bus's.
-	Storage string
 	// Concurrency is how many events each handler works on at once in one
 	// process; default 4. Answers sent directly (nothing parked) are not
 	// strictly ordered: with Concurrency above 1, or while one waits for a
@@ -61,7 +57,7 @@ type Config struct {
 	Sweep time.Duration
 }
 
-func (c Config) withDefaults(b bus.Config) Config {
+func (c Config) withDefaults() Config {
 	if c.Bucket == "" {
 		c.Bucket = DefaultBucket
 	}
@@ -70,12 +66,6 @@ func (c Config) withDefaults(b bus.Config) Config {
 	}
 	if c.LockTTL == 0 {
 		c.LockTTL = 2 * time.Minute
-	}
-	if c.Replicas == 0 {
-		c.Replicas = b.Replicas
-	}
-	if c.Storage == "" {
-		c.Storage = b.Storage
 	}
 	if c.Concurrency == 0 {
 		c.Concurrency = 4
@@ -94,12 +84,6 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.Bucket == c.LockBucket {
 		errs = append(errs, fmt.Errorf("bucket and lock bucket are both %q", c.Bucket))
-	}
-	if c.Replicas != 1 && c.Replicas != 3 && c.Replicas != 5 {
-		errs = append(errs, fmt.Errorf("replicas is %d; expected 1, 3 or 5", c.Replicas))
-	}
-	if c.Storage != "file" && c.Storage != "memory" {
-		errs = append(errs, fmt.Errorf("storage is %q; expected file or memory", c.Storage))
 	}
 	if c.LockTTL < time.Second {
 		errs = append(errs, fmt.Errorf("lock TTL %v is under a second", c.LockTTL))
@@ -153,21 +137,17 @@ func New(ctx context.Context, b *bus.Bus, tenants Tenants, d Deliverer, cfg Conf
 	if b == nil || tenants == nil || d == nil {
 		return nil, fmt.Errorf("%w: bus, tenants and deliverer must not be nil", ErrConfig)
 	}
-	cfg = cfg.withDefaults(b.Config())
+	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	storage := jetstream.FileStorage
-	if cfg.Storage == "memory" {
-		storage = jetstream.MemoryStorage
-	}
-	js := b.JetStream()
+	js, bc := b.JetStream(), b.Config()
 	parked, err := provisionParking(ctx, js, jetstream.KeyValueConfig{
 		Bucket:      cfg.Bucket,
 		Description: "efaktura respond: answers held until the municipality's service agreements allow them",
 		History:     1,
-		Replicas:    cfg.Replicas,
-		Storage:     storage,
+		Replicas:    bc.Replicas,
+		Storage:     bc.StorageType(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("respond: parking bucket %s: %w", cfg.Bucket, err)
@@ -177,8 +157,8 @@ func New(ctx context.Context, b *bus.Bus, tenants Tenants, d Deliverer, cfg Conf
 		Description: "efaktura respond: one release of a municipality's parked answers at a time",
 		History:     1,
 		TTL:         cfg.LockTTL,
-		Replicas:    cfg.Replicas,
-		Storage:     storage,
+		Replicas:    bc.Replicas,
+		Storage:     bc.StorageType(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("respond: lock bucket %s: %w", cfg.LockBucket, err)

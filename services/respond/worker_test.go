@@ -663,11 +663,11 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = respond.New(ctx, b, &tenants{}, respond.NewHTTPDeliverer(0), respond.Config{Replicas: 2, Storage: "disk", Bucket: "X", LockBucket: "X"})
+	_, err = respond.New(ctx, b, &tenants{}, respond.NewHTTPDeliverer(0), respond.Config{Bucket: "X", LockBucket: "X", LockTTL: time.Millisecond})
 	if !errors.Is(err, respond.ErrConfig) {
 		t.Fatalf("New with a bad config = %v, want ErrConfig", err)
 	}
-	for _, want := range []string{"replicas", "storage", "lock bucket"} {
+	for _, want := range []string{"lock TTL", "lock bucket"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %s", err, want)
 		}

@@ -10,11 +10,11 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"regexp"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/kp-efaktura/efaktura/events"
 	"github.com/kp-efaktura/efaktura/pkg/tenant"
 )
 
@@ -28,8 +28,6 @@ const (
 		"       efaktura tenant put [--api URL] [--token TOKEN] [--json] FILE"
 	agreementSynopsis = "efaktura agreement set [--api URL] [--token TOKEN] [--economy-system ID] [--json] KOMMUNE forside|bagside requested|approved|rejected"
 )
-
-var kommuneCode = regexp.MustCompile(`^[0-9]{4}$`)
 
 // runTenant lists, shows and loads municipalities through the admin API.
 // Exit status: 0 done, 1 the API refused a tenant (invalid, unknown,
@@ -52,7 +50,7 @@ func runTenant(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 		return fs.usageError(stderr, "list takes no arguments")
 	case sub == "get" && len(operands) != 1:
 		return fs.usageError(stderr, "get needs one kommune code")
-	case sub == "get" && !kommuneCode.MatchString(operands[0]):
+	case sub == "get" && !events.ValidKommune(operands[0]):
 		return fs.usageError(stderr, "%q is not a kommune code (4 digits)", operands[0])
 	case sub == "put" && len(operands) != 1:
 		return fs.usageError(stderr, "put needs one file (YAML or JSON, with a list \"tenants\")")
@@ -136,7 +134,7 @@ func runAgreement(ctx context.Context, args []string, _ io.Reader, stdout, stder
 	}
 	kommune, name, state := operands[0], tenant.AgreementName(operands[1]), tenant.AgreementState(operands[2])
 	switch {
-	case !kommuneCode.MatchString(kommune):
+	case !events.ValidKommune(kommune):
 		return fs.usageError(stderr, "%q is not a kommune code (4 digits)", kommune)
 	case name != tenant.Forside && name != tenant.Bagside:
 		return fs.usageError(stderr, "agreement %q: expected forside or bagside", name)

@@ -40,7 +40,6 @@ func command(getenv func(string) string) worker.Command {
 			fs.DurationVar(&rc.Sweep, "sweep", rc.Sweep, "how often parked answers that may go are retried; 0 for the default 1m (env RESPOND_SWEEP)")
 		},
 		Setup: func(ctx context.Context, d *worker.Deps) error {
-			rc.Replicas = d.Bus.Config().Replicas
 			w, err := respond.New(ctx, d.Bus, d.Tenants, respond.NewHTTPDeliverer(timeout), rc, respond.WithLogger(d.Log))
 			if err != nil {
 				return err
