@@ -180,21 +180,31 @@ func (ft fileTenant) tenant(getenv func(string) string) (Tenant, []error) {
 	return t.Normalized(), errs
 }
 
-// Seed puts each tenant into the store with version 0, creating it or
-// replacing the stored one (see [Store.Put] for what is kept), as a process
-// does at start-up with the tenants of [LoadFile]. Seeding the same tenants
-// again changes nothing and publishes their current events again, so a
-// restart is safe; but a file that lists agreements resets them to the
-// file's states, undoing changes made through the admin API since: leave
-// agreements out of the file once they are managed there.
+// Seed stores each tenant the store does not hold yet, as a process does
+// at start-up with the tenants of [LoadFile], and returns how many it
+// stored. A municipality stored already is left as it is: once stored, the
+// admin API manages it, and a restart must not undo what was done there
+// (an agreement revoked, a token or secret rotated). Several processes may
+// seed at once; whichever stores a municipality first wins.
 //
 // It goes on after a failure and returns every error, joined.
-func Seed(ctx context.Context, store *Store, tenants []Tenant) error {
+func Seed(ctx context.Context, store *Store, tenants []Tenant) (int, error) {
 	var errs []error
+	stored := 0
 	for _, t := range tenants {
-		if _, err := store.Put(ctx, t, 0); err != nil {
-			errs = append(errs, fmt.Errorf("seed: %w", err))
+		_, err := store.Get(ctx, t.Kommune)
+		if err == nil {
+			continue
+		}
+		if errors.Is(err, ErrNotFound) {
+			_, err = store.Put(ctx, t, 0)
+			if err == nil {
+				stored++
+			}
+		}
+		if err != nil && !errors.Is(err, ErrConflict) {
+			errs = append(errs, fmt.Errorf("seed %s: %w", t.Kommune, err))
 		}
 	}
-	return errors.Join(errs...)
+	return stored, errors.Join(errs...)
 }

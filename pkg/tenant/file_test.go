@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -170,33 +171,37 @@ func TestLoadFileErrors(t *testing.T) {
 	}
 }
 
-func TestSeedIsIdempotent(t *testing.T) {
+// Seed stores what is missing and leaves stored municipalities alone: a
+// restart with a tenants file must not undo the admin API's changes.
+func TestSeedStoresOnlyWhatIsMissing(t *testing.T) {
 	e := newEnv(t)
 	ctx := e.ctx
 	tenants, err := tenant.LoadFile("testdata/tenants.yaml", envOf(map[string]string{"EFAKTURA_SECRET_0101": "kbh-secret"}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := tenant.Seed(ctx, e.store, tenants); err != nil {
-		t.Fatalf("Seed = %v", err)
+	if n, err := tenant.Seed(ctx, e.store, tenants); err != nil || n != len(tenants) {
+		t.Fatalf("Seed = %d, %v; want %d stored", n, err, len(tenants))
 	}
 	first, err := e.store.List(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	before := len(readEvents(t, ctx, e.js))
-	if err := tenant.Seed(ctx, e.store, tenants); err != nil { // a restart
-		t.Fatalf("second Seed = %v", err)
+	changed := slices.Clone(tenants)
+	changed[0].Name = "renamed in the file" // a restart with an edited file
+	if n, err := tenant.Seed(ctx, e.store, changed); err != nil || n != 0 {
+		t.Fatalf("second Seed = %d, %v; want 0 stored", n, err)
 	}
 	second, err := e.store.List(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d := diff(first, second); d != "" {
-		t.Errorf("a second Seed changed the tenants:\n%s", d)
+		t.Errorf("a second Seed changed the stored tenants:\n%s", d)
 	}
 	if after := len(readEvents(t, ctx, e.js)); after != before {
-		t.Errorf("a second Seed added %d events to the stream, want 0 (same ids)", after-before)
+		t.Errorf("a second Seed added %d events to the stream, want 0", after-before)
 	}
 	for _, s := range readEvents(t, ctx, e.js) {
 		for _, sec := range []string{"kbh-secret", "dev-secret-0751", "ingest-kbh-dev", tenant.HashToken("ingest-kbh-dev")} {
@@ -207,10 +212,10 @@ func TestSeedIsIdempotent(t *testing.T) {
 	}
 
 	// An invalid tenant does not stop the others.
-	bad := tenants[0]
+	bad := example("0153")
 	bad.Name = ""
 	other := example("0147")
-	err = tenant.Seed(ctx, e.store, []tenant.Tenant{bad, other})
+	_, err = tenant.Seed(ctx, e.store, []tenant.Tenant{bad, other})
 	if !errors.Is(err, tenant.ErrInvalid) {
 		t.Errorf("Seed(invalid, valid) = %v, want ErrInvalid", err)
 	}

@@ -299,20 +299,9 @@ func tenantsAdmin(ctx context.Context, cfg Config, d *Deps, getenv func(string) 
 		if err != nil {
 			return nil, err
 		}
-		added := 0
-		for _, t := range tenants {
-			_, err := store.Get(ctx, t.Kommune)
-			if err == nil {
-				continue
-			}
-			if !errors.Is(err, tenant.ErrNotFound) {
-				return nil, err
-			}
-			// Another replica may store it first: then it exists, as wanted.
-			if _, err := store.Put(ctx, t, 0); err != nil && !errors.Is(err, tenant.ErrConflict) {
-				return nil, err
-			}
-			added++
+		added, err := tenant.Seed(ctx, store, tenants)
+		if err != nil {
+			return nil, err
 		}
 		d.Log.InfoContext(ctx, "municipalities from the tenants file", "file", cfg.TenantsFile, "in_file", len(tenants), "stored_now", added)
 	}

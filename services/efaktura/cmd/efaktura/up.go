@@ -49,12 +49,13 @@ func newUpFlags() (*flagSet, upFlags) {
 	fs := newFlagSet("up", "efaktura up [--http ADDR] [--data DIR] [--agreements approved|pending] [--tenants FILE] [--nats-port N | --nats URL [--replicas N]]\n\n"+
 		"Environment: REDIS_URL (idempotency keys in Redis rather than JetStream KV), EFAKTURA_ACK_WAIT and\n"+
 		"EFAKTURA_LEASE (redelivery and claim expiry after a crash; 30s and 2m), EFAKTURA_DEMO_INGEST_TOKEN,\n"+
-		"EFAKTURA_DEMO_CASEWORKER_TOKEN, EFAKTURA_DEMO_ADMIN_TOKEN, EFAKTURA_LOG_LEVEL and OTEL_*.")
+		"EFAKTURA_DEMO_CASEWORKER_TOKEN, EFAKTURA_DEMO_ADMIN_TOKEN, EFAKTURA_DEMO_ERP_SECRET, EFAKTURA_LOG_LEVEL\n"+
+		"and OTEL_*.")
 	return fs, upFlags{
 		httpAddr:    fs.String("http", envOr("EFAKTURA_HTTP", "127.0.0.1:8080"), "`address` of the HTTP API, the ERP simulator, /healthz and /metrics (env EFAKTURA_HTTP)"),
 		dataDir:     fs.String("data", envOr("EFAKTURA_DATA", "data"), "`directory` for JetStream's streams, buckets and objects (env EFAKTURA_DATA)"),
 		agreements:  fs.String("agreements", "approved", "state of the demo municipality's two agreements: approved or pending"),
-		tenantsFile: fs.String("tenants", "", "YAML or JSON `file` of more municipalities to load at start-up"),
+		tenantsFile: fs.String("tenants", "", "YAML or JSON `file` of more municipalities, stored at start-up unless stored already"),
 		natsPort:    fs.Int("nats-port", 0, "client `port` of the embedded NATS server, for workers run alone; 0 picks a free one"),
 		natsURL:     fs.String("nats", "", "`URL`s of an external NATS JetStream (a cluster: comma-separated) instead of the embedded server"),
 		replicas:    fs.Int("replicas", 1, "replicas of streams and buckets on an external cluster: 1, 3 or 5"),
@@ -70,12 +71,17 @@ func runUp(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Wr
 	if *f.agreements != "approved" && *f.agreements != "pending" {
 		return fs.usageError(stderr, "--agreements is %q; expected approved or pending", *f.agreements)
 	}
-	log := telemetry.NewLogger(stderr, slogLevel())
+	var level slog.Level
+	var err0 error
+	if s := os.Getenv("EFAKTURA_LOG_LEVEL"); s != "" && level.UnmarshalText([]byte(s)) != nil {
+		err0 = fmt.Errorf("EFAKTURA_LOG_LEVEL %q: expected debug, info, warn or error", s)
+	}
 	ackWait, err1 := worker.EnvDuration(os.Getenv, "EFAKTURA_ACK_WAIT")
 	lease, err2 := worker.EnvDuration(os.Getenv, "EFAKTURA_LEASE")
-	if err := errors.Join(err1, err2); err != nil {
+	if err := errors.Join(err0, err1, err2); err != nil {
 		return fs.usageError(stderr, "%v", err)
 	}
+	log := telemetry.NewLogger(stderr, level)
 	if err := up(ctx, upConfig{
 		HTTPAddr: *f.httpAddr, DataDir: *f.dataDir, Pending: *f.agreements == "pending",
 		TenantsFile: *f.tenantsFile, NATSPort: *f.natsPort, RedisURL: os.Getenv("REDIS_URL"),
@@ -101,14 +107,6 @@ type upConfig struct {
 	// taken up again (EFAKTURA_ACK_WAIT, EFAKTURA_LEASE); 0 takes the bus's
 	// defaults, 30s and 2m.
 	AckWait, Lease time.Duration
-}
-
-func slogLevel() slog.Level {
-	var l slog.Level
-	if l.UnmarshalText([]byte(os.Getenv("EFAKTURA_LOG_LEVEL"))) != nil {
-		return slog.LevelInfo
-	}
-	return l
 }
 
 // demoToken returns the token in the environment variable, or a fresh one.
@@ -174,16 +172,23 @@ func up(ctx context.Context, c upConfig, getenv func(string) string, stdout io.W
 	if err != nil {
 		return err
 	}
-	tenants := []tenant.Tenant{demoTenant(base, secret, tokens, c.Pending)}
+	// The demo municipality is up's own: replaced on every start, so the
+	// tokens printed below are the ones that work. Those of a tenants file
+	// are stored only the first time, as by a worker's --tenants.
+	demo := demoTenant(base, secret, tokens, c.Pending)
+	if _, err := store.Put(ctx, demo, 0); err != nil {
+		return fmt.Errorf("demo municipality: %w", err)
+	}
+	tenants := []tenant.Tenant{demo}
 	if c.TenantsFile != "" {
 		more, err := tenant.LoadFile(c.TenantsFile, getenv)
 		if err != nil {
 			return err
 		}
+		if _, err := tenant.Seed(ctx, store, more); err != nil {
+			return err
+		}
 		tenants = append(tenants, more...)
-	}
-	if err := tenant.Seed(ctx, store, tenants); err != nil {
-		return err
 	}
 	// Every worker's registry must know the municipalities before work starts.
 	for _, t := range tenants {
