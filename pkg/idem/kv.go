@@ -304,4 +304,3 @@ func plainKey(key string) bool {
 	}
 	return true
 }
-

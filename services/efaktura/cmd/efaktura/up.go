@@ -198,7 +198,7 @@ func up(ctx context.Context, c upConfig, getenv func(string) string, stdout io.W
 		}
 		for _, d := range deps {
 			if err := d.Tenants.WaitVersion(ctx, t.Kommune, stored.Version); err != nil {
-					return err
+				return err
 			}
 		}
 	}
