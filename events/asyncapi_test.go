@@ -180,6 +180,7 @@ func TestAsyncAPIOperations(t *testing.T) {
 		TypeVerdictSubmitted:  {[]string{"admin"}, []string{"decide"}},
 		TypeVerdictRefused:    {[]string{"decide"}, []string{"admin"}},
 		TypeDocumentDecided:   {[]string{"decide"}, []string{"respond"}},
+		TypeAnswerQueued:      {[]string{"respond"}, []string{"respond"}},
 		TypeAnswerParked:      {[]string{"respond"}, []string{"decide"}},
 		TypeAnswerDelivered:   {[]string{"respond"}, []string{"decide"}},
 		TypeAnswerFailed:      {[]string{"respond"}, []string{"decide"}},

@@ -28,9 +28,10 @@
 // # Subjects
 //
 // Subjects carry the municipality: efaktura.<kommune>.<entity>.<action>, e.g.
-// efaktura.0101.document.received ([Subject], [SubjectOf]). One stream
-// captures [StreamSubjects] ("efaktura.*.>"); a consumer serving every
-// municipality filters on [Filter] (efaktura.*.document.received).
+// efaktura.0101.document.received ([Subject], [SubjectOf]). The event stream
+// captures [StreamSubjects], respond's answer queue [AnswerQueueSubjects]; a
+// consumer serving every municipality filters on [Filter]
+// (efaktura.*.document.received).
 //
 // # Ids
 //

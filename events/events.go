@@ -68,9 +68,17 @@ const (
 	// document by decide, consumed by respond. Payload [DocumentDecided]; CE
 	// subject and key: the document id.
 	TypeDocumentDecided = "dk.kp.efaktura.document.decided.v1"
-	// TypeAnswerParked: respond holds an answer because the municipality's
-	// service agreements do not allow sending it yet; it is sent when an
-	// [TypeAgreementChanged] or [TypeTenantChanged] makes them allow it.
+	// TypeAnswerQueued: respond put the answer to a decided document in the
+	// municipality's answer queue, from which it is delivered in decision
+	// order once both service agreements allow it. It lives in a stream of
+	// its own ([AnswerQueueSubjects]), a work queue that keeps it until it
+	// is delivered or dead-lettered. Payload [AnswerQueued], the answer
+	// itself; CE subject: the document id; key: the answer id.
+	TypeAnswerQueued = "dk.kp.efaktura.answer.queued.v1"
+	// TypeAnswerParked: an answer waits in its queue because the
+	// municipality's service agreements do not allow sending it yet; it is
+	// sent when an [TypeAgreementChanged] or [TypeTenantChanged] makes them
+	// allow it.
 	// Payload [AnswerParked]; CE subject: the document id; key: the answer
 	// id and the park reason.
 	TypeAnswerParked = "dk.kp.efaktura.answer.parked.v1"
@@ -79,7 +87,9 @@ const (
 	// the answer id.
 	TypeAnswerDelivered = "dk.kp.efaktura.answer.delivered.v1"
 	// TypeAnswerFailed: an attempt to deliver an answer failed; a permanent
-	// failure needs an operator. Payload [AnswerFailed]; CE subject: the
+	// failure needs an operator: the answer was dead-lettered, or the
+	// economy system refused efaktura itself and the municipality's queue
+	// waits for its record to be corrected. Payload [AnswerFailed]; CE subject: the
 	// document id; key: the answer id and the attempt number.
 	TypeAnswerFailed = "dk.kp.efaktura.answer.failed.v1"
 	// TypeTenantChanged: admin created or changed a municipality: its economy
@@ -123,6 +133,8 @@ type entry struct {
 	typ string
 	// subject is the NATS subject's tail after the kommune: "<entity>.<action>".
 	subject string
+	// queued types live in the answer queue stream, not the event stream.
+	queued bool
 	// payload is the Go type of the data; []byte for raw data.
 	payload reflect.Type
 	// key names the payload field the CE subject attribute holds; "" when
@@ -145,20 +157,21 @@ func (en *entry) accepts(mt string) bool {
 // missing here fails the tests, and so does one without a schema or without
 // its place in asyncapi.yaml.
 var catalogue = []entry{
-	{TypeBundleSubmitted, "bundle.submitted", bytesType, ""},
-	{TypeBundleReceived, "bundle.received", reflect.TypeFor[BundleReceived](), "bundle_id"},
-	{TypeBundleRejected, "bundle.rejected", reflect.TypeFor[BundleRejected](), "bundle_id"},
-	{TypeDocumentReceived, "document.received", reflect.TypeFor[DocumentReceived](), "document_id"},
-	{TypeDocumentValidated, "document.validated", reflect.TypeFor[DocumentValidated](), "document_id"},
-	{TypeDocumentRejected, "document.rejected", reflect.TypeFor[DocumentRejected](), "document_id"},
-	{TypeVerdictSubmitted, "verdict.submitted", reflect.TypeFor[VerdictSubmitted](), "document_id"},
-	{TypeVerdictRefused, "verdict.refused", reflect.TypeFor[VerdictRefused](), "document_id"},
-	{TypeDocumentDecided, "document.decided", reflect.TypeFor[DocumentDecided](), "document_id"},
-	{TypeAnswerParked, "answer.parked", reflect.TypeFor[AnswerParked](), "document_id"},
-	{TypeAnswerDelivered, "answer.delivered", reflect.TypeFor[AnswerDelivered](), "document_id"},
-	{TypeAnswerFailed, "answer.failed", reflect.TypeFor[AnswerFailed](), "document_id"},
-	{TypeTenantChanged, "tenant.changed", reflect.TypeFor[TenantChanged](), "kommune"},
-	{TypeAgreementChanged, "agreement.changed", reflect.TypeFor[AgreementChanged](), "kommune"},
+	{TypeBundleSubmitted, "bundle.submitted", false, bytesType, ""},
+	{TypeBundleReceived, "bundle.received", false, reflect.TypeFor[BundleReceived](), "bundle_id"},
+	{TypeBundleRejected, "bundle.rejected", false, reflect.TypeFor[BundleRejected](), "bundle_id"},
+	{TypeDocumentReceived, "document.received", false, reflect.TypeFor[DocumentReceived](), "document_id"},
+	{TypeDocumentValidated, "document.validated", false, reflect.TypeFor[DocumentValidated](), "document_id"},
+	{TypeDocumentRejected, "document.rejected", false, reflect.TypeFor[DocumentRejected](), "document_id"},
+	{TypeVerdictSubmitted, "verdict.submitted", false, reflect.TypeFor[VerdictSubmitted](), "document_id"},
+	{TypeVerdictRefused, "verdict.refused", false, reflect.TypeFor[VerdictRefused](), "document_id"},
+	{TypeDocumentDecided, "document.decided", false, reflect.TypeFor[DocumentDecided](), "document_id"},
+	{TypeAnswerQueued, "answer.queued", true, reflect.TypeFor[AnswerQueued](), "document_id"},
+	{TypeAnswerParked, "answer.parked", false, reflect.TypeFor[AnswerParked](), "document_id"},
+	{TypeAnswerDelivered, "answer.delivered", false, reflect.TypeFor[AnswerDelivered](), "document_id"},
+	{TypeAnswerFailed, "answer.failed", false, reflect.TypeFor[AnswerFailed](), "document_id"},
+	{TypeTenantChanged, "tenant.changed", false, reflect.TypeFor[TenantChanged](), "kommune"},
+	{TypeAgreementChanged, "agreement.changed", false, reflect.TypeFor[AgreementChanged](), "kommune"},
 }
 
 var byType = func() map[string]*entry {

@@ -150,13 +150,19 @@ func TestFilter(t *testing.T) {
 	Filter("dk.kp.efaktura.nope.v1")
 }
 
-// TestStreamSubjectsCover checks that the stream filter matches every
-// subject and that Filter matches only its own type.
+// TestStreamSubjectsCover checks that exactly one of the two streams
+// captures each subject and that Filter matches only its own type.
 func TestStreamSubjectsCover(t *testing.T) {
 	for _, typ := range Types() {
 		s, _ := Subject("0101", typ)
-		if !matchSubject(StreamSubjects, s) {
-			t.Errorf("StreamSubjects %q does not match %q", StreamSubjects, s)
+		streams := 0
+		for _, f := range append(StreamSubjects(), AnswerQueueSubjects) {
+			if matchSubject(f, s) {
+				streams++
+			}
+		}
+		if streams != 1 {
+			t.Errorf("%d stream subjects match %q, want exactly 1", streams, s)
 		}
 		for _, other := range Types() {
 			if got, want := matchSubject(Filter(other), s), other == typ; got != want {
@@ -278,6 +284,8 @@ func decodeAs(e cloudevents.Event, t reflect.Type) (any, error) {
 		return Decode[VerdictRefused](e)
 	case reflect.TypeFor[DocumentDecided]():
 		return Decode[DocumentDecided](e)
+	case reflect.TypeFor[AnswerQueued]():
+		return Decode[AnswerQueued](e)
 	case reflect.TypeFor[AnswerParked]():
 		return Decode[AnswerParked](e)
 	case reflect.TypeFor[AnswerDelivered]():

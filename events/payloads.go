@@ -1,6 +1,10 @@
 package events
 
-import "time"
+import (
+	"time"
+
+	"github.com/kp-efaktura/efaktura/pkg/answer"
+)
 
 // The payloads, one per event type with a JSON payload. Field names are
 // snake_case in JSON; times are RFC 3339 in UTC; ids are strings. Each
@@ -398,6 +402,11 @@ type DocumentDecided struct {
 	Ruleset string `json:"ruleset"`
 }
 
+// AnswerQueued is the payload of [TypeAnswerQueued]: the answer as the
+// economy system will get it, save its economy_system, which respond sets
+// from the municipality's record when it sends it.
+type AnswerQueued = answer.Answer
+
 // AnswerParked is the payload of [TypeAnswerParked].
 type AnswerParked struct {
 	// AnswerID is the answer's id: the id of the [TypeDocumentDecided]
@@ -445,7 +454,11 @@ type AnswerFailed struct {
 	EconomySystemID string `json:"economy_system_id"`
 	// Attempts is the number of delivery attempts so far.
 	Attempts int `json:"attempts"`
-	// Permanent is true when respond gives up: no retry follows.
+	// Permanent is true when no retry follows by itself and an operator
+	// must act: the answer was dead-lettered (replay it once the economy
+	// system will take it), or the economy system refused efaktura itself
+	// (401, 403, 404, 410, a redirect) and the municipality's queue waits
+	// until its record changes.
 	Permanent bool `json:"permanent"`
 	// Error says what went wrong, without payload data.
 	Error string `json:"error"`

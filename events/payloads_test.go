@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/kp-efaktura/efaktura/pkg/answer"
 )
 
 // The fixtures: one municipality, one bundle of two documents, decided and
@@ -96,6 +98,13 @@ func examples() map[string]any {
 			Reasons:  []Reason{{Code: ReasonOther, Text: "Teknisk ugyldigt dokument: V26, V51."}},
 			Findings: []Finding{testV51, testV26}, DecidedAt: testAt.Add(3 * time.Second),
 			DecidedBy: DecidedBySystem, Ruleset: "efaktura-2.1.0/r1",
+		},
+		TypeAnswerQueued: AnswerQueued{
+			AnswerID: testAnswer, DocumentID: testDoc2, Kommune: testKommune, Reference: "OEH-BUNDT-2025-0412",
+			ReceiptNo: "OEH-2025-000413", DocumentNo: "K-2025-0031", DocumentType: string(DocumentCreditNote),
+			Sender:   answer.Sender{Type: testSender.Type, ID: testSender.ID},
+			Decision: string(OutcomeRejected), Reasons: []answer.Reason{{Code: string(ReasonOther), Text: "Teknisk ugyldigt dokument: V26, V51."}},
+			DecidedAt: testAt.Add(3 * time.Second), Ruleset: "efaktura-2.1.0/r1",
 		},
 		TypeAnswerParked: AnswerParked{
 			AnswerID: testAnswer, DocumentID: testDoc, Kommune: testKommune,
@@ -302,6 +311,8 @@ func TestSchemasRejectBadPayloads(t *testing.T) {
 		{TypeDocumentDecided, "rejected without reasons", del("reasons")},
 		{TypeDocumentDecided, "system approves", func(m map[string]any) { m["decision"] = "approved"; delete(m, "reasons") }},
 		{TypeDocumentDecided, "caseworker without verdict", set("decided_by", "kp-sagsbeh-0142")},
+		{TypeAnswerQueued, "no receipt number", del("receipt_no")},
+		{TypeAnswerQueued, "decision approve", set("decision", "approve")},
 		{TypeAnswerParked, "unknown park reason", set("reason", "maintenance")},
 		{TypeAnswerDelivered, "status 500", set("status_code", 500)},
 		{TypeAnswerDelivered, "no attempts", set("attempts", 0)},

@@ -7,11 +7,25 @@ import (
 	"github.com/cloudevents/sdk-go/v2/types"
 )
 
-// StreamSubjects is the subject filter of the stream that holds every event:
-// efaktura.<kommune>.<entity>.<action>. The second token is reserved for
-// kommune codes; subjects of other kinds (dead letters, KV, object store)
-// must not start with "efaktura.".
-const StreamSubjects = "efaktura.*.>"
+// StreamSubjects returns the subjects of the event stream, which holds
+// every event but the queued answers: efaktura.*.<entity>.<action> for each
+// of those types. The second token is reserved for kommune codes; subjects
+// of other kinds (dead letters, KV, object store) must not start with
+// "efaktura.".
+func StreamSubjects() []string {
+	var out []string
+	for _, en := range catalogue {
+		if !en.queued {
+			out = append(out, subjectPrefix+".*."+en.subject)
+		}
+	}
+	return out
+}
+
+// AnswerQueueSubjects is the subject filter of respond's answer queue
+// stream: [TypeAnswerQueued] of every municipality. JetStream lets no two
+// streams share a subject, hence the event stream's explicit list.
+const AnswerQueueSubjects = subjectPrefix + ".*.answer.queued"
 
 // subjectPrefix is the first token of every event subject.
 const subjectPrefix = "efaktura"

@@ -34,21 +34,21 @@ var benchPayload = strings.Repeat("x", 2048)
 
 func BenchmarkPipeline(b *testing.B) {
 	b.Run("nats.go", func(b *testing.B) { benchPipeline(b, rawStage) })
-	b.Run("runtime-pure", func(b *testing.B) { benchPipeline(b, runtimeStage(nil, Pure())) })
+	b.Run("runtime-pure", func(b *testing.B) { benchPipeline(b, runtimeStage(nil, EmitsOnly)) })
 	b.Run("runtime-pure-traced", func(b *testing.B) {
 		tel, err := telemetry.Start(context.Background(), telemetry.Config{ServiceName: "bench"}, func(string) string { return "" })
 		if err != nil {
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { tel.Shutdown(context.Background()) })
-		benchPipeline(b, runtimeStage(nil, Pure()).with(WithTelemetry(tel)))
+		benchPipeline(b, runtimeStage(nil, EmitsOnly).with(WithTelemetry(tel)))
 	})
-	b.Run("runtime-kv", func(b *testing.B) { benchPipeline(b, runtimeStage(nil)) })
+	b.Run("runtime-kv", func(b *testing.B) { benchPipeline(b, runtimeStage(nil, CallsOut)) })
 	b.Run("runtime-redis", func(b *testing.B) {
 		rs := redistest.Start(b)
 		c := redis.NewClient(&redis.Options{Addr: rs.Addr, PoolSize: 4 * benchBatch})
 		b.Cleanup(func() { c.Close() })
-		benchPipeline(b, runtimeStage(idem.NewRedis(c, "bench:")))
+		benchPipeline(b, runtimeStage(idem.NewRedis(c, "bench:"), CallsOut))
 	})
 }
 
@@ -150,9 +150,9 @@ func rawStage(b *testing.B, nc *nats.Conn, k int, _ ...Option) func() {
 	return natstest.Hop(b, nc, "B", "b", k, benchBatch)
 }
 
-// runtimeStage is the hop on the bus runtime: a pure handler that forwards
-// the event, with benchBatch events in flight.
-func runtimeStage(store idem.Store, opts ...HandleOption) stageFunc {
+// runtimeStage is the hop on the bus runtime: a handler of the given effect
+// that forwards the event, with benchBatch events in flight.
+func runtimeStage(store idem.Store, effect Effect) stageFunc {
 	return func(b *testing.B, nc *nats.Conn, k int, extra ...Option) func() {
 		busOpts := append([]Option{WithLogger(slog.New(slog.DiscardHandler))}, extra...)
 		if store != nil {
@@ -161,12 +161,12 @@ func runtimeStage(store idem.Store, opts ...HandleOption) stageFunc {
 		cfg := Config{Service: fmt.Sprintf("s%d", k), Stream: "B", Subjects: []string{"b.>"}, DuplicateWindow: time.Hour}
 		bus := newBus(b, nc, cfg, busOpts...)
 		next := fmt.Sprintf("b.%d", k+1)
-		bus.Handle("hop", fmt.Sprintf("b.%d", k), func(_ context.Context, in cloudevents.Event) ([]cloudevents.Event, error) {
+		bus.Handle("hop", fmt.Sprintf("b.%d", k), effect, func(_ context.Context, in cloudevents.Event) ([]cloudevents.Event, error) {
 			out := in.Clone()
 			out.SetID(in.ID() + "/" + next) // dedup is per stream: each hop's copy needs its own id
 			out.SetType(next)
 			return []cloudevents.Event{out}, nil
-		}, append([]HandleOption{WithConcurrency(benchBatch)}, opts...)...)
+		}, WithConcurrency(benchBatch))
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { bus.Run(ctx); close(done) }()

@@ -24,10 +24,11 @@ import (
 // A Handler turns one input event into zero or more output events. The
 // runtime publishes the outputs and acks the input only after JetStream has
 // acked every output. Wrap an error with [Permanent] to dead-letter the
-// input at once; any other error is retried with backoff until MaxDeliver,
-// then dead-lettered. Handlers should be pure: the same input gives the same
-// outputs, with ids derived from the input, so a retry republishes the same
-// events and JetStream drops the copies.
+// input at once, or with [RetryAfter] to choose the delay; any other error
+// is retried with backoff until MaxDeliver, then dead-lettered. The same
+// input gives the same outputs, with ids derived from the input, so a retry
+// republishes the same events and JetStream drops the copies. What else a
+// handler may do is declared with its [Effect].
 type Handler func(ctx context.Context, in cloudevents.Event) ([]cloudevents.Event, error)
 
 // Config is what operators set. A zero field takes the default shown.
@@ -194,6 +195,35 @@ func IsPermanent(err error) bool {
 	return errors.As(err, &p)
 }
 
+// retryAfter asks for a retry after a given delay.
+type retryAfter struct {
+	err   error
+	delay time.Duration
+}
+
+func (r retryAfter) Error() string { return r.err.Error() }
+func (r retryAfter) Unwrap() error { return r.err }
+
+// RetryAfter asks the runtime to try the input again after delay rather
+// than after the backoff step, e.g. as a server's Retry-After header says,
+// or at once (0) when its consumer was just paused. RetryAfter(nil, d) is
+// nil.
+func RetryAfter(err error, delay time.Duration) error {
+	if err == nil {
+		return nil
+	}
+	return retryAfter{err, max(0, delay)}
+}
+
+// retryDelay returns the delay a [RetryAfter] in err's chain asks for.
+func retryDelay(err error) (time.Duration, bool) {
+	var r retryAfter
+	if errors.As(err, &r) {
+		return r.delay, true
+	}
+	return 0, false
+}
+
 // Option supplies a dependency to [New].
 type Option func(*options) error
 
@@ -229,8 +259,9 @@ func WithTelemetry(p *telemetry.Providers) Option {
 }
 
 // WithIdempotency sets the store that makes each event's effect happen
-// once per consumer; default a JetStream KV store in bucket
-// "<stream>_idem".
+// once per consumer (see [CallsOut]); default a JetStream KV store in
+// bucket "<stream>_idem", created by [New] with the configured replicas and
+// storage.
 func WithIdempotency(s idem.Store) Option {
 	return func(o *options) error {
 		if s == nil {
@@ -268,7 +299,10 @@ type Bus struct {
 	mu       sync.Mutex
 	handlers []*route
 	running  bool
-	closed   bool
+	stopping bool            // Run is draining: no more consuming starts
+	closed   bool            // Run returned
+	work     context.Context // Run's handlers' context
+	workers  sync.WaitGroup  // Run's handler goroutines
 	// consuming is set while Run's consumers exist and fetch, for
 	// readiness probes.
 	consuming atomic.Bool
@@ -312,14 +346,11 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config, opts ...Option) (*Bus, 
 		}
 		o.store = kv
 	}
-	m, err := newMetrics(o.meter, cfg.Service)
-	if err != nil {
+	b := &Bus{cfg: cfg, nc: nc, js: js, log: o.logger, tracer: o.tracer, store: o.store, subjects: o.subjects}
+	if b.metrics, err = newMetrics(o.meter, cfg.Service, b.consumingRoutes); err != nil {
 		return nil, err
 	}
-	return &Bus{
-		cfg: cfg, nc: nc, js: js, log: o.logger,
-		tracer: o.tracer, store: o.store, subjects: o.subjects, metrics: m,
-	}, nil
+	return b, nil
 }
 
 // provision creates or updates the event stream and the dead-letter stream.
@@ -353,6 +384,11 @@ func provision(ctx context.Context, js jetstream.JetStream, cfg Config) error {
 // JetStream returns the bus's JetStream context, for provisioning the
 // buckets a worker needs.
 func (b *Bus) JetStream() jetstream.JetStream { return b.js }
+
+// Idempotency returns the bus's idempotency store: the one given with
+// [WithIdempotency], or the JetStream KV store New created. Workers use it
+// for keys of their own rather than opening the bucket again.
+func (b *Bus) Idempotency() idem.Store { return b.store }
 
 // Config returns the effective configuration, defaults applied.
 func (b *Bus) Config() Config { return b.cfg }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -214,7 +215,7 @@ func TestCrashBeforeAckGivesExactlyOneOutput(t *testing.T) {
 		first := newBus(t, nc, testConfig("crash"), opts...)
 		var crashed atomic.Bool
 		first.beforeAck = func(cloudevents.Event) bool { return crashed.CompareAndSwap(false, true) }
-		first.Handle("h", "t.in", h)
+		first.Handle("h", "t.in", CallsOut, h)
 		stop := run(t, first)
 		if err := first.Publish(context.Background(), newEvent(t, "e1", "t.in", map[string]int{"n": 1})); err != nil {
 			t.Fatal(err)
@@ -225,7 +226,7 @@ func TestCrashBeforeAckGivesExactlyOneOutput(t *testing.T) {
 		}
 
 		second := newBus(t, nc, testConfig("crash"), opts...)
-		second.Handle("h", "t.in", h)
+		second.Handle("h", "t.in", CallsOut, h)
 		run(t, second)
 		c, err := second.js.Consumer(context.Background(), "T", "crash-h")
 		if err != nil {
@@ -246,17 +247,17 @@ func TestPoisonEventIsDeadLetteredAndReplayed(t *testing.T) {
 	b := newBus(t, nc, testConfig("poison"))
 	var healed atomic.Bool
 	var calls atomic.Int32
-	b.Handle("h", "t.in", func(ctx context.Context, in cloudevents.Event) ([]cloudevents.Event, error) {
+	b.Handle("h", "t.in", CallsOut, func(ctx context.Context, in cloudevents.Event) ([]cloudevents.Event, error) {
 		calls.Add(1)
 		if !healed.Load() {
 			return nil, errors.New("ERP unreachable for CPR 010100-1234")
 		}
 		return forward("t.out")(ctx, in)
 	})
-	b.Handle("perm", "t.perm", func(context.Context, cloudevents.Event) ([]cloudevents.Event, error) {
+	b.Handle("perm", "t.perm", EmitsOnly, func(context.Context, cloudevents.Event) ([]cloudevents.Event, error) {
 		return nil, Permanent(errors.New("cannot ever work"))
-	}, WithDeadLetterEvents(func(in cloudevents.Event, cause error, deliveries uint64) []cloudevents.Event {
-		return []cloudevents.Event{newEvent(t, in.ID()+"/failed", "t.failed", map[string]any{"error": cause.Error(), "deliveries": deliveries})}
+	}, WithFailureEvents(func(in cloudevents.Event, cause error, attempt int, final bool) []cloudevents.Event {
+		return []cloudevents.Event{newEvent(t, in.ID()+"/failed", "t.failed", map[string]any{"error": cause.Error(), "attempt": attempt, "final": final})}
 	}))
 	run(t, b)
 	ctx := context.Background()
@@ -323,7 +324,7 @@ func TestShutdownUnderLoadLosesNothing(t *testing.T) {
 		return forward("t.out")(ctx, in)
 	}
 	first := newBus(t, nc, testConfig("load"))
-	first.Handle("h", "t.in", h, WithConcurrency(8))
+	first.Handle("h", "t.in", EmitsOnly, h, WithConcurrency(8))
 	var events []cloudevents.Event
 	for i := range n {
 		events = append(events, newEvent(t, fmt.Sprintf("load-%d", i), "t.in", map[string]int{"i": i}))
@@ -344,7 +345,7 @@ func TestShutdownUnderLoadLosesNothing(t *testing.T) {
 	}
 
 	second := newBus(t, nc, testConfig("load"))
-	second.Handle("h", "t.in", h, WithConcurrency(8))
+	second.Handle("h", "t.in", EmitsOnly, h, WithConcurrency(8))
 	run(t, second)
 	eventually(t, 30*time.Second, "all outputs", func() bool { return count(t, second.js, "T", "t.out") == n })
 	c, err := second.js.Consumer(context.Background(), "T", "load-h")
@@ -382,12 +383,14 @@ func TestHandlePanicsOnMisuse(t *testing.T) {
 	nc := natstest.Connect(t, natstest.Start(t))
 	b := newBus(t, nc, testConfig("misuse"))
 	h := forward("t.out")
-	b.Handle("h", "t.in", h)
+	b.Handle("h", "t.in", EmitsOnly, h)
 	for name, f := range map[string]func(){
-		"twice":          func() { b.Handle("h", "t.in", h) },
-		"bad name":       func() { b.Handle("a.b", "t.in", h) },
-		"nil handler":    func() { b.Handle("x", "t.in", nil) },
-		"no concurrency": func() { b.Handle("y", "t.in", h, WithConcurrency(0)) },
+		"twice":               func() { b.Handle("h", "t.in", EmitsOnly, h) },
+		"bad name":            func() { b.Handle("a.b", "t.in", EmitsOnly, h) },
+		"nil handler":         func() { b.Handle("x", "t.in", EmitsOnly, nil) },
+		"no effect":           func() { b.Handle("z", "t.in", 0, h) },
+		"no concurrency":      func() { b.Handle("y", "t.in", EmitsOnly, h, WithConcurrency(0)) },
+		"in order, in a mass": func() { b.Handle("w", "t.in", EmitsOnly, h, InOrder(), WithConcurrency(2)) },
 	} {
 		func() {
 			defer func() {
@@ -408,4 +411,90 @@ func TestPermanent(t *testing.T) {
 	if !errors.Is(Permanent(base), base) {
 		t.Error("Permanent hides the cause")
 	}
+}
+
+// TestInOrderRetriesForeverHoldingTheQueue: an InOrder handler that fails
+// holds the events behind it; RetryForever keeps trying past MaxDeliver,
+// at the delay RetryAfter asks for, publishing a failure event each time
+// with the attempt; Attempt counts deliveries.
+func TestInOrderRetriesForeverHoldingTheQueue(t *testing.T) {
+	nc := natstest.Connect(t, natstest.Start(t))
+	b := newBus(t, nc, testConfig("order")) // MaxDeliver 3
+	var mu sync.Mutex
+	var seen []string
+	var attempts []int
+	b.Handle("h", "t.in", EmitsOnly, func(ctx context.Context, in cloudevents.Event) ([]cloudevents.Event, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		seen = append(seen, in.ID())
+		if in.ID() == "first" && Attempt(ctx) < 6 {
+			attempts = append(attempts, Attempt(ctx))
+			return nil, RetryAfter(errors.New("not yet"), time.Millisecond)
+		}
+		return forward("t.out")(ctx, in)
+	}, InOrder(), RetryForever(), WithFailureEvents(func(in cloudevents.Event, cause error, attempt int, final bool) []cloudevents.Event {
+		return []cloudevents.Event{newEvent(t, fmt.Sprintf("%s/failed/%d", in.ID(), attempt), "t.failed", map[string]any{"final": final})}
+	}))
+	run(t, b)
+	if err := b.Publish(context.Background(), newEvent(t, "first", "t.in", nil), newEvent(t, "second", "t.in", nil)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "both outputs", func() bool { return count(t, b.js, "T", "t.out") == 2 })
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []string{"first", "first", "first", "first", "first", "first", "second"}; !slices.Equal(seen, want) {
+		t.Errorf("handled %v, want the first five times failing, then it, then the second", seen)
+	}
+	if !slices.Equal(attempts, []int{1, 2, 3, 4, 5}) {
+		t.Errorf("Attempt = %v, want 1 to 5", attempts)
+	}
+	if n := count(t, b.js, "T", "t.failed"); n != 5 {
+		t.Errorf("failure events = %d, want one per failed attempt, 5", n)
+	}
+	if letters, err := OpenDeadLetters(b.js, b.cfg).List(context.Background(), "", 10); err != nil || len(letters) != 0 {
+		t.Errorf("dead letters = %v, %v; want none past MaxDeliver with RetryForever", letters, err)
+	}
+}
+
+// TestPauseHoldsEventsUntilResume: a paused handler gets nothing, in any
+// replica, until Resume; a handler registered while Run runs starts at
+// once.
+func TestPauseHoldsEventsUntilResume(t *testing.T) {
+	nc := natstest.Connect(t, natstest.Start(t))
+	b := newBus(t, nc, testConfig("pause"))
+	b.Handle("early", "t.early", EmitsOnly, forward("t.early.out"))
+	run(t, b)
+	ctx := context.Background()
+	if err := b.Pause(ctx, "late", time.Now().Add(time.Hour)); !errors.Is(err, ErrNoHandler) {
+		t.Errorf("Pause of an unknown handler = %v, want ErrNoHandler", err)
+	}
+	b.Handle("late", "t.late", EmitsOnly, forward("t.late.out"), InOrder())
+	if !b.Handles("late") {
+		t.Fatal("Handles(late) = false after Handle")
+	}
+	if err := b.Publish(ctx, newEvent(t, "l1", "t.late", nil)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "the late handler's output", func() bool { return count(t, b.js, "T", "t.late.out") == 1 })
+
+	if err := b.Pause(ctx, "late", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Publish(ctx, newEvent(t, "l2", "t.late", nil), newEvent(t, "e1", "t.early", nil)); err != nil {
+		t.Fatal(err)
+	}
+	// The other handler works on; the paused one's event waits.
+	eventually(t, 10*time.Second, "the early handler's output", func() bool { return count(t, b.js, "T", "t.early.out") == 1 })
+	c, err := b.js.Consumer(ctx, "T", "pause-late")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := c.Info(ctx)
+	if err != nil || !info.Paused || info.NumPending != 1 || count(t, b.js, "T", "t.late.out") != 1 {
+		t.Fatalf("paused consumer = %+v, %v; want paused with the event waiting and not handled", info, err)
+	}
+	if err := b.Resume(ctx, "late"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "the output after Resume", func() bool { return count(t, b.js, "T", "t.late.out") == 2 })
 }

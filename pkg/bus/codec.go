@@ -79,6 +79,13 @@ func encode(subject string, e cloudevents.Event) (*nats.Msg, error) {
 // decode reads a CloudEvent from a NATS message. Binary mode, what encode
 // writes, is read straight into the SDK's event model; structured mode, which
 // other publishers may use, goes through the SDK's binding.
+// Decode returns the CloudEvent a NATS message carries, as the runtime
+// reads its inputs: binary mode, or structured as the SDK reads it. For
+// tools and tests that read a stream themselves.
+func Decode(ctx context.Context, h nats.Header, data []byte) (cloudevents.Event, error) {
+	return decode(ctx, h, data)
+}
+
 func decode(ctx context.Context, h nats.Header, data []byte) (cloudevents.Event, error) {
 	m := newMessage(h, data)
 	if m.version == nil || m.version.String() != cloudevents.VersionV1 {

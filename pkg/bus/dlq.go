@@ -61,8 +61,8 @@ func (b *Bus) deadLetter(ctx context.Context, r *route, m jetstream.Msg, e cloud
 		return
 	}
 	log.ErrorContext(ctx, "event dead-lettered", "err", cpr.Mask(cause.Error()), "stream_seq", seq)
-	if r.onDead != nil {
-		if err := b.publish(ctx, r.onDead(e, cause, deliveries)); err != nil {
+	if r.onFailure != nil {
+		if err := b.publish(ctx, r.onFailure(e, cause, int(deliveries), true)); err != nil {
 			// The dead letter is stored (its id makes a second copy a
 			// duplicate); redeliver to publish the notice again.
 			log.ErrorContext(ctx, "dead-letter events not published; the event stays for redelivery", "err", err)

@@ -15,19 +15,33 @@
 //     A worker that dies in between leaves the input unacked; JetStream
 //     redelivers it, the handler runs again, and its outputs, with the same
 //     ids, are dropped as duplicates.
-//   - Handlers with an outside effect claim each event in an idempotency
-//     store ([idem.Store]) before running and complete the claim after, so a
-//     redelivery or a replay finds the effect done. Pure handlers skip this
-//     ([Pure]).
+//   - Each handler declares its [Effect]. Handlers that call out
+//     ([CallsOut]) claim each event in an idempotency store ([idem.Store])
+//     before running and complete the claim after, so a redelivery or a
+//     replay finds the effect done. Handlers that only emit events
+//     ([EmitsOnly]) or write state they guard themselves ([WritesState])
+//     need no claim.
+//
+// # Order and pauses
+//
+// A handler registered [InOrder] gets one event at a time across every
+// replica, and a failed event is retried before the next; with
+// [RetryForever] it holds the ones behind it until it succeeds or fails
+// permanently. [Bus.Pause] and [Bus.Resume] stop and restart the delivery
+// of one handler's events with JetStream's consumer pause, so a queue can
+// wait, in order and durably, for as long as it must. Handlers may be
+// registered while Run runs; they start at once.
 //
 // # Failures
 //
 // An error from a handler is retried with NakWithDelay and the configured
-// backoff until MaxDeliver; then the event goes to the dead-letter stream,
+// backoff (or the delay a [RetryAfter] asks for) until MaxDeliver; then the
+// event goes to the dead-letter stream,
 // with the error text (CPR numbers masked), the delivery count and the
 // consumer. [Permanent] errors, panics and messages that are not
-// CloudEvents go there at once. [DeadLetters] lists and replays them; the
-// efaktura command's "dlq" subcommand uses it.
+// CloudEvents go there at once. [WithFailureEvents] publishes a handler's
+// notices of each failure. [DeadLetters] lists and replays dead letters;
+// the efaktura command's "dlq" subcommand uses it.
 //
 // # Shutdown
 //

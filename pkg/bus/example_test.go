@@ -13,7 +13,8 @@ import (
 	"github.com/kp-efaktura/efaktura/pkg/bus"
 )
 
-// A worker: one pure handler that answers each order with a receipt.
+// A worker: one handler, which only emits events, answers each order with a
+// receipt.
 func Example() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -26,13 +27,13 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	b.Handle("orders", "efaktura.*.order.placed", func(ctx context.Context, in cloudevents.Event) ([]cloudevents.Event, error) {
+	b.Handle("orders", "efaktura.*.order.placed", bus.EmitsOnly, func(ctx context.Context, in cloudevents.Event) ([]cloudevents.Event, error) {
 		out := cloudevents.NewEvent()
 		out.SetID(in.ID() + "/receipt") // derived from the input: a retry publishes the same id
 		out.SetType("efaktura.0101.order.receipted")
 		out.SetSource("/receipts")
 		return []cloudevents.Event{out}, nil
-	}, bus.Pure(), bus.WithConcurrency(8))
+	}, bus.WithConcurrency(8))
 	if err := b.Run(ctx); err != nil {
 		log.Fatal(err)
 	}

@@ -21,8 +21,7 @@ type metrics struct {
 	publishedC metric.Int64Counter
 	durationH  metric.Float64Histogram
 
-	mu     sync.Mutex
-	routes []*route
+	routes func() []*route // those consuming, for the pending gauge
 	// sets caches attribute sets: building one per event cost 8 % of a
 	// pipeline's CPU.
 	sets sync.Map // setKey -> metric.MeasurementOption
@@ -48,8 +47,8 @@ func (m *metrics) set(k setKey) metric.MeasurementOption {
 	return o
 }
 
-func newMetrics(mp metric.MeterProvider, service string) (*metrics, error) {
-	m := &metrics{service: attribute.String("service", service)}
+func newMetrics(mp metric.MeterProvider, service string, routes func() []*route) (*metrics, error) {
+	m := &metrics{service: attribute.String("service", service), routes: routes}
 	meter := mp.Meter("github.com/kp-efaktura/efaktura/pkg/bus")
 	var err error
 	counter := func(name, desc string) metric.Int64Counter {
@@ -76,9 +75,7 @@ func newMetrics(mp metric.MeterProvider, service string) (*metrics, error) {
 	_, err = meter.Int64ObservableGauge("efaktura.consumer.pending",
 		metric.WithDescription("Events a consumer has not acked yet: waiting plus in flight."),
 		metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
-			m.mu.Lock()
-			defer m.mu.Unlock()
-			for _, r := range m.routes {
+			for _, r := range m.routes() {
 				o.Observe(r.pending.Load(), metric.WithAttributes(m.service, attribute.String("consumer", r.durable)))
 			}
 			return nil
@@ -87,12 +84,6 @@ func newMetrics(mp metric.MeterProvider, service string) (*metrics, error) {
 		return nil, fmt.Errorf("bus: metrics: %w", err)
 	}
 	return m, nil
-}
-
-func (m *metrics) watch(routes []*route) {
-	m.mu.Lock()
-	m.routes = routes
-	m.mu.Unlock()
 }
 
 func (m *metrics) attrs(r *route, eventType string) metric.MeasurementOption {

@@ -29,9 +29,9 @@ func TestTraceContinuesAcrossThreeHops(t *testing.T) {
 	t.Cleanup(func() { tel.Shutdown(context.Background()) })
 	nc := natstest.Connect(t, natstest.Start(t))
 	b := newBus(t, nc, testConfig("trace"), WithTelemetry(tel))
-	b.Handle("a", "t.1", forward("t.2"))
-	b.Handle("b", "t.2", forward("t.3"))
-	b.Handle("c", "t.3", forward("t.4"))
+	b.Handle("a", "t.1", EmitsOnly, forward("t.2"))
+	b.Handle("b", "t.2", EmitsOnly, forward("t.3"))
+	b.Handle("c", "t.3", EmitsOnly, forward("t.4"))
 	run(t, b)
 
 	rootCtx, root := tel.TracerProvider.Tracer("test").Start(ctx, "ingest request")

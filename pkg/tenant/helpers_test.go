@@ -61,7 +61,7 @@ func newEnv(t *testing.T) *env {
 	nc := natstest.Connect(t, s)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel) // runs before the server's cleanup: the registry stops first
-	b, err := bus.New(ctx, nc, bus.Config{Service: "admin", Subjects: []string{events.StreamSubjects}}, bus.WithSubjects(events.SubjectOf))
+	b, err := bus.New(ctx, nc, bus.Config{Service: "admin", Subjects: events.StreamSubjects()}, bus.WithSubjects(events.SubjectOf))
 	if err != nil {
 		t.Fatal(err)
 	}

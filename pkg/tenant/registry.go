@@ -243,6 +243,15 @@ func (r *Registry) Get(kommune string) (Tenant, bool) {
 	return reg.t.clone(), true
 }
 
+// Changed returns a channel that is closed at the registry's next change
+// (a tenant stored, changed or deleted), for a view that must follow the
+// set of municipalities: wait on it, then read again and ask again.
+func (r *Registry) Changed() <-chan struct{} {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.changed
+}
+
 // List returns every tenant, sorted by kommune code.
 func (r *Registry) List() []Tenant {
 	r.mu.RLock()

@@ -16,7 +16,6 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -41,7 +40,7 @@ import (
 //	--metrics ADDR             EFAKTURA_METRICS             /healthz, /readyz, /metrics; default :9090
 //	--stream NAME              EFAKTURA_STREAM              default EFAKTURA
 //	--replicas N               EFAKTURA_REPLICAS            streams and buckets: 1, 3 or 5; default 1
-//	--storage file|memory      EFAKTURA_STORAGE             default file
+//	--storage file|memory      EFAKTURA_STORAGE             streams and buckets; default file
 //	--admin-token-sha256 LIST  EFAKTURA_ADMIN_TOKEN_SHA256  hex SHA-256 of admin tokens, comma-separated
 //	                           EFAKTURA_ADMIN_TOKEN         an admin token itself (environment only:
 //	                                                        flags show in process lists); hashed at start
@@ -72,59 +71,52 @@ type Config struct {
 	// rollout), and a cluster needs a few seconds to elect its leaders.
 	StartWait time.Duration
 	Bus       bus.Config
+	// Flags are the effective value of every flag, by name, the worker's
+	// own included: what the start-up line logs of them.
+	Flags map[string]string
+	// own names the worker's own flags, those [Command].Flags defines.
+	own []string
 }
 
 // Load reads a worker's configuration from args over getenv over the
 // defaults; httpAddr is the default of --http ("" for a worker without an
-// API). more registers the worker's own flags. Every problem is reported at
-// once; -h returns flag.ErrHelp after printing the usage.
-func Load(name, httpAddr string, args []string, getenv func(string) string, more func(*flag.FlagSet)) (Config, error) {
-	env := func(key, def string) string {
-		if v := getenv(key); v != "" {
-			return v
-		}
-		return def
-	}
-	var problems []error
-	replicasDefault := 1
-	if v := getenv("EFAKTURA_REPLICAS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			problems = append(problems, fmt.Errorf("EFAKTURA_REPLICAS=%q is not a whole number", v))
-		}
-		replicasDefault = n
-	}
-	c := Config{Name: name, Bus: bus.Config{Service: name, Subjects: []string{events.StreamSubjects}}}
+// API). more defines the worker's own flags, their defaults read through
+// env. Every problem is reported at once, a variable that does not parse
+// by its name and value; -h returns flag.ErrHelp after printing the usage.
+func Load(name, httpAddr string, args []string, getenv func(string) string, more func(*flag.FlagSet, *Env)) (Config, error) {
+	env := NewEnv(getenv)
+	c := Config{Name: name, Bus: bus.Config{Service: name, Subjects: events.StreamSubjects()}}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.StringVar(&c.NATSURL, "nats", env("NATS_URL", nats.DefaultURL), "NATS server `URL` (env NATS_URL)")
-	fs.StringVar(&c.RedisURL, "redis", env("REDIS_URL", ""), "Redis `URL` for idempotency keys (env REDIS_URL); empty keeps them in JetStream KV")
-	fs.StringVar(&c.HTTPAddr, "http", env("EFAKTURA_HTTP", httpAddr), "`address` of the worker's HTTP API (env EFAKTURA_HTTP)")
-	fs.StringVar(&c.MetricsAddr, "metrics", env("EFAKTURA_METRICS", ":9090"), "`address` for /healthz, /readyz and /metrics (env EFAKTURA_METRICS)")
-	fs.StringVar(&c.Bus.Stream, "stream", env("EFAKTURA_STREAM", "EFAKTURA"), "JetStream stream `name` (env EFAKTURA_STREAM)")
-	fs.IntVar(&c.Bus.Replicas, "replicas", replicasDefault, "replicas of streams and buckets: 1, 3 or 5 (env EFAKTURA_REPLICAS)")
-	fs.StringVar(&c.Bus.Storage, "storage", env("EFAKTURA_STORAGE", "file"), "storage of streams: file or memory (env EFAKTURA_STORAGE)")
-	ackWait, err := EnvDuration(getenv, "EFAKTURA_ACK_WAIT")
-	problems = append(problems, err)
-	lease, err := EnvDuration(getenv, "EFAKTURA_LEASE")
-	problems = append(problems, err)
-	fs.DurationVar(&c.Bus.AckWait, "ack-wait", ackWait, "how long JetStream waits for an ack before it redelivers; 0 for 30s (env EFAKTURA_ACK_WAIT)")
-	fs.DurationVar(&c.Bus.Lease, "lease", lease, "how long a stopped worker's idempotency claims stay held; 0 for 2m (env EFAKTURA_LEASE)")
-	startWait, err := EnvDuration(getenv, "EFAKTURA_START_WAIT")
-	problems = append(problems, err)
-	if startWait == 0 {
-		startWait = time.Minute
-	}
-	fs.DurationVar(&c.StartWait, "start-wait", startWait, "how long to keep trying at start to reach NATS and provision streams and buckets, before exiting (env EFAKTURA_START_WAIT)")
-	fs.StringVar(&c.TenantsFile, "tenants", env("EFAKTURA_TENANTS", ""), "YAML or JSON `file` of municipalities to store at start-up unless stored already (env EFAKTURA_TENANTS)")
-	fs.StringVar(&c.AdminAddr, "admin-http", env("EFAKTURA_ADMIN_HTTP", ""), "`address` of the admin API, /v1/tenants; empty for none (env EFAKTURA_ADMIN_HTTP)")
-	adminHashes := fs.String("admin-token-sha256", env("EFAKTURA_ADMIN_TOKEN_SHA256", ""), "comma-separated hex SHA-256 `hashes` of admin tokens (env EFAKTURA_ADMIN_TOKEN_SHA256)")
-	logLevel := fs.String("log-level", env("EFAKTURA_LOG_LEVEL", "info"), "`level`: debug, info, warn or error (env EFAKTURA_LOG_LEVEL)")
+	fs.StringVar(&c.NATSURL, "nats", env.String("NATS_URL", nats.DefaultURL), "NATS server `URL` (env NATS_URL)")
+	fs.StringVar(&c.RedisURL, "redis", env.String("REDIS_URL", ""), "Redis `URL` for idempotency keys (env REDIS_URL); empty keeps them in JetStream KV")
+	fs.StringVar(&c.HTTPAddr, "http", env.String("EFAKTURA_HTTP", httpAddr), "`address` of the worker's HTTP API (env EFAKTURA_HTTP)")
+	fs.StringVar(&c.MetricsAddr, "metrics", env.String("EFAKTURA_METRICS", ":9090"), "`address` for /healthz, /readyz and /metrics (env EFAKTURA_METRICS)")
+	fs.StringVar(&c.Bus.Stream, "stream", env.String("EFAKTURA_STREAM", "EFAKTURA"), "JetStream stream `name` (env EFAKTURA_STREAM)")
+	fs.IntVar(&c.Bus.Replicas, "replicas", env.Int("EFAKTURA_REPLICAS", 1), "replicas of streams and buckets: 1, 3 or 5 (env EFAKTURA_REPLICAS)")
+	fs.StringVar(&c.Bus.Storage, "storage", env.String("EFAKTURA_STORAGE", "file"), "storage of streams and buckets: file or memory (env EFAKTURA_STORAGE)")
+	fs.DurationVar(&c.Bus.AckWait, "ack-wait", env.Duration("EFAKTURA_ACK_WAIT", 0), "how long JetStream waits for an ack before it redelivers; 0 for 30s (env EFAKTURA_ACK_WAIT)")
+	fs.DurationVar(&c.Bus.Lease, "lease", env.Duration("EFAKTURA_LEASE", 0), "how long a stopped worker's idempotency claims stay held; 0 for 2m (env EFAKTURA_LEASE)")
+	fs.DurationVar(&c.StartWait, "start-wait", env.Duration("EFAKTURA_START_WAIT", time.Minute), "how long to keep trying at start to reach NATS and provision streams and buckets, before exiting (env EFAKTURA_START_WAIT)")
+	fs.StringVar(&c.TenantsFile, "tenants", env.String("EFAKTURA_TENANTS", ""), "YAML or JSON `file` of municipalities to store at start-up unless stored already (env EFAKTURA_TENANTS)")
+	fs.StringVar(&c.AdminAddr, "admin-http", env.String("EFAKTURA_ADMIN_HTTP", ""), "`address` of the admin API, /v1/tenants; empty for none (env EFAKTURA_ADMIN_HTTP)")
+	adminHashes := fs.String("admin-token-sha256", env.String("EFAKTURA_ADMIN_TOKEN_SHA256", ""), "comma-separated hex SHA-256 `hashes` of admin tokens (env EFAKTURA_ADMIN_TOKEN_SHA256)")
+	logLevel := fs.String("log-level", env.String("EFAKTURA_LOG_LEVEL", "info"), "`level`: debug, info, warn or error (env EFAKTURA_LOG_LEVEL)")
+	common := map[string]bool{}
+	fs.VisitAll(func(f *flag.Flag) { common[f.Name] = true })
 	if more != nil {
-		more(fs)
+		more(fs, env)
 	}
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
+	c.Flags = map[string]string{}
+	fs.VisitAll(func(f *flag.Flag) {
+		c.Flags[f.Name] = f.Value.String()
+		if !common[f.Name] {
+			c.own = append(c.own, f.Name)
+		}
+	})
+	problems := []error{env.Err()}
 	if fs.NArg() > 0 {
 		problems = append(problems, fmt.Errorf("unexpected arguments %q", fs.Args()))
 	}
@@ -145,8 +137,9 @@ func Load(name, httpAddr string, args []string, getenv func(string) string, more
 		problems = append(problems, fmt.Errorf("start wait %v: expected a positive duration such as 1m", c.StartWait))
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(*logLevel)); err != nil {
-		problems = append(problems, fmt.Errorf("log level %q: expected debug, info, warn or error", *logLevel))
+		problems = append(problems, fmt.Errorf("log level %q (--log-level, EFAKTURA_LOG_LEVEL): expected debug, info, warn or error", *logLevel))
 	}
+
 	for _, a := range []struct{ name, addr string }{{"http", c.HTTPAddr}, {"metrics", c.MetricsAddr}, {"admin-http", c.AdminAddr}} {
 		if _, _, err := net.SplitHostPort(a.addr); a.addr != "" && err != nil {
 			problems = append(problems, fmt.Errorf("%s address %q: %w", a.name, a.addr, err))
@@ -159,7 +152,7 @@ func Load(name, httpAddr string, args []string, getenv func(string) string, more
 		}
 	}
 	if err := c.Bus.WithDefaults().Validate(); err != nil {
-		problems = append(problems, err)
+		problems = append(problems, fmt.Errorf("%w (set by --stream, --replicas, --storage, --ack-wait, --lease or EFAKTURA_STREAM, EFAKTURA_REPLICAS, EFAKTURA_STORAGE, EFAKTURA_ACK_WAIT, EFAKTURA_LEASE)", err))
 	}
 	if err := errors.Join(problems...); err != nil {
 		return Config{}, fmt.Errorf("configuration: %w", err)
@@ -180,7 +173,17 @@ func (c Config) LogValue() slog.Value {
 		slog.String("storage", c.Bus.Storage),
 		slog.Int("admin_tokens", len(c.AdminTokenHashes)),
 		slog.String("log_level", c.LogLevel.String()),
+		slog.Any("own", c.ownValue()),
 	)
+}
+
+// ownValue is the worker's own flags, for the start-up line.
+func (c Config) ownValue() slog.Value {
+	attrs := make([]slog.Attr, len(c.own))
+	for i, name := range c.own {
+		attrs[i] = slog.String(name, c.Flags[name])
+	}
+	return slog.GroupValue(attrs...)
 }
 
 // Deps are what a worker's setup gets.
@@ -290,7 +293,7 @@ func tenantsAdmin(ctx context.Context, cfg Config, d *Deps, getenv func(string) 
 	if cfg.TenantsFile == "" && cfg.AdminAddr == "" {
 		return nil, nil
 	}
-	store, err := tenant.NewStore(ctx, d.Bus.JetStream(), tenant.StoreConfig{Replicas: d.Bus.Config().Replicas}, d.Bus.Publish)
+	store, err := tenant.NewStore(ctx, d.Bus.JetStream(), TenantStore(d.Bus.Config()), d.Bus.Publish)
 	if err != nil {
 		return nil, err
 	}
@@ -312,40 +315,38 @@ func tenantsAdmin(ctx context.Context, cfg Config, d *Deps, getenv func(string) 
 }
 
 // Connect builds a worker's dependencies on an open connection: the bus,
-// the idempotency store and the municipality registry. The all-in-one calls
-// it once per worker.
+// with the idempotency store (Redis, or the bus's own JetStream KV bucket),
+// and the municipality registry, whose bucket takes the bus's replicas and
+// storage. The all-in-one calls it once per worker.
 func Connect(ctx context.Context, nc *nats.Conn, cfg Config, tel *telemetry.Providers, log *slog.Logger) (*Deps, error) {
 	bc := cfg.Bus
 	bc.Service = cfg.Name
 	if len(bc.Subjects) == 0 {
-		bc.Subjects = []string{events.StreamSubjects}
+		bc.Subjects = events.StreamSubjects()
 	}
 	opts := []bus.Option{bus.WithLogger(log), bus.WithTelemetry(tel), bus.WithSubjects(events.SubjectOf)}
-	var store idem.Store
 	if cfg.RedisURL != "" {
 		ro, err := redis.ParseURL(cfg.RedisURL)
 		if err != nil {
 			return nil, fmt.Errorf("REDIS_URL %s is not a valid Redis URL", RedactURL(cfg.RedisURL))
 		}
-		store = idem.NewRedis(redis.NewClient(ro), "")
-		opts = append(opts, bus.WithIdempotency(store))
+		opts = append(opts, bus.WithIdempotency(idem.NewRedis(redis.NewClient(ro), "")))
 	}
 	b, err := bus.New(ctx, nc, bc, opts...)
 	if err != nil {
 		return nil, err
 	}
-	if store == nil {
-		kv, err := idem.NewKV(ctx, b.JetStream(), idem.KVConfig{Bucket: b.Config().Stream + "_idem", Replicas: b.Config().Replicas})
-		if err != nil {
-			return nil, err
-		}
-		store = kv
-	}
-	reg, err := tenant.NewRegistry(ctx, b.JetStream(), tenant.StoreConfig{Replicas: b.Config().Replicas}, cfg.AdminTokenHashes...)
+	reg, err := tenant.NewRegistry(ctx, b.JetStream(), TenantStore(b.Config()), cfg.AdminTokenHashes...)
 	if err != nil {
 		return nil, err
 	}
-	return &Deps{Bus: b, Tenants: reg, Store: store, Log: log, Mux: http.NewServeMux(), Telemetry: tel, NATS: nc}, nil
+	return &Deps{Bus: b, Tenants: reg, Store: b.Idempotency(), Log: log, Mux: http.NewServeMux(), Telemetry: tel, NATS: nc}, nil
+}
+
+// TenantStore is the configuration of the municipalities' bucket for a bus:
+// the same replicas and storage, whoever opens it first.
+func TenantStore(bc bus.Config) tenant.StoreConfig {
+	return tenant.StoreConfig{Replicas: bc.Replicas, Storage: bc.StorageType()}
 }
 
 // Check is one condition of readiness; Ready returns nil while it holds.
@@ -433,12 +434,18 @@ func RedactURL(s string) string {
 }
 
 // Command is a worker's process: its name, the default of its API address,
-// its own flags and what it registers. main calls Main; tests call Run.
+// its own flags and what it registers. Each service builds its Command in
+// its package, so its main and the all-in-one, efaktura up, configure and
+// wire it the same way. main calls Main; tests call Run.
 type Command struct {
 	Name     string
-	HTTPAddr string              // default of --http; "" for a worker without an API
-	Flags    func(*flag.FlagSet) // the worker's own flags; may be nil
-	Setup    func(context.Context, *Deps) error
+	HTTPAddr string // default of --http; "" for a worker without an API
+	// Flags defines the worker's own flags on fs, their defaults read
+	// through env; may be nil.
+	Flags func(fs *flag.FlagSet, env *Env)
+	// Setup registers the worker's handlers and routes, once the flags are
+	// parsed.
+	Setup func(context.Context, *Deps) error
 }
 
 // Main runs the command as the process: until SIGINT or SIGTERM, then a
@@ -452,11 +459,17 @@ func (c Command) Main() {
 	}
 }
 
+// Load reads the command's configuration, its own flags included, from
+// args and getenv; see [Load].
+func (c Command) Load(args []string, getenv func(string) string) (Config, error) {
+	return Load(c.Name, c.HTTPAddr, args, getenv, c.Flags)
+}
+
 // Run is Main without the process: it loads the configuration from args
 // and getenv and runs the worker until ctx ends. -h prints the usage and
 // returns nil.
 func (c Command) Run(ctx context.Context, args []string, getenv func(string) string) error {
-	cfg, err := Load(c.Name, c.HTTPAddr, args, getenv, c.Flags)
+	cfg, err := c.Load(args, getenv)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
@@ -466,19 +479,6 @@ func (c Command) Run(ctx context.Context, args []string, getenv func(string) str
 	return Run(ctx, cfg, getenv, c.Setup)
 }
 
-// EnvDuration reads a duration from the environment; 0 when unset.
-func EnvDuration(getenv func(string) string, name string) (time.Duration, error) {
-	v := getenv(name)
-	if v == "" {
-		return 0, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		return 0, fmt.Errorf("%s=%q is not a duration such as 30s", name, v)
-	}
-	return d, nil
-}
-
 // FlagSet returns the command's flags, with their defaults when the
 // environment is empty, as Run parses them: for the configuration
 // reference and the test that keeps it true.
@@ -486,9 +486,9 @@ func (c Command) FlagSet() *flag.FlagSet {
 	var fs *flag.FlagSet
 	// Only the flags are wanted; with an empty environment and no
 	// arguments Load has nothing to complain about.
-	Load(c.Name, c.HTTPAddr, nil, func(string) string { return "" }, func(f *flag.FlagSet) {
+	Load(c.Name, c.HTTPAddr, nil, func(string) string { return "" }, func(f *flag.FlagSet, env *Env) {
 		if c.Flags != nil {
-			c.Flags(f)
+			c.Flags(f, env)
 		}
 		fs = f
 	})

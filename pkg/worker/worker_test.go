@@ -28,7 +28,7 @@ func TestLoadPrecedence(t *testing.T) {
 		"NATS_URL": "nats://user:pw@nats:4222", "EFAKTURA_HTTP": ":1", "EFAKTURA_ADMIN_TOKEN": "plain",
 		"EFAKTURA_REPLICAS": "3", "EFAKTURA_ADMIN_TOKEN_SHA256": " " + hash + " ,", "REDIS_URL": "redis://:pw@redis:6379/0",
 		"EFAKTURA_ACK_WAIT": "5s", "EFAKTURA_LEASE": "1m",
-	}), func(fs *flag.FlagSet) { fs.IntVar(&extra, "n", 1, "") })
+	}), func(fs *flag.FlagSet, _ *Env) { fs.IntVar(&extra, "n", 1, "") })
 	if err != nil {
 		t.Fatal(err)
 	}

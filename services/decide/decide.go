@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -173,7 +172,7 @@ type Worker struct {
 //
 // b must publish to the subjects of the event catalogue, i.e. be built with
 // bus.WithSubjects(events.SubjectOf) on a stream capturing
-// events.StreamSubjects, as every efaktura worker's bus is. New returns an
+// events.StreamSubjects(), as every efaktura worker's bus is. New returns an
 // error wrapping [ErrConfig] or [ErrOption], or the bucket's error.
 func New(ctx context.Context, b *bus.Bus, auth Authenticator, cfg Config, opts ...Option) (*Worker, error) {
 	cfg = cfg.withDefaults()
@@ -231,26 +230,25 @@ const (
 // municipality: document.received, .validated and .rejected, verdict.submitted, and
 // answer.parked, .delivered and .failed. Call it once, before the bus's Run.
 //
-// The handlers write the KV bucket, yet are registered [bus.Pure], which
-// skips the bus's idempotency claims: each is idempotent by itself. A
-// transition applied to its own result changes nothing (every one checks
-// the record's state and times first), the write is a compare-and-set, and
-// the events it returns have ids derived from the input. A redelivered or
-// replayed event therefore rewrites nothing and republishes only ids that
-// JetStream (within its duplicate window) and respond's own idempotency
-// store drop. The claims would cost two KV round trips per event and
-// protect nothing more.
+// Every handler writes the KV bucket and guards the write itself
+// ([bus.WritesState], so the bus claims nothing): a transition applied to
+// its own result changes nothing (every one checks the record's state and
+// times first), the write is a compare-and-set, and the events it returns
+// have ids derived from the input. A redelivered or replayed event
+// therefore rewrites nothing and republishes only ids that JetStream
+// (within its duplicate window) and respond's own idempotency store drop.
+// Claims would cost two KV round trips per event and protect nothing more.
 func (w *Worker) Register() {
-	opts := []bus.HandleOption{bus.Pure(), bus.WithConcurrency(w.cfg.Concurrency)}
+	conc := bus.WithConcurrency(w.cfg.Concurrency)
 	b := w.bus
-	b.Handle(HandlerDocumentReceived, events.Filter(events.TypeDocumentReceived), bus.Typed(w.onReceived), opts...)
-	b.Handle(HandlerDocumentValidated, events.Filter(events.TypeDocumentValidated), bus.Typed(w.onValidated), opts...)
-	b.Handle(HandlerDocumentRejected, events.Filter(events.TypeDocumentRejected), bus.Typed(w.onRejected), opts...)
-	b.Handle(HandlerVerdictSubmitted, events.Filter(events.TypeVerdictSubmitted), bus.Typed(w.onVerdict),
-		slices.Concat(opts, []bus.HandleOption{bus.WithDeadLetterEvents(w.verdictDeadLettered)})...)
-	b.Handle(HandlerAnswerParked, events.Filter(events.TypeAnswerParked), bus.Typed(w.onAnswerParked), opts...)
-	b.Handle(HandlerAnswerDelivered, events.Filter(events.TypeAnswerDelivered), bus.Typed(w.onAnswerDelivered), opts...)
-	b.Handle(HandlerAnswerFailed, events.Filter(events.TypeAnswerFailed), bus.Typed(w.onAnswerFailed), opts...)
+	b.Handle(HandlerDocumentReceived, events.Filter(events.TypeDocumentReceived), bus.WritesState, bus.Typed(w.onReceived), conc)
+	b.Handle(HandlerDocumentValidated, events.Filter(events.TypeDocumentValidated), bus.WritesState, bus.Typed(w.onValidated), conc)
+	b.Handle(HandlerDocumentRejected, events.Filter(events.TypeDocumentRejected), bus.WritesState, bus.Typed(w.onRejected), conc)
+	b.Handle(HandlerVerdictSubmitted, events.Filter(events.TypeVerdictSubmitted), bus.WritesState, bus.Typed(w.onVerdict),
+		conc, bus.WithFailureEvents(w.verdictDeadLettered))
+	b.Handle(HandlerAnswerParked, events.Filter(events.TypeAnswerParked), bus.WritesState, bus.Typed(w.onAnswerParked), conc)
+	b.Handle(HandlerAnswerDelivered, events.Filter(events.TypeAnswerDelivered), bus.WritesState, bus.Typed(w.onAnswerDelivered), conc)
+	b.Handle(HandlerAnswerFailed, events.Filter(events.TypeAnswerFailed), bus.WritesState, bus.Typed(w.onAnswerFailed), conc)
 }
 
 // meta is the Meta of a bus input.
@@ -326,8 +324,8 @@ func (w *Worker) onVerdict(ctx context.Context, in cloudevents.Event, v events.V
 // verdictDeadLettered tells the verdict's submitter, with a verdict.refused
 // event, that a verdict the bus gave up on was not applied because its
 // document stayed unknown or unvalidated through every retry.
-func (w *Worker) verdictDeadLettered(in cloudevents.Event, cause error, _ uint64) []cloudevents.Event {
-	if !errors.Is(cause, ErrUnknownDocument) && !errors.Is(cause, ErrNotValidated) {
+func (w *Worker) verdictDeadLettered(in cloudevents.Event, cause error, _ int, final bool) []cloudevents.Event {
+	if !final || !errors.Is(cause, ErrUnknownDocument) && !errors.Is(cause, ErrNotValidated) {
 		return nil
 	}
 	v, err := events.Decode[events.VerdictSubmitted](in)

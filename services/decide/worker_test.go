@@ -75,7 +75,7 @@ func startWith(t *testing.T, cfg decide.Config) *env {
 	nc := natstest.Connect(t, natstest.Start(t))
 	quiet := slog.New(slog.DiscardHandler)
 	b, err := bus.New(ctx, nc, bus.Config{
-		Service: "decide", Subjects: []string{events.StreamSubjects}, Storage: "memory",
+		Service: "decide", Subjects: events.StreamSubjects(), Storage: "memory",
 		MaxDeliver: 5, Backoff: []time.Duration{100 * time.Millisecond}, Drain: 2 * time.Second,
 	}, bus.WithSubjects(events.SubjectOf), bus.WithLogger(quiet))
 	if err != nil {
@@ -732,7 +732,7 @@ var _ decide.Authenticator = tokens(nil)
 func TestNewRejectsBadInput(t *testing.T) {
 	ctx := context.Background()
 	nc := natstest.Connect(t, natstest.Start(t))
-	b, err := bus.New(ctx, nc, bus.Config{Service: "decide", Subjects: []string{events.StreamSubjects}, Storage: "memory"}, bus.WithSubjects(events.SubjectOf))
+	b, err := bus.New(ctx, nc, bus.Config{Service: "decide", Subjects: events.StreamSubjects(), Storage: "memory"}, bus.WithSubjects(events.SubjectOf))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ require (
 	github.com/grpc-ecosystem/grpc-gateway/v2 v2.31.0 // indirect
 	github.com/json-iterator/go v1.1.12 // indirect
 	github.com/klauspost/compress v1.20.3 // indirect
+	github.com/kp-efaktura/efaktura/pkg/answer v0.0.0 // indirect
 	github.com/minio/highwayhash v1.0.4 // indirect
 	github.com/modern-go/concurrent v0.0.0-20180306012644-bacd9c7ef1dd // indirect
 	github.com/modern-go/reflect2 v1.0.2 // indirect
@@ -75,7 +76,7 @@ require (
 
 replace github.com/kp-efaktura/efaktura/pkg => ../../pkg
 
-require github.com/kp-efaktura/efaktura/events v0.0.0 // indirect
+require github.com/kp-efaktura/efaktura/events v0.0.0
 
 replace github.com/kp-efaktura/efaktura/events => ../../events
 
@@ -98,3 +99,5 @@ replace github.com/kp-efaktura/efaktura/services/respond => ../respond
 require github.com/kp-efaktura/efaktura/services/erpsim v0.0.0
 
 replace github.com/kp-efaktura/efaktura/services/erpsim => ../erpsim
+
+replace github.com/kp-efaktura/efaktura/pkg/answer => ../../pkg/answer

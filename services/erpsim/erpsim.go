@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/kp-efaktura/efaktura/services/respond"
+	"github.com/kp-efaktura/efaktura/pkg/answer"
 )
 
 // Paths the simulator serves.
@@ -44,7 +44,7 @@ type Config struct {
 	// interleave.
 	Seed int64
 	// Tolerance is how far a signature's timestamp may lie from the
-	// simulator's clock; default respond.DefaultTolerance.
+	// simulator's clock; default answer.DefaultTolerance.
 	Tolerance time.Duration
 	// Logger logs each refused or failed request; default slog.Default().
 	Logger *slog.Logger
@@ -55,7 +55,7 @@ type Recorded struct {
 	// IdempotencyKey is the request's Idempotency-Key, the answer id.
 	IdempotencyKey string `json:"idempotency_key"`
 	// Answer is the answer as received.
-	Answer respond.Answer `json:"answer"`
+	Answer answer.Answer `json:"answer"`
 	// ReceivedAt is when it was first recorded.
 	ReceivedAt time.Time `json:"received_at"`
 	// Deliveries counts the accepted requests with this key: 1, or more
@@ -86,7 +86,7 @@ type Settings struct {
 // receives answers, verifies their signatures and records each once per
 // Idempotency-Key. It is an http.Handler serving
 //
-//	POST   /erp-sim/answers  receive an answer (see respond.HTTPDeliverer)
+//	POST   /erp-sim/answers  receive an answer (see package respond's HTTPDeliverer)
 //	GET    /erp-sim/answers  the recorded answers in arrival order, JSON
 //	DELETE /erp-sim/answers  forget them
 //	GET    /erp-sim/config   the current Settings and Stats
@@ -155,7 +155,7 @@ func (s *Simulator) Answers() []Recorded {
 	out := make([]Recorded, len(s.answers))
 	copy(out, s.answers)
 	for i := range out {
-		out[i].Answer.Reasons = append([]respond.Reason(nil), out[i].Answer.Reasons...)
+		out[i].Answer.Reasons = append([]answer.Reason(nil), out[i].Answer.Reasons...)
 	}
 	return out
 }
@@ -223,7 +223,7 @@ func (s *Simulator) receive(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, http.StatusBadRequest, "read body: "+err.Error())
 		return
 	}
-	var a respond.Answer
+	var a answer.Answer
 	if err := json.Unmarshal(body, &a); err != nil {
 		s.refuse(w, http.StatusBadRequest, "body is not an answer: "+err.Error())
 		return
@@ -233,13 +233,13 @@ func (s *Simulator) receive(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, http.StatusUnauthorized, fmt.Sprintf("unknown economy system %q", a.EconomySystem))
 		return
 	}
-	if err := respond.Verify(secret, r.Header.Get(respond.HeaderSignature), r.Header.Get(respond.HeaderTimestamp), body, time.Now(), s.tolerance); err != nil {
+	if err := answer.Verify(secret, r.Header.Get(answer.HeaderSignature), r.Header.Get(answer.HeaderTimestamp), body, time.Now(), s.tolerance); err != nil {
 		s.refuse(w, http.StatusUnauthorized, err.Error())
 		return
 	}
-	key := r.Header.Get(respond.HeaderIdempotencyKey)
+	key := r.Header.Get(answer.HeaderIdempotencyKey)
 	if key == "" || key != a.AnswerID {
-		s.refuse(w, http.StatusBadRequest, fmt.Sprintf("%s %q must be the answer_id %q", respond.HeaderIdempotencyKey, key, a.AnswerID))
+		s.refuse(w, http.StatusBadRequest, fmt.Sprintf("%s %q must be the answer_id %q", answer.HeaderIdempotencyKey, key, a.AnswerID))
 		return
 	}
 

@@ -12,9 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kp-efaktura/efaktura/pkg/tenant"
+	"github.com/kp-efaktura/efaktura/pkg/answer"
 	"github.com/kp-efaktura/efaktura/services/erpsim"
-	"github.com/kp-efaktura/efaktura/services/respond"
 )
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -31,8 +30,8 @@ func newServer(t *testing.T, cfg erpsim.Config) (*erpsim.Simulator, *httptest.Se
 	return sim, srv
 }
 
-func answer(id string) respond.Answer {
-	return respond.Answer{AnswerID: id, Kommune: "0101", EconomySystem: "es-1", Decision: "approved", Reasons: []respond.Reason{}, DecidedAt: time.Date(2026, 2, 9, 10, 0, 0, 0, time.UTC)}
+func newAnswer(id string) answer.Answer {
+	return answer.Answer{AnswerID: id, Kommune: "0101", EconomySystem: "es-1", Decision: "approved", Reasons: []answer.Reason{}, DecidedAt: time.Date(2026, 2, 9, 10, 0, 0, 0, time.UTC)}
 }
 
 // request is one POST; each field can be spoiled by a test.
@@ -45,9 +44,9 @@ type request struct {
 	contentType string
 }
 
-func signed(a respond.Answer) request {
+func signed(a answer.Answer) request {
 	body, _ := json.Marshal(a)
-	return request{body: body, secret: "s3cret", key: a.AnswerID, timestamp: respond.Timestamp(time.Now()), contentType: "application/json"}
+	return request{body: body, secret: "s3cret", key: a.AnswerID, timestamp: answer.Timestamp(time.Now()), contentType: "application/json"}
 }
 
 func post(t *testing.T, srv *httptest.Server, r request) (int, map[string]string) {
@@ -58,12 +57,12 @@ func post(t *testing.T, srv *httptest.Server, r request) (int, map[string]string
 	}
 	sig := r.signature
 	if sig == "" {
-		sig = respond.Sign(r.secret, r.timestamp, r.body)
+		sig = answer.Sign(r.secret, r.timestamp, r.body)
 	}
 	req.Header.Set("Content-Type", r.contentType)
-	req.Header.Set(respond.HeaderIdempotencyKey, r.key)
-	req.Header.Set(respond.HeaderTimestamp, r.timestamp)
-	req.Header.Set(respond.HeaderSignature, sig)
+	req.Header.Set(answer.HeaderIdempotencyKey, r.key)
+	req.Header.Set(answer.HeaderTimestamp, r.timestamp)
+	req.Header.Set(answer.HeaderSignature, sig)
 	resp, err := srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -77,12 +76,12 @@ func post(t *testing.T, srv *httptest.Server, r request) (int, map[string]string
 func TestRecordsEachKeyOnce(t *testing.T) {
 	sim, srv := newServer(t, erpsim.Config{})
 	for i, want := range []string{"recorded", "duplicate", "duplicate"} {
-		status, out := post(t, srv, signed(answer("a-1")))
+		status, out := post(t, srv, signed(newAnswer("a-1")))
 		if status != http.StatusOK || out["status"] != want {
 			t.Fatalf("POST #%d = %d %v, want 200 %s", i+1, status, out, want)
 		}
 	}
-	if status, _ := post(t, srv, signed(answer("a-2"))); status != http.StatusOK {
+	if status, _ := post(t, srv, signed(newAnswer("a-2"))); status != http.StatusOK {
 		t.Fatalf("POST a-2 = %d, want 200", status)
 	}
 	got := sim.Answers()
@@ -119,7 +118,7 @@ func TestRecordsEachKeyOnce(t *testing.T) {
 }
 
 func TestRefusesWhatItCannotTrust(t *testing.T) {
-	good := signed(answer("a-1"))
+	good := signed(newAnswer("a-1"))
 	for _, tc := range []struct {
 		name   string
 		spoil  func(*request)
@@ -127,13 +126,13 @@ func TestRefusesWhatItCannotTrust(t *testing.T) {
 	}{
 		{"wrong secret", func(r *request) { r.secret = "guess" }, http.StatusUnauthorized},
 		{"tampered body", func(r *request) {
-			r.signature = respond.Sign(r.secret, r.timestamp, r.body)
+			r.signature = answer.Sign(r.secret, r.timestamp, r.body)
 			r.body = bytes.Replace(r.body, []byte("approved"), []byte("rejected"), 1)
 		}, http.StatusUnauthorized},
-		{"replayed an hour later", func(r *request) { r.timestamp = respond.Timestamp(time.Now().Add(-time.Hour)) }, http.StatusUnauthorized},
+		{"replayed an hour later", func(r *request) { r.timestamp = answer.Timestamp(time.Now().Add(-time.Hour)) }, http.StatusUnauthorized},
 		{"no signature", func(r *request) { r.signature = "none" }, http.StatusUnauthorized},
 		{"unknown economy system", func(r *request) {
-			a := answer("a-1")
+			a := newAnswer("a-1")
 			a.EconomySystem = "es-2"
 			r.body, _ = json.Marshal(a)
 		}, http.StatusUnauthorized},
@@ -159,14 +158,14 @@ func TestRefusesWhatItCannotTrust(t *testing.T) {
 
 func TestInjectedFailuresComeBeforeRecording(t *testing.T) {
 	sim, srv := newServer(t, erpsim.Config{FailRatio: 1})
-	if status, _ := post(t, srv, signed(answer("a-1"))); status != http.StatusServiceUnavailable {
+	if status, _ := post(t, srv, signed(newAnswer("a-1"))); status != http.StatusServiceUnavailable {
 		t.Fatalf("POST with fail ratio 1 = %d, want 503", status)
 	}
 	if got := sim.Answers(); len(got) != 0 {
 		t.Fatalf("a failed request was recorded: %+v", got)
 	}
 	sim.SetFailRatio(0)
-	if status, out := post(t, srv, signed(answer("a-1"))); status != http.StatusOK || out["status"] != "recorded" {
+	if status, out := post(t, srv, signed(newAnswer("a-1"))); status != http.StatusOK || out["status"] != "recorded" {
 		t.Fatalf("POST after SetFailRatio(0) = %d %v, want 200 recorded", status, out)
 	}
 	if got := sim.Answers(); len(got) != 1 || got[0].Deliveries != 1 {
@@ -179,7 +178,7 @@ func outcomes(t *testing.T, srv *httptest.Server, keys int) []int {
 	var out []int
 	for k := range keys {
 		for {
-			status, _ := post(t, srv, signed(answer(fmt.Sprintf("a-%d", k))))
+			status, _ := post(t, srv, signed(newAnswer(fmt.Sprintf("a-%d", k))))
 			out = append(out, status)
 			if status == http.StatusOK {
 				break
@@ -238,25 +237,10 @@ func TestConfigEndpoint(t *testing.T) {
 	}
 	put(`{"fail_ratio":0}`)
 	began := time.Now()
-	if status, _ := post(t, srv, signed(answer("a-1"))); status != http.StatusOK {
+	if status, _ := post(t, srv, signed(newAnswer("a-1"))); status != http.StatusOK {
 		t.Fatalf("POST = %d, want 200", status)
 	}
 	if took := time.Since(began); took < 150*time.Millisecond {
 		t.Errorf("POST took %v, want the configured delay of 150ms", took)
-	}
-}
-
-// A receiver like the simulator is what respond's HTTPDeliverer talks to.
-func TestAcceptsHTTPDeliverer(t *testing.T) {
-	sim, srv := newServer(t, erpsim.Config{})
-	d := respond.NewHTTPDeliverer(time.Second)
-	es := tenant.EconomySystem{ID: "es-1", Endpoint: srv.URL + erpsim.PathAnswers, Secret: "s3cret"}
-	for range 2 {
-		if _, err := d.Deliver(t.Context(), es, answer("a-1")); err != nil {
-			t.Fatalf("Deliver: %v", err)
-		}
-	}
-	if got := sim.Answers(); len(got) != 1 || got[0].Deliveries != 2 {
-		t.Errorf("Answers = %+v, want one answer delivered twice", got)
 	}
 }

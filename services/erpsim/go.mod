@@ -10,7 +10,7 @@ require github.com/kp-efaktura/efaktura/events v0.0.0 // indirect
 
 replace github.com/kp-efaktura/efaktura/events => ../../events
 
-require github.com/kp-efaktura/efaktura/services/respond v0.0.0
+require github.com/kp-efaktura/efaktura/pkg/answer v0.0.0
 
 require (
 	github.com/beorn7/perks v1.0.1 // indirect
@@ -73,4 +73,4 @@ require (
 	google.golang.org/protobuf v1.36.12 // indirect
 )
 
-replace github.com/kp-efaktura/efaktura/services/respond => ../respond
+replace github.com/kp-efaktura/efaktura/pkg/answer => ../../pkg/answer

@@ -156,12 +156,14 @@ func (w *Worker) take(ctx context.Context, s Submission) (Outcome, error) {
 // Register subscribes to bundles submitted over NATS (bundle.submitted) and
 // publishes each outcome as bundle.received or bundle.rejected.
 func (w *Worker) Register() {
-	w.bus.Handle("bundles", events.Filter(events.TypeBundleSubmitted), w.submitted)
+	w.bus.Handle("bundles", events.Filter(events.TypeBundleSubmitted), bus.WritesState, w.submitted)
 }
 
-// submitted handles one bundle.submitted event. It is not Pure: it claims
+// submitted handles one bundle.submitted event. It writes state
+// ([bus.WritesState]) and guards it itself: it keeps the raw bundle, claims
 // the bundle's duplicate key and publishes what it accepted itself, so the
-// key is completed only after the events are out.
+// key is completed only after the events are out; a redelivery finds the
+// key taken by the very bundle and is acked.
 func (w *Worker) submitted(ctx context.Context, in cloudevents.Event) ([]cloudevents.Event, error) {
 	kommune, err := events.KommuneOf(in)
 	if err != nil {

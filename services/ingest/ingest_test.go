@@ -70,7 +70,7 @@ func setup(t *testing.T, cfg Config) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	nc := natstest.Connect(t, natstest.Start(t))
-	b, err := bus.New(ctx, nc, bus.Config{Service: "ingest", Subjects: []string{events.StreamSubjects}}, bus.WithSubjects(events.SubjectOf))
+	b, err := bus.New(ctx, nc, bus.Config{Service: "ingest", Subjects: events.StreamSubjects()}, bus.WithSubjects(events.SubjectOf))
 	if err != nil {
 		t.Fatal(err)
 	}

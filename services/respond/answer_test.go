@@ -6,13 +6,12 @@ import (
 	"time"
 
 	"github.com/kp-efaktura/efaktura/events"
-	"github.com/kp-efaktura/efaktura/pkg/tenant"
+	"github.com/kp-efaktura/efaktura/pkg/answer"
 	"github.com/kp-efaktura/efaktura/services/respond"
 )
 
 func TestBuildAnswer(t *testing.T) {
 	copenhagen := time.FixedZone("CET", 3600)
-	ten := tenant.Tenant{Kommune: "0101", EconomySystem: tenant.EconomySystem{ID: "es-1", Endpoint: "https://erp.example/answers", Secret: "x"}}
 	rejected := events.DocumentDecided{
 		DocumentID:   "doc-1",
 		BundleID:     "bundle-1",
@@ -29,21 +28,20 @@ func TestBuildAnswer(t *testing.T) {
 		DecidedBy:    "cw1",
 		Ruleset:      "efaktura-2.1.0/r1",
 	}
-	got := respond.BuildAnswer(rejected, "answer-1", ten)
-	want := respond.Answer{
-		AnswerID:      "answer-1",
-		DocumentID:    "doc-1",
-		Kommune:       "0101",
-		EconomySystem: "es-1",
-		Reference:     "REF-9",
-		ReceiptNo:     "OEH-2025-000412",
-		DocumentNo:    "F-2025-0412",
-		DocumentType:  "CREDIT_NOTE",
-		Sender:        respond.Sender{Type: "CVR", ID: "12345674"},
-		Decision:      "rejected",
-		Reasons:       []respond.Reason{{Code: "PRI", Text: "unit price differs from the contract"}, {Code: "OTH", Text: "V26"}},
-		DecidedAt:     time.Date(2026, 2, 9, 9, 30, 0, 0, time.UTC),
-		Ruleset:       "efaktura-2.1.0/r1",
+	got := respond.BuildAnswer(rejected, "answer-1")
+	want := answer.Answer{
+		AnswerID:     "answer-1",
+		DocumentID:   "doc-1",
+		Kommune:      "0101",
+		Reference:    "REF-9",
+		ReceiptNo:    "OEH-2025-000412",
+		DocumentNo:   "F-2025-0412",
+		DocumentType: "CREDIT_NOTE",
+		Sender:       answer.Sender{Type: "CVR", ID: "12345674"},
+		Decision:     "rejected",
+		Reasons:      []answer.Reason{{Code: "PRI", Text: "unit price differs from the contract"}, {Code: "OTH", Text: "V26"}},
+		DecidedAt:    time.Date(2026, 2, 9, 9, 30, 0, 0, time.UTC),
+		Ruleset:      "efaktura-2.1.0/r1",
 	}
 	gotJSON, _ := json.Marshal(got)
 	wantJSON, _ := json.Marshal(want)
@@ -62,7 +60,9 @@ func TestAnswerJSON(t *testing.T) {
 		ReceiptNo: "1", DocumentNo: "2", DocumentType: events.DocumentInvoice, Decision: events.OutcomeApproved,
 		DecidedAt: time.Date(2026, 2, 9, 10, 30, 0, 0, time.UTC), Ruleset: "efaktura-2.1.0/r1",
 	}
-	raw, err := json.Marshal(respond.BuildAnswer(d, "answer-2", tenant.Tenant{EconomySystem: tenant.EconomySystem{ID: "es-1"}}))
+	a := respond.BuildAnswer(d, "answer-2")
+	a.EconomySystem = "es-1" // set when it is sent
+	raw, err := json.Marshal(a)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/kp-efaktura/efaktura/pkg/answer"
 	"github.com/kp-efaktura/efaktura/pkg/tenant"
 )
 
@@ -23,12 +24,13 @@ import (
 //
 // Deliver returns the economy system's receipt, or an error; an error that
 // is a [*DeliveryError] with Permanent set is not retried (the answer is
-// dead-lettered), any other error is retried with backoff. The same answer
+// dead-lettered, or its queue paused; see [Worker]), any other error is
+// retried with backoff. The same answer
 // may be delivered more than once (a retry after a lost response, a
-// redelivery after a crash): an adapter must pass [Answer.AnswerID] on so
+// redelivery after a crash): an adapter must pass the answer's AnswerID on so
 // the economy system can drop the repeat.
 type Deliverer interface {
-	Deliver(ctx context.Context, es tenant.EconomySystem, a Answer) (Receipt, error)
+	Deliver(ctx context.Context, es tenant.EconomySystem, a answer.Answer) (Receipt, error)
 }
 
 // Receipt is what an economy system said when it accepted an answer.
@@ -82,6 +84,8 @@ func permanentDelivery(err error) bool {
 // with. Every answer would fail alike, so the municipality's queue waits,
 // in order, for a tenant change. Any other refusal (400, 409, 422, ...) is
 // about this answer alone: it is dead-lettered and the queue goes on.
+// Without a status (nothing could be sent: no endpoint, no secret) it is
+// the economy system's record that must change.
 func holdsQueue(err error) bool {
 	var de *DeliveryError
 	if !errors.As(err, &de) {
@@ -102,7 +106,7 @@ func holdsQueue(err error) bool {
 //	X-Efaktura-Timestamp: <Unix seconds>
 //	X-Efaktura-Signature: sha256=<hex HMAC-SHA256 of timestamp + "." + body>
 //
-// keyed with the economy system's secret (see [Sign]). A 2xx status is a
+// keyed with the economy system's secret (see answer.Sign). A 2xx status is a
 // delivery; 408, 429, 5xx and network errors are transient; any other
 // status (other 4xx, a redirect, which is never followed) is permanent.
 // It is safe for concurrent use.
@@ -150,7 +154,7 @@ func NewHTTPDeliverer(timeout time.Duration) *HTTPDeliverer {
 }
 
 // Deliver POSTs a to es.Endpoint. It returns a [*DeliveryError] on failure.
-func (d *HTTPDeliverer) Deliver(ctx context.Context, es tenant.EconomySystem, a Answer) (Receipt, error) {
+func (d *HTTPDeliverer) Deliver(ctx context.Context, es tenant.EconomySystem, a answer.Answer) (Receipt, error) {
 	fail := func(status int, permanent bool, err error) (Receipt, error) {
 		return Receipt{}, &DeliveryError{EconomySystem: es.ID, Status: status, Permanent: permanent, Err: err}
 	}
@@ -169,15 +173,15 @@ func (d *HTTPDeliverer) Deliver(ctx context.Context, es tenant.EconomySystem, a 
 	if d.Now != nil {
 		now = d.Now
 	}
-	ts := Timestamp(now())
+	ts := answer.Timestamp(now())
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
 	if err != nil {
 		return fail(0, true, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(HeaderIdempotencyKey, a.AnswerID)
-	req.Header.Set(HeaderTimestamp, ts)
-	req.Header.Set(HeaderSignature, Sign(es.Secret, ts, body))
+	req.Header.Set(answer.HeaderIdempotencyKey, a.AnswerID)
+	req.Header.Set(answer.HeaderTimestamp, ts)
+	req.Header.Set(answer.HeaderSignature, answer.Sign(es.Secret, ts, body))
 	client := d.Client
 	if client == nil {
 		client = http.DefaultClient

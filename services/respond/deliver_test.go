@@ -9,11 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kp-efaktura/efaktura/pkg/answer"
 	"github.com/kp-efaktura/efaktura/pkg/tenant"
+	"github.com/kp-efaktura/efaktura/services/erpsim"
 	"github.com/kp-efaktura/efaktura/services/respond"
 )
 
-var testAnswer = respond.Answer{AnswerID: "answer-1", Kommune: "0101", EconomySystem: "es-1", Decision: "approved", Reasons: []respond.Reason{}}
+var testAnswer = answer.Answer{AnswerID: "answer-1", Kommune: "0101", EconomySystem: "es-1", Decision: "approved", Reasons: []answer.Reason{}}
 
 func TestHTTPDelivererSignsTheExactBody(t *testing.T) {
 	now := time.Date(2026, 2, 9, 10, 0, 0, 0, time.UTC)
@@ -35,15 +37,15 @@ func TestHTTPDelivererSignsTheExactBody(t *testing.T) {
 		t.Errorf("request %s %s, want POST /answers", got.Method, got.URL.Path)
 	}
 	for h, want := range map[string]string{
-		"Content-Type":               "application/json",
-		respond.HeaderIdempotencyKey: "answer-1",
-		respond.HeaderTimestamp:      "1770631200",
+		"Content-Type":              "application/json",
+		answer.HeaderIdempotencyKey: "answer-1",
+		answer.HeaderTimestamp:      "1770631200",
 	} {
 		if v := got.Header.Get(h); v != want {
 			t.Errorf("header %s = %q, want %q", h, v, want)
 		}
 	}
-	if err := respond.Verify("s3cret", got.Header.Get(respond.HeaderSignature), got.Header.Get(respond.HeaderTimestamp), body, now, 0); err != nil {
+	if err := answer.Verify("s3cret", got.Header.Get(answer.HeaderSignature), got.Header.Get(answer.HeaderTimestamp), body, now, 0); err != nil {
 		t.Errorf("signature does not verify: %v", err)
 	}
 }
@@ -111,5 +113,23 @@ func TestHTTPDelivererFailsWithoutResponse(t *testing.T) {
 				t.Errorf("Deliver error = %v, want a DeliveryError without status, Permanent %v", err, tc.permanent)
 			}
 		})
+	}
+}
+
+// The ERP simulator is the receiver the deliverer is tested against end to
+// end: a repeat of an answer is recorded once.
+func TestHTTPDelivererToTheSimulator(t *testing.T) {
+	sim := erpsim.New(erpsim.Config{Secrets: map[string]string{"es-1": "s3cret"}})
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	d := respond.NewHTTPDeliverer(time.Second)
+	es := tenant.EconomySystem{ID: "es-1", Endpoint: srv.URL + erpsim.PathAnswers, Secret: "s3cret"}
+	for range 2 {
+		if _, err := d.Deliver(t.Context(), es, testAnswer); err != nil {
+			t.Fatalf("Deliver: %v", err)
+		}
+	}
+	if got := sim.Answers(); len(got) != 1 || got[0].Deliveries != 2 {
+		t.Errorf("Answers = %+v, want one answer delivered twice", got)
 	}
 }

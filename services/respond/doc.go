@@ -1,99 +1,73 @@
 // Package respond sends each decided document's answer to the
-// municipality's economy system once both service agreements allow it.
+// municipality's economy system, in decision order, once both of the
+// municipality's service agreements allow it.
 //
-// # Answers
+// # One queue per municipality, kept by JetStream
 //
-// For every document.decided event respond builds an [Answer] (kommune,
-// economy system, the bundle's REFERENCE, the sender, RECEIPT_NO,
-// DOCUMENT_NO, the decision, its reasons, when it was made and the rule
-// set) whose id is the id of the decided event. The answer goes out only
-// when the municipality's two SF1590_D agreements for
-// FakturaInformationAfsendSvar, "forside" and "bagside", are approved and
-// both name the municipality's economy system (tenant.Tenant's
-// AnswersAllowed).
+// Every part of the delivery is a JetStream primitive rather than state
+// respond keeps itself:
 //
-// # Parking
-//
-// Otherwise the answer is parked: written to the JetStream KV bucket
-// "EFAKTURA_parked" ([Config].Bucket) under [ParkKey],
-//
-//	<kommune>.<decided at, Unix nanoseconds, 20 digits>.<answer id>
-//
-// so that a municipality's keys sort in decision order, with a [Parked]
-// record (the answer, the reason and its detail) as JSON; and
-// answer.parked is published with the reason (agreement_missing,
-// agreement_not_approved or economy_system_mismatch) and a detail that
-// names the agreement, its state and, for a mismatch, both economy systems.
-// Creating the key is idempotent, so a redelivered decision parks once.
-// While any answer of a municipality is parked, its new answers are parked
-// behind it, even when the agreements allow answers, so none overtakes an
-// older one.
-//
-// agreement.changed and tenant.changed release a municipality's parked
-// answers in key order when its agreements allow them: each is sent,
-// answer.delivered is published, then its key is deleted. When they still
-// do not allow them, each parked answer whose reason changed is updated and
-// answer.parked is published again with the new reason (so an approval
-// that names the wrong economy system is reported as
-// economy_system_mismatch). Both events carry the version of the
-// municipality's record; the release first waits, at most [Config].Settle,
-// until the tenant registry has seen that version (WaitVersion), since the
-// registry follows the tenants' bucket and may lag the event.
-//
-// Releases of one municipality never run at the same time, across all
-// replicas: each holds a lease in the KV bucket "EFAKTURA_parked_locks"
-// ([Config].LockBucket, TTL [Config].LockTTL, renewed before every answer).
-// A release that finds the lease taken returns at once; the holder lists
-// the queue again after it lets go, so an answer parked meanwhile is never
-// left behind. [Worker.Run] sweeps every [Config].Sweep: it releases the
-// queues of municipalities whose agreements allow answers, which catches an
-// economy system that was down through every retry of a release.
+//   - document.decided is turned into answer.queued, the answer itself
+//     (package answer), by a handler that only emits events
+//     ([HandlerDecided]). It runs one event at a time across replicas, so
+//     the answers are queued in the order the decisions were announced. When
+//     the agreements do not allow answers, it emits answer.parked as well,
+//     with the reason: agreement_missing, agreement_not_approved or
+//     economy_system_mismatch.
+//   - answer.queued lives in a stream of its own, EFAKTURA_ANSWERS
+//     ([DefaultStream]): a work queue with no age limit, which keeps an
+//     answer until it is delivered or dead-lettered, however long the
+//     agreements take.
+//   - Each municipality has one durable consumer of it,
+//     respond-answers-<kommune> ([QueueHandler]), with MaxAckPending 1: one
+//     answer at a time across every replica, and a failed one tried again
+//     before the next. Every replica consumes every municipality's queue,
+//     adding the queue of a municipality created while it runs.
+//   - A queue is paused with JetStream's consumer pause while the
+//     municipality may not be answered, and resumed by the next
+//     tenant.changed or agreement.changed ([HandlerChanges]) that allows
+//     answers. The pause is the server's: it survives restarts of respond
+//     and of the server, and an operator can see and change it with the
+//     nats CLI (docs/operations.md).
 //
 // # Delivery and failures
 //
 // A [Deliverer] sends answers; [HTTPDeliverer] POSTs them as JSON, signed
-// (see [Sign]): the header X-Efaktura-Signature is "sha256=" and the hex
-// HMAC-SHA256, keyed with the economy system's secret, of
+// as package answer describes, with the answer id as Idempotency-Key. The
+// answer at the head of a municipality's queue:
 //
-//	X-Efaktura-Timestamp + "." + body
+//   - is delivered (2xx): answer.delivered is published, then the queue
+//     goes on;
+//   - finds the agreements not allowing answers: the queue pauses with the
+//     answer at its head;
+//   - is refused for efaktura itself (401, 403, 404, 410, a redirect, or no
+//     endpoint or secret to send with): every answer would fail alike, so
+//     the queue pauses, answer.failed (permanent) says an operator must act,
+//     and the next change of the municipality's record (a corrected secret
+//     or endpoint) resumes it;
+//   - is refused for itself (another 4xx): it is dead-lettered with
+//     answer.failed (permanent) and the queue goes on; "efaktura dlq
+//     replay" puts it back at the end of its queue;
+//   - cannot be taken now (a network error, 408, 429, 5xx): answer.failed
+//     (transient) is published and it is tried again after
+//     [Config].Backoff, for as long as it takes, holding the answers behind
+//     it in order.
 //
-// with the timestamp in Unix seconds, and Idempotency-Key is the answer id.
-// A 2xx is a delivery; 408, 429, 5xx and network errors are transient;
-// other statuses are permanent.
+// The attempts in answer.delivered and answer.failed are JetStream's
+// delivery count of the queued answer, so they go on across replicas and
+// restarts; a delivery that found the queue's agreements not allowing
+// answers counts too.
 //
-//   - Sent directly (nothing parked): a transient failure is returned to the
-//     bus, which retries with backoff; a permanent one, or the last of
-//     MaxDeliver attempts, dead-letters the decision, and answer.failed
-//     (permanent) is published then (bus.WithDeadLetterEvents). A dead
-//     letter is replayed with "efaktura dlq replay".
-//   - Sent by a release: a transient failure stops the release (the answers
-//     before it are sent and removed, it and those after stay parked),
-//     counts an attempt on the parked record, publishes answer.failed (not
-//     permanent) and is returned, so the bus retries the release; the sweep
-//     keeps trying after that. A permanent failure about the economy system
-//     (401, 403, 404, 410, a redirect) keeps the answer at the head of the
-//     queue, marked blocked, and publishes answer.failed (permanent): the
-//     municipality's later answers wait, in order, until a tenant.changed
-//     or agreement.changed (e.g. a corrected secret or endpoint) tries it
-//     again. Any other permanent failure is about the answer alone: it is
-//     set aside (moved to "failed.<key>" in one atomic write, so it is
-//     never both queued and set aside), answer.failed (permanent) is
-//     published and the queue goes on; [SetAside] lists such answers and
-//     [Resend] puts one back in its queue, again in one atomic write
-//     ("efaktura answers set-aside|resend").
-//
-// answer.delivered's Attempts: for a released answer, the failed attempts
-// recorded on its parked record plus one; for an answer sent directly, the
-// attempts this process made, since the bus does not tell handlers the
-// delivery count (a retry that moves to another replica starts at 1 there).
-//
-// No answer is lost: it is parked or the decision is unacknowledged until
-// it is delivered, or it is dead-lettered with answer.failed. None is
-// recorded twice: a crash between sending and acknowledging can send an
-// answer again, with the same Idempotency-Key, which the economy system
-// (and the ERP simulator, package erpsim) must treat as a repeat, and the
-// same answer.delivered id, which JetStream drops within its duplicate
-// window.
+// No answer is lost: it stays in the work queue until it is acked, which
+// happens only after answer.delivered is stored, or after its dead letter
+// and answer.failed are. None is recorded twice: the queue's handler
+// claims every answer in the idempotency store (bus.CallsOut) and
+// completes the claim once answer.delivered is stored, so a redelivery
+// after that finds it done. A replica that stops between sending an answer
+// and completing its claim leaves the claim to run out (EFAKTURA_LEASE);
+// then the answer is sent again, with the same Idempotency-Key, which the
+// economy system must take as the repeat it is, and the same
+// answer.delivered id, which JetStream drops within its duplicate window.
 //
 // # Serviceplatformen
 //

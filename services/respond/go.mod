@@ -4,6 +4,10 @@ go 1.26.0
 
 require github.com/kp-efaktura/efaktura/pkg v0.0.0
 
+require github.com/kp-efaktura/efaktura/pkg/answer v0.0.0
+
+replace github.com/kp-efaktura/efaktura/pkg/answer => ../../pkg/answer
+
 replace github.com/kp-efaktura/efaktura/pkg => ../../pkg
 
 require (
@@ -29,7 +33,6 @@ require (
 	github.com/modern-go/reflect2 v1.0.2 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
 	github.com/nats-io/jwt/v2 v2.8.2 // indirect
-	github.com/nats-io/nats-server/v2 v2.15.2 // indirect
 	github.com/nats-io/nkeys v0.4.16 // indirect
 	github.com/nats-io/nuid v1.0.1 // indirect
 	github.com/prometheus/client_golang v1.25.0 // indirect
@@ -79,6 +82,9 @@ require (
 
 replace github.com/kp-efaktura/efaktura/events => ../../events
 
-require github.com/kp-efaktura/efaktura/services/erpsim v0.0.0
+require (
+	github.com/kp-efaktura/efaktura/services/erpsim v0.0.0
+	github.com/nats-io/nats-server/v2 v2.15.2
+)
 
 replace github.com/kp-efaktura/efaktura/services/erpsim => ../erpsim

@@ -43,12 +43,12 @@ func New(b *bus.Bus, tenants Tenants, cfg Config) *Worker {
 	return &Worker{bus: b, tenants: tenants, cfg: cfg, now: time.Now}
 }
 
-// Register subscribes to document.received. The handler is Pure: its
-// outputs' ids derive from the document's id and the rule set, and it has
-// no outside effect.
+// Register subscribes to document.received. The handler only emits events
+// ([bus.EmitsOnly]): their ids derive from the document's id and the rule
+// set, and it has no other effect.
 func (w *Worker) Register() {
-	w.bus.Handle("documents", events.Filter(events.TypeDocumentReceived), bus.Typed(w.Judge),
-		bus.Pure(), bus.WithConcurrency(w.cfg.Concurrency))
+	w.bus.Handle("documents", events.Filter(events.TypeDocumentReceived), bus.EmitsOnly, bus.Typed(w.Judge),
+		bus.WithConcurrency(w.cfg.Concurrency))
 }
 
 // Judge applies the document rules to one received document and returns

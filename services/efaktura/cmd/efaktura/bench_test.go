@@ -157,8 +157,12 @@ func startE2E(b *testing.B) *e2eSystem {
 		done:   make(chan error, 1),
 	}
 	go func() {
-		s.done <- up(ctx, upConfig{HTTPAddr: addr, DataDir: b.TempDir(), RedisURL: redisURL},
-			func(k string) string { return benchTokens[k] }, io.Discard, telemetry.NewLogger(io.Discard, slog.LevelInfo))
+		s.done <- up(ctx, upConfig{HTTPAddr: addr, DataDir: b.TempDir()}, func(k string) string {
+			if k == "REDIS_URL" {
+				return redisURL
+			}
+			return benchTokens[k]
+		}, io.Discard, telemetry.NewLogger(io.Discard, slog.LevelInfo))
 	}()
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if code, _, _ := s.do("GET", "/healthz", "", nil); code == 200 {

@@ -17,7 +17,8 @@ import (
 // behind in the streams.
 func TestClusterLosesANodeMidFlow(t *testing.T) {
 	c := natstest.StartCluster(t, 3)
-	s := startUpConfig(t, upConfig{HTTPAddr: freeAddr(t), DataDir: t.TempDir(), NATSURL: c.URL(), Replicas: 3, AckWait: 2 * time.Second, Lease: 3 * time.Second})
+	s := startUpConfig(t, upConfig{HTTPAddr: freeAddr(t), DataDir: t.TempDir(), NATSURL: c.URL(), Replicas: 3},
+		map[string]string{"EFAKTURA_ACK_WAIT": "2s", "EFAKTURA_LEASE": "3s"})
 	s.within(40*time.Second, "the system to be ready", func() bool { code, _ := s.do("GET", "/readyz", "", nil); return code == 200 })
 
 	const bundles, perBundle = 5, 3

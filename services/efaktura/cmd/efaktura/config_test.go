@@ -1,6 +1,10 @@
 package main
 
 import (
+	"flag"
+	"fmt"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/kp-efaktura/efaktura/pkg/worker/workertest"
@@ -11,4 +15,98 @@ func TestUpConfigurationIsDocumented(t *testing.T) {
 	t.Setenv("EFAKTURA_DATA", "")
 	fs, _ := newUpFlags()
 	workertest.Documented(t, workertest.Doc, "efaktura up", fs.FlagSet, nil)
+}
+
+// samples are a valid value, other than the default, for every variable a
+// worker's flag reads; the test below fails for a variable missing here.
+var samples = map[string]string{
+	"NATS_URL":                    "nats://nats.example:4222",
+	"REDIS_URL":                   "redis://redis.example:6379/2",
+	"EFAKTURA_HTTP":               "127.0.0.1:7001",
+	"EFAKTURA_METRICS":            "127.0.0.1:7002",
+	"EFAKTURA_ADMIN_HTTP":         "127.0.0.1:7003",
+	"EFAKTURA_STREAM":             "OTHER",
+	"EFAKTURA_REPLICAS":           "3",
+	"EFAKTURA_STORAGE":            "memory",
+	"EFAKTURA_ACK_WAIT":           "1m7s",
+	"EFAKTURA_LEASE":              "9m0s",
+	"EFAKTURA_START_WAIT":         "7m0s",
+	"EFAKTURA_TENANTS":            "/etc/efaktura/tenants.yaml",
+	"EFAKTURA_ADMIN_TOKEN_SHA256": strings.Repeat("ab", 32),
+	"EFAKTURA_LOG_LEVEL":          "debug",
+	"VALIDATE_CONCURRENCY":        "7",
+	"DECIDE_BUCKET":               "OTHER_documents",
+	"DECIDE_CONCURRENCY":          "7",
+	"RESPOND_HTTP_TIMEOUT":        "7m0s",
+	"RESPOND_BACKOFF":             "1s,7s",
+}
+
+// upsOwn are the variables efaktura up replaces with its own flags
+// (docs/configuration.md, "efaktura up"): one address serves everything,
+// and up connects to NATS itself.
+var upsOwn = map[string]bool{"NATS_URL": true, "EFAKTURA_HTTP": true, "EFAKTURA_METRICS": true, "EFAKTURA_ADMIN_HTTP": true}
+
+var envOfUsage = regexp.MustCompile(`\(env ([A-Z0-9_]+)`)
+
+// TestEveryVariableWorksAloneAndInUp sets each variable of each worker's
+// flags and loads the worker's configuration as its bin/ command does and
+// as efaktura up does: both take the value. A value that does not parse
+// stops both, with an error naming the variable and the value. Since up
+// hands the configuration it loads to the same Connect and Setup as a
+// worker run alone, the value then does the same in both.
+func TestEveryVariableWorksAloneAndInUp(t *testing.T) {
+	for _, cmd := range workers() {
+		cmd.FlagSet().VisitAll(func(f *flag.Flag) {
+			m := envOfUsage.FindStringSubmatch(f.Usage)
+			if m == nil {
+				return
+			}
+			name := m[1]
+			t.Run(cmd.Name+"/"+name, func(t *testing.T) {
+				sample, ok := samples[name]
+				if !ok {
+					t.Fatalf("no sample value for %s in this test", name)
+				}
+				getenv := func(k string) string {
+					if k == name {
+						return sample
+					}
+					return ""
+				}
+				alone, err := cmd.Load(nil, getenv)
+				if err != nil {
+					t.Fatalf("%s alone with %s=%s: %v", cmd.Name, name, sample, err)
+				}
+				if got := alone.Flags[f.Name]; got != sample {
+					t.Errorf("%s alone: --%s = %q with %s=%s", cmd.Name, f.Name, got, name, sample)
+				}
+				inUp, err := upConfig{}.load(cmd, getenv, "admin")
+				if err != nil {
+					t.Fatalf("%s in up with %s=%s: %v", cmd.Name, name, sample, err)
+				}
+				if got := inUp.Flags[f.Name]; got != sample && !upsOwn[name] {
+					t.Errorf("%s in up: --%s = %q with %s=%s", cmd.Name, f.Name, got, name, sample)
+				}
+
+				switch fmt.Sprintf("%T", f.Value) {
+				case "*flag.intValue", "*flag.durationValue", "*worker.DurationsFlag":
+				default:
+					return // only numbers and durations have a parse error to show
+				}
+				bad := func(k string) string {
+					if k == name {
+						return "x7"
+					}
+					return ""
+				}
+				_, errAlone := cmd.Load(nil, bad)
+				_, errUp := upConfig{}.load(cmd, bad, "admin")
+				for where, err := range map[string]error{"alone": errAlone, "in up": errUp} {
+					if err == nil || !strings.Contains(err.Error(), name+`="x7"`) {
+						t.Errorf("%s %s with %s=x7: %v, want an error naming the variable and the value", cmd.Name, where, name, err)
+					}
+				}
+			})
+		})
+	}
 }

@@ -24,7 +24,7 @@ func TestDLQListAndReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	healed := make(chan struct{})
-	b.Handle("docs", "efaktura.*.document.received", func(context.Context, cloudevents.Event) ([]cloudevents.Event, error) {
+	b.Handle("docs", "efaktura.*.document.received", bus.EmitsOnly, func(context.Context, cloudevents.Event) ([]cloudevents.Event, error) {
 		select {
 		case <-healed:
 			return nil, nil

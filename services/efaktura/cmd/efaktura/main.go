@@ -9,7 +9,7 @@
 //	efaktura sample [--documents N] [--lines N] [--seed N] [--zip] [-o FILE]
 //	efaktura up [--http ADDR] [--data DIR] [--agreements approved|pending] [--tenants FILE] [--nats-port N | --nats URL [--replicas N]]
 //	efaktura dlq list|replay ...
-//	efaktura answers set-aside|resend ...
+//	efaktura answers list ...
 //	efaktura tenant list|get|put ...
 //	efaktura agreement set ...
 //	efaktura version
@@ -77,7 +77,7 @@ func commands() []command {
 		{"sample", "write a valid sample bundle", runSample},
 		{"up", "run the whole system in one process on embedded defaults", runUp},
 		{"dlq", "list or replay dead letters: events a worker gave up on", runDLQ},
-		{"answers", "list or resend answers an economy system refused for themselves", runAnswers},
+		{"answers", "show the municipalities' answer queues: paused or sending, how many wait, the oldest", runAnswers},
 		{"tenant", "list, get or put municipalities through the admin API", runTenant},
 		{"agreement", "set a municipality's forside or bagside service agreement", runAgreement},
 		{"version", "print the rule-set version and the program version", runVersion},

@@ -17,7 +17,6 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/kp-efaktura/efaktura/pkg/bus"
 	"github.com/kp-efaktura/efaktura/pkg/natsembed"
 	"github.com/kp-efaktura/efaktura/pkg/telemetry"
 	"github.com/kp-efaktura/efaktura/pkg/tenant"
@@ -44,21 +43,22 @@ type upFlags struct {
 }
 
 // newUpFlags defines efaktura up's flags; docs/configuration.md lists
-// them, and a test keeps the two in step.
+// them, and a test keeps the two in step. The workers' own settings come
+// from the environment, as for the workers run alone.
 func newUpFlags() (*flagSet, upFlags) {
 	fs := newFlagSet("up", "efaktura up [--http ADDR] [--data DIR] [--agreements approved|pending] [--tenants FILE] [--nats-port N | --nats URL [--replicas N]]\n\n"+
-		"Environment: REDIS_URL (idempotency keys in Redis rather than JetStream KV), EFAKTURA_ACK_WAIT and\n"+
-		"EFAKTURA_LEASE (redelivery and claim expiry after a crash; 30s and 2m), EFAKTURA_DEMO_INGEST_TOKEN,\n"+
-		"EFAKTURA_DEMO_CASEWORKER_TOKEN, EFAKTURA_DEMO_ADMIN_TOKEN, EFAKTURA_DEMO_ERP_SECRET, EFAKTURA_LOG_LEVEL\n"+
+		"Environment: every worker's variables (docs/configuration.md) configure the workers here as they do\n"+
+		"alone, e.g. REDIS_URL, EFAKTURA_STORAGE, EFAKTURA_ACK_WAIT, VALIDATE_CONCURRENCY, RESPOND_BACKOFF; and\n"+
+		"EFAKTURA_DEMO_INGEST_TOKEN, EFAKTURA_DEMO_CASEWORKER_TOKEN, EFAKTURA_DEMO_ADMIN_TOKEN, EFAKTURA_DEMO_ERP_SECRET\n"+
 		"and OTEL_*.")
 	return fs, upFlags{
 		httpAddr:    fs.String("http", envOr("EFAKTURA_HTTP", "127.0.0.1:8080"), "`address` of the HTTP API, the ERP simulator, /healthz and /metrics (env EFAKTURA_HTTP)"),
 		dataDir:     fs.String("data", envOr("EFAKTURA_DATA", "data"), "`directory` for JetStream's streams, buckets and objects (env EFAKTURA_DATA)"),
 		agreements:  fs.String("agreements", "approved", "state of the demo municipality's two agreements: approved or pending"),
-		tenantsFile: fs.String("tenants", "", "YAML or JSON `file` of more municipalities, stored at start-up unless stored already"),
+		tenantsFile: fs.String("tenants", envOr("EFAKTURA_TENANTS", ""), "YAML or JSON `file` of more municipalities, stored at start-up unless stored already (env EFAKTURA_TENANTS)"),
 		natsPort:    fs.Int("nats-port", 0, "client `port` of the embedded NATS server, for workers run alone; 0 picks a free one"),
 		natsURL:     fs.String("nats", "", "`URL`s of an external NATS JetStream (a cluster: comma-separated) instead of the embedded server"),
-		replicas:    fs.Int("replicas", 1, "replicas of streams and buckets on an external cluster: 1, 3 or 5"),
+		replicas:    fs.Int("replicas", 0, "replicas of streams and buckets on an external cluster: 1, 3 or 5; 0 for EFAKTURA_REPLICAS, or 1"),
 	}
 }
 
@@ -71,22 +71,16 @@ func runUp(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Wr
 	if *f.agreements != "approved" && *f.agreements != "pending" {
 		return fs.usageError(stderr, "--agreements is %q; expected approved or pending", *f.agreements)
 	}
-	var level slog.Level
-	var err0 error
-	if s := os.Getenv("EFAKTURA_LOG_LEVEL"); s != "" && level.UnmarshalText([]byte(s)) != nil {
-		err0 = fmt.Errorf("EFAKTURA_LOG_LEVEL %q: expected debug, info, warn or error", s)
-	}
-	ackWait, err1 := worker.EnvDuration(os.Getenv, "EFAKTURA_ACK_WAIT")
-	lease, err2 := worker.EnvDuration(os.Getenv, "EFAKTURA_LEASE")
-	if err := errors.Join(err0, err1, err2); err != nil {
+	// The settings every worker shares, read once here for the log level
+	// and to refuse a bad variable before anything starts.
+	common, err := worker.Load("efaktura", "", nil, os.Getenv, nil)
+	if err != nil {
 		return fs.usageError(stderr, "%v", err)
 	}
-	log := telemetry.NewLogger(stderr, level)
+	log := telemetry.NewLogger(stderr, common.LogLevel)
 	if err := up(ctx, upConfig{
 		HTTPAddr: *f.httpAddr, DataDir: *f.dataDir, Pending: *f.agreements == "pending",
-		TenantsFile: *f.tenantsFile, NATSPort: *f.natsPort, RedisURL: os.Getenv("REDIS_URL"),
-		NATSURL: *f.natsURL, Replicas: *f.replicas,
-		AckWait: ackWait, Lease: lease,
+		TenantsFile: *f.tenantsFile, NATSPort: *f.natsPort, NATSURL: *f.natsURL, Replicas: *f.replicas,
 	}, os.Getenv, stdout, log); err != nil {
 		log.Error("efaktura up stopped", "err", err)
 		return exitError
@@ -94,19 +88,33 @@ func runUp(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Wr
 	return exitOK
 }
 
+// upConfig is what efaktura up's flags set; the workers' settings come
+// from the environment.
 type upConfig struct {
-	HTTPAddr, DataDir, TenantsFile, RedisURL string
-	Pending                                  bool
-	NATSPort                                 int
+	HTTPAddr, DataDir, TenantsFile string
+	Pending                        bool
+	NATSPort                       int
 	// NATSURL is an external NATS (e.g. a cluster) to use instead of the
 	// embedded server, with Replicas replicas of streams and buckets
-	// (0 for 1).
+	// (0 for EFAKTURA_REPLICAS, or 1).
 	NATSURL  string
 	Replicas int
-	// AckWait and Lease bound how soon the work of a process that died is
-	// taken up again (EFAKTURA_ACK_WAIT, EFAKTURA_LEASE); 0 takes the bus's
-	// defaults, 30s and 2m.
-	AckWait, Lease time.Duration
+}
+
+// load is a worker's configuration under up: as its command loads it
+// alone, from the environment, save that up decides where NATS is (it
+// connects once, for every worker) and how many replicas it keeps, and
+// that the demo admin token is an admin's.
+func (c upConfig) load(cmd worker.Command, getenv func(string) string, adminToken string) (worker.Config, error) {
+	cfg, err := cmd.Load(nil, getenv)
+	if err != nil {
+		return worker.Config{}, fmt.Errorf("%s: %w", cmd.Name, err)
+	}
+	if c.Replicas != 0 {
+		cfg.Bus.Replicas = c.Replicas
+	}
+	cfg.AdminTokenHashes = append(cfg.AdminTokenHashes, tenant.HashToken(adminToken))
+	return cfg, nil
 }
 
 // demoToken returns the token in the environment variable, or a fresh one.
@@ -119,6 +127,12 @@ func demoToken(getenv func(string) string, name string) string {
 	return hex.EncodeToString(b)
 }
 
+// workers are the workers efaktura up runs, each wired by its own
+// package as its bin/ command is.
+func workers() []worker.Command {
+	return []worker.Command{ingest.Command(), validate.Command(), decide.Command(), respond.Command()}
+}
+
 func up(ctx context.Context, c upConfig, getenv func(string) string, stdout io.Writer, log *slog.Logger) error {
 	tokens := map[string]string{
 		"ingest":     demoToken(getenv, "EFAKTURA_DEMO_INGEST_TOKEN"),
@@ -126,6 +140,11 @@ func up(ctx context.Context, c upConfig, getenv func(string) string, stdout io.W
 		"admin":      demoToken(getenv, "EFAKTURA_DEMO_ADMIN_TOKEN"),
 	}
 	secret := demoToken(getenv, "EFAKTURA_DEMO_ERP_SECRET")
+	load := func(cmd worker.Command) (worker.Config, error) { return c.load(cmd, getenv, tokens["admin"]) }
+	adminCfg, err := load(worker.Command{Name: "admin"})
+	if err != nil {
+		return err
+	}
 
 	natsURL := c.NATSURL
 	if natsURL == "" {
@@ -157,18 +176,11 @@ func up(ctx context.Context, c upConfig, getenv func(string) string, stdout io.W
 	defer ln.Close()
 	base := "http://" + ln.Addr().String()
 
-	deps := map[string]*worker.Deps{}
-	for _, name := range []string{"admin", "ingest", "validate", "decide", "respond"} {
-		d, err := worker.Connect(ctx, nc, worker.Config{
-			Name: name, RedisURL: c.RedisURL, AdminTokenHashes: []string{tenant.HashToken(tokens["admin"])},
-			Bus: bus.Config{Stream: "EFAKTURA", Replicas: c.Replicas, AckWait: c.AckWait, Lease: c.Lease},
-		}, tel, log.With("service", name))
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		deps[name] = d
+	admin, err := worker.Connect(ctx, nc, adminCfg, tel, log.With("service", "admin"))
+	if err != nil {
+		return fmt.Errorf("admin: %w", err)
 	}
-	store, err := tenant.NewStore(ctx, deps["admin"].Bus.JetStream(), tenant.StoreConfig{Replicas: c.Replicas}, deps["admin"].Bus.Publish)
+	store, err := tenant.NewStore(ctx, admin.Bus.JetStream(), worker.TenantStore(admin.Bus.Config()), admin.Bus.Publish)
 	if err != nil {
 		return err
 	}
@@ -190,49 +202,46 @@ func up(ctx context.Context, c upConfig, getenv func(string) string, stdout io.W
 		}
 		tenants = append(tenants, more...)
 	}
-	// Every worker's registry must know the municipalities before work starts.
-	for _, t := range tenants {
-		stored, err := store.Get(ctx, t.Kommune)
+
+	mux := http.NewServeMux()
+	deps := []*worker.Deps{admin}
+	for _, cmd := range workers() {
+		cfg, err := load(cmd)
 		if err != nil {
 			return err
 		}
-		for _, d := range deps {
+		d, err := worker.Connect(ctx, nc, cfg, tel, log.With("service", cmd.Name))
+		if err != nil {
+			return fmt.Errorf("%s: %w", cmd.Name, err)
+		}
+		// Every worker's registry must know the municipalities before
+		// work starts.
+		for _, t := range tenants {
+			stored, err := store.Get(ctx, t.Kommune)
+			if err != nil {
+				return err
+			}
 			if err := d.Tenants.WaitVersion(ctx, t.Kommune, stored.Version); err != nil {
 				return err
 			}
 		}
+		d.Mux = mux
+		if err := cmd.Setup(ctx, d); err != nil {
+			return fmt.Errorf("%s: %w", cmd.Name, err)
+		}
+		deps = append(deps, d)
 	}
-
-	mux := http.NewServeMux()
-	in, err := ingest.New(ctx, deps["ingest"].Bus, deps["ingest"].Tenants, deps["ingest"].Store, ingest.Config{}, deps["ingest"].Log)
-	if err != nil {
-		return err
-	}
-	in.Register()
-	in.Routes(mux)
-	validate.New(deps["validate"].Bus, deps["validate"].Tenants, validate.Config{}).Register()
-	dc, err := decide.New(ctx, deps["decide"].Bus, deps["decide"].Tenants, decide.Config{}, decide.WithLogger(deps["decide"].Log))
-	if err != nil {
-		return err
-	}
-	dc.Register()
-	dc.Routes(mux)
-	rs, err := respond.New(ctx, deps["respond"].Bus, deps["respond"].Tenants, respond.NewHTTPDeliverer(0), respond.Config{}, respond.WithLogger(deps["respond"].Log))
-	if err != nil {
-		return err
-	}
-	rs.Register()
-	admin := tenant.NewAdminAPI(store, deps["admin"].Tenants)
-	mux.Handle("/v1/tenants", admin)
-	mux.Handle("/v1/tenants/", admin)
+	adminAPI := tenant.NewAdminAPI(store, admin.Tenants)
+	mux.Handle("/v1/tenants", adminAPI)
+	mux.Handle("/v1/tenants/", adminAPI)
 	mux.Handle("/erp-sim/", erpsim.New(erpsim.Config{Secrets: map[string]string{demoEconomySystem: secret}, Logger: log.With("service", "erpsim")}))
 	var checks []worker.Check
 	// The workers share one connection and one store: NATS and Redis are
 	// checked once, each worker's consumers apart.
-	for name, d := range deps {
+	for _, d := range deps {
 		for _, c := range d.Checks() {
-			if name == "admin" || c.Name == "consumers" {
-				c.Name = name + " " + c.Name
+			if d == admin || c.Name == "consumers" {
+				c.Name = d.Bus.Config().Service + " " + c.Name
 				checks = append(checks, c)
 			}
 		}
@@ -261,17 +270,17 @@ func up(ctx context.Context, c upConfig, getenv func(string) string, stdout io.W
 
 	var wg sync.WaitGroup
 	errs := make(chan error, len(deps))
-	for name, d := range deps {
+	for _, d := range deps {
 		wg.Go(func() {
 			if err := d.Bus.Run(run); err != nil {
+				name := d.Bus.Config().Service
 				log.Error("worker stopped; stopping efaktura", "service", name, "err", err)
 				errs <- fmt.Errorf("%s: %w", name, err)
 				stop()
 			}
 		})
 	}
-	wg.Go(func() { rs.Run(run) })
-	printBanner(stdout, base, worker.RedactURL(natsURL), c, tokens)
+	printBanner(stdout, base, worker.RedactURL(natsURL), c, adminCfg.RedisURL != "", tokens)
 	wg.Wait()
 	close(errs)
 	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -307,9 +316,9 @@ func demoTenant(base, secret string, tokens map[string]string, pending bool) ten
 	}
 }
 
-func printBanner(w io.Writer, base, natsURL string, c upConfig, tokens map[string]string) {
+func printBanner(w io.Writer, base, natsURL string, c upConfig, redis bool, tokens map[string]string) {
 	idem := "JetStream KV"
-	if c.RedisURL != "" {
+	if redis {
 		idem = "Redis"
 	}
 	state := "approved"

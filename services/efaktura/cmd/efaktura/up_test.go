@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -17,6 +19,7 @@ import (
 	"time"
 
 	"github.com/kp-efaktura/efaktura/pkg/efaktura"
+	"github.com/kp-efaktura/efaktura/pkg/redistest"
 	"github.com/kp-efaktura/efaktura/pkg/telemetry"
 	"github.com/kp-efaktura/efaktura/services/erpsim"
 )
@@ -53,15 +56,19 @@ func startUpWith(t *testing.T, pending bool, tenantsFile string) *system {
 	return startUpConfig(t, upConfig{HTTPAddr: freeAddr(t), DataDir: t.TempDir(), Pending: pending, TenantsFile: tenantsFile})
 }
 
-// startUpConfig runs up with c and the demo tokens until the test ends,
-// and waits until its API answers.
-func startUpConfig(t *testing.T, c upConfig) *system {
+// startUpConfig runs up with c, the demo tokens and the variables of env
+// until the test ends, and waits until its API answers.
+func startUpConfig(t *testing.T, c upConfig, env ...map[string]string) *system {
 	t.Helper()
 	log := &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
+	vars := maps.Clone(demoTokens)
+	for _, e := range env {
+		maps.Copy(vars, e)
+	}
 	go func() {
-		done <- up(ctx, c, func(k string) string { return demoTokens[k] }, io.Discard, telemetry.NewLogger(log, slog.LevelInfo))
+		done <- up(ctx, c, func(k string) string { return vars[k] }, io.Discard, telemetry.NewLogger(log, slog.LevelInfo))
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -424,5 +431,28 @@ func TestMunicipalitiesAreIsolated(t *testing.T) {
 	}
 	if code, _ := s.do("GET", "/v1/documents/"+id, "case-t", nil); code != 200 {
 		t.Errorf("the own municipality's document: %d, want 200", code)
+	}
+}
+
+// TestMemoryStorage: with EFAKTURA_STORAGE=memory every stream and bucket,
+// the idempotency bucket included when Redis holds no keys, is created in
+// memory, once, and the system answers as it does on file.
+func TestMemoryStorage(t *testing.T) {
+	for _, withRedis := range []bool{false, true} {
+		t.Run(fmt.Sprintf("redis=%v", withRedis), func(t *testing.T) {
+			env := map[string]string{"EFAKTURA_STORAGE": "memory"}
+			if withRedis {
+				env["REDIS_URL"] = redistest.Start(t).URL()
+			}
+			s := startUpConfig(t, upConfig{HTTPAddr: freeAddr(t), DataDir: t.TempDir()}, env)
+			if code, body := s.post("valid-bundle-3-documents.xml"); code != 202 {
+				t.Fatalf("POST bundle: %d %s", code, body)
+			}
+			s.eventually("three documents approved", func() bool {
+				s.approveWaiting("case-t", 3)
+				return len(s.documents("approved")) == 3
+			})
+			s.eventually("three answers at the economy system", func() bool { return len(s.answers()) == 3 })
+		})
 	}
 }

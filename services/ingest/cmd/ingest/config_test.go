@@ -4,9 +4,10 @@ import (
 	"testing"
 
 	"github.com/kp-efaktura/efaktura/pkg/worker/workertest"
+	"github.com/kp-efaktura/efaktura/services/ingest"
 )
 
 func TestConfigurationIsDocumented(t *testing.T) {
 	common := workertest.Common()
-	workertest.Documented(t, workertest.Doc, "ingest", command.FlagSet(), func(name string) bool { return common[name] && name != "http" })
+	workertest.Documented(t, workertest.Doc, "ingest", ingest.Command().FlagSet(), func(name string) bool { return common[name] && name != "http" })
 }

@@ -6,24 +6,6 @@
 // by default.
 package main
 
-import (
-	"context"
+import "github.com/kp-efaktura/efaktura/services/ingest"
 
-	"github.com/kp-efaktura/efaktura/pkg/worker"
-	"github.com/kp-efaktura/efaktura/services/ingest"
-)
-
-func main() { command.Main() }
-
-var command = worker.Command{
-	Name: "ingest", HTTPAddr: ":8081",
-	Setup: func(ctx context.Context, d *worker.Deps) error {
-		w, err := ingest.New(ctx, d.Bus, d.Tenants, d.Store, ingest.Config{}, d.Log)
-		if err != nil {
-			return err
-		}
-		w.Register()
-		w.Routes(d.Mux)
-		return nil
-	},
-}
+func main() { ingest.Command().Main() }

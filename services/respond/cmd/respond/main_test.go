@@ -11,6 +11,7 @@ import (
 
 	"github.com/kp-efaktura/efaktura/pkg/natstest"
 	"github.com/kp-efaktura/efaktura/pkg/redistest"
+	"github.com/kp-efaktura/efaktura/services/respond"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -33,7 +34,7 @@ func TestRunWithRedisIdempotency(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- command(env(nil)).Run(ctx, []string{"--nats", s.ClientURL(), "--metrics", metrics, "--redis", redistest.Start(t).URL(), "--sweep", "50ms"}, env(nil))
+		done <- respond.Command().Run(ctx, []string{"--nats", s.ClientURL(), "--metrics", metrics, "--redis", redistest.Start(t).URL(), "--backoff", "50ms"}, env(nil))
 	}()
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		resp, err := http.Get("http://" + metrics + "/metrics")
@@ -60,7 +61,7 @@ func TestRunWithRedisIdempotency(t *testing.T) {
 }
 
 func TestRunRejectsBadConfiguration(t *testing.T) {
-	err := command(env(nil)).Run(context.Background(), []string{"--replicas", "2", "extra"}, env(nil))
+	err := respond.Command().Run(context.Background(), []string{"--replicas", "2", "extra"}, env(nil))
 	if err == nil || !strings.Contains(err.Error(), "replicas") {
 		t.Errorf("run = %v, want a configuration error", err)
 	}

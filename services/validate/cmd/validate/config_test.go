@@ -4,9 +4,10 @@ import (
 	"testing"
 
 	"github.com/kp-efaktura/efaktura/pkg/worker/workertest"
+	"github.com/kp-efaktura/efaktura/services/validate"
 )
 
 func TestConfigurationIsDocumented(t *testing.T) {
 	common := workertest.Common()
-	workertest.Documented(t, workertest.Doc, "validate", command(func(string) string { return "" }).FlagSet(), func(name string) bool { return common[name] && name != "http" })
+	workertest.Documented(t, workertest.Doc, "validate", validate.Command().FlagSet(), func(name string) bool { return common[name] && name != "http" })
 }

@@ -1,19 +1,14 @@
-package respond
+package answer
 
-import (
-	"time"
+import "time"
 
-	"github.com/kp-efaktura/efaktura/events"
-	"github.com/kp-efaktura/efaktura/pkg/tenant"
-)
-
-// Answer is what respond sends to a municipality's economy system for one
+// Answer is what efaktura sends to a municipality's economy system for one
 // decided document: the JSON body of the POST. It identifies the document
 // the way the economy system knows it (the bundle's REFERENCE, the sender,
 // RECEIPT_NO and DOCUMENT_NO) and says what KP decided and why.
 //
 // The field names are a contract with every economy system and the ERP
-// simulator: add optional fields only.
+// simulator: fields are only ever added, and only optional ones.
 type Answer struct {
 	// AnswerID identifies the answer: the id of the document.decided event
 	// it answers. The economy system gets it in the Idempotency-Key header
@@ -61,30 +56,4 @@ type Sender struct {
 type Reason struct {
 	Code string `json:"code"`
 	Text string `json:"text,omitempty"`
-}
-
-// BuildAnswer builds the answer to a decided document for the municipality
-// t. answerID is the id of the document.decided event. The findings of a
-// technically invalid document are not copied: their messages may quote the
-// document's data, and the reasons already name the violated rules.
-func BuildAnswer(d events.DocumentDecided, answerID string, t tenant.Tenant) Answer {
-	reasons := make([]Reason, 0, len(d.Reasons))
-	for _, r := range d.Reasons {
-		reasons = append(reasons, Reason{Code: string(r.Code), Text: r.Text})
-	}
-	return Answer{
-		AnswerID:      answerID,
-		DocumentID:    d.DocumentID,
-		Kommune:       d.Kommune,
-		EconomySystem: t.EconomySystem.ID,
-		Reference:     d.Reference,
-		ReceiptNo:     d.ReceiptNo,
-		DocumentNo:    d.DocumentNo,
-		DocumentType:  string(d.DocumentType),
-		Sender:        Sender{Type: d.Sender.Type, ID: d.Sender.ID},
-		Decision:      string(d.Decision),
-		Reasons:       reasons,
-		DecidedAt:     d.DecidedAt.UTC(),
-		Ruleset:       d.Ruleset,
-	}
 }

@@ -1,13 +1,24 @@
-package respond
+package answer
 
 import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
+)
+
+// Errors of [Verify].
+var (
+	// ErrSignature: the signature is missing, malformed or does not match
+	// the body.
+	ErrSignature = errors.New("answer: bad signature")
+	// ErrTimestamp: the signature's timestamp is missing, malformed or
+	// outside the tolerance.
+	ErrTimestamp = errors.New("answer: bad signature timestamp")
 )
 
 // Headers of an answer delivery.

@@ -1,0 +1,3 @@
+module github.com/kp-efaktura/efaktura/pkg/answer
+
+go 1.26.0

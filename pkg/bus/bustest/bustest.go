@@ -1,0 +1,169 @@
+// Package bustest runs a bus in the background for a test and waits on what
+// it does: events stored in a stream, a consumer that has caught up, a
+// condition that comes true. Like net/http/httptest, it is for tests only.
+//
+// Waits are on real signals, never a fixed sleep: to show that something
+// did not happen, wait until the consumer that would have done it has acked
+// the input ([Settled]), then look.
+package bustest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/kp-efaktura/efaktura/pkg/bus"
+)
+
+// Within is how long the waits below wait before they fail the test: long
+// enough for a loaded CI machine, short enough to fail a hung test.
+const Within = 30 * time.Second
+
+// Run runs b.Run in the background until the test ends, failing the test
+// if Run returns an error. stop ends it earlier and returns Run's result.
+func Run(t testing.TB, b *bus.Bus) (stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	var (
+		once sync.Once
+		err  error
+	)
+	stop = func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case err = <-done:
+			case <-time.After(Within):
+				err = errors.New("bustest: Run did not return after its context ended")
+			}
+		})
+		return err
+	}
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
+			t.Errorf("bus Run: %v", err)
+		}
+	})
+	return stop
+}
+
+// Eventually calls cond every 10 ms until it returns nil, and fails the
+// test with what and cond's last error after [Within].
+func Eventually(t testing.TB, what string, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(Within)
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s: %v", Within, what, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Settled waits until the durable consumer of stream has delivered at
+// least n events and acked every one it has: all it was given is done.
+func Settled(t testing.TB, js jetstream.JetStream, stream, durable string, n uint64) {
+	t.Helper()
+	Eventually(t, "consumer "+durable+" to settle", func() error {
+		c, err := js.Consumer(context.Background(), stream, durable)
+		if err != nil {
+			return err
+		}
+		info, err := c.Info(context.Background())
+		if err != nil {
+			return err
+		}
+		if info.NumPending > 0 || info.NumAckPending > 0 || info.AckFloor.Consumer < n {
+			return fmt.Errorf("%d waiting, %d unacked, %d acked of %d", info.NumPending, info.NumAckPending, info.AckFloor.Consumer, n)
+		}
+		return nil
+	})
+}
+
+// Recorder keeps the events a stream stores on some subjects, in stream
+// order: what was published and not dropped as a duplicate.
+type Recorder struct {
+	mu     sync.Mutex
+	events []cloudevents.Event
+}
+
+// Record starts recording the events stored on subjects of stream, from
+// the stream's start, until the test ends.
+func Record(t testing.TB, js jetstream.JetStream, stream string, subjects ...string) *Recorder {
+	t.Helper()
+	ctx := context.Background()
+	c, err := js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{FilterSubjects: subjects})
+	if err != nil {
+		t.Fatalf("bustest: record %s %v: %v", stream, subjects, err)
+	}
+	r := &Recorder{}
+	cc, err := c.Consume(func(m jetstream.Msg) {
+		e, err := bus.Decode(ctx, m.Headers(), m.Data())
+		if err != nil {
+			t.Errorf("bustest: %s holds a message that is no CloudEvent: %v", m.Subject(), err)
+			return
+		}
+		r.mu.Lock()
+		r.events = append(r.events, e)
+		r.mu.Unlock()
+	})
+	if err != nil {
+		t.Fatalf("bustest: record %s %v: %v", stream, subjects, err)
+	}
+	t.Cleanup(cc.Stop)
+	return r
+}
+
+// Events returns the events recorded so far of the given types, or of
+// every type when none is given.
+func (r *Recorder) Events(types ...string) []cloudevents.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []cloudevents.Event
+	for _, e := range r.events {
+		if len(types) == 0 || slices.Contains(types, e.Type()) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Wait waits until at least n events of type typ are recorded and returns
+// them all.
+func (r *Recorder) Wait(t testing.TB, typ string, n int) []cloudevents.Event {
+	t.Helper()
+	var got []cloudevents.Event
+	Eventually(t, fmt.Sprintf("%d %s", n, typ), func() error {
+		if got = r.Events(typ); len(got) < n {
+			return fmt.Errorf("%d recorded", len(got))
+		}
+		return nil
+	})
+	return got
+}
+
+// Payloads decodes the JSON data of events into T, failing the test on an
+// event that does not decode.
+func Payloads[T any](t testing.TB, events []cloudevents.Event) []T {
+	t.Helper()
+	out := make([]T, len(events))
+	for i, e := range events {
+		if err := e.DataAs(&out[i]); err != nil {
+			t.Fatalf("bustest: decode %s %s: %v", e.Type(), e.ID(), err)
+		}
+	}
+	return out
+}

@@ -1,0 +1,30 @@
+package decide
+
+import (
+	"context"
+	"flag"
+
+	"github.com/kp-efaktura/efaktura/pkg/worker"
+)
+
+// Command is the decide worker as a process: bin/decide runs it, and
+// efaktura up wires it the same way, so every setting works in both.
+func Command() worker.Command {
+	var cfg Config
+	return worker.Command{
+		Name: "decide", HTTPAddr: ":8082",
+		Flags: func(fs *flag.FlagSet, env *worker.Env) {
+			fs.StringVar(&cfg.Bucket, "bucket", env.String("DECIDE_BUCKET", ""), "KV `bucket` of the document records (env DECIDE_BUCKET)")
+			fs.IntVar(&cfg.Concurrency, "concurrency", env.Int("DECIDE_CONCURRENCY", 0), "events each handler works on at once; 0 for the default 8 (env DECIDE_CONCURRENCY)")
+		},
+		Setup: func(ctx context.Context, d *worker.Deps) error {
+			w, err := New(ctx, d.Bus, d.Tenants, cfg, WithLogger(d.Log))
+			if err != nil {
+				return err
+			}
+			w.Register()
+			w.Routes(d.Mux)
+			return nil
+		},
+	}
+}

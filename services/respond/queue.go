@@ -1,0 +1,229 @@
+package respond
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+
+	"github.com/kp-efaktura/efaktura/events"
+	"github.com/kp-efaktura/efaktura/pkg/answer"
+	"github.com/kp-efaktura/efaktura/pkg/bus"
+	"github.com/kp-efaktura/efaktura/pkg/cpr"
+	"github.com/kp-efaktura/efaktura/pkg/tenant"
+)
+
+// pausedUntil is how long a queue stays paused unless resumed: for good.
+var pausedUntil = time.Date(9999, time.January, 1, 0, 0, 0, 0, time.UTC)
+
+// errNotAllowed: an answer reached a queue whose municipality may not be
+// answered now; the queue pauses and the answer waits at its head.
+var errNotAllowed = errors.New("respond: the municipality's service agreements do not allow answers")
+
+// queue answers a document.decided with answer.queued, and with
+// answer.parked when the municipality's agreements do not allow answers
+// now. It only emits events: a redelivery emits the same ids.
+func (w *Worker) queue(_ context.Context, in cloudevents.Event, d events.DocumentDecided) ([]cloudevents.Event, error) {
+	kommune, err := events.KommuneOf(in)
+	if err != nil {
+		return nil, bus.Permanent(err)
+	}
+	if d.Kommune != kommune {
+		return nil, bus.Permanent(fmt.Errorf("decision %s: payload kommune %q differs from the event's %q", in.ID(), d.Kommune, kommune))
+	}
+	a := BuildAnswer(d, in.ID())
+	queued, err := events.New(events.TypeAnswerQueued, events.SourceRespond, kommune, a.DocumentID, []string{a.AnswerID}, a, d.DecidedAt)
+	if err != nil {
+		return nil, bus.Permanent(err)
+	}
+	t, found := w.tenants.Get(kommune)
+	ok, reason, detail := answersAllowed(t, found)
+	if ok {
+		return []cloudevents.Event{queued}, nil
+	}
+	parked, err := events.New(events.TypeAnswerParked, events.SourceRespond, kommune, a.DocumentID,
+		[]string{a.AnswerID, string(reason)}, events.AnswerParked{
+			AnswerID: a.AnswerID, DocumentID: a.DocumentID, Kommune: kommune,
+			Reason: reason, Detail: detail, ParkedAt: time.Now().UTC(),
+		}, time.Now())
+	if err != nil {
+		return nil, bus.Permanent(err)
+	}
+	return []cloudevents.Event{queued, parked}, nil
+}
+
+// answersAllowed is tenant.Tenant's AnswersAllowed, for a municipality
+// that may not be in the registry.
+func answersAllowed(t tenant.Tenant, found bool) (bool, events.ParkReason, string) {
+	if !found {
+		return false, events.ParkAgreementMissing, "the municipality is not registered"
+	}
+	ok, reason, detail := t.AnswersAllowed()
+	return ok, events.ParkReason(reason), detail
+}
+
+// deliver sends the answer at the head of a municipality's queue. The
+// queue hands out one answer at a time across every replica and retries a
+// failure before the next, so answers go in decision order:
+//
+//   - delivered: answer.delivered, and the next answer;
+//   - the agreements do not allow answers, or the economy system refuses
+//     efaktura itself (401, 403, 404, 410, a redirect, no endpoint or
+//     secret): the queue pauses, with the answer at its head, until the
+//     municipality's record changes;
+//   - the economy system refuses this answer (another 4xx): it is
+//     dead-lettered, with answer.failed, and the queue goes on;
+//   - any other failure: tried again after Config.Backoff, for as long as
+//     it takes.
+func (w *Worker) deliver(ctx context.Context, _ cloudevents.Event, a events.AnswerQueued) ([]cloudevents.Event, error) {
+	t, found := w.tenants.Get(a.Kommune)
+	if ok, _, _ := answersAllowed(t, found); !ok {
+		return nil, w.hold(ctx, a.Kommune, t.Version, errNotAllowed)
+	}
+	a.EconomySystem = t.EconomySystem.ID
+	rcpt, err := w.deliverer.Deliver(ctx, t.EconomySystem, a)
+	attempt := bus.Attempt(ctx)
+	switch {
+	case err == nil:
+		now := time.Now()
+		ev, err := events.New(events.TypeAnswerDelivered, events.SourceRespond, a.Kommune, a.DocumentID,
+			[]string{a.AnswerID}, events.AnswerDelivered{
+				AnswerID: a.AnswerID, DocumentID: a.DocumentID, Kommune: a.Kommune, EconomySystemID: a.EconomySystem,
+				Attempts: max(1, attempt), DeliveredAt: now.UTC(), StatusCode: rcpt.Status,
+			}, now)
+		if err != nil {
+			return nil, bus.Permanent(err)
+		}
+		return []cloudevents.Event{ev}, nil
+	case holdsQueue(err):
+		w.log.ErrorContext(ctx, "economy system refused efaktura; the municipality's answers wait until its record changes",
+			"kommune", a.Kommune, "answer_id", a.AnswerID, "err", cpr.Mask(err.Error()))
+		return nil, w.hold(ctx, a.Kommune, t.Version, err)
+	case permanentDelivery(err):
+		return nil, bus.Permanent(err)
+	}
+	return nil, bus.RetryAfter(err, w.cfg.Backoff[min(max(attempt, 1), len(w.cfg.Backoff))-1])
+}
+
+// hold pauses kommune's queue and asks for the answer to be tried again as
+// soon as it resumes. A change the registry shows since version (read
+// before the attempt) may have been applied before the pause: then the
+// queue is resumed at once, and the answer tried on the new record.
+func (w *Worker) hold(ctx context.Context, kommune string, version uint64, cause error) error {
+	name := QueueHandler(kommune)
+	if err := w.bus.Pause(ctx, name, pausedUntil); err != nil {
+		return fmt.Errorf("%w (and the queue could not be paused: %w)", cause, err)
+	}
+	if t, _ := w.tenants.Get(kommune); t.Version != version {
+		if err := w.bus.Resume(ctx, name); err != nil {
+			return fmt.Errorf("%w (and the queue could not be resumed after a change: %w)", cause, err)
+		}
+	}
+	return bus.RetryAfter(cause, 0)
+}
+
+// failed is answer.failed for a failed attempt at a queued answer: final
+// when it was dead-lettered, permanent as well when the economy system
+// refused efaktura itself and the queue waits for an operator.
+func (w *Worker) failed(in cloudevents.Event, cause error, attempt int, final bool) []cloudevents.Event {
+	if errors.Is(cause, errNotAllowed) {
+		return nil // not an attempt: the answer waits for the agreements
+	}
+	a, err := events.Decode[events.AnswerQueued](in)
+	if err != nil {
+		return nil // not an answer we could have sent
+	}
+	t, _ := w.tenants.Get(a.Kommune)
+	now := time.Now()
+	ev, err := events.New(events.TypeAnswerFailed, events.SourceRespond, a.Kommune, a.DocumentID,
+		[]string{a.AnswerID, strconv.Itoa(attempt)}, events.AnswerFailed{
+			AnswerID: a.AnswerID, DocumentID: a.DocumentID, Kommune: a.Kommune, EconomySystemID: t.EconomySystem.ID,
+			Attempts: attempt, Permanent: final || holdsQueue(cause),
+			// The text names the economy system and the status, never the
+			// answer's data; CPR numbers are masked all the same.
+			Error: cpr.Mask(cause.Error()), FailedAt: now.UTC(),
+		}, now)
+	if err != nil {
+		w.log.Error("answer.failed not built", "answer_id", a.AnswerID, "err", err)
+		return nil
+	}
+	return []cloudevents.Event{ev}
+}
+
+// change applies a tenant.changed or agreement.changed to the
+// municipality's queue, once the registry shows the version the event
+// names: resumed when the agreements allow answers, paused otherwise. A
+// queue paused because the economy system refused efaktura resumes too:
+// the change may be the fix, and if not, the first answer pauses it again.
+func (w *Worker) change(ctx context.Context, in cloudevents.Event) ([]cloudevents.Event, error) {
+	kommune, err := events.KommuneOf(in)
+	if err != nil {
+		return nil, bus.Permanent(err)
+	}
+	var version int64
+	switch in.Type() {
+	case events.TypeTenantChanged:
+		ch, err := events.Decode[events.TenantChanged](in)
+		if err != nil {
+			return nil, bus.Permanent(err)
+		}
+		version = ch.Version
+	default:
+		ch, err := events.Decode[events.AgreementChanged](in)
+		if err != nil {
+			return nil, bus.Permanent(err)
+		}
+		version = ch.Version
+	}
+	w.settle(ctx, kommune, uint64(max(0, version)))
+	w.ensureQueue(kommune)
+	t, found := w.tenants.Get(kommune)
+	if ok, reason, _ := answersAllowed(t, found); !ok {
+		w.log.InfoContext(ctx, "answer queue paused", "kommune", kommune, "reason", reason)
+		return nil, w.bus.Pause(ctx, QueueHandler(kommune), pausedUntil)
+	}
+	return nil, w.bus.Resume(ctx, QueueHandler(kommune))
+}
+
+// settle waits, at most Config.Settle, until the registry has seen the
+// version of the municipality's record a change names: the registry
+// follows the tenants' bucket and may lag behind the event. Past the bound
+// the change goes on with what the registry knows; the next change, or the
+// first answer, catches up.
+func (w *Worker) settle(ctx context.Context, kommune string, version uint64) {
+	ctx, cancel := context.WithTimeout(ctx, w.cfg.Settle)
+	defer cancel()
+	if err := w.tenants.WaitVersion(ctx, kommune, version); err != nil {
+		w.log.InfoContext(ctx, "tenant version not seen in time; going on with what the registry knows", "kommune", kommune, "version", version, "err", err)
+	}
+}
+
+// BuildAnswer builds the answer to a decided document; answerID is the id
+// of the document.decided event. Its economy system is left empty: it is
+// set from the municipality's record when the answer is sent. The findings
+// of a technically invalid document are not copied: their messages may
+// quote the document's data, and the reasons already name the violated
+// rules.
+func BuildAnswer(d events.DocumentDecided, answerID string) answer.Answer {
+	reasons := make([]answer.Reason, 0, len(d.Reasons))
+	for _, r := range d.Reasons {
+		reasons = append(reasons, answer.Reason{Code: string(r.Code), Text: r.Text})
+	}
+	return answer.Answer{
+		AnswerID:     answerID,
+		DocumentID:   d.DocumentID,
+		Kommune:      d.Kommune,
+		Reference:    d.Reference,
+		ReceiptNo:    d.ReceiptNo,
+		DocumentNo:   d.DocumentNo,
+		DocumentType: string(d.DocumentType),
+		Sender:       answer.Sender{Type: d.Sender.Type, ID: d.Sender.ID},
+		Decision:     string(d.Decision),
+		Reasons:      reasons,
+		DecidedAt:    d.DecidedAt.UTC(),
+		Ruleset:      d.Ruleset,
+	}
+}
