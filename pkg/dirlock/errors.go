@@ -18,9 +18,9 @@ type LockedError struct {
 
 func (e *LockedError) Error() string {
 	if e.PID == 0 {
-		return fmt.Sprintf("%s: %s is locked by another process", ErrLocked, e.Dir)
+		return fmt.Sprintf("dirlock: %s is locked by another process", e.Dir)
 	}
-	return fmt.Sprintf("%s: %s is locked by process %d", ErrLocked, e.Dir, e.PID)
+	return fmt.Sprintf("dirlock: %s is locked by process %d", e.Dir, e.PID)
 }
 
 // Is makes errors.Is(err, ErrLocked) true.
