@@ -14,7 +14,7 @@ TOOLS := $(CURDIR)/bin/tools
 # Benchmark flags; e.g. make bench BENCHFLAGS='-count 6' for benchstat.
 BENCHFLAGS ?= -count 3
 
-.PHONY: all build run test test-short bench vet fmt lint helm-lint tidy clean
+.PHONY: all build run test test-short bench vet fmt lint check-tree helm-lint tidy clean
 
 all: vet test build
 
@@ -45,8 +45,13 @@ vet:
 fmt:
 	gofmt -w $(ALL_GO_MOD_DIRS)
 
-lint: $(TOOLS)/staticcheck vet
+lint: $(TOOLS)/staticcheck vet check-tree
 	$(TOOLS)/staticcheck $(ALL_PKGS)
+
+## check-tree: git tracks no binary (an executable that is not a #! script) and
+## no file over 1 MiB outside testdata/
+check-tree:
+	.ci/check-tree
 
 $(TOOLS)/staticcheck:
 	GOBIN=$(TOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/kp-efaktura/efaktura/pkg/dirlock"
 	"github.com/kp-efaktura/efaktura/pkg/natsembed"
 	"github.com/kp-efaktura/efaktura/pkg/telemetry"
 	"github.com/kp-efaktura/efaktura/pkg/tenant"
@@ -148,6 +149,12 @@ func up(ctx context.Context, c upConfig, getenv func(string) string, stdout io.W
 
 	natsURL := c.NATSURL
 	if natsURL == "" {
+		// One up per data directory: a second would open the same store (issue 9).
+		lock, err := dirlock.Lock(c.DataDir)
+		if err != nil {
+			return fmt.Errorf("lock the data directory: %w", err)
+		}
+		defer lock.Unlock()
 		ns, err := natsembed.Start(natsembed.Config{StoreDir: filepath.Join(c.DataDir, "nats"), Port: c.NATSPort})
 		if err != nil {
 			return err
