@@ -1,13 +1,11 @@
 package ingest
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"log/slog"
+	"io"
+	"iter"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -15,185 +13,208 @@ import (
 	"github.com/kp-efaktura/efaktura/events"
 	"github.com/kp-efaktura/efaktura/pkg/cpr"
 	"github.com/kp-efaktura/efaktura/pkg/efaktura"
-	"github.com/kp-efaktura/efaktura/pkg/idem"
 	"github.com/kp-efaktura/efaktura/pkg/tenant"
 )
 
-// Submission is a bundle as it arrives, over HTTP or NATS.
-type Submission struct {
-	Kommune string
-	// ServiceProvider is the party that delivered the file: the economy
+// The intake of a bundle, top to bottom:
+//
+//  1. A front end turns what arrived into a [submission]: the HTTP API
+//     reads the body (http.go), the NATS handler takes the event's data
+//     (ingest.go).
+//  2. [Worker.classify] judges it and returns a [verdict]: an [acceptance]
+//     holding the bundle's events and its duplicate key's claim, or a
+//     [rejection] with its reason and findings. It publishes nothing.
+//  3. [Worker.take] keeps an accepted bundle in the object store, publishes
+//     its events, then commits the claim, or aborts it on failure.
+//  4. The front end maps the verdict to an HTTP answer or to
+//     bundle.rejected.
+
+// submission is a bundle as it arrives, over HTTP or NATS.
+type submission struct {
+	kommune string
+	// serviceProvider is the party that delivered the file: the economy
 	// system's id over HTTP, the event source over NATS (V10's key).
-	ServiceProvider string
-	Body            []byte // XML or a ZIP holding one XML file, as received
-	ReceivedAt      time.Time
+	serviceProvider string
+	body            io.ReaderAt // XML or a ZIP holding one XML file, as received
+	size            int64
+	sha256          string // of the body, lower-case hex
+	receivedAt      time.Time
 }
 
-// Status is what became of a submission.
-type Status string
+// open returns a reader of the whole body, from its start.
+func (s submission) open() io.Reader { return io.NewSectionReader(s.body, 0, s.size) }
+
+// verdict is what became of a submission: exactly one of accepted and
+// rejected is set.
+type verdict struct {
+	accepted *acceptance
+	rejected *rejection
+}
+
+// rejection is a bundle refused whole: nothing of it was taken in.
+type rejection struct {
+	reason    reason
+	bundleID  string // for reasonDuplicate: the accepted bundle's id
+	reference string
+	sha256    string
+	findings  []efaktura.Finding // file and bundle findings, for reasonInvalid and reasonTooLarge
+	message   string             // for reasonUnknownSender
+}
+
+// reason is why a bundle was refused.
+type reason int
 
 const (
-	Accepted      Status = "accepted"
-	Invalid       Status = "invalid"        // a file or bundle rule failed
-	TooLarge      Status = "too_large"      // V01
-	Duplicate     Status = "duplicate"      // V10
-	UnknownSender Status = "unknown_sender" // the bundle's sender is not registered for the municipality
+	reasonInvalid       reason = iota // a file or bundle rule failed
+	reasonTooLarge                    // V01
+	reasonDuplicate                   // V10
+	reasonUnknownSender               // the sender is not registered for the municipality
 )
 
-// Outcome is the answer to a submission.
-type Outcome struct {
-	Status      Status
-	BundleID    string
-	Reference   string
-	DuplicateOf string // the accepted bundle's id, for Duplicate
-	Documents   []events.BundleDocument
-	Findings    []efaktura.Finding // file and bundle findings, for Invalid and TooLarge
-	Message     string             // for UnknownSender
-	SHA256      string
-	// publish sends an accepted bundle's events, building them in batches
-	// so a large bundle is never held as events all at once.
-	publish func(ctx context.Context, send func(context.Context, ...cloudevents.Event) error) error
+// acceptance is a bundle that passed: its bundle.received payload, its
+// documents, and the claim on its duplicate key. Publish
+// [acceptance.events], then commit the claim ([Worker.commit]), or abort
+// ([acceptance.abort]) if they cannot be published.
+type acceptance struct {
+	received  events.BundleReceived
+	documents []document
+	claim     claim
 }
 
-// ErrRetry is wrapped by intake errors that say "not now": the
-// duplicate-bundle register could not answer, or the same bundle is being
-// taken in right now. The submission should be sent again later; it is not
-// a duplicate.
-var ErrRetry = errors.New("ingest: try again later")
-
-// received is what intake keeps of each document: its own bytes and its
-// sender, not its parsed tree, so memory stays near the bundle's size.
-type received struct {
+// document is what intake keeps of each document of an accepted bundle:
+// its own bytes, its sender and its bundle-scoped findings, not its parsed
+// tree, so memory stays near the bundle's size.
+type document struct {
 	raw                  []byte
 	senderType, senderID string
+	findings             []events.Finding
 }
 
-// intake validates a submission and, when it is accepted, stores the raw
-// bundle and returns the events to publish. The bundle's duplicate key is
-// claimed during validation; commit completes the claim once the events are
-// published, abort releases it, so a submission that fails half-way does
-// not use up its REFERENCE.
-func (w *Worker) intake(ctx context.Context, s Submission) (o Outcome, commit, abort func(context.Context), err error) {
-	noop := func(context.Context) {}
-	if _, ok := w.tenants.Get(s.Kommune); !ok {
-		return Outcome{}, noop, noop, fmt.Errorf("%w: kommune %s", tenant.ErrNotFound, s.Kommune)
+// classify validates a submission and judges it. The duplicate-bundle key
+// is claimed during validation; on a rejection or an error it is released
+// again (deferred), so a bundle that was not taken in does not use up its
+// REFERENCE.
+// The error wraps [ErrRetry] when the registers could not answer and
+// [tenant.ErrNotFound] for an unknown municipality.
+func (w *Worker) classify(ctx context.Context, s submission) (verdict, error) {
+	if _, ok := w.tenants.Get(s.kommune); !ok {
+		return verdict{}, fmt.Errorf("%w: kommune %s", tenant.ErrNotFound, s.kommune)
 	}
-	senders := w.tenants.Senders(s.Kommune)
+	senders := w.tenants.Senders(s.kommune)
 	reg := &bundleRegistry{store: w.store, lease: w.cfg.Lease}
-	var docs []received
-	res, err := efaktura.Validate(ctx, bytes.NewReader(s.Body), efaktura.Options{
+	accepted := false
+	defer func() {
+		if !accepted {
+			reg.claim.release(ctx)
+		}
+	}()
+	var docs []document
+	res, err := efaktura.Validate(ctx, s.open(), efaktura.Options{
 		Senders:          senders,
 		Bundles:          reg,
-		ServiceProvider:  s.ServiceProvider,
-		ReceivedAt:       s.ReceivedAt,
+		ServiceProvider:  s.serviceProvider,
+		ReceivedAt:       s.receivedAt,
 		KeepRaw:          true,
 		File:             "bundle",
 		MaxUnzippedBytes: w.cfg.MaxUnzippedBytes,
 		Document: func(d *efaktura.Document, _ *efaktura.DocumentResult) error {
 			h := d.Root().Child("HEADER")
-			docs = append(docs, received{raw: d.Raw(), senderType: h.Child("SENDER_ID_TYPE").Value(), senderID: h.Child("SENDER_ID").Value()})
+			docs = append(docs, document{raw: d.Raw(), senderType: h.Child("SENDER_ID_TYPE").Value(), senderID: h.Child("SENDER_ID").Value()})
 			return nil
 		},
 	})
+	switch {
+	case err != nil:
+		err = fmt.Errorf("validate bundle: %w", err)
+	case reg.err != nil:
+		// The register did not say "duplicate": it could not answer, or
+		// the bundle is being taken in right now. Either way, not now.
+		err = fmt.Errorf("%w: %w", ErrRetry, reg.err)
+	case res.Valid || len(res.Findings) == 0:
+		switch {
+		case reg.claim.token == "":
+			err = errors.New("validate bundle: the duplicate check did not run")
+		case len(docs) == 0 || len(docs) != len(res.Documents):
+			err = fmt.Errorf("validate bundle: %d documents reported, %d seen", len(res.Documents), len(docs))
+		}
+	}
 	if err != nil {
-		return Outcome{}, noop, noop, fmt.Errorf("validate bundle: %w", err)
+		return verdict{}, err
 	}
-	if reg.err != nil {
-		// The register did not say "duplicate": it could not answer, or the
-		// bundle is being taken in right now. Either way, not now.
-		reg.release(ctx)
-		return Outcome{}, noop, noop, fmt.Errorf("%w: %w", ErrRetry, reg.err)
+	reject := func(r rejection) (verdict, error) {
+		r.reference, r.sha256 = res.Reference, s.sha256
+		return verdict{rejected: &r}, nil
 	}
-	sum := sha256.Sum256(s.Body)
-	o = Outcome{Reference: res.Reference, SHA256: hex.EncodeToString(sum[:])}
+
 	if !res.Valid && len(res.Findings) > 0 {
-		reg.release(ctx)
-		o.Findings = res.Findings
-		o.Status = Invalid
+		r := rejection{reason: reasonInvalid, findings: res.Findings}
 		for _, f := range res.Findings {
 			switch f.Rule {
 			case "V01":
-				o.Status = TooLarge
+				r.reason = reasonTooLarge
 			case "V10":
-				o.Status = Duplicate
+				r.reason, r.bundleID = reasonDuplicate, reg.claim.bundleID
 			}
 		}
-		if o.Status == Duplicate {
-			o.DuplicateOf = w.bundleID(s, res, docs)
-			o.BundleID = o.DuplicateOf
-		}
-		return o, noop, noop, nil
+		return reject(r)
 	}
-	senderType, senderID := docs[0].senderType, docs[0].senderID
-	if _, known, _ := senders.LookupSender(ctx, senderType, senderID); !known {
-		reg.release(ctx)
-		o.Status = UnknownSender
-		o.Message = fmt.Sprintf("sender %s %s is not registered for kommune %s", senderType, cpr.Mask(senderID), s.Kommune)
-		return o, noop, noop, nil
+	sender := events.Sender{Type: docs[0].senderType, ID: docs[0].senderID}
+	_, known, err := senders.LookupSender(ctx, sender.Type, sender.ID)
+	if err != nil {
+		return verdict{}, fmt.Errorf("%w: look up the sender: %w", ErrRetry, err)
+	}
+	if !known {
+		return reject(rejection{reason: reasonUnknownSender,
+			message: fmt.Sprintf("sender %s %s is not registered for kommune %s", sender.Type, cpr.Mask(sender.ID), s.kommune)})
 	}
 
-	o.Status = Accepted
-	o.BundleID = w.bundleID(s, res, docs)
-	sender := events.Sender{Type: senderType, ID: senderID}
-	received := events.BundleReceived{
-		BundleID: o.BundleID, Kommune: s.Kommune, ServiceProvider: s.ServiceProvider, Reference: res.Reference,
-		Sender: sender, ReceivedAt: s.ReceivedAt, Object: o.BundleID, SHA256: o.SHA256, Ruleset: res.Ruleset,
-	}
-	for _, dr := range res.Documents {
-		received.Documents = append(received.Documents, events.BundleDocument{
-			DocumentID: events.DocumentID(o.BundleID, dr.Index), Index: dr.Index, ReceiptNo: dr.ReceiptNo,
+	id := reg.claim.bundleID
+	a := &acceptance{documents: docs, claim: reg.claim, received: events.BundleReceived{
+		BundleID: id, Kommune: s.kommune, ServiceProvider: s.serviceProvider, Reference: res.Reference,
+		Sender: sender, ReceivedAt: s.receivedAt, Object: id, SHA256: s.sha256, Ruleset: res.Ruleset,
+	}}
+	for i, dr := range res.Documents {
+		// Bundle rules such as V51 add their findings once the whole
+		// bundle was read, so they are taken from the result, not from the
+		// Document callback.
+		docs[i].findings = bundleScoped(dr.Findings)
+		a.received.Documents = append(a.received.Documents, events.BundleDocument{
+			DocumentID: events.DocumentID(id, dr.Index), Index: dr.Index, ReceiptNo: dr.ReceiptNo,
 			DocumentNo: dr.DocumentNo, DocumentType: events.DocumentType(dr.Type),
 		})
 	}
-	o.Documents = received.Documents
-	head, err := events.New(events.TypeBundleReceived, events.SourceIngest, s.Kommune, o.BundleID, []string{o.BundleID}, received, s.ReceivedAt)
-	if err != nil {
-		reg.release(ctx)
-		return Outcome{}, noop, noop, err
-	}
-	o.publish = func(ctx context.Context, send func(context.Context, ...cloudevents.Event) error) error {
-		const batch = 50
-		out := []cloudevents.Event{head}
-		for i, d := range docs {
-			dr, doc := res.Documents[i], received.Documents[i]
-			e, err := events.New(events.TypeDocumentReceived, events.SourceIngest, s.Kommune, doc.DocumentID, []string{doc.DocumentID},
-				events.DocumentReceived{
-					DocumentID: doc.DocumentID, BundleID: o.BundleID, Kommune: s.Kommune, Index: dr.Index,
-					ReceiptNo: dr.ReceiptNo, DocumentNo: dr.DocumentNo, DocumentType: doc.DocumentType,
-					Sender:    events.Sender{Type: d.senderType, ID: d.senderID},
-					Reference: res.Reference, ReceivedAt: s.ReceivedAt, XML: d.raw, Findings: bundleScoped(dr.Findings),
-				}, s.ReceivedAt)
-			if err != nil {
-				return err
-			}
-			if out = append(out, e); len(out) == batch || i == len(docs)-1 {
-				if err := send(ctx, out...); err != nil {
-					return err
-				}
-				out = out[:0]
-			}
-		}
-		if len(out) > 0 {
-			return send(ctx, out...)
-		}
-		return nil
-	}
-	if err := w.keep(ctx, o.BundleID, s.Body); err != nil {
-		reg.release(ctx)
-		return Outcome{}, noop, noop, err
-	}
-	commit = func(ctx context.Context) { reg.complete(ctx, untilNextYear(s.ReceivedAt), w.log) }
-	return o, commit, reg.release, nil
+	accepted = true
+	return verdict{accepted: a}, nil
 }
 
-// bundleID is the accepted bundle's id, from its duplicate key.
-func (w *Worker) bundleID(s Submission, res *efaktura.Result, docs []received) string {
-	var senderType, senderID string
-	if len(docs) > 0 {
-		senderType, senderID = docs[0].senderType, docs[0].senderID
+// events yields bundle.received, then one document.received per document,
+// each built when it is asked for, so a large bundle is never held as
+// events all at once. It stops at the first error.
+func (a *acceptance) events() iter.Seq2[cloudevents.Event, error] {
+	return func(yield func(cloudevents.Event, error) bool) {
+		b := a.received
+		e, err := events.New(events.TypeBundleReceived, events.SourceIngest, b.Kommune, b.BundleID, []string{b.BundleID}, b, b.ReceivedAt)
+		if !yield(e, err) || err != nil {
+			return
+		}
+		for i, d := range a.documents {
+			doc := b.Documents[i]
+			e, err := events.New(events.TypeDocumentReceived, events.SourceIngest, b.Kommune, doc.DocumentID, []string{doc.DocumentID},
+				events.DocumentReceived{
+					DocumentID: doc.DocumentID, BundleID: b.BundleID, Kommune: b.Kommune, Index: doc.Index,
+					ReceiptNo: doc.ReceiptNo, DocumentNo: doc.DocumentNo, DocumentType: doc.DocumentType,
+					Sender:    events.Sender{Type: d.senderType, ID: d.senderID},
+					Reference: b.Reference, ReceivedAt: b.ReceivedAt, XML: d.raw, Findings: d.findings,
+				}, b.ReceivedAt)
+			if !yield(e, err) || err != nil {
+				return
+			}
+		}
 	}
-	return events.BundleID(s.ServiceProvider, senderType, senderID, res.Reference, danishYear(s.ReceivedAt))
 }
+
+// abort releases the duplicate key, so the bundle can be sent again.
+func (a *acceptance) abort(ctx context.Context) { a.claim.release(ctx) }
 
 // bundleScoped are the findings that need the whole bundle (V51): the
 // validate worker judges the rest from the document alone.
@@ -205,81 +226,4 @@ func bundleScoped(fs []efaktura.Finding) []events.Finding {
 		}
 	}
 	return out
-}
-
-// bundleRegistry is V10's register of accepted bundles on the idempotency
-// store: the key is claimed while the bundle is validated and published,
-// completed for the rest of the year once it is, and released when it is
-// not, so a failed intake can be sent again.
-type bundleRegistry struct {
-	store idem.Store
-	lease time.Duration
-	key   string
-	token string
-	// err is set when the register could not say: the store failed, or the
-	// same bundle is being taken in right now and may yet fail.
-	err error
-}
-
-// errInProgress: the same bundle is being taken in by another request.
-var errInProgress = errors.New("the same bundle is being taken in right now")
-
-func (r *bundleRegistry) Register(ctx context.Context, key efaktura.BundleKey) (bool, error) {
-	r.key = "bundle/" + key.String()
-	token, st, err := r.store.Claim(ctx, r.key, r.lease)
-	switch {
-	case err != nil:
-		r.err = err
-		return false, err
-	case st == idem.Busy:
-		r.err = errInProgress
-		return false, errInProgress
-	}
-	r.token = token
-	return st == idem.Done, nil
-}
-
-// complete keeps the key for ttl. It retries: a bundle whose key is lost
-// would let a later bundle with the same key through as if new.
-func (r *bundleRegistry) complete(ctx context.Context, ttl time.Duration, log *slog.Logger) {
-	if r.token == "" {
-		return
-	}
-	ctx = context.WithoutCancel(ctx)
-	var err error
-	for _, wait := range []time.Duration{0, 100 * time.Millisecond, time.Second, 5 * time.Second} {
-		time.Sleep(wait)
-		if err = r.store.Complete(ctx, r.key, r.token, ttl); err == nil || errors.Is(err, idem.ErrNotOwner) {
-			break
-		}
-	}
-	if err != nil {
-		log.ErrorContext(ctx, "duplicate-bundle key not kept; a resent bundle may be taken in twice", "err", err)
-	}
-}
-
-// release frees the key for a resend. A failure needs no handling: the
-// claim's lease runs out on its own.
-func (r *bundleRegistry) release(ctx context.Context) {
-	if r.token != "" {
-		_ = r.store.Release(context.WithoutCancel(ctx), r.key, r.token)
-	}
-}
-
-var copenhagen = func() *time.Location {
-	loc, err := time.LoadLocation("Europe/Copenhagen")
-	if err != nil {
-		panic(err)
-	}
-	return loc
-}()
-
-func danishYear(t time.Time) int { return t.In(copenhagen).Year() }
-
-// untilNextYear is how long a duplicate key must live: to the end of the
-// Danish year it was accepted in, plus a week for clocks and late retries.
-func untilNextYear(t time.Time) time.Duration {
-	dk := t.In(copenhagen)
-	next := time.Date(dk.Year()+1, time.January, 1, 0, 0, 0, 0, copenhagen)
-	return next.Sub(t) + 7*24*time.Hour
 }
