@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -31,7 +32,7 @@ type Tenants interface {
 	Authenticate(token string) (tenant.Principal, error)
 }
 
-// Worker takes in bundles.
+// Worker takes in bundles. Call [Worker.Close] when it is done.
 type Worker struct {
 	cfg     Config
 	bus     *bus.Bus
@@ -41,6 +42,13 @@ type Worker struct {
 	log     *slog.Logger
 	now     func() time.Time
 	slots   chan struct{} // MaxConcurrent intakes
+
+	// Background work, which Close stops and waits for: completions of
+	// duplicate-bundle keys being retried.
+	mu         sync.Mutex
+	closed     bool
+	stop       chan struct{}
+	background sync.WaitGroup
 }
 
 // New creates the object store (idempotently) and returns the worker.
@@ -57,7 +65,32 @@ func New(ctx context.Context, b *bus.Bus, tenants Tenants, store idem.Store, cfg
 		return nil, fmt.Errorf("ingest: object store %s: %w", cfg.Bucket, err)
 	}
 	return &Worker{cfg: cfg, bus: b, tenants: tenants, store: store, objects: objects, log: log, now: time.Now,
-		slots: make(chan struct{}, cfg.MaxConcurrent)}, nil
+		slots: make(chan struct{}, cfg.MaxConcurrent), stop: make(chan struct{})}, nil
+}
+
+// Close stops the worker's background work and waits for it until ctx is
+// done, returning ctx's error then. Completions of duplicate-bundle keys
+// still being retried get one last try at once. Call it once the HTTP
+// server and the bus have stopped; a bundle taken in after Close gets a
+// single try to complete its key.
+func (w *Worker) Close(ctx context.Context) error {
+	w.mu.Lock()
+	if !w.closed {
+		w.closed = true
+		close(w.stop)
+	}
+	w.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		w.background.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // take classifies a submission and, when it is accepted, keeps the raw

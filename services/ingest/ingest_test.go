@@ -11,6 +11,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -52,12 +54,20 @@ func (ts tenants) Authenticate(token string) (tenant.Principal, error) {
 	return tenant.Principal{}, tenant.ErrAuth
 }
 
-var demo = tenants{"0101": {
-	Kommune: "0101", Name: "Kærholm Kommune",
-	EconomySystem: tenant.EconomySystem{ID: "erp-0101", Endpoint: "http://erp.invalid/answers", Secret: "s"},
-	Senders:       []tenant.Sender{{Type: "CVR", ID: "12345674"}, {Type: "CVR", ID: "24680134"}, {Type: "EAN", ID: "7350000000030"}},
-	Tokens:        []tenant.Token{{Role: tenant.RoleIngest, Name: "erp", SHA256: tenant.HashToken("erp-token")}},
-}}
+var demo = tenants{
+	"0101": {
+		Kommune: "0101", Name: "Kærholm Kommune",
+		EconomySystem: tenant.EconomySystem{ID: "erp-0101", Endpoint: "http://erp.invalid/answers", Secret: "s"},
+		Senders:       []tenant.Sender{{Type: "CVR", ID: "12345674"}, {Type: "CVR", ID: "24680134"}, {Type: "EAN", ID: "7350000000030"}},
+		Tokens:        []tenant.Token{{Role: tenant.RoleIngest, Name: "erp", SHA256: tenant.HashToken("erp-token")}},
+	},
+	"0202": {
+		Kommune: "0202", Name: "Vestby Kommune",
+		EconomySystem: tenant.EconomySystem{ID: "erp-0202", Endpoint: "http://erp.invalid/answers", Secret: "s"},
+		Senders:       []tenant.Sender{{Type: "CVR", ID: "12345674"}},
+		Tokens:        []tenant.Token{{Role: tenant.RoleIngest, Name: "erp", SHA256: tenant.HashToken("erp2-token")}},
+	},
+}
 
 type fixture struct {
 	w   *Worker
@@ -66,22 +76,46 @@ type fixture struct {
 	srv *httptest.Server
 }
 
+// options vary the fixture: the store of the duplicate-bundle keys (a
+// JetStream KV bucket, bundles_idem), and the log.
+type options struct {
+	store func(idem.Store) idem.Store // wraps the store, e.g. in a flaky one
+	log   *slog.Logger
+}
+
 func setup(t *testing.T, cfg Config) *fixture {
+	t.Helper()
+	return setupWith(t, cfg, options{})
+}
+
+func setupWith(t *testing.T, cfg Config, o options) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	nc := natstest.Connect(t, natstest.Start(t))
-	b, err := bus.New(ctx, nc, bus.Config{Service: "ingest", Subjects: events.StreamSubjects()}, bus.WithSubjects(events.SubjectOf))
+	if o.log == nil {
+		o.log = slog.New(slog.DiscardHandler)
+	}
+	b, err := bus.New(ctx, nc, bus.Config{Service: "ingest", Subjects: events.StreamSubjects()},
+		bus.WithSubjects(events.SubjectOf), bus.WithLogger(o.log))
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := idem.NewKV(ctx, b.JetStream(), idem.KVConfig{Bucket: "bundles_idem"})
+	var store idem.Store
+	if store, err = idem.NewKV(ctx, b.JetStream(), idem.KVConfig{Bucket: "bundles_idem"}); err != nil {
+		t.Fatal(err)
+	}
+	if o.store != nil {
+		store = o.store(store)
+	}
+	w, err := New(ctx, b, demo, store, cfg, o.log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := New(ctx, b, demo, store, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(func() {
+		if err := w.Close(context.Background()); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
 	mux := http.NewServeMux()
 	w.Routes(mux)
 	srv := httptest.NewServer(mux)
@@ -265,18 +299,47 @@ func toJSON(v any) string {
 	return string(b)
 }
 
-// flaky is a real store that fails while down is set: the register being
-// unreachable, for a moment.
+// flaky is a real store that fails on demand: the register being
+// unreachable, for a moment. It records the leases it is asked for.
 type flaky struct {
 	idem.Store
-	down bool
+	claimDown, completeDown, releaseDown atomic.Bool
+
+	mu     sync.Mutex
+	leases []time.Duration
 }
 
+var errDown = errors.New("store unreachable")
+
 func (f *flaky) Claim(ctx context.Context, key string, lease time.Duration) (string, idem.State, error) {
-	if f.down {
-		return "", 0, errors.New("store unreachable")
+	f.mu.Lock()
+	f.leases = append(f.leases, lease)
+	f.mu.Unlock()
+	if f.claimDown.Load() {
+		return "", 0, errDown
 	}
 	return f.Store.Claim(ctx, key, lease)
+}
+
+func (f *flaky) Complete(ctx context.Context, key, token string, ttl time.Duration) error {
+	if f.completeDown.Load() {
+		return errDown
+	}
+	return f.Store.Complete(ctx, key, token, ttl)
+}
+
+func (f *flaky) Release(ctx context.Context, key, token string) error {
+	if f.releaseDown.Load() {
+		return errDown
+	}
+	return f.Store.Release(ctx, key, token)
+}
+
+func withFlaky(store **flaky) func(idem.Store) idem.Store {
+	return func(s idem.Store) idem.Store {
+		*store = &flaky{Store: s}
+		return *store
+	}
 }
 
 // TestRegisterTroubleIsNotADuplicate: when the duplicate-bundle register
@@ -284,19 +347,18 @@ func (f *flaky) Claim(ctx context.Context, key string, lease time.Duration) (str
 // is 503 "send it again", never 409: a 409 would make the economy system
 // drop a bundle that was never taken in.
 func TestRegisterTroubleIsNotADuplicate(t *testing.T) {
-	f := setup(t, Config{})
-	store := &flaky{Store: f.w.store, down: true}
-	f.w.store = store
+	var store *flaky
+	f := setupWith(t, Config{}, options{store: withFlaky(&store)})
+	store.claimDown.Store(true)
 	bundle := example(t, "valid-invoice.xml")
 	if code, body := f.post(t, "erp-token", bundle); code != http.StatusServiceUnavailable {
 		t.Fatalf("register down: %d %v, want 503", code, body)
 	}
-	store.down = false
+	store.claimDown.Store(false)
 
 	// Hold the bundle's key as a concurrent intake would.
-	at := f.w.now()
 	key := "bundle/" + efaktura.BundleKey{ServiceProvider: "erp-0101", SenderType: "CVR", SenderID: "12345674",
-		Reference: "OEH-BUNDT-2025-0412", Year: danishYear(at)}.String()
+		Reference: "OEH-BUNDT-2025-0412", Year: danishYear(f.w.now())}.String()
 	token, st, err := store.Claim(context.Background(), key, time.Minute)
 	if err != nil || st != idem.Claimed {
 		t.Fatalf("claim: %v %v", st, err)

@@ -35,7 +35,7 @@ var errInProgress = errors.New("the same bundle is being taken in right now")
 // Register implements [efaktura.BundleRegistry].
 func (r *bundleRegistry) Register(ctx context.Context, k efaktura.BundleKey) (bool, error) {
 	id := events.BundleID(k.ServiceProvider, k.SenderType, k.SenderID, k.Reference, k.Year)
-	c := claim{store: r.store, bundleID: id, key: "bundle/" + k.String()}
+	c := claim{store: r.store, bundleID: id, key: "bundle/" + k.String(), expires: time.Now().Add(r.lease)}
 	token, st, err := r.store.Claim(ctx, c.key, r.lease)
 	switch {
 	case err != nil:
@@ -56,7 +56,8 @@ type claim struct {
 	store    idem.Store
 	bundleID string
 	key      string
-	token    string // empty when nothing is held
+	token    string    // empty when nothing is held
+	expires  time.Time // the lease's end, after which completing is refused
 }
 
 // complete keeps the key for ttl.
@@ -75,21 +76,71 @@ func (c claim) release(ctx context.Context) {
 	}
 }
 
+// Completion retries: the first after completeFirstWait, each next one
+// twice as long after, up to completeMaxWait, while the lease lasts.
+const (
+	completeFirstWait = 100 * time.Millisecond
+	completeMaxWait   = 5 * time.Second
+	completeTimeout   = 5 * time.Second // per try
+)
+
 // commit completes an accepted bundle's key until a week into the next
-// Danish year, once its events are out. It retries: a bundle whose key is
-// lost would let a later bundle with the same key through as if new.
+// Danish year, once its events are out. It tries once, in the request: an
+// HTTP request never sleeps on it. Should that fail, the worker keeps trying
+// in the background while the claim's lease lasts, and [Worker.Close] waits
+// for those tries. The tries matter: a bundle whose key is lost would be
+// taken in again, as new, when it is sent again.
 func (w *Worker) commit(ctx context.Context, c claim, receivedAt time.Time) {
 	ttl := untilNextYear(receivedAt)
-	ctx = context.WithoutCancel(ctx)
-	var err error
-	for _, wait := range []time.Duration{0, 100 * time.Millisecond, time.Second, 5 * time.Second} {
-		time.Sleep(wait)
-		if err = c.complete(ctx, ttl); err == nil || errors.Is(err, idem.ErrNotOwner) {
-			break
-		}
+	err := c.complete(ctx, ttl)
+	if err == nil {
+		return
 	}
-	if err != nil {
-		w.log.ErrorContext(ctx, "duplicate-bundle key not kept; a resent bundle may be taken in twice", "bundle_id", c.bundleID, "err", err)
+	if !errors.Is(err, idem.ErrNotOwner) && w.later(func(stop <-chan struct{}) { w.completeLater(ctx, c, ttl, stop) }) {
+		w.log.WarnContext(ctx, "duplicate-bundle key not completed yet; trying again in the background", "bundle_id", c.bundleID, "err", err)
+		return
+	}
+	w.log.ErrorContext(ctx, "duplicate-bundle key not kept; the same bundle sent again would be taken in twice", "bundle_id", c.bundleID, "err", err)
+}
+
+// later runs f in a goroutine that [Worker.Close] stops (closing stop) and
+// waits for. It reports false, and does not run f, once Close was called.
+func (w *Worker) later(f func(stop <-chan struct{})) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return false
+	}
+	w.background.Go(func() { f(w.stop) })
+	return true
+}
+
+// completeLater retries completing c until it succeeds, the lease ends, or
+// stop is closed, which brings one last try at once.
+func (w *Worker) completeLater(ctx context.Context, c claim, ttl time.Duration, stop <-chan struct{}) {
+	ctx = context.WithoutCancel(ctx)
+	for wait := completeFirstWait; ; wait = min(2*wait, completeMaxWait) {
+		// A try must reach the store before the lease ends.
+		left := time.Until(c.expires) - time.Second
+		last := left <= wait
+		timer := time.NewTimer(max(min(wait, left), 0))
+		select {
+		case <-timer.C:
+		case <-stop:
+			timer.Stop()
+			last = true
+		}
+		tctx, cancel := context.WithTimeout(ctx, completeTimeout)
+		err := c.complete(tctx, ttl)
+		cancel()
+		switch {
+		case err == nil:
+			w.log.InfoContext(ctx, "duplicate-bundle key completed after a retry", "bundle_id", c.bundleID)
+			return
+		case last || errors.Is(err, idem.ErrNotOwner):
+			w.log.ErrorContext(ctx, "duplicate-bundle key not kept; the same bundle sent again would be taken in twice", "bundle_id", c.bundleID, "err", err)
+			return
+		}
 	}
 }
 
