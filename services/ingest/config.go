@@ -12,7 +12,8 @@ type Config struct {
 	// "EFAKTURA_bundles".
 	Bucket string
 	// Lease is how long a bundle's duplicate key stays claimed while it is
-	// taken in, should the worker stop; default 2m.
+	// taken in, should the worker stop; default the bus's Lease
+	// (bus.Config.Lease, --lease, EFAKTURA_LEASE), else 2m.
 	Lease time.Duration
 	// MaxBodyBytes caps an HTTP request body: the V01 limit of its content
 	// type plus one byte, so V01 still reports an oversized file; default

@@ -53,10 +53,13 @@ type Worker struct {
 
 // New creates the object store (idempotently) and returns the worker.
 // store keeps the duplicate-bundle keys (V10): Redis in production, JetStream
-// KV in the all-in-one.
+// KV in the all-in-one. A zero cfg.Lease takes the bus's Lease.
 func New(ctx context.Context, b *bus.Bus, tenants Tenants, store idem.Store, cfg Config, log *slog.Logger) (*Worker, error) {
-	cfg = cfg.withDefaults()
 	bc := b.Config()
+	if cfg.Lease == 0 {
+		cfg.Lease = bc.Lease
+	}
+	cfg = cfg.withDefaults()
 	objects, err := b.JetStream().CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
 		Bucket: cfg.Bucket, Replicas: bc.Replicas, Storage: bc.StorageType(),
 		Description: "Raw e-faktura bundles as received",

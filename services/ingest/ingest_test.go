@@ -17,12 +17,14 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/kp-efaktura/efaktura/events"
 	"github.com/kp-efaktura/efaktura/pkg/bus"
 	"github.com/kp-efaktura/efaktura/pkg/efaktura"
 	"github.com/kp-efaktura/efaktura/pkg/idem"
 	"github.com/kp-efaktura/efaktura/pkg/natstest"
+	"github.com/kp-efaktura/efaktura/pkg/redistest"
 	"github.com/kp-efaktura/efaktura/pkg/tenant"
 )
 
@@ -76,9 +78,12 @@ type fixture struct {
 	srv *httptest.Server
 }
 
-// options vary the fixture: the store of the duplicate-bundle keys (a
-// JetStream KV bucket, bundles_idem), and the log.
+// options vary the fixture: the bus's configuration, and the store of the
+// duplicate-bundle keys (default a JetStream KV bucket, bundles_idem), which
+// with a Redis store is also the bus's.
 type options struct {
+	bus   bus.Config
+	redis *redistest.Server
 	store func(idem.Store) idem.Store // wraps the store, e.g. in a flaky one
 	log   *slog.Logger
 }
@@ -92,17 +97,29 @@ func setupWith(t *testing.T, cfg Config, o options) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	nc := natstest.Connect(t, natstest.Start(t))
+	if o.bus.Service == "" {
+		o.bus.Service = "ingest"
+	}
+	o.bus.Subjects = events.StreamSubjects()
 	if o.log == nil {
 		o.log = slog.New(slog.DiscardHandler)
 	}
-	b, err := bus.New(ctx, nc, bus.Config{Service: "ingest", Subjects: events.StreamSubjects()},
-		bus.WithSubjects(events.SubjectOf), bus.WithLogger(o.log))
+	opts := []bus.Option{bus.WithSubjects(events.SubjectOf), bus.WithLogger(o.log)}
+	var store idem.Store
+	if o.redis != nil {
+		rc := redis.NewClient(&redis.Options{Addr: o.redis.Addr})
+		t.Cleanup(func() { rc.Close() })
+		store = idem.NewRedis(rc, "")
+		opts = append(opts, bus.WithIdempotency(store))
+	}
+	b, err := bus.New(ctx, nc, o.bus, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var store idem.Store
-	if store, err = idem.NewKV(ctx, b.JetStream(), idem.KVConfig{Bucket: "bundles_idem"}); err != nil {
-		t.Fatal(err)
+	if store == nil {
+		if store, err = idem.NewKV(ctx, b.JetStream(), idem.KVConfig{Bucket: "bundles_idem"}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if o.store != nil {
 		store = o.store(store)
@@ -357,8 +374,7 @@ func TestRegisterTroubleIsNotADuplicate(t *testing.T) {
 	store.claimDown.Store(false)
 
 	// Hold the bundle's key as a concurrent intake would.
-	key := "bundle/" + efaktura.BundleKey{ServiceProvider: "erp-0101", SenderType: "CVR", SenderID: "12345674",
-		Reference: "OEH-BUNDT-2025-0412", Year: danishYear(f.w.now())}.String()
+	key := keyName(events.BundleID("erp-0101", "CVR", "12345674", "OEH-BUNDT-2025-0412", f.w.now().In(copenhagen).Year()))
 	token, st, err := store.Claim(context.Background(), key, time.Minute)
 	if err != nil || st != idem.Claimed {
 		t.Fatalf("claim: %v %v", st, err)

@@ -35,7 +35,7 @@ var errInProgress = errors.New("the same bundle is being taken in right now")
 // Register implements [efaktura.BundleRegistry].
 func (r *bundleRegistry) Register(ctx context.Context, k efaktura.BundleKey) (bool, error) {
 	id := events.BundleID(k.ServiceProvider, k.SenderType, k.SenderID, k.Reference, k.Year)
-	c := claim{store: r.store, bundleID: id, key: "bundle/" + k.String(), expires: time.Now().Add(r.lease)}
+	c := claim{store: r.store, bundleID: id, key: keyName(id), expires: time.Now().Add(r.lease)}
 	token, st, err := r.store.Claim(ctx, c.key, r.lease)
 	switch {
 	case err != nil:
@@ -50,6 +50,12 @@ func (r *bundleRegistry) Register(ctx context.Context, k efaktura.BundleKey) (bo
 	r.claim = c
 	return st == idem.Done, nil
 }
+
+// keyName is a bundle's key in the idempotency store: "bundle/" and the
+// bundle id, a UUID v5 (a SHA-1 hash) of the duplicate key's parts. It never
+// holds REFERENCE itself, which economy systems may fill with a CPR number
+// (issue 9); idem's errors quote the key, so they stay free of it too.
+func keyName(bundleID string) string { return "bundle/" + bundleID }
 
 // claim is a duplicate-bundle key held for one intake.
 type claim struct {
@@ -151,8 +157,6 @@ var copenhagen = func() *time.Location {
 	}
 	return loc
 }()
-
-func danishYear(t time.Time) int { return t.In(copenhagen).Year() }
 
 // untilNextYear is how long a duplicate key must live: to the end of the
 // Danish year it was accepted in, plus a week for clocks and late retries.
