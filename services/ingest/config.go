@@ -1,6 +1,9 @@
 package ingest
 
 import (
+	"errors"
+	"fmt"
+	"os"
 	"time"
 
 	"github.com/kp-efaktura/efaktura/pkg/efaktura"
@@ -20,16 +23,44 @@ type Config struct {
 	// 45 MB for XML and 100 MB for ZIP. Set, it caps both.
 	MaxBodyBytes int64
 	// MaxUnzippedBytes caps a zipped bundle's content; default 64 MiB.
-	// Intake holds each document's bytes until the bundle is published, so
-	// this bounds its memory.
 	MaxUnzippedBytes int64
-	// MaxConcurrent is how many bundles are taken in at once; default 2.
-	// More wait up to SlotWait for a turn, then get 503 with Retry-After.
+	// MaxConcurrent is how many bundles are validated and published at once;
+	// default 2. More wait up to SlotWait for a turn, then get 503 with
+	// Retry-After. A request takes its turn only once its body is spooled,
+	// so a slow upload holds no turn.
 	MaxConcurrent int
-	// SlotWait is how long a request waits for an intake slot; default 10 s.
-	// Waiting costs a connection, not memory: the body is read only once
-	// the request has its slot.
+	// SlotWait is how long a received bundle waits for a turn; default 10s.
+	// Waiting costs a connection and the spooled file, not memory.
 	SlotWait time.Duration
+
+	// SpoolDir holds each HTTP body while it is received and validated, and
+	// every accepted bundle's documents until they are published; default
+	// os.TempDir(). The files are unlinked at once and closed after the
+	// request, so nothing is left behind, even after a crash. Budget disk
+	// for MaxUploadsPerToken bodies of up to 100 MB per ingest token.
+	SpoolDir string
+	// MinUploadRate is the slowest an HTTP body may arrive, in bytes per
+	// second, averaged over each UploadWindow; default 16384 (16 KiB/s). A
+	// slower upload, or one that stalls, ends with 408.
+	MinUploadRate int64
+	// UploadWindow is the span over which MinUploadRate is measured: each
+	// window must bring MinUploadRate×UploadWindow bytes or the end of the
+	// body. The first window is the grace at the start, and a stalled
+	// connection is cut after at most one window; default 10s.
+	UploadWindow time.Duration
+	// MaxUploadsPerToken is how many requests one ingest token may have in
+	// progress at once, from the first byte of the body to the answer;
+	// default 4. One more gets 429 with Retry-After.
+	MaxUploadsPerToken int
+	// RatePerToken is how many requests per second one ingest token may
+	// send on average, with bursts of BurstPerToken; default 10 per second.
+	// A request over the rate gets 429 with Retry-After saying when the
+	// next one is allowed.
+	RatePerToken float64
+	// BurstPerToken is how many requests one ingest token may send at once
+	// before RatePerToken applies; default 200 (an economy system catching
+	// up on a backlog, or the end-to-end benchmark's 200 bundles).
+	BurstPerToken int
 }
 
 func (c Config) withDefaults() Config {
@@ -48,7 +79,64 @@ func (c Config) withDefaults() Config {
 	if c.SlotWait == 0 {
 		c.SlotWait = 10 * time.Second
 	}
+	if c.SpoolDir == "" {
+		c.SpoolDir = os.TempDir()
+	}
+	if c.MinUploadRate == 0 {
+		c.MinUploadRate = 16 << 10
+	}
+	if c.UploadWindow == 0 {
+		c.UploadWindow = 10 * time.Second
+	}
+	if c.MaxUploadsPerToken == 0 {
+		c.MaxUploadsPerToken = 4
+	}
+	if c.RatePerToken == 0 {
+		c.RatePerToken = 10
+	}
+	if c.BurstPerToken == 0 {
+		c.BurstPerToken = 200
+	}
 	return c
+}
+
+// Validate reports every problem of c, with its defaults applied, at once;
+// the error wraps [ErrConfig]. It checks that SpoolDir is a directory.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	var errs []error
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{
+		{"max body bytes", c.MaxBodyBytes}, {"max unzipped bytes", c.MaxUnzippedBytes},
+		{"max concurrent", int64(c.MaxConcurrent)}, {"min upload rate", c.MinUploadRate},
+		{"max uploads per token", int64(c.MaxUploadsPerToken)}, {"burst per token", int64(c.BurstPerToken)},
+	} {
+		if f.v < 0 {
+			errs = append(errs, fmt.Errorf("%s is %d; expected a positive number (0 for the default)", f.name, f.v))
+		}
+	}
+	if c.RatePerToken < 0 {
+		errs = append(errs, fmt.Errorf("rate per token is %g; expected a positive number of requests per second (0 for the default)", c.RatePerToken))
+	}
+	for _, f := range []struct {
+		name string
+		v    time.Duration
+	}{{"lease", c.Lease}, {"slot wait", c.SlotWait}, {"upload window", c.UploadWindow}} {
+		if f.v < 0 {
+			errs = append(errs, fmt.Errorf("%s is %v; expected a positive duration (0 for the default)", f.name, f.v))
+		}
+	}
+	if fi, err := os.Stat(c.SpoolDir); err != nil {
+		errs = append(errs, fmt.Errorf("spool dir: %w", err))
+	} else if !fi.IsDir() {
+		errs = append(errs, fmt.Errorf("spool dir %s is not a directory", c.SpoolDir))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	return nil
 }
 
 // maxBody is the body cap for a content type.

@@ -6,5 +6,16 @@
 // whole. An accepted one is kept raw in the JetStream object store, and
 // bundle.received and one document.received per document are published;
 // validate judges each document. A bundle refused over NATS gets
-// bundle.rejected.
+// bundle.rejected. intake.go reads the intake top to bottom.
+//
+// An HTTP body is spooled to a file in [Config.SpoolDir] before the bundle
+// waits for one of the [Config.MaxConcurrent] intake turns, so neither a
+// slow nor a huge upload holds a turn or memory: a body must arrive at
+// [Config.MinUploadRate] (408 otherwise) and within the size limits (413).
+// Each ingest token may have [Config.MaxUploadsPerToken] requests in
+// progress and send [Config.RatePerToken] a second (429 with Retry-After
+// otherwise).
+//
+// The duplicate-bundle keys are named by the bundle id, a hash, never by
+// REFERENCE, which may hold a CPR number.
 package ingest

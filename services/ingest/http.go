@@ -1,14 +1,10 @@
 package ingest
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"strconv"
@@ -31,8 +27,12 @@ type documentJSON struct {
 }
 
 // postBundle takes a bundle from an economy system: 202 accepted, 400 with
-// findings, 401 bad token, 403 unknown sender, 409 duplicate, 413 too
-// large, 415 wrong content type, 503 busy or not now.
+// findings, 401 bad token, 403 unknown sender, 408 too slow an upload, 409
+// duplicate, 413 too large, 415 wrong content type, 429 over the token's
+// limits, 503 busy or not now.
+//
+// The body is spooled to a file before the request waits for one of the
+// MaxConcurrent intake turns, so a slow upload holds no turn (issue 9).
 func (w *Worker) postBundle(rw http.ResponseWriter, r *http.Request) {
 	token, _ := tenant.Bearer(r)
 	p, err := w.tenants.Authenticate(token)
@@ -48,25 +48,45 @@ func (w *Worker) postBundle(rw http.ResponseWriter, r *http.Request) {
 		writeJSON(rw, http.StatusUnsupportedMediaType, map[string]string{"error": "send the bundle as application/xml or application/zip"})
 		return
 	}
+	done, wait, ok := w.limits.admit(p, time.Now())
+	if !ok {
+		retryAfter(rw, wait)
+		writeJSON(rw, http.StatusTooManyRequests, map[string]string{"error": fmt.Sprintf(
+			"too many requests with this token: at most %d at once and %g a second; send it again after %s seconds",
+			w.cfg.MaxUploadsPerToken, w.cfg.RatePerToken, rw.Header().Get("Retry-After"))})
+		return
+	}
+	defer done()
+
+	body, err := w.receive(rw, r, w.cfg.maxBody(ct))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.Is(err, errTooSlow):
+		rw.Header().Set("Connection", "close")
+		writeJSON(rw, http.StatusRequestTimeout, map[string]string{"error": fmt.Sprintf(
+			"the upload was slower than %d bytes a second over %s; send it again over a faster connection", w.cfg.MinUploadRate, w.cfg.UploadWindow)})
+		return
+	case errors.As(err, &tooBig):
+		writeJSON(rw, http.StatusRequestEntityTooLarge, map[string]string{"error": fmt.Sprintf("the bundle is larger than %d bytes; a plain XML bundle may be at most 45 MB, a zipped one 100 MB (send ZIPs as application/zip)", tooBig.Limit-1)})
+		return
+	case errors.Is(err, errSpool):
+		w.log.ErrorContext(r.Context(), "bundle not spooled", "kommune", p.Kommune, "err", err)
+		writeJSON(rw, http.StatusServiceUnavailable, map[string]string{"error": "the bundle could not be taken in now; send it again later"})
+		return
+	case err != nil:
+		writeJSON(rw, http.StatusBadRequest, map[string]string{"error": "the request body could not be read"})
+		return
+	}
+	defer body.Close()
+
 	if !w.takeSlot(r.Context()) {
 		retryAfter(rw, 5*time.Second)
 		writeJSON(rw, http.StatusServiceUnavailable, map[string]string{"error": "busy taking in other bundles; send it again shortly"})
 		return
 	}
 	defer func() { <-w.slots }()
-	body, err := io.ReadAll(http.MaxBytesReader(rw, r.Body, w.cfg.maxBody(ct)))
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig):
-		writeJSON(rw, http.StatusRequestEntityTooLarge, map[string]string{"error": fmt.Sprintf("the bundle is larger than %d bytes; a plain XML bundle may be at most 45 MB, a zipped one 100 MB (send ZIPs as application/zip)", tooBig.Limit-1)})
-		return
-	case err != nil:
-		writeJSON(rw, http.StatusBadRequest, map[string]string{"error": "the request body could not be read"})
-		return
-	}
-	sum := sha256.Sum256(body)
-	v, err := w.take(r.Context(), submission{kommune: p.Kommune, serviceProvider: p.Name, body: bytes.NewReader(body), size: int64(len(body)),
-		sha256: hex.EncodeToString(sum[:]), receivedAt: w.now()})
+	v, err := w.take(r.Context(), submission{kommune: p.Kommune, serviceProvider: p.Name, body: body.file, size: body.size,
+		sha256: body.sha256, receivedAt: w.now()})
 	if errors.Is(err, ErrRetry) {
 		retryAfter(rw, 5*time.Second)
 		writeJSON(rw, http.StatusServiceUnavailable, map[string]string{"error": "the bundle cannot be taken in right now (it is being taken in already, or the duplicate check is unavailable); send it again shortly"})

@@ -42,6 +42,7 @@ type Worker struct {
 	log     *slog.Logger
 	now     func() time.Time
 	slots   chan struct{} // MaxConcurrent intakes
+	limits  *limits       // per ingest token
 
 	// Background work, which Close stops and waits for: completions of
 	// duplicate-bundle keys being retried.
@@ -53,11 +54,15 @@ type Worker struct {
 
 // New creates the object store (idempotently) and returns the worker.
 // store keeps the duplicate-bundle keys (V10): Redis in production, JetStream
-// KV in the all-in-one. A zero cfg.Lease takes the bus's Lease.
+// KV in the all-in-one. A zero cfg.Lease takes the bus's Lease. The error
+// wraps [ErrConfig] for an invalid cfg.
 func New(ctx context.Context, b *bus.Bus, tenants Tenants, store idem.Store, cfg Config, log *slog.Logger) (*Worker, error) {
 	bc := b.Config()
 	if cfg.Lease == 0 {
 		cfg.Lease = bc.Lease
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
 	cfg = cfg.withDefaults()
 	objects, err := b.JetStream().CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
@@ -68,7 +73,7 @@ func New(ctx context.Context, b *bus.Bus, tenants Tenants, store idem.Store, cfg
 		return nil, fmt.Errorf("ingest: object store %s: %w", cfg.Bucket, err)
 	}
 	return &Worker{cfg: cfg, bus: b, tenants: tenants, store: store, objects: objects, log: log, now: time.Now,
-		slots: make(chan struct{}, cfg.MaxConcurrent), stop: make(chan struct{})}, nil
+		slots: make(chan struct{}, cfg.MaxConcurrent), limits: newLimits(cfg), stop: make(chan struct{})}, nil
 }
 
 // Close stops the worker's background work and waits for it until ctx is
@@ -105,6 +110,7 @@ func (w *Worker) take(ctx context.Context, s submission) (verdict, error) {
 		return v, err
 	}
 	a := v.accepted
+	defer a.close()
 	if err := w.keep(ctx, a.received.BundleID, s.open()); err != nil {
 		a.abort(ctx)
 		return verdict{}, err

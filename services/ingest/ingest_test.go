@@ -124,6 +124,9 @@ func setupWith(t *testing.T, cfg Config, o options) *fixture {
 	if o.store != nil {
 		store = o.store(store)
 	}
+	if cfg.SpoolDir == "" {
+		cfg.SpoolDir = t.TempDir()
+	}
 	w, err := New(ctx, b, demo, store, cfg, o.log)
 	if err != nil {
 		t.Fatal(err)

@@ -19,8 +19,8 @@ import (
 // The intake of a bundle, top to bottom:
 //
 //  1. A front end turns what arrived into a [submission]: the HTTP API
-//     reads the body (http.go), the NATS handler takes the event's data
-//     (ingest.go).
+//     spools the body to a file (http.go, upload.go), the NATS handler
+//     takes the event's data (ingest.go).
 //  2. [Worker.classify] judges it and returns a [verdict]: an [acceptance]
 //     holding the bundle's events and its duplicate key's claim, or a
 //     [rejection] with its reason and findings. It publishes nothing.
@@ -72,20 +72,21 @@ const (
 )
 
 // acceptance is a bundle that passed: its bundle.received payload, its
-// documents, and the claim on its duplicate key. Publish
+// documents (spooled), and the claim on its duplicate key. Publish
 // [acceptance.events], then commit the claim ([Worker.commit]), or abort
-// ([acceptance.abort]) if they cannot be published.
+// ([acceptance.abort]) if they cannot be published; close it either way.
 type acceptance struct {
 	received  events.BundleReceived
 	documents []document
+	spool     *documentFile
 	claim     claim
 }
 
 // document is what intake keeps of each document of an accepted bundle:
-// its own bytes, its sender and its bundle-scoped findings, not its parsed
-// tree, so memory stays near the bundle's size.
+// where its bytes are, its sender and its bundle-scoped findings, not its
+// parsed tree.
 type document struct {
-	raw                  []byte
+	raw                  span
 	senderType, senderID string
 	findings             []events.Finding
 }
@@ -101,11 +102,16 @@ func (w *Worker) classify(ctx context.Context, s submission) (verdict, error) {
 		return verdict{}, fmt.Errorf("%w: kommune %s", tenant.ErrNotFound, s.kommune)
 	}
 	senders := w.tenants.Senders(s.kommune)
+	spool, err := newDocumentFile(w.cfg.SpoolDir)
+	if err != nil {
+		return verdict{}, err
+	}
 	reg := &bundleRegistry{store: w.store, lease: w.cfg.Lease}
 	accepted := false
 	defer func() {
 		if !accepted {
 			reg.claim.release(ctx)
+			spool.Close()
 		}
 	}()
 	var docs []document
@@ -118,9 +124,10 @@ func (w *Worker) classify(ctx context.Context, s submission) (verdict, error) {
 		File:             "bundle",
 		MaxUnzippedBytes: w.cfg.MaxUnzippedBytes,
 		Document: func(d *efaktura.Document, _ *efaktura.DocumentResult) error {
+			raw, err := spool.add(d.Raw())
 			h := d.Root().Child("HEADER")
-			docs = append(docs, document{raw: d.Raw(), senderType: h.Child("SENDER_ID_TYPE").Value(), senderID: h.Child("SENDER_ID").Value()})
-			return nil
+			docs = append(docs, document{raw: raw, senderType: h.Child("SENDER_ID_TYPE").Value(), senderID: h.Child("SENDER_ID").Value()})
+			return err
 		},
 	})
 	switch {
@@ -169,7 +176,7 @@ func (w *Worker) classify(ctx context.Context, s submission) (verdict, error) {
 	}
 
 	id := reg.claim.bundleID
-	a := &acceptance{documents: docs, claim: reg.claim, received: events.BundleReceived{
+	a := &acceptance{documents: docs, spool: spool, claim: reg.claim, received: events.BundleReceived{
 		BundleID: id, Kommune: s.kommune, ServiceProvider: s.serviceProvider, Reference: res.Reference,
 		Sender: sender, ReceivedAt: s.receivedAt, Object: id, SHA256: s.sha256, Ruleset: res.Ruleset,
 	}}
@@ -198,13 +205,18 @@ func (a *acceptance) events() iter.Seq2[cloudevents.Event, error] {
 			return
 		}
 		for i, d := range a.documents {
+			xml, err := a.spool.read(d.raw)
+			if err != nil {
+				yield(cloudevents.Event{}, err)
+				return
+			}
 			doc := b.Documents[i]
 			e, err := events.New(events.TypeDocumentReceived, events.SourceIngest, b.Kommune, doc.DocumentID, []string{doc.DocumentID},
 				events.DocumentReceived{
 					DocumentID: doc.DocumentID, BundleID: b.BundleID, Kommune: b.Kommune, Index: doc.Index,
 					ReceiptNo: doc.ReceiptNo, DocumentNo: doc.DocumentNo, DocumentType: doc.DocumentType,
 					Sender:    events.Sender{Type: d.senderType, ID: d.senderID},
-					Reference: b.Reference, ReceivedAt: b.ReceivedAt, XML: d.raw, Findings: d.findings,
+					Reference: b.Reference, ReceivedAt: b.ReceivedAt, XML: xml, Findings: d.findings,
 				}, b.ReceivedAt)
 			if !yield(e, err) || err != nil {
 				return
@@ -215,6 +227,9 @@ func (a *acceptance) events() iter.Seq2[cloudevents.Event, error] {
 
 // abort releases the duplicate key, so the bundle can be sent again.
 func (a *acceptance) abort(ctx context.Context) { a.claim.release(ctx) }
+
+// close removes the spooled documents.
+func (a *acceptance) close() { a.spool.Close() }
 
 // bundleScoped are the findings that need the whole bundle (V51): the
 // validate worker judges the rest from the document alone.
