@@ -101,7 +101,8 @@ func (c Config) withDefaults() Config {
 }
 
 // Validate reports every problem of c, with its defaults applied, at once;
-// the error wraps [ErrConfig]. It checks that SpoolDir is a directory.
+// the error wraps [ErrConfig]. It checks that a file can be created in
+// SpoolDir: without one, every bundle would fail.
 func (c Config) Validate() error {
 	c = c.withDefaults()
 	var errs []error
@@ -128,10 +129,8 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s is %v; expected a positive duration (0 for the default)", f.name, f.v))
 		}
 	}
-	if fi, err := os.Stat(c.SpoolDir); err != nil {
-		errs = append(errs, fmt.Errorf("spool dir: %w", err))
-	} else if !fi.IsDir() {
-		errs = append(errs, fmt.Errorf("spool dir %s is not a directory", c.SpoolDir))
+	if err := writable(c.SpoolDir); err != nil {
+		errs = append(errs, fmt.Errorf("spool dir: %w (set SpoolDir to a writable directory, e.g. an emptyDir volume where the root file system is read-only)", err))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
@@ -148,4 +147,13 @@ func (c Config) maxBody(contentType string) int64 {
 		return efaktura.DefaultMaxZipBytes + 1
 	}
 	return efaktura.DefaultMaxXMLBytes + 1
+}
+
+// writable reports why no file can be created in dir, if it cannot.
+func writable(dir string) error {
+	f, err := os.CreateTemp(dir, "ingest-probe-*")
+	if err != nil {
+		return err
+	}
+	return errors.Join(f.Close(), os.Remove(f.Name()))
 }

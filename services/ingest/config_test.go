@@ -3,6 +3,7 @@ package ingest
 import (
 	"errors"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -51,5 +52,28 @@ func TestNewRefusesAnInvalidConfig(t *testing.T) {
 	}
 	if _, err := New(t.Context(), b, demo, nil, Config{MinUploadRate: -1}, slog.New(slog.DiscardHandler)); !errors.Is(err, ErrConfig) {
 		t.Errorf("New with MinUploadRate -1 = %v, want ErrConfig", err)
+	}
+}
+
+// TestConfigSpoolDirMustBeWritable: a spool dir in which no file can be
+// created fails Validate, so the worker stops at start rather than at
+// every bundle. (A read-only directory is not among the cases: tests may
+// run as root, who writes anyway.)
+func TestConfigSpoolDirMustBeWritable(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{filepath.Join(t.TempDir(), "missing"), file} {
+		if err := (Config{SpoolDir: dir}).Validate(); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "spool dir") {
+			t.Errorf("Validate with SpoolDir %s = %v; want ErrConfig naming the spool dir", dir, err)
+		}
+	}
+	dir := t.TempDir()
+	if err := (Config{SpoolDir: dir}).Validate(); err != nil {
+		t.Errorf("Validate with a writable SpoolDir = %v", err)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("Validate left %v in the spool dir", left)
 	}
 }
