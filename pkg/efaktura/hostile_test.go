@@ -91,6 +91,10 @@ func TestHostileInput(t *testing.T) {
 		{name: "zip with a directory entry", input: bytes.NewReader(zipOf(t, map[string][]byte{"x/": nil, "x/bundle.xml": valid}))},
 		{name: "empty zip", input: bytes.NewReader(zipOf(t, map[string][]byte{})), want: []string{"V01"}, contains: "0 files"},
 		{name: "zip over the limit", input: bytes.NewReader(zipOf(t, map[string][]byte{"a.xml": valid})), opts: Options{MaxZipBytes: 100}, want: []string{"V01"}},
+		// A reader without ReadAt: the archive is read into memory first.
+		{name: "zip from a stream", input: struct{ io.Reader }{bytes.NewReader(zipOf(t, map[string][]byte{"bundle.xml": valid}))}},
+		{name: "zip from a stream over the limit", input: struct{ io.Reader }{bytes.NewReader(zipOf(t, map[string][]byte{"a.xml": valid}))}, opts: Options{MaxZipBytes: 100}, want: []string{"V01"}},
+		{name: "zip in a section of a file", input: io.NewSectionReader(bytes.NewReader(zipOf(t, map[string][]byte{"bundle.xml": valid})), 0, int64(len(zipOf(t, map[string][]byte{"bundle.xml": valid}))))},
 		{name: "zip bomb", input: bytes.NewReader(zipOf(t, map[string][]byte{"a.xml": append([]byte(head), bytes.Repeat([]byte{' '}, 20<<20)...)})), opts: Options{MaxUnzippedBytes: 1 << 20}, want: []string{"V01"}, contains: "expands to more than"},
 		{name: "truncated zip", input: bytes.NewReader(zipOf(t, map[string][]byte{"a.xml": valid})[:200]), want: []string{"V01"}},
 		{name: "zipped file checked from V02 on", input: bytes.NewReader(zipOf(t, map[string][]byte{"a.xml": []byte("not xml")})), want: []string{"V03"}},

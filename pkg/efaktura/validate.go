@@ -99,7 +99,10 @@ var ErrProfile = errors.New("efaktura: unknown profile")
 // file, and applies every rule of the format. Content problems, however bad,
 // are findings in the Result; the error is non-nil only when r itself fails,
 // ctx ends, or the options are wrong. Memory stays bounded by one document,
-// not the bundle.
+// not the bundle. A ZIP archive is read into memory to be opened, unless r
+// can be read at offsets from its start (an io.ReaderAt with a Size method,
+// such as *io.SectionReader or *bytes.Reader, read from the beginning):
+// then it is opened where it is.
 func Validate(ctx context.Context, r io.Reader, opts Options) (*Result, error) {
 	opts = opts.withDefaults()
 	if opts.Profile != ProfileSender && opts.Profile != ProfileDelivered {
@@ -122,7 +125,8 @@ func Validate(ctx context.Context, r io.Reader, opts Options) (*Result, error) {
 	br := io.MultiReader(bytes.NewReader(head[:n]), r)
 	var in io.Reader
 	if isZip(head[:n]) {
-		entry, err := v.unzip(br)
+		ra, _ := r.(sizedReaderAt)
+		entry, err := v.unzip(br, ra)
 		if err != nil || entry == nil {
 			return v.finish(), err
 		}
@@ -175,19 +179,35 @@ func (l *limitReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// unzip opens the single XML file of a zipped bundle. It returns nil and no
-// error when a V01 finding was recorded.
-func (v *validation) unzip(r io.Reader) (*zipEntry, error) {
+// sizedReaderAt is a file that can be read at offsets: a ZIP archive in one
+// is opened where it is, without reading it into memory.
+type sizedReaderAt interface {
+	io.ReaderAt
+	Size() int64
+}
+
+// unzip opens the single XML file of a zipped bundle, from ra when it is
+// not nil, else by reading r. It returns nil and no error when a V01
+// finding was recorded.
+func (v *validation) unzip(r io.Reader, ra sizedReaderAt) (*zipEntry, error) {
 	limit := v.opts.MaxZipBytes
-	data, err := io.ReadAll(&limitReader{r: r, n: limit, err: errTooLarge})
-	if errors.Is(err, errTooLarge) {
+	tooLarge := func() (*zipEntry, error) {
 		v.fileError("V01", "/", "the ZIP file is larger than %d bytes; expected at most %s", limit, byteSize(limit))
 		return nil, nil
 	}
-	if err != nil {
-		return nil, fmt.Errorf("read zip: %w", err)
+	if ra == nil {
+		data, err := io.ReadAll(&limitReader{r: r, n: limit, err: errTooLarge})
+		if errors.Is(err, errTooLarge) {
+			return tooLarge()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read zip: %w", err)
+		}
+		ra = bytes.NewReader(data)
+	} else if ra.Size() > limit {
+		return tooLarge()
 	}
-	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	zr, err := zip.NewReader(ra, ra.Size())
 	if err != nil {
 		v.fileError("V01", "/", "the file starts like a ZIP archive but cannot be read as one (%v); expected a ZIP archive holding one XML file", err)
 		return nil, nil

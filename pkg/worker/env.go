@@ -42,6 +42,20 @@ func (e *Env) Int(name string, def int) int {
 	return n
 }
 
+// Float returns the variable as a decimal number, or def when it is unset.
+func (e *Env) Float(name string, def float64) float64 {
+	v := e.getenv(name)
+	if v == "" {
+		return def
+	}
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil {
+		e.errs = append(e.errs, fmt.Errorf("%s=%q is not a number such as 2.5", name, v))
+		return def
+	}
+	return f
+}
+
 // Duration returns the variable as a duration such as 30s or 2m, or def
 // when it is unset.
 func (e *Env) Duration(name string, def time.Duration) time.Duration {

@@ -195,6 +195,24 @@ type Deps struct {
 	Mux       *http.ServeMux // the worker's API, served on Config.HTTPAddr
 	Telemetry *telemetry.Providers
 	NATS      *nats.Conn
+
+	closers []func(context.Context) error
+}
+
+// OnClose registers f to run once the worker has stopped: after the bus has
+// drained and the HTTP servers have shut down, before the connection
+// closes. Closers run in the reverse order of registration.
+func (d *Deps) OnClose(f func(context.Context) error) { d.closers = append(d.closers, f) }
+
+// Close runs the closers registered with OnClose and returns their errors,
+// joined.
+func (d *Deps) Close(ctx context.Context) error {
+	var errs []error
+	for i := len(d.closers) - 1; i >= 0; i-- {
+		errs = append(errs, d.closers[i](ctx))
+	}
+	d.closers = nil
+	return errors.Join(errs...)
 }
 
 // Run connects everything, calls setup to register the worker's handlers
@@ -240,6 +258,9 @@ func Run(ctx context.Context, cfg Config, getenv func(string) string, setup func
 		defer cancel()
 		for _, s := range servers {
 			s.Shutdown(shutdown)
+		}
+		if err := d.Close(shutdown); err != nil {
+			log.Error("stopping", "err", err)
 		}
 	}()
 	for _, a := range []struct {

@@ -35,6 +35,13 @@ var samples = map[string]string{
 	"EFAKTURA_ADMIN_TOKEN_SHA256": strings.Repeat("ab", 32),
 	"EFAKTURA_LOG_LEVEL":          "debug",
 	"VALIDATE_CONCURRENCY":        "7",
+	"INGEST_CONCURRENCY":          "7",
+	"INGEST_SPOOL_DIR":            "/var/spool/efaktura",
+	"INGEST_MIN_UPLOAD_RATE":      "7000",
+	"INGEST_UPLOAD_WINDOW":        "7s",
+	"INGEST_UPLOADS_PER_TOKEN":    "7",
+	"INGEST_RATE_PER_TOKEN":       "7.5",
+	"INGEST_BURST_PER_TOKEN":      "70",
 	"DECIDE_BUCKET":               "OTHER_documents",
 	"DECIDE_CONCURRENCY":          "7",
 	"RESPOND_HTTP_TIMEOUT":        "7m0s",
@@ -89,7 +96,7 @@ func TestEveryVariableWorksAloneAndInUp(t *testing.T) {
 				}
 
 				switch fmt.Sprintf("%T", f.Value) {
-				case "*flag.intValue", "*flag.durationValue", "*worker.DurationsFlag":
+				case "*flag.intValue", "*flag.int64Value", "*flag.float64Value", "*flag.durationValue", "*worker.DurationsFlag":
 				default:
 					return // only numbers and durations have a parse error to show
 				}

@@ -294,6 +294,9 @@ func up(ctx context.Context, c upConfig, getenv func(string) string, stdout io.W
 	defer cancel()
 	srv.Shutdown(shutdown)
 	all := []error{<-served}
+	for _, d := range deps {
+		all = append(all, d.Close(shutdown))
+	}
 	for err := range errs {
 		all = append(all, err)
 	}
