@@ -237,28 +237,13 @@ func (e *env) count(kommune, typ string) uint64 {
 	return info.State.Subjects[subject]
 }
 
-// eventsOf returns the events of typ for kommune in the stream, decoded.
+// eventsOf returns the payloads of the events of typ for kommune the
+// stream holds now.
 func eventsOf[T any](e *env, kommune, typ string) []T {
 	e.t.Helper()
 	subject, _ := events.Subject(kommune, typ)
-	c, err := e.js.OrderedConsumer(e.ctx, "EFAKTURA", jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	n := e.count(kommune, typ)
-	var out []T
-	for uint64(len(out)) < n {
-		m, err := c.Next(jetstream.FetchMaxWait(5 * time.Second))
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		var v T
-		if err := json.Unmarshal(m.Data(), &v); err != nil {
-			e.t.Fatal(err)
-		}
-		out = append(out, v)
-	}
-	return out
+	rec := bustest.Record(e.t, e.js, "EFAKTURA", subject)
+	return bustest.Payloads[T](e.t, rec.Wait(e.t, typ, int(e.count(kommune, typ))))
 }
 
 // settled waits until every decide consumer exists and has handled all
