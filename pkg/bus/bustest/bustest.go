@@ -120,8 +120,9 @@ func Delivered(t testing.TB, js jetstream.JetStream, stream, durable string, n u
 // stored a message while that was checked. A handler acks its input only
 // once its outputs are stored, so then no handler of these streams works
 // or will work, unless something else publishes: what it would have done
-// twice, say, it has not. A paused consumer with events waiting is never
-// quiet; use [Settled] on the others.
+// twice, say, it has not. Only the consumers that exist are waited for:
+// call it once the handlers have started. A paused consumer with events
+// waiting is never quiet; use [Settled] on the others.
 func Quiet(t testing.TB, js jetstream.JetStream, streams ...string) {
 	t.Helper()
 	Eventually(t, fmt.Sprintf("the consumers of %v to be quiet", streams), func() error {
