@@ -61,7 +61,7 @@ func newBus(t testing.TB, nc *nats.Conn, cfg Config, opts ...Option) *Bus {
 }
 
 // run starts b.Run and returns a function that stops it and reports its
-// result.
+// result: bustest.Run's twin, for the same reason as eventually's.
 func run(t testing.TB, b *Bus) (stop func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -98,7 +98,10 @@ func count(t testing.TB, js jetstream.JetStream, stream, subject string) int {
 	return int(info.State.Subjects[subject])
 }
 
-// eventually polls cond until it holds or the deadline passes.
+// eventually polls cond until it holds or the deadline passes. It is
+// bustest.Eventually's twin: package bus's own tests cannot import bustest,
+// which imports bus. Its sleep is the pause between polls, never a wait
+// that asserts something did not happen.
 func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(within)
@@ -319,6 +322,8 @@ func TestShutdownUnderLoadLosesNothing(t *testing.T) {
 	const n = 300
 	var handled atomic.Int32
 	h := func(ctx context.Context, in cloudevents.Event) ([]cloudevents.Event, error) {
+		// A slow handler, so that the shutdown finds work in flight: part
+		// of the scenario, not a wait.
 		time.Sleep(2 * time.Millisecond)
 		handled.Add(1)
 		return forward("t.out")(ctx, in)

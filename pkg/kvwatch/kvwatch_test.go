@@ -2,6 +2,7 @@ package kvwatch_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/kp-efaktura/efaktura/pkg/bus/bustest"
 	"github.com/kp-efaktura/efaktura/pkg/kvwatch"
 	"github.com/kp-efaktura/efaktura/pkg/natstest"
 )
@@ -40,13 +42,12 @@ func TestFollowFeedsTheView(t *testing.T) {
 	go func() { kvwatch.Follow(ctx, nc, kv, v, "test", slog.New(slog.DiscardHandler)); close(done) }()
 	waitFor := func(want []string) {
 		t.Helper()
-		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-			if got := v.snapshot(); slices.Equal(got, want) {
-				return
-			} else if time.Now().After(deadline) {
-				t.Fatalf("calls %q, want %q", got, want)
+		bustest.Eventually(t, fmt.Sprintf("calls %q", want), func() error {
+			if got := v.snapshot(); !slices.Equal(got, want) {
+				return fmt.Errorf("calls %q", got)
 			}
-		}
+			return nil
+		})
 	}
 	waitFor([]string{"reset", "KeyValuePutOp a", "loaded"})
 	if _, err := kv.Put(ctx, "b", []byte("2")); err != nil {

@@ -2,12 +2,15 @@ package natstest
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/kp-efaktura/efaktura/pkg/bus/bustest"
 )
 
 func TestStartAndRestart(t *testing.T) {
@@ -35,10 +38,12 @@ func TestStartAndRestart(t *testing.T) {
 		t.Fatalf("restarted on %s, want %s", s2.ClientURL(), url)
 	}
 	// The old connection reconnects and the message survived.
-	deadline := time.Now().Add(5 * time.Second)
-	for !nc.IsConnected() && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	bustest.Eventually(t, "the connection to reconnect", func() error {
+		if !nc.IsConnected() {
+			return fmt.Errorf("status %v", nc.Status())
+		}
+		return nil
+	})
 	st, err := js.Stream(ctx, "T")
 	if err != nil {
 		t.Fatal(err)
@@ -66,16 +71,10 @@ func TestClusterKeepsAReplicatedStreamThroughANodeRestart(t *testing.T) {
 	}
 	publish := func(n int) {
 		for i := range n {
-			var err error
-			for try := 0; try < 100; try++ { // a leader election may be under way
-				if _, err = js.Publish(ctx, "r3.x", []byte{byte(i)}); err == nil {
-					break
-				}
-				time.Sleep(100 * time.Millisecond)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
+			bustest.Eventually(t, "a publish, through a leader election", func() error {
+				_, err := js.Publish(ctx, "r3.x", []byte{byte(i)})
+				return err
+			})
 		}
 	}
 	publish(10)

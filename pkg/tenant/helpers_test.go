@@ -3,14 +3,12 @@ package tenant_test
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"reflect"
 	"strings"
 	"sync"
 	"testing"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
-	"github.com/cloudevents/sdk-go/v2/types"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/kp-efaktura/efaktura/events"
@@ -154,7 +152,11 @@ func readEvents(t *testing.T, ctx context.Context, js jetstream.JetStream) []str
 		if err != nil {
 			t.Fatalf("get message %d: %v", seq, err)
 		}
-		out = append(out, streamed{subject: m.Subject, raw: rawOf(m), event: decodeBinary(t, m)})
+		e, err := bus.Decode(ctx, m.Header, m.Data)
+		if err != nil {
+			t.Fatalf("message %d is no CloudEvent: %v", seq, err)
+		}
+		out = append(out, streamed{subject: m.Subject, raw: rawOf(m), event: e})
 	}
 	return out
 }
@@ -166,44 +168,6 @@ func rawOf(m *jetstream.RawStreamMsg) string {
 	}
 	b.Write(m.Data)
 	return b.String()
-}
-
-// decodeBinary reads a CloudEvent in the NATS binary mode the bus writes.
-func decodeBinary(t *testing.T, m *jetstream.RawStreamMsg) cloudevents.Event {
-	t.Helper()
-	e := cloudevents.NewEvent(cloudevents.VersionV1)
-	for name, vs := range m.Header {
-		attr, ok := strings.CutPrefix(name, "ce-")
-		if !ok || len(vs) == 0 {
-			continue
-		}
-		v, err := url.PathUnescape(vs[0])
-		if err != nil {
-			t.Fatalf("header %s: %v", name, err)
-		}
-		switch attr {
-		case "specversion":
-		case "id":
-			e.SetID(v)
-		case "source":
-			e.SetSource(v)
-		case "type":
-			e.SetType(v)
-		case "subject":
-			e.SetSubject(v)
-		case "time":
-			at, err := types.ParseTime(v)
-			if err != nil {
-				t.Fatalf("time %q: %v", v, err)
-			}
-			e.SetTime(at)
-		default:
-			e.SetExtension(attr, v)
-		}
-	}
-	e.SetDataContentType(m.Header.Get("content-type"))
-	e.DataEncoded = m.Data
-	return e
 }
 
 // diff returns "" when want and got are deeply equal, else both.

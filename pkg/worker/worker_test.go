@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/nats-io/nats.go/jetstream"
 	"io"
@@ -12,9 +13,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/kp-efaktura/efaktura/pkg/bus/bustest"
 	"github.com/kp-efaktura/efaktura/pkg/natstest"
 	"github.com/kp-efaktura/efaktura/pkg/tenant"
 )
@@ -101,30 +104,35 @@ func start(t *testing.T, cfg Config, getenv func(string) string, setup func(cont
 	return stop
 }
 
-// poll GETs url, with token when not empty, until until holds for the
-// answer or 10s have passed; it returns the last answer (0 when none).
-func poll(url, token string, until func(code int, body string) bool) (int, string) {
-	var code int
-	var body string
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		req, _ := http.NewRequest(http.MethodGet, url, nil)
+// getUntil GETs url, with token when not empty, until the server answers
+// and until, when not nil, holds for the answer (bustest.Eventually), and
+// returns that answer.
+func getUntil(t *testing.T, url, token string, until func(code int, body string) bool) (code int, body string) {
+	t.Helper()
+	bustest.Eventually(t, "GET "+url, func() error {
+		req, err := http.NewRequest(http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
 		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
-			continue
+			return err
 		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if code, body = resp.StatusCode, string(b); until(code, body) {
-			break
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return err
 		}
-	}
+		if code, body = resp.StatusCode, string(b); until != nil && !until(code, body) {
+			return fmt.Errorf("%d %q", code, body)
+		}
+		return nil
+	})
 	return code, body
 }
-
-func answered(int, string) bool { return true }
 
 func TestRunServesHealthAndStops(t *testing.T) {
 	s := natstest.Start(t)
@@ -139,15 +147,15 @@ func TestRunServesHealthAndStops(t *testing.T) {
 	})
 	// Ready once the consumers are provisioned, which follows the first
 	// answer of the metrics server.
-	if code, body := poll("http://"+metrics+"/readyz", "", func(code int, body string) bool { return code == 200 }); body != "ready\n" {
+	if code, body := getUntil(t, "http://"+metrics+"/readyz", "", func(code int, body string) bool { return code == 200 }); body != "ready\n" {
 		t.Fatalf("/readyz = %d %q, never ready", code, body)
 	}
 	for path, want := range map[string]string{"/healthz": "ok", "/metrics": "target_info"} {
-		if code, body := poll("http://"+metrics+path, "", answered); code != 200 || !strings.Contains(body, want) {
+		if code, body := getUntil(t, "http://"+metrics+path, "", nil); code != 200 || !strings.Contains(body, want) {
 			t.Errorf("GET %s = %d %q", path, code, body)
 		}
 	}
-	if code, body := poll("http://"+api+"/hello", "", answered); code != 200 || body != "hi" {
+	if code, body := getUntil(t, "http://"+api+"/hello", "", nil); code != 200 || body != "hi" {
 		t.Errorf("the worker's API: %d %q", code, body)
 	}
 	if err := stop(); err != nil {
@@ -165,11 +173,34 @@ func TestRunWaitsForNATS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Until NATS is up, a listener on its address takes each attempt and
+	// hangs up, so the test knows when a few have failed.
+	fake, err := net.Listen("tcp", natsAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var attempts atomic.Int32
+	go func() {
+		for {
+			c, err := fake.Accept()
+			if err != nil {
+				return
+			}
+			attempts.Add(1)
+			c.Close()
+		}
+	}()
 	stop := start(t, cfg, env(nil), nil)
-	time.Sleep(time.Second) // a few attempts fail
+	bustest.Eventually(t, "a few attempts to fail", func() error {
+		if n := attempts.Load(); n < 3 {
+			return fmt.Errorf("%d attempts", n)
+		}
+		return nil
+	})
+	fake.Close()
 	p, _ := strconv.Atoi(port)
 	natstest.StartWith(t, natstest.Options{Port: p})
-	if code, body := poll("http://"+metrics+"/readyz", "", func(code int, _ string) bool { return code == 200 }); code != 200 {
+	if code, body := getUntil(t, "http://"+metrics+"/readyz", "", func(code int, _ string) bool { return code == 200 }); code != 200 {
 		t.Fatalf("/readyz = %d %q; the worker did not come up after NATS did", code, body)
 	}
 	if err := stop(); err != nil {
@@ -234,7 +265,7 @@ func TestReadyzNamesWhatIsNotReady(t *testing.T) {
 		t.Fatal(err)
 	}
 	start(t, cfg, env(nil), nil)
-	code, body := poll("http://"+metrics+"/readyz", "", func(_ int, body string) bool { return strings.Contains(body, "redis") })
+	code, body := getUntil(t, "http://"+metrics+"/readyz", "", func(_ int, body string) bool { return strings.Contains(body, "redis") })
 	if code != http.StatusServiceUnavailable || !strings.Contains(body, "not ready: redis") {
 		t.Errorf("/readyz with Redis down = %d %q, want 503 naming redis", code, body)
 	}
@@ -256,7 +287,7 @@ func TestRunStoresTenantsAndServesTheAdminAPI(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer start(t, cfg, getenv, nil)()
-		code, body := poll("http://"+api+"/v1/tenants/0101", "admin-dev", func(code int, _ string) bool { return code == 200 })
+		code, body := getUntil(t, "http://"+api+"/v1/tenants/0101", "admin-dev", func(code int, _ string) bool { return code == 200 })
 		if code != 200 {
 			t.Fatalf("GET /v1/tenants/0101 = %d %s, want 200", code, body)
 		}

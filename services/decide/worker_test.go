@@ -20,6 +20,7 @@ import (
 
 	"github.com/kp-efaktura/efaktura/events"
 	"github.com/kp-efaktura/efaktura/pkg/bus"
+	"github.com/kp-efaktura/efaktura/pkg/bus/bustest"
 	"github.com/kp-efaktura/efaktura/pkg/natstest"
 	"github.com/kp-efaktura/efaktura/pkg/tenant"
 	"github.com/kp-efaktura/efaktura/services/decide"
@@ -68,7 +69,9 @@ func start(t *testing.T) *env {
 	return startWith(t, decide.Config{PerPage: 2, MaxPerPage: 10})
 }
 
-func startWith(t *testing.T, cfg decide.Config) *env {
+// startWith starts the worker with cfg and opts, which come after a
+// logger that discards everything.
+func startWith(t *testing.T, cfg decide.Config, opts ...decide.Option) *env {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
@@ -81,7 +84,7 @@ func startWith(t *testing.T, cfg decide.Config) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := decide.New(ctx, b, testTokens, cfg, decide.WithLogger(quiet))
+	w, err := decide.New(ctx, b, testTokens, cfg, append([]decide.Option{decide.WithLogger(quiet)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,15 +93,7 @@ func startWith(t *testing.T, cfg decide.Config) *env {
 	w.Routes(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	runCtx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- b.Run(runCtx) }()
-	t.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
+	bustest.Run(t, b)
 	js := b.JetStream()
 	return &env{t: t, ctx: ctx, js: js, bus: b, url: srv.URL, bundle: events.BundleID("sp", "CVR", "12345674", t.Name(), 2025)}
 }
@@ -202,24 +197,24 @@ func (e *env) get(token, id string) (*decide.Record, int) {
 	return &r, res.status
 }
 
-// eventually polls cond until it holds, or fails the test after 15s.
-func (e *env) eventually(what string, cond func() bool) {
-	e.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			e.t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
+// is returns nil when got is want, and otherwise what got is, for
+// bustest.Eventually.
+func is[T comparable](got, want T) error {
+	if got != want {
+		return fmt.Errorf("got %v", got)
 	}
+	return nil
 }
 
 func (e *env) waitState(token, id string, s decide.State) *decide.Record {
 	e.t.Helper()
 	var r *decide.Record
-	e.eventually(fmt.Sprintf("document %s in state %s", id, s), func() bool {
-		r, _ = e.get(token, id)
-		return r != nil && r.State == s
+	bustest.Eventually(e.t, fmt.Sprintf("document %s in state %s", id, s), func() error {
+		var status int
+		if r, status = e.get(token, id); r == nil {
+			return fmt.Errorf("GET %d", status)
+		}
+		return is(r.State, s)
 	})
 	return r
 }
@@ -242,48 +237,24 @@ func (e *env) count(kommune, typ string) uint64 {
 	return info.State.Subjects[subject]
 }
 
-// eventsOf returns the events of typ for kommune in the stream, decoded.
+// eventsOf returns the payloads of the events of typ for kommune the
+// stream holds now.
 func eventsOf[T any](e *env, kommune, typ string) []T {
 	e.t.Helper()
 	subject, _ := events.Subject(kommune, typ)
-	c, err := e.js.OrderedConsumer(e.ctx, "EFAKTURA", jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	n := e.count(kommune, typ)
-	var out []T
-	for uint64(len(out)) < n {
-		m, err := c.Next(jetstream.FetchMaxWait(5 * time.Second))
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		var v T
-		if err := json.Unmarshal(m.Data(), &v); err != nil {
-			e.t.Fatal(err)
-		}
-		out = append(out, v)
-	}
-	return out
+	rec := bustest.Record(e.t, e.js, "EFAKTURA", subject)
+	return bustest.Payloads[T](e.t, rec.Wait(e.t, typ, int(e.count(kommune, typ))))
 }
 
-// settled waits until every decide consumer has handled all its events,
-// so a count taken then is final.
+// settled waits until every decide consumer exists and has handled all
+// its events, so a count taken then is final. One after the other is
+// enough: no decide handler consumes what another emits.
 func (e *env) settled() {
 	e.t.Helper()
-	e.eventually("the consumers to settle", func() bool {
-		for _, name := range []string{decide.HandlerDocumentReceived, decide.HandlerDocumentValidated, decide.HandlerDocumentRejected,
-			decide.HandlerVerdictSubmitted, decide.HandlerAnswerParked, decide.HandlerAnswerDelivered, decide.HandlerAnswerFailed} {
-			c, err := e.js.Consumer(e.ctx, "EFAKTURA", "decide-"+name)
-			if err != nil {
-				return false
-			}
-			info, err := c.Info(e.ctx)
-			if err != nil || info.NumPending > 0 || info.NumAckPending > 0 {
-				return false
-			}
-		}
-		return true
-	})
+	for _, name := range []string{decide.HandlerDocumentReceived, decide.HandlerDocumentValidated, decide.HandlerDocumentRejected,
+		decide.HandlerVerdictSubmitted, decide.HandlerAnswerParked, decide.HandlerAnswerDelivered, decide.HandlerAnswerFailed} {
+		bustest.Settled(e.t, e.js, "EFAKTURA", "decide-"+name, 0)
+	}
 }
 
 func (e *env) deadLetters() uint64 {
@@ -380,9 +351,12 @@ func TestVerdictOverHTTP(t *testing.T) {
 		AnswerID: "a1", DocumentID: id, Kommune: "0101", Reason: events.ParkAgreementMissing, ParkedAt: t0.Add(time.Hour)})
 	e.publish(e.ctx, events.TypeAnswerDelivered, "0101", id, []string{"a1"}, events.AnswerDelivered{
 		AnswerID: "a1", DocumentID: id, Kommune: "0101", EconomySystemID: "erp", Attempts: 2, DeliveredAt: t0.Add(2 * time.Hour), StatusCode: 200})
-	e.eventually("the answer delivered", func() bool {
-		r, _ := e.get(cw0101, id)
-		return r != nil && r.Answer.Status == decide.StatusDelivered
+	bustest.Eventually(t, "the answer delivered", func() error {
+		r, status := e.get(cw0101, id)
+		if r == nil {
+			return fmt.Errorf("GET %d", status)
+		}
+		return is(r.Answer.Status, decide.StatusDelivered)
 	})
 	r, _ = e.get(cw0101, id)
 	if r.Answer.Attempts != 2 || r.Answer.DeliveredAt == nil || !r.Answer.DeliveredAt.Equal(t0.Add(2*time.Hour)) {
@@ -564,9 +538,12 @@ func TestTechnicallyRejectedDecidedAtOnce(t *testing.T) {
 		t.Errorf("record = %+v", r)
 	}
 	e.received("0101", 1, "R-1") // late: fills in, changes nothing else
-	e.eventually("the receipt recorded", func() bool {
-		r, _ := e.get(cw0101, id)
-		return r != nil && r.Index == 1
+	bustest.Eventually(t, "the receipt recorded", func() error {
+		r, status := e.get(cw0101, id)
+		if r == nil {
+			return fmt.Errorf("GET %d", status)
+		}
+		return is(r.Index, 1)
 	})
 	e.settled()
 	decided := eventsOf[events.DocumentDecided](e, "0101", events.TypeDocumentDecided)
@@ -612,7 +589,7 @@ func TestBusVerdicts(t *testing.T) {
 	e.submit(same)
 	other := busVerdict(id, "33333333-3333-4333-8333-333333333333", events.DecisionReject, events.Reason{Code: events.ReasonPrices})
 	e.submit(other)
-	e.eventually("verdict.refused", func() bool { return e.count("0101", events.TypeVerdictRefused) == 1 })
+	bustest.Eventually(t, "verdict.refused", func() error { return is(e.count("0101", events.TypeVerdictRefused), 1) })
 	e.settled()
 	refused := eventsOf[events.VerdictRefused](e, "0101", events.TypeVerdictRefused)
 	if len(refused) != 1 || refused[0].VerdictID != other.VerdictID || refused[0].DecisionInForce != events.OutcomeApproved {
@@ -627,7 +604,7 @@ func TestBusVerdicts(t *testing.T) {
 	// An invalid verdict is refused at once.
 	bad := busVerdict(e.awaiting("0101", 2), "44444444-4444-4444-8444-444444444444", events.DecisionReject)
 	e.submit(bad)
-	e.eventually("the invalid verdict refused", func() bool { return e.count("0101", events.TypeVerdictRefused) == 2 })
+	bustest.Eventually(t, "the invalid verdict refused", func() error { return is(e.count("0101", events.TypeVerdictRefused), 2) })
 	if n := e.deadLetters(); n != 0 {
 		t.Errorf("%d dead letters, want 0", n)
 	}
@@ -640,7 +617,8 @@ func TestVerdictBeforeDocument(t *testing.T) {
 	id := e.docID(1)
 	v := busVerdict(id, "55555555-5555-4555-8555-555555555555", events.DecisionReject, events.Reason{Code: events.ReasonOther, Text: "no contract"})
 	e.submit(v)
-	time.Sleep(150 * time.Millisecond) // a retry or two happen
+	// Tried, found waiting for its document, and tried again.
+	bustest.Delivered(t, e.js, "EFAKTURA", "decide-"+decide.HandlerVerdictSubmitted, 2)
 	e.validated("0101", 1, "R-1", "x") // and validated before received
 	e.received("0101", 1, "R-1")
 	r := e.waitState(cw0101, id, decide.StateRejected)
@@ -650,7 +628,7 @@ func TestVerdictBeforeDocument(t *testing.T) {
 
 	lost := busVerdict(e.docID(2), "66666666-6666-4666-8666-666666666666", events.DecisionApprove)
 	e.submit(lost)
-	e.eventually("the lost verdict refused", func() bool { return e.count("0101", events.TypeVerdictRefused) == 1 })
+	bustest.Eventually(t, "the lost verdict refused", func() error { return is(e.count("0101", events.TypeVerdictRefused), 1) })
 	if rf := eventsOf[events.VerdictRefused](e, "0101", events.TypeVerdictRefused)[0]; rf.VerdictID != lost.VerdictID || rf.Reason != "the document is unknown" {
 		t.Errorf("verdict.refused = %+v", rf)
 	}
@@ -720,9 +698,15 @@ func TestBusWritersConcurrentSafe(t *testing.T) {
 	wg.Wait()
 	for i := 1; i <= docs; i++ {
 		r := e.waitState(cw0101, e.docID(i), decide.StateAwaitingVerdict)
-		e.eventually("both events applied", func() bool {
-			r, _ = e.get(cw0101, e.docID(i))
-			return r.Index == i && len(r.History) == 2
+		bustest.Eventually(t, "both events applied", func() error {
+			var status int
+			if r, status = e.get(cw0101, e.docID(i)); r == nil {
+				return fmt.Errorf("GET %d", status)
+			}
+			if r.Index != i {
+				return fmt.Errorf("index %d", r.Index)
+			}
+			return is(len(r.History), 2)
 		})
 	}
 }
@@ -790,8 +774,8 @@ func TestListFollowsBucketWrites(t *testing.T) {
 	id := e.docID(1)
 	listed := func(query, want string) {
 		t.Helper()
-		e.eventually(fmt.Sprintf("list?%s = [%s]", query, want), func() bool {
-			return strings.Join(e.list(cw0101, query), ",") == want
+		bustest.Eventually(t, fmt.Sprintf("list?%s = [%s]", query, want), func() error {
+			return is(strings.Join(e.list(cw0101, query), ","), want)
 		})
 	}
 	put(id, decide.StateAwaitingVerdict)
@@ -814,8 +798,8 @@ func TestListFollowsBucketWrites(t *testing.T) {
 func TestListAfterVerdictShowsNewState(t *testing.T) {
 	e := start(t)
 	ids := []string{e.awaiting("0101", 1), e.awaiting("0101", 2)}
-	e.eventually("both documents queued", func() bool {
-		return strings.Join(e.list(cw0101, "state=awaiting_verdict"), ",") == strings.Join(ids, ",")
+	bustest.Eventually(t, "both documents queued", func() error {
+		return is(strings.Join(e.list(cw0101, "state=awaiting_verdict"), ","), strings.Join(ids, ","))
 	})
 	if res := e.do(http.MethodPost, verdictPath(ids[0]), cw0101, approve); res.status != http.StatusOK {
 		t.Fatalf("approve: %d %s", res.status, res.body)
@@ -824,8 +808,8 @@ func TestListAfterVerdictShowsNewState(t *testing.T) {
 	if got := e.list(cw0101, "state=awaiting_verdict"); strings.Join(got, ",") != ids[1] {
 		t.Errorf("queue after the verdict = %v, want [%s]", got, ids[1])
 	}
-	e.eventually("the approved document listed as approved", func() bool {
-		return strings.Join(e.list(cw0101, "state=approved"), ",") == ids[0]
+	bustest.Eventually(t, "the approved document listed as approved", func() error {
+		return is(strings.Join(e.list(cw0101, "state=approved"), ","), ids[0])
 	})
 }
 
@@ -870,7 +854,7 @@ func TestEventForAnotherKommuneIsRefused(t *testing.T) {
 	if err := e.bus.Publish(e.ctx, ev); err != nil {
 		t.Fatal(err)
 	}
-	e.eventually("the event dead-lettered", func() bool { return e.deadLetters() == 1 })
+	bustest.Eventually(t, "the event dead-lettered", func() error { return is(e.deadLetters(), 1) })
 	if r, _ := e.get(cw0101, id); r.State != decide.StateAwaitingVerdict {
 		t.Errorf("state = %s after another municipality's verdict, want awaiting_verdict", r.State)
 	}
@@ -881,7 +865,8 @@ func TestEventForAnotherKommuneIsRefused(t *testing.T) {
 // reported on is left alone, so is one past the duplicate window (a copy
 // could be answered twice), and announcing again stores no second event.
 func TestUnannouncedDecisionIsAnnouncedAgain(t *testing.T) {
-	e := startWith(t, decide.Config{Reannounce: 200 * time.Millisecond})
+	logs := &logRecorder{}
+	e := startWith(t, decide.Config{Reannounce: 200 * time.Millisecond}, decide.WithLogger(slog.New(logs)))
 	lost, answered, old := e.awaiting("0101", 1), e.awaiting("0101", 2), e.awaiting("0101", 3)
 	kv, err := e.js.KeyValue(e.ctx, decide.DefaultBucket)
 	if err != nil {
@@ -910,12 +895,58 @@ func TestUnannouncedDecisionIsAnnouncedAgain(t *testing.T) {
 	decideDirectly(answered, decide.StatusDelivered, now)
 	decideDirectly(old, decide.StatusPending, now.Add(-e.bus.Config().DuplicateWindow))
 
-	e.eventually("the lost decision announced", func() bool { return e.count("0101", events.TypeDocumentDecided) == 1 })
-	time.Sleep(time.Second) // several more sweeps
+	bustest.Eventually(t, "the lost decision announced", func() error { return is(e.count("0101", events.TypeDocumentDecided), 1) })
+	// The sweep that announces it again, a second later, has looked at the
+	// other two again too; each sweep that announces logs how many.
+	var sweeps []slog.Record
+	bustest.Eventually(t, "a second sweep announcing", func() error {
+		if sweeps = logs.records("decisions announced again"); len(sweeps) < 2 {
+			return fmt.Errorf("%d so far", len(sweeps))
+		}
+		return nil
+	})
+	for _, r := range sweeps {
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == "count" && a.Value.Int64() != 1 {
+				t.Errorf("a sweep announced %v decisions, want only the lost one", a.Value)
+			}
+			return true
+		})
+	}
 	decided := eventsOf[events.DocumentDecided](e, "0101", events.TypeDocumentDecided)
 	if len(decided) != 1 || decided[0].DocumentID != lost || decided[0].VerdictID != "v-"+lost {
 		t.Errorf("document.decided events %+v, want one, for %s", decided, lost)
 	}
+}
+
+// logRecorder is a slog.Handler keeping what is logged, so a test can wait
+// on what a background loop reports.
+type logRecorder struct {
+	mu   sync.Mutex
+	recs []slog.Record
+}
+
+func (l *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logRecorder) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *logRecorder) WithGroup(string) slog.Handler            { return l }
+func (l *logRecorder) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.recs = append(l.recs, r.Clone())
+	return nil
+}
+
+// records returns the records logged so far whose message starts with msg.
+func (l *logRecorder) records(msg string) []slog.Record {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []slog.Record
+	for _, r := range l.recs {
+		if strings.HasPrefix(r.Message, msg) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func TestReannounceMustStayInsideTheDuplicateWindow(t *testing.T) {

@@ -4,7 +4,8 @@
 //
 // Waits are on real signals, never a fixed sleep: to show that something
 // did not happen, wait until the consumer that would have done it has acked
-// the input ([Settled]), then look.
+// the input ([Settled]), or until every consumer of the streams is done
+// ([Quiet]), then look.
 package bustest
 
 import (
@@ -91,6 +92,88 @@ func Settled(t testing.TB, js jetstream.JetStream, stream, durable string, n uin
 		}
 		return nil
 	})
+}
+
+// Delivered waits until the durable consumer of stream has delivered at
+// least n events, redeliveries included: a handler that fails has been
+// tried n times, say.
+func Delivered(t testing.TB, js jetstream.JetStream, stream, durable string, n uint64) {
+	t.Helper()
+	Eventually(t, fmt.Sprintf("consumer %s to deliver %d", durable, n), func() error {
+		c, err := js.Consumer(context.Background(), stream, durable)
+		if err != nil {
+			return err
+		}
+		info, err := c.Info(context.Background())
+		if err != nil {
+			return err
+		}
+		if info.Delivered.Consumer < n {
+			return fmt.Errorf("%d delivered", info.Delivered.Consumer)
+		}
+		return nil
+	})
+}
+
+// Quiet waits until nothing is left to do on streams: every durable
+// consumer of them has acked all it was given, and none of the streams
+// stored a message while that was checked. A handler acks its input only
+// once its outputs are stored, so then no handler of these streams works
+// or will work, unless something else publishes: what it would have done
+// twice, say, it has not. Only the consumers that exist are waited for:
+// call it once the handlers have started. A paused consumer with events
+// waiting is never quiet; use [Settled] on the others.
+func Quiet(t testing.TB, js jetstream.JetStream, streams ...string) {
+	t.Helper()
+	Eventually(t, fmt.Sprintf("the consumers of %v to be quiet", streams), func() error {
+		before, err := lastSeqs(js, streams)
+		if err != nil {
+			return err
+		}
+		for _, name := range streams {
+			s, err := js.Stream(context.Background(), name)
+			if err != nil {
+				return err
+			}
+			lister := s.ListConsumers(context.Background())
+			for info := range lister.Info() {
+				if info.Config.Durable == "" {
+					continue // an ordered consumer, a watcher: no work of a handler
+				}
+				if info.NumPending > 0 || info.NumAckPending > 0 {
+					return fmt.Errorf("%s: %d waiting, %d unacked", info.Name, info.NumPending, info.NumAckPending)
+				}
+			}
+			if err := lister.Err(); err != nil {
+				return err
+			}
+		}
+		after, err := lastSeqs(js, streams)
+		if err != nil {
+			return err
+		}
+		if !slices.Equal(before, after) {
+			return fmt.Errorf("the streams grew from %v to %v meanwhile", before, after)
+		}
+		return nil
+	})
+}
+
+// lastSeqs returns the last sequence of each stream.
+func lastSeqs(js jetstream.JetStream, streams []string) ([]uint64, error) {
+	out := make([]uint64, len(streams))
+	for i, name := range streams {
+		s, err := js.Stream(context.Background(), name)
+		if err != nil {
+			return nil, err
+		}
+		info, err := s.Info(context.Background())
+		if err != nil {
+			return nil, err
+		}
+		out[i] = info.State.LastSeq
+	}
+	return out, nil
 }
 
 // Recorder keeps the events a stream stores on some subjects, in stream

@@ -1,13 +1,12 @@
 package main
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
+	"github.com/kp-efaktura/efaktura/pkg/bus/bustest"
 	"github.com/kp-efaktura/efaktura/pkg/natstest"
 )
 
@@ -19,7 +18,12 @@ func TestClusterLosesANodeMidFlow(t *testing.T) {
 	c := natstest.StartCluster(t, 3)
 	s := startUpConfig(t, upConfig{HTTPAddr: freeAddr(t), DataDir: t.TempDir(), NATSURL: c.URL(), Replicas: 3},
 		map[string]string{"EFAKTURA_ACK_WAIT": "2s", "EFAKTURA_LEASE": "3s"})
-	s.within(40*time.Second, "the system to be ready", func() bool { code, _ := s.do("GET", "/readyz", "", nil); return code == 200 })
+	bustest.Eventually(t, "the system to be ready", func() error {
+		if code, body := s.do("GET", "/readyz", "", nil); code != 200 {
+			return fmt.Errorf("GET /readyz: %d %s", code, body)
+		}
+		return nil
+	})
 
 	const bundles, perBundle = 5, 3
 	accepted := s.postSamples("ingest-t", bundles, perBundle, 500)
@@ -32,7 +36,7 @@ func TestClusterLosesANodeMidFlow(t *testing.T) {
 	// down, and it comes back three seconds later.
 	var stoppedAt time.Time
 	restarted, approved, atStop := false, 0, 0
-	s.within(50*time.Second, "an answer for every document", func() bool {
+	bustest.Eventually(t, "an answer for every document", func() error {
 		limit := len(accepted)
 		if stoppedAt.IsZero() {
 			limit = len(accepted)/3 - approved
@@ -48,7 +52,10 @@ func TestClusterLosesANodeMidFlow(t *testing.T) {
 			c.Restart(1)
 			restarted = true
 		}
-		return restarted && n >= len(accepted)
+		if !restarted || n < len(accepted) {
+			return fmt.Errorf("%d of %d answers, node 1 stopped %v, restarted %v", n, len(accepted), !stoppedAt.IsZero(), restarted)
+		}
+		return nil
 	})
 	if atStop >= len(accepted) {
 		t.Fatalf("the node stopped after all %d answers were out, not mid-flow", atStop)
@@ -61,29 +68,7 @@ func TestClusterLosesANodeMidFlow(t *testing.T) {
 	}
 
 	// Nothing left behind: every consumer has handled and acked all.
-	nc, err := nats.Connect(c.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var left []string
-	s.within(30*time.Second, "every consumer to be drained", func() bool {
-		left = left[:0]
-		stream, err := js.Stream(t.Context(), "EFAKTURA")
-		if err != nil {
-			return false
-		}
-		for name := range stream.ListConsumers(t.Context()).Info() {
-			if name.NumPending > 0 || name.NumAckPending > 0 {
-				left = append(left, name.Name)
-			}
-		}
-		return len(left) == 0
-	})
+	s.quiet()
 	if n := len(s.answers()); n != len(accepted) {
 		t.Errorf("%d answers after the drain, want %d", n, len(accepted))
 	}

@@ -6,19 +6,18 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 
 	"github.com/kp-efaktura/efaktura/pkg/bus"
+	"github.com/kp-efaktura/efaktura/pkg/bus/bustest"
 	"github.com/kp-efaktura/efaktura/pkg/natstest"
 )
 
 func TestDLQListAndReplay(t *testing.T) {
 	s := natstest.Start(t)
 	nc := natstest.Connect(t, s)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	ctx := t.Context()
 	b, err := bus.New(ctx, nc, bus.Config{Service: "validate", Subjects: []string{"efaktura.>"}, MaxDeliver: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -32,7 +31,7 @@ func TestDLQListAndReplay(t *testing.T) {
 			return nil, errors.New("validator broken")
 		}
 	})
-	go b.Run(ctx)
+	bustest.Run(t, b)
 	e := cloudevents.NewEvent()
 	e.SetID("ev-1")
 	e.SetType("efaktura.0101.document.received")
@@ -43,17 +42,16 @@ func TestDLQListAndReplay(t *testing.T) {
 
 	url := s.ClientURL()
 	var out string
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	bustest.Eventually(t, "a dead letter listed", func() error {
 		code, stdout, stderr := runCmd(t, nil, "dlq", "list", "--nats", url, "--json")
 		if code != exitOK {
 			t.Fatalf("dlq list: exit %d, %s", code, stderr)
 		}
-		if out = stdout; out != "" || time.Now().After(deadline) {
-			break
+		if out = stdout; out == "" {
+			return errors.New("none yet")
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 	var dl struct {
 		Seq        uint64 `json:"seq"`
 		Consumer   string `json:"consumer"`
@@ -77,20 +75,8 @@ func TestDLQListAndReplay(t *testing.T) {
 	if code != exitOK || !strings.Contains(stdout, "replayed dead letter 1") {
 		t.Fatalf("dlq replay: exit %d, %q, %q", code, stdout, stderr)
 	}
-	c, err := b.JetStream().Consumer(ctx, "EFAKTURA", "validate-docs")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		info, err := c.Info(ctx)
-		if err == nil && info.NumPending == 0 && info.NumAckPending == 0 && info.Delivered.Consumer >= 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("replayed event not consumed: %+v, %v", info, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	// The event, then its replay, handled and acked.
+	bustest.Settled(t, b.JetStream(), "EFAKTURA", "validate-docs", 2)
 	if code, stdout, _ := runCmd(t, nil, "dlq", "list", "--nats", url); code != exitOK || !strings.Contains(stdout, "no dead letters") {
 		t.Errorf("after replay: exit %d, %q", code, stdout)
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kp-efaktura/efaktura/pkg/bus/bustest"
 )
 
 // TestSecondUpOnTheSameDataFails: an up on the data directory of a running
@@ -19,8 +21,7 @@ func TestSecondUpOnTheSameDataFails(t *testing.T) {
 	addr := freeAddr(t)
 	first := startChild(t, fmt.Sprintf("up --http %s --data %s", addr, data))
 	s := &system{t: t, base: "http://" + addr, log: first.log}
-	healthy := func() bool { code, _ := s.do("GET", "/healthz", "", nil); return code == 200 }
-	s.eventually("the first system answers", healthy)
+	bustest.Eventually(t, "the first system to answer", s.healthy)
 
 	// The deadline only keeps a second up that does start from hanging
 	// the test; one that is refused returns long before it.
@@ -36,7 +37,7 @@ func TestSecondUpOnTheSameDataFails(t *testing.T) {
 	if code != exitError || !strings.Contains(stderr.String(), want) {
 		t.Errorf("the second up exited with %d and logged:\n%s\nwant %d and a log line with %q", code, &stderr, exitError, want)
 	}
-	if !healthy() {
-		t.Errorf("the first system stopped answering; its log:\n%s", first.log)
+	if err := s.healthy(); err != nil {
+		t.Errorf("the first system stopped answering (%v); its log:\n%s", err, first.log)
 	}
 }

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -12,8 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
+	"github.com/kp-efaktura/efaktura/pkg/bus/bustest"
 	"github.com/kp-efaktura/efaktura/services/erpsim"
 )
 
@@ -79,19 +81,25 @@ func TestKilledMidFlightGivesExactlyOneAnswerPerDocument(t *testing.T) {
       - {role: ingest, name: erp-0202, token: ingest-0202}
       - {role: caseworker, name: cw, token: case-0202}
 `, erp.URL)))
-	addr := freeAddr(t)
-	args := fmt.Sprintf("up --http %s --data %s --tenants %s", addr, filepath.Join(dir, "data"), tenants)
-	s := &system{t: t, base: "http://" + addr, log: &syncBuffer{}}
+	addr, natsAddr := freeAddr(t), freeAddr(t)
+	_, natsPort, _ := net.SplitHostPort(natsAddr)
+	args := fmt.Sprintf("up --http %s --data %s --tenants %s --nats-port %s", addr, filepath.Join(dir, "data"), tenants, natsPort)
+	s := &system{t: t, base: "http://" + addr, log: &syncBuffer{}, natsURL: "nats://" + natsAddr}
 
 	first := startChild(t, args)
-	s.eventually("the first system answers", func() bool { code, _ := s.do("GET", "/healthz", "", nil); return code == 200 })
+	bustest.Eventually(t, "the first system to answer", s.healthy)
 	accepted := s.postSamples("ingest-0202", 10, 3, 100)
 	approve := func(limit int) int { waiting, _ := s.approveWaiting("case-0202", limit); return waiting }
 	// Approve half, and kill the system as soon as answers flow, with
 	// verdicts, decisions and deliveries still in flight.
-	s.eventually("all documents waiting", func() bool { return approve(0) == len(accepted) })
+	bustest.Eventually(t, "all documents waiting", func() error { return is(approve(0), len(accepted)) })
 	approve(len(accepted) / 2)
-	s.eventually("answers flowing", func() bool { return len(sim.Answers()) >= 1 })
+	bustest.Eventually(t, "answers flowing", func() error {
+		if len(sim.Answers()) == 0 {
+			return errors.New("no answer yet")
+		}
+		return nil
+	})
 	first.cmd.Process.Signal(syscall.SIGKILL)
 	first.cmd.Wait()
 	delivered := len(sim.Answers())
@@ -100,9 +108,15 @@ func TestKilledMidFlightGivesExactlyOneAnswerPerDocument(t *testing.T) {
 	}
 
 	startChild(t, args)
-	s.eventually("the second system answers", func() bool { code, _ := s.do("GET", "/healthz", "", nil); return code == 200 })
-	s.eventually("every document answered", func() bool { approve(len(accepted)); return len(sim.Answers()) >= len(accepted) })
-	time.Sleep(time.Second) // a duplicate would arrive now
+	bustest.Eventually(t, "the second system to answer", s.healthy)
+	bustest.Eventually(t, "every document answered", func() error {
+		approve(len(accepted))
+		if n := len(sim.Answers()); n < len(accepted) {
+			return fmt.Errorf("%d of %d answered", n, len(accepted))
+		}
+		return nil
+	})
+	s.quiet() // a duplicate would have arrived by now, redelivered once the ack wait and the lease ran out
 	got := receipts(sim.Answers())
 	slices.Sort(accepted)
 	if !slices.Equal(got, accepted) {
