@@ -21,6 +21,7 @@ import (
 
 	"github.com/kp-efaktura/efaktura/events"
 	"github.com/kp-efaktura/efaktura/pkg/bus"
+	"github.com/kp-efaktura/efaktura/pkg/bus/bustest"
 	"github.com/kp-efaktura/efaktura/pkg/efaktura"
 	"github.com/kp-efaktura/efaktura/pkg/idem"
 	"github.com/kp-efaktura/efaktura/pkg/natstest"
@@ -304,14 +305,15 @@ func TestBundleSubmittedOverNATS(t *testing.T) {
 	}
 }
 
+// waitFor waits until cond holds, as bustest.Eventually does.
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); {
-		if time.Now().After(deadline) {
-			t.Fatal("timed out")
+	bustest.Eventually(t, "the condition", func() error {
+		if !cond() {
+			return errors.New("not yet")
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 func toJSON(v any) string {

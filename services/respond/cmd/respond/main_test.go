@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kp-efaktura/efaktura/pkg/bus/bustest"
 	"github.com/kp-efaktura/efaktura/pkg/natstest"
 	"github.com/kp-efaktura/efaktura/pkg/redistest"
 	"github.com/kp-efaktura/efaktura/services/respond"
@@ -36,19 +38,18 @@ func TestRunWithRedisIdempotency(t *testing.T) {
 	go func() {
 		done <- respond.Command().Run(ctx, []string{"--nats", s.ClientURL(), "--metrics", metrics, "--redis", redistest.Start(t).URL(), "--backoff", "50ms"}, env(nil))
 	}()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	bustest.Eventually(t, "metrics served", func() error {
 		resp, err := http.Get("http://" + metrics + "/metrics")
-		if err == nil {
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if strings.Contains(string(body), "go_goroutines") {
-				break
-			}
+		if err != nil {
+			return err
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("metrics not served: %v", err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(body), "go_goroutines") {
+			return errors.New("no go_goroutines yet")
 		}
-	}
+		return nil
+	})
 	cancel()
 	select {
 	case err := <-done:
