@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"math"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -146,10 +149,40 @@ type e2eSystem struct {
 	done   chan error
 }
 
+// benchMunicipalities is how many municipalities the all-in-one knows in
+// BenchmarkEndToEnd: the demo one, which the driver uses, and idle others,
+// each with its answer queue (go test ... -args -municipalities 100).
+var benchMunicipalities = flag.Int("municipalities", 1, "municipalities the all-in-one knows in BenchmarkEndToEnd; all but the demo one idle")
+
+// idleTenants writes a tenants file of n municipalities besides the demo
+// one, with approved agreements, that the driver never sends to.
+func idleTenants(b *testing.B, n int) string {
+	b.Helper()
+	if n <= 0 {
+		return ""
+	}
+	var f strings.Builder
+	f.WriteString("tenants:\n")
+	for i := range n {
+		fmt.Fprintf(&f, `  - kommune: "%04d"
+    name: Idle %d
+    cvr: "29189846"
+    economy_system: {id: idle-erp, name: Idle, endpoint: "http://127.0.0.1:9/", secret: idle}
+    agreements: {forside: {state: approved}, bagside: {state: approved}}
+`, 5000+i, i)
+	}
+	path := filepath.Join(b.TempDir(), "tenants.yaml")
+	if err := os.WriteFile(path, []byte(f.String()), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	return path
+}
+
 func startE2E(b *testing.B) *e2eSystem {
 	b.Helper()
 	addr := freeAddr(b)
 	redisURL := redistest.Start(b).URL()
+	dataDir, tenants := b.TempDir(), idleTenants(b, *benchMunicipalities-1)
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &e2eSystem{
 		base:   "http://" + addr,
@@ -158,7 +191,7 @@ func startE2E(b *testing.B) *e2eSystem {
 		done:   make(chan error, 1),
 	}
 	go func() {
-		s.done <- up(ctx, upConfig{HTTPAddr: addr, DataDir: b.TempDir()}, func(k string) string {
+		s.done <- up(ctx, upConfig{HTTPAddr: addr, DataDir: dataDir, TenantsFile: tenants}, func(k string) string {
 			if k == "REDIS_URL" {
 				return redisURL
 			}
