@@ -158,6 +158,13 @@ func (c Config) StorageType() jetstream.StorageType {
 	return jetstream.FileStorage
 }
 
+// resumedSubject is the core NATS subject on which Resume tells the
+// replicas of a service that handler name was resumed; a "*" name
+// subscribes to all. Outside the event subjects, so no stream keeps it.
+func (c Config) resumedSubject(name string) string {
+	return "_efaktura.resumed." + strings.ToLower(c.Stream) + "." + c.Service + "." + name
+}
+
 // dlqStream and dlqSubject name the dead-letter stream and a service's
 // subject in it; the prefix keeps it apart from the event subjects.
 func (c Config) dlqStream() string { return c.Stream + "_DLQ" }

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
@@ -61,6 +63,14 @@ func (b *Bus) Run(ctx context.Context) error {
 		}
 	}
 	go b.watchPending(work)
+	resumed, err := b.nc.Subscribe(b.cfg.resumedSubject("*"), func(m *nats.Msg) {
+		b.restart(m.Subject[strings.LastIndexByte(m.Subject, '.')+1:])
+	})
+	if err != nil {
+		b.stopAll()
+		return fmt.Errorf("bus: subscribe to resumes: %w", err)
+	}
+	defer resumed.Unsubscribe()
 	b.log.InfoContext(ctx, "consuming", "consumers", len(routes))
 	b.consuming.Store(true)
 
@@ -121,6 +131,25 @@ func (b *Bus) consumingRoutes() []*route {
 		}
 	}
 	return rs
+}
+
+// restart fetches again for the route of handler name, so a resumed
+// consumer's events come at once rather than at the next pull.
+func (b *Bus) restart(name string) {
+	b.mu.Lock()
+	r := b.route(name)
+	if r == nil || r.stop == nil || b.stopping {
+		b.mu.Unlock()
+		return
+	}
+	stop := r.stop
+	r.stop = nil
+	work := b.work
+	b.mu.Unlock()
+	stop()
+	if err := b.consume(work, r); err != nil {
+		b.log.ErrorContext(work, "consuming again after a resume", "consumer", r.durable, "err", err)
+	}
 }
 
 // stopAll ends fetching for every route consuming and keeps later ones

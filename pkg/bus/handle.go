@@ -231,9 +231,8 @@ func (b *Bus) route(name string) *route {
 // Pause stops JetStream delivering the events of handler name, to every
 // replica, until until or [Bus.Resume]; they wait in the stream, in order.
 // The pause is the server's (the consumer pause API of NATS 2.11 and
-// later), so it outlives the workers. A replica notices a resume at its
-// next pull request, within 5 s. It returns an error wrapping ErrNoHandler
-// for a name not registered here.
+// later), so it outlives the workers. It returns an error wrapping
+// ErrNoHandler for a name not registered here.
 func (b *Bus) Pause(ctx context.Context, name string, until time.Time) error {
 	r, err := b.ensureConsumer(ctx, name)
 	if err != nil {
@@ -246,7 +245,11 @@ func (b *Bus) Pause(ctx context.Context, name string, until time.Time) error {
 }
 
 // Resume ends a [Bus.Pause] of handler name; resuming a consumer that is
-// not paused does nothing.
+// not paused does nothing. The server hands a resumed consumer's events
+// out only at a replica's next pull request, up to the 5 s pull expiry
+// later, so Resume also tells every replica of the service, over core
+// NATS, to pull again at once; should that word be lost, the next pull
+// comes all the same.
 func (b *Bus) Resume(ctx context.Context, name string) error {
 	r, err := b.ensureConsumer(ctx, name)
 	if err != nil {
@@ -254,6 +257,9 @@ func (b *Bus) Resume(ctx context.Context, name string) error {
 	}
 	if _, err := b.js.ResumeConsumer(ctx, r.stream, r.durable); err != nil {
 		return fmt.Errorf("bus: resume %s: %w", r.durable, err)
+	}
+	if err := b.nc.Publish(b.cfg.resumedSubject(name), nil); err != nil {
+		b.log.WarnContext(ctx, "replicas not told of a resume; they pull again within 5 s", "consumer", r.durable, "err", err)
 	}
 	return nil
 }
