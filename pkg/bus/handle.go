@@ -251,9 +251,18 @@ func (b *Bus) Pause(ctx context.Context, name string, until time.Time) error {
 // NATS, to pull again at once; should that word be lost, the next pull
 // comes all the same.
 func (b *Bus) Resume(ctx context.Context, name string) error {
-	r, err := b.ensureConsumer(ctx, name)
+	b.mu.Lock()
+	r := b.route(name)
+	b.mu.Unlock()
+	if r == nil {
+		return fmt.Errorf("%w: %s", ErrNoHandler, name)
+	}
+	c, err := b.createConsumer(ctx, r)
 	if err != nil {
 		return err
+	}
+	if !c.CachedInfo().Paused {
+		return nil // nothing to resume, and no replica to disturb
 	}
 	if _, err := b.js.ResumeConsumer(ctx, r.stream, r.durable); err != nil {
 		return fmt.Errorf("bus: resume %s: %w", r.durable, err)

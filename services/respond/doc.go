@@ -56,7 +56,8 @@
 // The attempts in answer.delivered and answer.failed are JetStream's
 // delivery count of the queued answer, so they go on across replicas and
 // restarts; a delivery that found the queue's agreements not allowing
-// answers counts too.
+// answers counts too, and so does one handed back unhandled when a replica
+// restarts its fetching after a resume.
 //
 // No answer is lost: it stays in the work queue until it is acked, which
 // happens only after answer.delivered is stored, or after its dead letter

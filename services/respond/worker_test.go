@@ -414,8 +414,10 @@ func TestEconomySystemRefusingEfakturaHoldsTheQueueUntilItsRecordChanges(t *test
 		t.Errorf("economy system got %v, want %v", got, ids)
 	}
 	d := bustest.Payloads[events.AnswerDelivered](t, e.rec.Wait(t, events.TypeAnswerDelivered, 2))
-	if d[0].Attempts != refusals+1 || d[1].Attempts != 1 {
-		t.Errorf("answer.delivered attempts %d, %d; want %d (after %d refusals) and 1", d[0].Attempts, d[1].Attempts, refusals+1, refusals)
+	// Attempts are JetStream's deliveries, which a delivery handed back
+	// unhandled (a replica restarting its fetching) counts too.
+	if d[0].Attempts <= refusals || d[1].Attempts < 1 {
+		t.Errorf("answer.delivered attempts %d, %d; want more than %d (the refusals) and at least 1", d[0].Attempts, d[1].Attempts, refusals)
 	}
 }
 
