@@ -85,10 +85,11 @@ func permanentDelivery(err error) bool {
 // in order, for a tenant change. Any other refusal (400, 409, 422, ...) is
 // about this answer alone: it is dead-lettered and the queue goes on.
 // Without a status (nothing could be sent: no endpoint, no secret) it is
-// the economy system's record that must change.
+// the economy system's record that must change. A transient failure
+// never holds the queue: a network error has no status either.
 func holdsQueue(err error) bool {
 	var de *DeliveryError
-	if !errors.As(err, &de) {
+	if !errors.As(err, &de) || !de.Permanent {
 		return false
 	}
 	switch s := de.Status; {

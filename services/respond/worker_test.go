@@ -331,6 +331,49 @@ func TestFailingEconomySystemGetsEachAnswerOnceInOrder(t *testing.T) {
 	}
 }
 
+// An economy system that cannot be reached (the connection drops before
+// any status) is an answer that cannot be taken now: it is tried again
+// after the backoff, without a change of the municipality's record, and
+// the answers behind it wait, in order.
+func TestUnreachableEconomySystemIsTriedAgainWithoutARecordChange(t *testing.T) {
+	e := newEnv(t, erpsim.Config{})
+	var drops atomic.Int32
+	flaky := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if drops.Add(1) <= 3 {
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err == nil {
+				conn.Close() // no status: a network error
+			}
+			return
+		}
+		body, _ := io.ReadAll(r.Body)
+		req, _ := http.NewRequestWithContext(r.Context(), r.Method, e.url, bytes.NewReader(body))
+		req.Header = r.Header.Clone()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		w.WriteHeader(resp.StatusCode)
+		io.Copy(w, resp.Body)
+	}))
+	defer flaky.Close()
+	e.put(kommune, tenant.Approved, esID, secret)
+	e.setEndpoint(kommune, flaky.URL)
+	e.start()
+	ids := e.decideMany(kommune, 1, 2)
+	if got := e.recorded(2); !slices.Equal(got, ids) {
+		t.Errorf("economy system got %v, want %v in decision order", got, ids)
+	}
+	for _, f := range bustest.Payloads[events.AnswerFailed](t, e.rec.Wait(t, events.TypeAnswerFailed, 3)) {
+		if f.Permanent || f.AnswerID != ids[0] {
+			t.Errorf("answer.failed %+v, want a transient failure of %s", f, ids[0])
+		}
+	}
+	e.queue(kommune, false, 0)
+}
+
 // An answer the economy system refuses for itself (422) is dead-lettered
 // and the answers behind it go on; a replay of the dead letter sends it.
 func TestAnswerRefusedForItselfIsDeadLetteredAndReplayed(t *testing.T) {
