@@ -76,9 +76,6 @@ func encode(subject string, e cloudevents.Event) (*nats.Msg, error) {
 	return msg, nil
 }
 
-// decode reads a CloudEvent from a NATS message. Binary mode, what encode
-// writes, is read straight into the SDK's event model; structured mode, which
-// other publishers may use, goes through the SDK's binding.
 // Decode returns the CloudEvent a NATS message carries, as the runtime
 // reads its inputs: binary mode, or structured as the SDK reads it. For
 // tools and tests that read a stream themselves.
@@ -86,6 +83,9 @@ func Decode(ctx context.Context, h nats.Header, data []byte) (cloudevents.Event,
 	return decode(ctx, h, data)
 }
 
+// decode reads a CloudEvent from a NATS message. Binary mode, what encode
+// writes, is read straight into the SDK's event model; structured mode, which
+// other publishers may use, goes through the SDK's binding.
 func decode(ctx context.Context, h nats.Header, data []byte) (cloudevents.Event, error) {
 	m := newMessage(h, data)
 	if m.version == nil || m.version.String() != cloudevents.VersionV1 {
