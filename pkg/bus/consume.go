@@ -211,8 +211,12 @@ func (b *Bus) consume(ctx context.Context, r *route) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.stopping {
-		stopBeats()
+		// No worker takes from jobs: a message already handed to the
+		// callback goes back at once rather than wait for the ack wait.
+		closing.Store(true)
+		close(stopping)
 		cc.Stop()
+		stopBeats()
 		return nil
 	}
 	for range r.concurrency {
