@@ -9,8 +9,9 @@
 //
 //   - document.decided is turned into answer.queued, the answer itself
 //     (package answer), by a handler that only emits events
-//     ([HandlerDecided]). It runs one event at a time across replicas, so
-//     the answers are queued in the order the decisions were announced. When
+//     ([HandlerDecided]). It runs one event at a time across replicas, and
+//     tries one it cannot publish until it can, so the answers are queued
+//     in the order the decisions were announced. When
 //     the agreements do not allow answers, it emits answer.parked as well,
 //     with the reason: agreement_missing, agreement_not_approved or
 //     economy_system_mismatch.

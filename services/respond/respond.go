@@ -161,9 +161,11 @@ func QueueHandler(kommune string) string { return "answers-" + kommune }
 // other. It panics if called twice, as bus.Handle does.
 func (w *Worker) Register(ctx context.Context) {
 	// One at a time across replicas: the queue gets the answers in the
-	// order of the decisions.
+	// order of the decisions. Only a publish fails other than permanently,
+	// and a decision dead-lettered for it would be queued, once replayed,
+	// behind the ones decided after it: it is tried until it is queued.
 	w.bus.Handle(HandlerDecided, events.Filter(events.TypeDocumentDecided), bus.EmitsOnly,
-		bus.Typed(w.queue), bus.InOrder())
+		bus.Typed(w.queue), bus.InOrder(), bus.RetryForever())
 	// One at a time as well: a change is applied only after the ones
 	// before it, so a queue's last pause or resume follows the last change.
 	w.bus.Handle(HandlerChanges, events.Filter(events.TypeTenantChanged), bus.WritesState,

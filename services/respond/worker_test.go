@@ -284,6 +284,22 @@ func TestAnswersWaitForBothAgreementsThenGoInDecisionOrder(t *testing.T) {
 	e.queue(kommune, false, 0)
 }
 
+// The decisions are queued one at a time and a failed one is tried until
+// it is queued: dead-lettered, it would be queued behind later ones when
+// replayed.
+func TestDecisionsAreQueuedOneAtATimeUntilQueued(t *testing.T) {
+	e := newEnv(t, erpsim.Config{})
+	e.start()
+	var c jetstream.Consumer
+	bustest.Eventually(t, "respond's consumer of decisions", func() (err error) {
+		c, err = e.js.Consumer(e.ctx, "EFAKTURA", "respond-"+respond.HandlerDecided)
+		return err
+	})
+	if cfg := c.CachedInfo().Config; cfg.MaxAckPending != 1 || cfg.MaxDeliver != -1 {
+		t.Errorf("consumer %s has MaxAckPending %d, MaxDeliver %d; want 1 and -1 (no limit)", cfg.Durable, cfg.MaxAckPending, cfg.MaxDeliver)
+	}
+}
+
 func TestMismatchedEconomySystemKeepsAnswersQueued(t *testing.T) {
 	e := newEnv(t, erpsim.Config{})
 	e.put(kommune, tenant.Approved, "another-erp", secret)
