@@ -79,11 +79,7 @@ func Eventually(t testing.TB, what string, cond func() error) {
 func Settled(t testing.TB, js jetstream.JetStream, stream, durable string, n uint64) {
 	t.Helper()
 	Eventually(t, "consumer "+durable+" to settle", func() error {
-		c, err := js.Consumer(context.Background(), stream, durable)
-		if err != nil {
-			return err
-		}
-		info, err := c.Info(context.Background())
+		info, err := consumerInfo(js, stream, durable)
 		if err != nil {
 			return err
 		}
@@ -100,11 +96,7 @@ func Settled(t testing.TB, js jetstream.JetStream, stream, durable string, n uin
 func Delivered(t testing.TB, js jetstream.JetStream, stream, durable string, n uint64) {
 	t.Helper()
 	Eventually(t, fmt.Sprintf("consumer %s to deliver %d", durable, n), func() error {
-		c, err := js.Consumer(context.Background(), stream, durable)
-		if err != nil {
-			return err
-		}
-		info, err := c.Info(context.Background())
+		info, err := consumerInfo(js, stream, durable)
 		if err != nil {
 			return err
 		}
@@ -113,6 +105,15 @@ func Delivered(t testing.TB, js jetstream.JetStream, stream, durable string, n u
 		}
 		return nil
 	})
+}
+
+// consumerInfo asks the server for the state of a durable consumer.
+func consumerInfo(js jetstream.JetStream, stream, durable string) (*jetstream.ConsumerInfo, error) {
+	c, err := js.Consumer(context.Background(), stream, durable)
+	if err != nil {
+		return nil, err
+	}
+	return c.Info(context.Background())
 }
 
 // Quiet waits until nothing is left to do on streams: every durable
