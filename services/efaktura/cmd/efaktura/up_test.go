@@ -423,6 +423,20 @@ func TestAnswersWaitForTheAgreements(t *testing.T) {
 	if n := len(s.answers()); n != 0 {
 		t.Fatalf("%d answers delivered although bagside names another economy system", n)
 	}
+	// efaktura answers list shows the queue as the server keeps it.
+	code, out, stderr := runCmd(t, nil, "answers", "list", "--nats", s.natsURL, "--json")
+	var q respond.QueueStatus
+	if err := json.Unmarshal([]byte(out), &q); code != exitOK || err != nil {
+		t.Fatalf("answers list --json: exit %d, %v in %q, %s", code, err, out, stderr)
+	}
+	if q.Kommune != demoKommune || !q.Paused || q.Waiting != 3 || q.HeadQueuedAt.IsZero() {
+		t.Errorf("answers list --json = %+v; want %s paused with 3 waiting and the head's time", q, demoKommune)
+	}
+	// The header's five columns, then the queue's row.
+	if code, out, _ := runCmd(t, nil, "answers", "list", "--nats", s.natsURL); code != exitOK || len(strings.Fields(out)) < 8 ||
+		!slices.Equal(strings.Fields(out)[5:8], []string{demoKommune, "paused", "3"}) {
+		t.Errorf("answers list: exit %d, %q; want %s paused with 3 waiting", code, out, demoKommune)
+	}
 	setAgreement("bagside", `{"state":"approved","economy_system":"erp-sim"}`)
 	var got []erpsim.Recorded
 	bustest.Eventually(t, "three answers delivered", func() error { got = s.answers(); return is(len(got), 3) })
