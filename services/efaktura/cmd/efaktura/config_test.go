@@ -50,8 +50,8 @@ var samples = map[string]string{
 
 // upsOwn are the variables efaktura up replaces with its own flags
 // (docs/configuration.md, "efaktura up"): one address serves everything,
-// and up connects to NATS itself.
-var upsOwn = map[string]bool{"NATS_URL": true, "EFAKTURA_HTTP": true, "EFAKTURA_METRICS": true, "EFAKTURA_ADMIN_HTTP": true}
+// and up connects to NATS itself, once.
+var upsOwn = map[string]bool{"NATS_URL": true, "EFAKTURA_HTTP": true, "EFAKTURA_METRICS": true, "EFAKTURA_ADMIN_HTTP": true, "EFAKTURA_START_WAIT": true}
 
 var envOfUsage = regexp.MustCompile(`\(env ([A-Z0-9_]+)`)
 
