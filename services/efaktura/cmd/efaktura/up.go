@@ -210,6 +210,13 @@ func up(ctx context.Context, c upConfig, getenv func(string) string, stdout io.W
 		tenants = append(tenants, more...)
 	}
 
+	// One part failing stops them all: a half-running system that looks
+	// up would take bundles it can no longer answer. The workers are set
+	// up on the context their buses run on, as worker.Run does, so what
+	// they start beside their handlers (respond following the registry,
+	// decide's announcements) ends with them.
+	run, stop := context.WithCancel(ctx)
+	defer stop()
 	mux := http.NewServeMux()
 	deps := []*worker.Deps{admin}
 	for _, cmd := range workers() {
@@ -233,7 +240,7 @@ func up(ctx context.Context, c upConfig, getenv func(string) string, stdout io.W
 			}
 		}
 		d.Mux = mux
-		if err := cmd.Setup(ctx, d); err != nil {
+		if err := cmd.Setup(run, d); err != nil {
 			return fmt.Errorf("%s: %w", cmd.Name, err)
 		}
 		deps = append(deps, d)
@@ -258,10 +265,6 @@ func up(ctx context.Context, c upConfig, getenv func(string) string, stdout io.W
 		mux.Handle("GET "+path, health)
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute}
-	// One part failing stops them all: a half-running system that looks
-	// up would take bundles it can no longer answer.
-	run, stop := context.WithCancel(ctx)
-	defer stop()
 	served := make(chan error, 1)
 	go func() {
 		err := srv.Serve(ln)
