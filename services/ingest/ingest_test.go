@@ -271,9 +271,8 @@ func TestZippedBundle(t *testing.T) {
 func TestBundleSubmittedOverNATS(t *testing.T) {
 	f := setup(t, Config{})
 	f.w.Register()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go f.b.Run(ctx)
+	ctx := t.Context()
+	bustest.Run(t, f.b)
 	at := time.Date(2025, 6, 2, 10, 0, 0, 0, time.UTC)
 	good, err := events.NewBundleSubmitted("/erp-0101", "0101", "OEH-BUNDT-2025-0412", events.ContentTypeXML, example(t, "valid-invoice.xml"), at)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/kp-efaktura/efaktura/events"
 	"github.com/kp-efaktura/efaktura/pkg/bus"
+	"github.com/kp-efaktura/efaktura/pkg/bus/bustest"
 	"github.com/kp-efaktura/efaktura/pkg/redistest"
 )
 
@@ -86,9 +87,8 @@ func TestReferenceNeverInKeyNames(t *testing.T) {
 			}
 			f := setupWith(t, Config{}, o)
 			f.w.Register()
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			go f.b.Run(ctx)
+			ctx := t.Context()
+			bustest.Run(t, f.b)
 
 			bundle := bytes.Replace(example(t, "valid-invoice.xml"), []byte("OEH-BUNDT-2025-0412"), []byte(reference), 1)
 			if code, body := f.post(t, "erp-token", bundle); code != http.StatusAccepted || body["reference"] != reference {
