@@ -146,6 +146,13 @@ func setupWith(t *testing.T, cfg Config, o options) *fixture {
 
 func (f *fixture) post(t *testing.T, token string, body []byte) (int, map[string]any) {
 	t.Helper()
+	code, _, out := f.postFull(t, token, body)
+	return code, out
+}
+
+// postFull is post with the response's headers.
+func (f *fixture) postFull(t *testing.T, token string, body []byte) (int, http.Header, map[string]any) {
+	t.Helper()
 	req, _ := http.NewRequest("POST", f.srv.URL+"/v1/bundles", bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/xml")
@@ -156,7 +163,7 @@ func (f *fixture) post(t *testing.T, token string, body []byte) (int, map[string
 	defer resp.Body.Close()
 	var out map[string]any
 	json.NewDecoder(resp.Body).Decode(&out)
-	return resp.StatusCode, out
+	return resp.StatusCode, resp.Header, out
 }
 
 // stored returns the events stored on subject.

@@ -1,26 +1,11 @@
 package ingest
 
 import (
-	"bytes"
 	"net/http"
 	"strconv"
 	"testing"
 	"time"
 )
-
-// postFull is post with the response's headers.
-func (f *fixture) postFull(t *testing.T, token string, body []byte) (int, http.Header) {
-	t.Helper()
-	req, _ := http.NewRequest("POST", f.srv.URL+"/v1/bundles", bytes.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/xml")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode, resp.Header
-}
 
 // retryAfterSeconds is the Retry-After of a 429, which must be a whole
 // number of seconds, at least 1.
@@ -49,7 +34,7 @@ func TestUploadsPerToken(t *testing.T) {
 	}
 	waitFor(t, func() bool { return f.inProgress("0101") == 2 })
 
-	code, h := f.postFull(t, "erp-token", bundle)
+	code, h, _ := f.postFull(t, "erp-token", bundle)
 	if code != http.StatusTooManyRequests {
 		t.Fatalf("a third upload of the token: %d, want 429", code)
 	}
@@ -79,7 +64,7 @@ func TestRatePerToken(t *testing.T) {
 			t.Fatalf("%s within the burst: %d %v, want 202", name, code, body)
 		}
 	}
-	code, h := f.postFull(t, "erp-token", example(t, "valid-reminder.xml"))
+	code, h, _ := f.postFull(t, "erp-token", example(t, "valid-reminder.xml"))
 	if code != http.StatusTooManyRequests {
 		t.Fatalf("past the burst: %d, want 429", code)
 	}
