@@ -249,7 +249,8 @@ func (b *Bus) Pause(ctx context.Context, name string, until time.Time) error {
 // out only at a replica's next pull request, up to the 5 s pull expiry
 // later, so Resume also tells every replica of the service, over core
 // NATS, to pull again at once; should that word be lost, the next pull
-// comes all the same.
+// comes all the same. It returns an error wrapping ErrNoHandler for a
+// name not registered here.
 func (b *Bus) Resume(ctx context.Context, name string) error {
 	b.mu.Lock()
 	r := b.route(name)
