@@ -184,8 +184,8 @@ func TestAsyncAPIOperations(t *testing.T) {
 		TypeAnswerParked:      {[]string{"respond"}, []string{"decide"}},
 		TypeAnswerDelivered:   {[]string{"respond"}, []string{"decide"}},
 		TypeAnswerFailed:      {[]string{"respond"}, []string{"decide"}},
-		TypeTenantChanged:     {[]string{"admin"}, []string{"ingest", "respond", "validate"}},
-		TypeAgreementChanged:  {[]string{"admin"}, []string{"respond"}},
+		TypeTenantChanged:     {[]string{"admin"}, []string{"ingest", "validate"}},
+		TypeAgreementChanged:  {[]string{"admin"}, nil},
 	}
 	doc := readAsyncAPI(t)
 	channelType := map[string]string{}

@@ -77,8 +77,7 @@ const (
 	TypeAnswerQueued = "dk.kp.efaktura.answer.queued.v1"
 	// TypeAnswerParked: an answer waits in its queue because the
 	// municipality's service agreements do not allow sending it yet; it is
-	// sent when an [TypeAgreementChanged] or [TypeTenantChanged] makes them
-	// allow it.
+	// sent when a change of the municipality's record makes them allow it.
 	// Payload [AnswerParked]; CE subject: the document id; key: the answer
 	// id and the park reason.
 	TypeAnswerParked = "dk.kp.efaktura.answer.parked.v1"

@@ -262,7 +262,8 @@ func (b *Bus) deliver(ctx context.Context, r *route, m jetstream.Msg) {
 	token, state, err := b.claim(ctx, r, key)
 	switch {
 	case err != nil:
-		b.retry(ctx, r, m, e, deliveries, fmt.Errorf("claim %s: %w", key, err), span)
+		// The handler did not run: no failure events, only a retry.
+		b.retry(ctx, r, m, e, deliveries, fmt.Errorf("claim %s: %w", key, err), span, false)
 		return
 	case state == idem.Done:
 		b.metrics.processed(ctx, r, e.Type(), "duplicate")
@@ -286,7 +287,7 @@ func (b *Bus) deliver(ctx context.Context, r *route, m jetstream.Msg) {
 		if IsPermanent(err) || (!r.forever && deliveries >= uint64(b.cfg.MaxDeliver)) {
 			b.deadLetter(ctx, r, m, e, deliveries, err)
 		} else {
-			b.retry(ctx, r, m, e, deliveries, err, span)
+			b.retry(ctx, r, m, e, deliveries, err, span, true)
 		}
 		return
 	}
@@ -360,9 +361,10 @@ func (b *Bus) handle(ctx context.Context, r *route, m jetstream.Msg, e cloudeven
 	return outs, err
 }
 
-// retry publishes the handler's failure events and naks with the delay
-// the error asks for ([RetryAfter]) or the backoff step of this delivery.
-func (b *Bus) retry(ctx context.Context, r *route, m jetstream.Msg, e cloudevents.Event, deliveries uint64, err error, span trace.Span) {
+// retry naks with the delay the error asks for ([RetryAfter]) or the
+// backoff step of this delivery, after the handler's failure events when
+// the handler ran and failed.
+func (b *Bus) retry(ctx context.Context, r *route, m jetstream.Msg, e cloudevents.Event, deliveries uint64, err error, span trace.Span, handled bool) {
 	delay, asked := retryDelay(err)
 	if !asked {
 		delay = b.cfg.Backoff[min(int(deliveries)-1, len(b.cfg.Backoff)-1)]
@@ -372,7 +374,7 @@ func (b *Bus) retry(ctx context.Context, r *route, m jetstream.Msg, e cloudevent
 	log := b.eventLog(r, e, deliveries)
 	log.WarnContext(ctx, "handler failed; retrying", "err", err, "in", delay)
 	b.metrics.retried(ctx, r, e.Type())
-	if r.onFailure != nil {
+	if handled && r.onFailure != nil {
 		if perr := b.publish(ctx, r.onFailure(e, err, int(deliveries), false)); perr != nil {
 			log.WarnContext(ctx, "failure events not published", "err", perr)
 		}

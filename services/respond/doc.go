@@ -25,11 +25,13 @@
 //     before the next. Every replica consumes every municipality's queue,
 //     adding the queue of a municipality created while it runs.
 //   - A queue is paused with JetStream's consumer pause while the
-//     municipality may not be answered, and resumed by the next
-//     tenant.changed or agreement.changed ([HandlerChanges]) that allows
-//     answers. The pause is the server's: it survives restarts of respond
-//     and of the server, and an operator can see and change it with the
-//     nats CLI (docs/operations.md).
+//     municipality may not be answered, and resumed by the next version of
+//     the municipality's record that allows answers: every replica follows
+//     the tenants' bucket (tenant.Registry) and acts on each new version it
+//     sees, so no change is missed, whether or not its event was published.
+//     The pause is the server's: it survives restarts of respond and of the
+//     server, and an operator can see and change it with the nats CLI
+//     (docs/operations.md).
 //
 // # Delivery and failures
 //

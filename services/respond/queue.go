@@ -109,9 +109,11 @@ func (w *Worker) deliver(ctx context.Context, _ cloudevents.Event, a events.Answ
 }
 
 // hold pauses kommune's queue and asks for the answer to be tried again as
-// soon as it resumes. A change the registry shows since version (read
-// before the attempt) may have been applied before the pause: then the
-// queue is resumed at once, and the answer tried on the new record.
+// soon as it resumes. A change this replica's view shows since version
+// (read before the attempt) may have been acted on, by this replica or
+// another, before the pause: then the queue is resumed at once, and the
+// answer tried on the new record. A change the view shows only later is
+// followTenants' to act on.
 func (w *Worker) hold(ctx context.Context, kommune string, version uint64, cause error) error {
 	name := QueueHandler(kommune)
 	if err := w.bus.Pause(ctx, name, pausedUntil); err != nil {
@@ -151,54 +153,6 @@ func (w *Worker) failed(in cloudevents.Event, cause error, attempt int, final bo
 		return nil
 	}
 	return []cloudevents.Event{ev}
-}
-
-// change applies a tenant.changed or agreement.changed to the
-// municipality's queue, once the registry shows the version the event
-// names: resumed when the agreements allow answers, paused otherwise. A
-// queue paused because the economy system refused efaktura resumes too:
-// the change may be the fix, and if not, the first answer pauses it again.
-func (w *Worker) change(ctx context.Context, in cloudevents.Event) ([]cloudevents.Event, error) {
-	kommune, err := events.KommuneOf(in)
-	if err != nil {
-		return nil, bus.Permanent(err)
-	}
-	var version int64
-	switch in.Type() {
-	case events.TypeTenantChanged:
-		ch, err := events.Decode[events.TenantChanged](in)
-		if err != nil {
-			return nil, bus.Permanent(err)
-		}
-		version = ch.Version
-	default:
-		ch, err := events.Decode[events.AgreementChanged](in)
-		if err != nil {
-			return nil, bus.Permanent(err)
-		}
-		version = ch.Version
-	}
-	w.settle(ctx, kommune, uint64(max(0, version)))
-	w.ensureQueue(kommune)
-	t, found := w.tenants.Get(kommune)
-	if ok, reason, _ := answersAllowed(t, found); !ok {
-		w.log.InfoContext(ctx, "answer queue paused", "kommune", kommune, "reason", reason)
-		return nil, w.bus.Pause(ctx, QueueHandler(kommune), pausedUntil)
-	}
-	return nil, w.bus.Resume(ctx, QueueHandler(kommune))
-}
-
-// settle waits, at most Config.Settle, until the registry has seen the
-// version of the municipality's record a change names: the registry
-// follows the tenants' bucket and may lag behind the event. Past the bound
-// the change goes on with what the registry knows; the next change, or the
-// first answer, catches up.
-func (w *Worker) settle(ctx context.Context, kommune string, version uint64) {
-	ctx, cancel := context.WithTimeout(ctx, w.cfg.Settle)
-	defer cancel()
-	if err := w.tenants.WaitVersion(ctx, kommune, version); err != nil {
-		w.log.InfoContext(ctx, "tenant version not seen in time; going on with what the registry knows", "kommune", kommune, "version", version, "err", err)
-	}
 }
 
 // BuildAnswer builds the answer to a decided document; answerID is the id

@@ -15,14 +15,12 @@ import (
 	"github.com/kp-efaktura/efaktura/pkg/tenant"
 )
 
-// Tenants looks municipalities up; *tenant.Registry implements it. Get is
-// called for every answer and must be cheap.
+// Tenants looks municipalities up; *tenant.Registry implements it, a view
+// that follows the tenants' bucket. Get is called for every answer and
+// must be cheap.
 type Tenants interface {
 	Get(kommune string) (tenant.Tenant, bool)
 	List() []tenant.Tenant
-	// WaitVersion returns once the view has seen the given version of a
-	// municipality's record, or ctx is done.
-	WaitVersion(ctx context.Context, kommune string, version uint64) error
 	// Changed is closed at the next change of any municipality.
 	Changed() <-chan struct{}
 }
@@ -38,9 +36,6 @@ type Config struct {
 	// one repeats for as long as it takes; the municipality's later answers
 	// wait behind it. Default 1s, 5s, 30s, 2m, 5m.
 	Backoff []time.Duration
-	// Settle bounds how long a change of a municipality waits for the
-	// tenant registry to show it; default 10s.
-	Settle time.Duration
 }
 
 // DefaultStream is the stream of queued answers when Config.Stream is
@@ -57,9 +52,6 @@ func (c Config) withDefaults() Config {
 	if len(c.Backoff) == 0 {
 		c.Backoff = DefaultBackoff
 	}
-	if c.Settle == 0 {
-		c.Settle = 10 * time.Second
-	}
 	return c
 }
 
@@ -71,9 +63,6 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("backoff %v: every pause must be positive", c.Backoff))
 			break
 		}
-	}
-	if c.Settle < 0 {
-		errs = append(errs, fmt.Errorf("settle %v must not be negative", c.Settle))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
@@ -102,6 +91,9 @@ type Worker struct {
 	deliverer Deliverer
 	log       *slog.Logger
 	queues    sync.Mutex // one registration of a municipality's queue at a time
+	// seen is the version of each municipality's record this replica has
+	// acted on; only followTenants uses it.
+	seen map[string]uint64
 }
 
 // New creates or updates the stream of queued answers and returns a worker
@@ -131,7 +123,7 @@ func New(ctx context.Context, b *bus.Bus, tenants Tenants, d Deliverer, cfg Conf
 	if err != nil {
 		return nil, fmt.Errorf("respond: stream %s: %w", cfg.Stream, err)
 	}
-	w := &Worker{cfg: cfg, bus: b, tenants: tenants, deliverer: d, log: slog.Default()}
+	w := &Worker{cfg: cfg, bus: b, tenants: tenants, deliverer: d, log: slog.Default(), seen: map[string]uint64{}}
 	for _, opt := range opts {
 		opt(w)
 	}
@@ -145,20 +137,16 @@ func New(ctx context.Context, b *bus.Bus, tenants Tenants, d Deliverer, cfg Conf
 const (
 	// HandlerDecided queues the answer to each document.decided.
 	HandlerDecided = "decided"
-	// HandlerChanges pauses and resumes municipalities' queues on
-	// tenant.changed and agreement.changed.
-	HandlerChanges = "changes"
 )
 
 // QueueHandler is the name of the handler delivering kommune's queued
 // answers; its durable consumer is "respond-answers-<kommune>".
 func QueueHandler(kommune string) string { return "answers-" + kommune }
 
-// Register adds the worker's handlers to the bus: document.decided,
-// tenant.changed and agreement.changed, and one queue per municipality the
-// registry knows. Until ctx is done it follows the registry and adds the
-// queue of each municipality added later, in this replica as in every
-// other. It panics if called twice, as bus.Handle does.
+// Register adds the worker's handler of document.decided to the bus, and
+// until ctx is done follows the municipalities' records, adding each one's
+// queue (see [Worker.followTenants]). It panics if called twice, as
+// bus.Handle does.
 func (w *Worker) Register(ctx context.Context) {
 	// One at a time across replicas: the queue gets the answers in the
 	// order of the decisions. Only a publish fails other than permanently,
@@ -166,28 +154,58 @@ func (w *Worker) Register(ctx context.Context) {
 	// behind the ones decided after it: it is tried until it is queued.
 	w.bus.Handle(HandlerDecided, events.Filter(events.TypeDocumentDecided), bus.EmitsOnly,
 		bus.Typed(w.queue), bus.InOrder(), bus.RetryForever())
-	// One at a time as well: a change is applied only after the ones
-	// before it, so a queue's last pause or resume follows the last change.
-	w.bus.Handle(HandlerChanges, events.Filter(events.TypeTenantChanged), bus.WritesState,
-		w.change, bus.AlsoOn(events.Filter(events.TypeAgreementChanged)), bus.InOrder())
-	for _, t := range w.tenants.List() {
-		w.ensureQueue(t.Kommune)
-	}
 	go w.followTenants(ctx)
 }
 
-// followTenants adds the queue of every municipality the registry gets.
+// followTenants acts, in every replica, on each new version of a
+// municipality's record its view of the tenants' bucket shows: it adds the
+// municipality's queue when it is new, resumes the queue when the
+// agreements allow answers and pauses it when they do not. A queue paused
+// because the economy system refused efaktura resumes too: the change may
+// be the fix, and if not, the first answer pauses it again.
+//
+// Following the bucket rather than tenant.changed events, no change is
+// missed, not even one whose event was never published. Every replica acts
+// on its own view, in the order of the versions, so a replica that paused
+// on an older version resumes once it sees the newer one, and the last
+// word on every queue is the latest version's (see also [Worker.hold]).
 func (w *Worker) followTenants(ctx context.Context) {
 	for {
+		// Asked before the view is read, so a change while it is read
+		// closes this channel and is acted on at the next turn.
 		changed := w.tenants.Changed()
-		for _, t := range w.tenants.List() {
-			w.ensureQueue(t.Kommune)
-		}
+		w.followOnce(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-changed:
 		}
+	}
+}
+
+// followOnce acts on every municipality whose record changed since the
+// last call; at the first call, on every municipality.
+func (w *Worker) followOnce(ctx context.Context) {
+	for _, t := range w.tenants.List() {
+		if w.seen[t.Kommune] == t.Version {
+			continue
+		}
+		w.ensureQueue(t.Kommune)
+		name := QueueHandler(t.Kommune)
+		var err error
+		if ok, reason, _ := t.AnswersAllowed(); ok {
+			err = w.bus.Resume(ctx, name)
+		} else {
+			w.log.InfoContext(ctx, "answer queue paused", "kommune", t.Kommune, "reason", reason)
+			err = w.bus.Pause(ctx, name, pausedUntil)
+		}
+		if err != nil {
+			// Left unseen, so the next change tries again; meanwhile the
+			// first answer pauses a queue that should be paused.
+			w.log.WarnContext(ctx, "answer queue not paused or resumed", "kommune", t.Kommune, "err", err)
+			continue
+		}
+		w.seen[t.Kommune] = t.Version
 	}
 }
 
