@@ -197,7 +197,12 @@ type Deps struct {
 	NATS      *nats.Conn
 
 	closers []func(context.Context) error
+	checks  []Check // the worker's own, from AddCheck
 }
+
+// AddCheck adds a condition of the worker's own to its readiness, e.g. an
+// index that must be loaded before the worker answers correctly.
+func (d *Deps) AddCheck(c Check) { d.checks = append(d.checks, c) }
 
 // OnClose registers f to run once the worker has stopped: after the bus has
 // drained and the HTTP servers have shut down, before the connection
@@ -377,8 +382,8 @@ type Check struct {
 }
 
 // Checks are a worker's conditions of readiness: NATS connected, its
-// streams and consumers provisioned and consuming, and Redis answering
-// when it holds the idempotency keys.
+// streams and consumers provisioned and consuming, Redis answering when it
+// holds the idempotency keys, and the worker's own (AddCheck).
 func (d *Deps) Checks() []Check {
 	checks := []Check{
 		{"nats", func(context.Context) error {
@@ -397,7 +402,7 @@ func (d *Deps) Checks() []Check {
 	if p, ok := d.Store.(interface{ Ping(context.Context) error }); ok {
 		checks = append(checks, Check{"redis", p.Ping})
 	}
-	return checks
+	return append(checks, d.checks...)
 }
 
 // Health serves /healthz (the process answers), /readyz (every check

@@ -254,7 +254,7 @@ func up(ctx context.Context, c upConfig, getenv func(string) string, stdout io.W
 	// checked once, each worker's consumers apart.
 	for _, d := range deps {
 		for _, c := range d.Checks() {
-			if d == admin || c.Name == "consumers" {
+			if d == admin || c.Name != "nats" && c.Name != "redis" {
 				c.Name = d.Bus.Config().Service + " " + c.Name
 				checks = append(checks, c)
 			}
