@@ -251,7 +251,7 @@ func up(ctx context.Context, c upConfig, getenv func(string) string, stdout io.W
 	mux.Handle("/erp-sim/", erpsim.New(erpsim.Config{Secrets: map[string]string{demoEconomySystem: secret}, Logger: log.With("service", "erpsim")}))
 	var checks []worker.Check
 	// The workers share one connection and one store: NATS and Redis are
-	// checked once, each worker's consumers apart.
+	// checked once, each worker's consumers and own checks apart.
 	for _, d := range deps {
 		for _, c := range d.Checks() {
 			if d == admin || c.Name != "nats" && c.Name != "redis" {
