@@ -91,7 +91,7 @@ func (s *store) change(ctx context.Context, k string, f func(*Record) (*Record, 
 		switch {
 		case err == nil:
 			// Read-your-writes for lists: do not wait for the watcher.
-			s.idx.put(k, written, next.clone())
+			s.idx.wrote(k, written, next.clone())
 			return nil
 		case errors.Is(err, jetstream.ErrKeyExists), errors.Is(err, jetstream.ErrKeyRevisionMismatch):
 			// Someone else wrote first, or the copy was stale: read again.
