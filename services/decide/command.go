@@ -16,6 +16,8 @@ func Command() worker.Command {
 		Flags: func(fs *flag.FlagSet, env *worker.Env) {
 			fs.StringVar(&cfg.Bucket, "bucket", env.String("DECIDE_BUCKET", ""), "KV `bucket` of the document records (env DECIDE_BUCKET)")
 			fs.IntVar(&cfg.Concurrency, "concurrency", env.Int("DECIDE_CONCURRENCY", 0), "events each handler works on at once; 0 for the default 8 (env DECIDE_CONCURRENCY)")
+			fs.DurationVar(&cfg.ArchiveRetention, "archive-retention", env.Duration("DECIDE_ARCHIVE_RETENTION", 0),
+				"how long answered documents' audit summaries are kept; 0 for the default 6 years, 52596h (env DECIDE_ARCHIVE_RETENTION)")
 		},
 		Setup: func(ctx context.Context, d *worker.Deps) error {
 			w, err := New(ctx, d.Bus, d.Tenants, cfg, WithLogger(d.Log))

@@ -12,6 +12,7 @@ import (
 
 	"github.com/kp-efaktura/efaktura/events"
 	"github.com/kp-efaktura/efaktura/pkg/bus"
+	"github.com/kp-efaktura/efaktura/pkg/cpr"
 	"github.com/kp-efaktura/efaktura/pkg/kvwatch"
 	"github.com/kp-efaktura/efaktura/pkg/tenant"
 )
@@ -21,10 +22,18 @@ const DefaultBucket = "EFAKTURA_documents"
 
 // Config is what operators set. A zero field takes the default shown.
 type Config struct {
-	// Bucket is the JetStream KV bucket of the document records, created
-	// (or updated) by [New] with the bus's replicas and storage; default
-	// "EFAKTURA_documents". Renaming it starts from an empty bucket.
+	// Bucket is the JetStream KV bucket of the open documents' records,
+	// created (or updated) by [New] with the bus's replicas and storage;
+	// default "EFAKTURA_documents". Renaming it starts from an empty
+	// bucket. A record leaves it for the archive ([ArchiveBucket],
+	// [ArchiveStream]) once its answer is delivered.
 	Bucket string
+	// ArchiveRetention is how long archived documents are kept, from
+	// their archiving: the TTL of [ArchiveBucket] and the MaxAge of
+	// [ArchiveStream]; default [DefaultArchiveRetention], 6 years, for
+	// Bogføringsloven §10's 5 years from the end of the financial year.
+	// Shortening it deletes older summaries at once.
+	ArchiveRetention time.Duration
 	// Concurrency is how many events each handler works on at once;
 	// default 8. Order does not matter to the transitions (see
 	// handle.go), so more than one is safe.
@@ -74,6 +83,9 @@ func (c Config) withDefaults() Config {
 	if c.Reannounce == 0 {
 		c.Reannounce = 2 * time.Minute
 	}
+	if c.ArchiveRetention == 0 {
+		c.ArchiveRetention = DefaultArchiveRetention
+	}
 	return c
 }
 
@@ -100,6 +112,9 @@ func (c Config) Validate() error {
 	if c.Reannounce <= 0 {
 		errs = append(errs, fmt.Errorf("reannounce is %v; expected more than 0", c.Reannounce))
 	}
+	if c.ArchiveRetention < time.Hour {
+		errs = append(errs, fmt.Errorf("archive retention is %v; expected at least 1h", c.ArchiveRetention))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
@@ -118,8 +133,9 @@ type Authenticator interface {
 type Option func(*options) error
 
 type options struct {
-	log *slog.Logger
-	now func() time.Time
+	log       *slog.Logger
+	now       func() time.Time
+	markerTTL time.Duration // for tests; default markerTTL
 }
 
 // WithLogger sets the logger; default slog.Default(). Lines carry ids,
@@ -158,17 +174,19 @@ type Worker struct {
 	now   func() time.Time
 }
 
-// New creates or updates the KV bucket of the records (safe on every start)
-// with the bus's replicas and storage, and returns a Worker that neither
-// consumes nor serves yet: call [Worker.Register] before b.Run, and mount
-// [Worker.Routes].
+// New creates or updates the KV bucket of the records, the archive bucket
+// [ArchiveBucket] and the archive stream [ArchiveStream] (safe on every
+// start) with the bus's replicas and storage, and returns a Worker that
+// neither consumes nor serves yet: call [Worker.Register] before b.Run,
+// and mount [Worker.Routes].
 //
-// New also starts two goroutines for as long as ctx lasts: one watches the
-// bucket (while the bus's connection stays open) to keep the in-memory
-// index that serves GET /v1/documents, the other announces decisions again
-// that respond has not reported on ([Worker.reannounce]). Pass a context
-// that lives as long as the worker, not a request's or a start-up
-// timeout's.
+// New also starts three goroutines for as long as ctx lasts: one watches
+// the bucket (while the bus's connection stays open) to keep the in-memory
+// index of the open documents that serves GET /v1/documents, one announces
+// decisions again that respond has not reported on ([Worker.reannounce]),
+// and one archives answered records that their handler left open
+// ([Worker.sweep]). Pass a context that lives as long as the worker, not
+// a request's or a start-up timeout's.
 //
 // b must publish to the subjects of the event catalogue, i.e. be built with
 // bus.WithSubjects(events.SubjectOf) on a stream capturing
@@ -182,7 +200,7 @@ func New(ctx context.Context, b *bus.Bus, auth Authenticator, cfg Config, opts .
 	if b == nil || auth == nil {
 		return nil, fmt.Errorf("%w: New needs a bus and an authenticator", ErrOption)
 	}
-	o := options{log: slog.Default(), now: time.Now}
+	o := options{log: slog.Default(), now: time.Now, markerTTL: markerTTL}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, err
@@ -194,22 +212,30 @@ func New(ctx context.Context, b *bus.Bus, auth Authenticator, cfg Config, opts .
 	}
 	kv, err := b.JetStream().CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:      cfg.Bucket,
-		Description: "efaktura decide: one record per document, key <kommune>.<document id>",
+		Description: "efaktura decide: one record per open document, key <kommune>.<document id>",
 		History:     1,
 		Storage:     bc.StorageType(),
 		Replicas:    bc.Replicas,
+		// Purge markers expire (see markerTTL); this also lets them carry
+		// a TTL of their own.
+		LimitMarkerTTL: o.markerTTL,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("decide: bucket %s: %w", cfg.Bucket, err)
+	}
+	arch, err := newArchive(ctx, b.JetStream(), bc.Replicas, bc.StorageType(), cfg.ArchiveRetention, bc.DuplicateWindow)
+	if err != nil {
+		return nil, err
 	}
 	w := &Worker{
 		cfg: cfg, bus: b, auth: auth,
 		log: o.log.With("component", "decide"),
 		now: o.now,
 	}
-	w.store = &store{kv: kv, attempts: cfg.Attempts, idx: newIndex(w.log)}
+	w.store = &store{kv: kv, attempts: cfg.Attempts, idx: newIndex(w.log), arch: arch, markerTTL: o.markerTTL}
 	go kvwatch.Follow(ctx, b.JetStream().Conn(), kv, w.store.idx, "document index", w.log)
 	go w.reannounce(ctx)
+	go w.sweep(ctx)
 	return w, nil
 }
 
@@ -267,7 +293,8 @@ func classify(err error) error {
 }
 
 // update runs a transition under the key of the document that in's payload
-// names by kommune and id.
+// names by kommune and id. It returns [ErrArchived] for an archived
+// document, which nothing changes any more: see [done].
 func (w *Worker) update(ctx context.Context, in cloudevents.Event, kommune, id string, f func(*Record) (*Record, error)) error {
 	if err := checkIDs(in.Type(), kommune, id); err != nil {
 		return bus.Permanent(err)
@@ -275,17 +302,30 @@ func (w *Worker) update(ctx context.Context, in cloudevents.Event, kommune, id s
 	if err := sameKommune(in, kommune); err != nil {
 		return err
 	}
-	return classify(w.store.change(ctx, key(kommune, id), f))
+	err := w.store.change(ctx, key(kommune, id), f)
+	if errors.Is(err, ErrArchived) {
+		return err
+	}
+	return classify(err)
+}
+
+// done is a handler's result for err from [Worker.update]: an event for an
+// archived document is done, whatever its transition made of it.
+func done(err error) error {
+	if errors.Is(err, ErrArchived) {
+		return nil
+	}
+	return err
 }
 
 func (w *Worker) onReceived(ctx context.Context, in cloudevents.Event, p events.DocumentReceived) ([]cloudevents.Event, error) {
 	m := w.meta(in)
-	return nil, w.update(ctx, in, p.Kommune, p.DocumentID, func(r *Record) (*Record, error) { return Received(r, p, m) })
+	return nil, done(w.update(ctx, in, p.Kommune, p.DocumentID, func(r *Record) (*Record, error) { return Received(r, p, m) }))
 }
 
 func (w *Worker) onValidated(ctx context.Context, in cloudevents.Event, p events.DocumentValidated) ([]cloudevents.Event, error) {
 	m := w.meta(in)
-	return nil, w.update(ctx, in, p.Kommune, p.DocumentID, func(r *Record) (*Record, error) { return Validated(r, p, m) })
+	return nil, done(w.update(ctx, in, p.Kommune, p.DocumentID, func(r *Record) (*Record, error) { return Validated(r, p, m) }))
 }
 
 func (w *Worker) onRejected(ctx context.Context, in cloudevents.Event, p events.DocumentRejected) ([]cloudevents.Event, error) {
@@ -297,7 +337,7 @@ func (w *Worker) onRejected(ctx context.Context, in cloudevents.Event, p events.
 		return n, err
 	})
 	if err != nil {
-		return nil, err
+		return nil, done(err)
 	}
 	if len(outs) > 0 {
 		w.log.InfoContext(ctx, "document rejected automatically", "document_id", p.DocumentID, "kommune", p.Kommune)
@@ -314,11 +354,40 @@ func (w *Worker) onVerdict(ctx context.Context, in cloudevents.Event, v events.V
 		return nil, err
 	}
 	res, err := w.store.verdict(ctx, v, m)
+	if errors.Is(err, ErrArchived) {
+		res, err = w.archivedVerdict(ctx, v, m)
+	}
 	if err != nil {
 		return nil, classify(err)
 	}
 	w.log.InfoContext(ctx, "verdict", "document_id", v.DocumentID, "kommune", v.Kommune, "verdict_id", v.VerdictID, "outcome", res.Outcome)
 	return res.Events, nil
+}
+
+// archivedVerdict is [ApplyVerdict] for a document that is archived: the
+// same verdict as the one in force (its reasons' texts compared masked, as
+// the archive keeps them) is [VerdictRepeated], with no event, since the
+// answer is delivered; any other is [VerdictRefused], with verdict.refused.
+func (w *Worker) archivedVerdict(ctx context.Context, v events.VerdictSubmitted, m Meta) (VerdictResult, error) {
+	sum, err := w.store.arch.get(ctx, key(v.Kommune, v.DocumentID))
+	if err != nil {
+		return VerdictResult{}, err
+	}
+	if sum == nil { // cannot be: it was archived a moment ago
+		return VerdictResult{}, ErrUnknownDocument
+	}
+	reasons := NormalizeReasons(v.Reasons)
+	for i := range reasons {
+		reasons[i].Text = cpr.Mask(reasons[i].Text)
+	}
+	if SameVerdict(sum.Verdict, v.Decision, reasons) {
+		return VerdictResult{Outcome: VerdictRepeated}, nil
+	}
+	why := "another verdict decided the document already: it is " + string(sum.State)
+	if sum.Verdict != nil && sum.Verdict.By == events.DecidedBySystem {
+		why = "the document was rejected automatically as technically invalid"
+	}
+	return refuse(nil, v, m, why, events.Outcome(sum.State))
 }
 
 // verdictDeadLettered tells the verdict's submitter, with a verdict.refused
@@ -345,17 +414,24 @@ func (w *Worker) verdictDeadLettered(in cloudevents.Event, cause error, _ int, f
 
 func (w *Worker) onAnswerParked(ctx context.Context, in cloudevents.Event, p events.AnswerParked) ([]cloudevents.Event, error) {
 	m := w.meta(in)
-	return nil, w.update(ctx, in, p.Kommune, p.DocumentID, func(r *Record) (*Record, error) { return AnswerParked(r, p, m) })
+	return nil, done(w.update(ctx, in, p.Kommune, p.DocumentID, func(r *Record) (*Record, error) { return AnswerParked(r, p, m) }))
 }
 
+// onAnswerDelivered records the delivery, the answer's final state, and
+// then archives the document ([store.archive]). Should archiving fail, the
+// event is retried: the delivery is recorded already, so the retry goes
+// straight on to archiving.
 func (w *Worker) onAnswerDelivered(ctx context.Context, in cloudevents.Event, p events.AnswerDelivered) ([]cloudevents.Event, error) {
 	m := w.meta(in)
-	return nil, w.update(ctx, in, p.Kommune, p.DocumentID, func(r *Record) (*Record, error) { return AnswerDelivered(r, p, m) })
+	if err := w.update(ctx, in, p.Kommune, p.DocumentID, func(r *Record) (*Record, error) { return AnswerDelivered(r, p, m) }); err != nil {
+		return nil, done(err)
+	}
+	return nil, classify(w.store.archive(ctx, key(p.Kommune, p.DocumentID)))
 }
 
 func (w *Worker) onAnswerFailed(ctx context.Context, in cloudevents.Event, p events.AnswerFailed) ([]cloudevents.Event, error) {
 	m := w.meta(in)
-	return nil, w.update(ctx, in, p.Kommune, p.DocumentID, func(r *Record) (*Record, error) { return AnswerFailed(r, p, m) })
+	return nil, done(w.update(ctx, in, p.Kommune, p.DocumentID, func(r *Record) (*Record, error) { return AnswerFailed(r, p, m) }))
 }
 
 // sameKommune refuses an event whose payload names another municipality

@@ -15,6 +15,10 @@ var (
 	// ErrNotValidated: the document is known but not judged by validate
 	// yet, so a verdict cannot apply. Transient, as ErrUnknownDocument.
 	ErrNotValidated = errors.New("decide: document not validated yet")
+	// ErrArchived: the document's answer was delivered and its record
+	// archived (see [AuditSummary]); no event or verdict changes it any
+	// more. The bus handlers treat an event for it as done.
+	ErrArchived = errors.New("decide: document archived")
 	// ErrInvalidVerdict: a verdict breaks the rules of [CheckVerdict]; the
 	// error is an [*InvalidVerdictError] listing every problem.
 	ErrInvalidVerdict = errors.New("decide: invalid verdict")

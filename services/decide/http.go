@@ -1,11 +1,14 @@
 package decide
 
 import (
+	"cmp"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strconv"
@@ -20,8 +23,9 @@ import (
 // Routes adds the caseworkers' API to mux:
 //
 //	POST /v1/documents/{id}/verdict   decide a document (a caseworker of its municipality)
-//	GET  /v1/documents                list documents (?state=&page=&per_page=; an admin also &kommune=)
-//	GET  /v1/documents/{id}           one document, in full
+//	GET  /v1/documents                list the open documents (?state=&page=&per_page=; an admin also &kommune=)
+//	GET  /v1/documents/{id}           one document, in full; an archived one as its audit summary
+//	GET  /v1/archive                  page through the archived documents (?state=&limit=&cursor=; an admin also &kommune=)
 //
 // Every request needs "Authorization: Bearer <token>". A caseworker sees and
 // decides only their own municipality's documents: another's answer 404, as
@@ -32,6 +36,7 @@ func (w *Worker) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/documents/{id}/verdict", w.postVerdict)
 	mux.HandleFunc("GET /v1/documents", w.listDocuments)
 	mux.HandleFunc("GET /v1/documents/{id}", w.getDocument)
+	mux.HandleFunc("GET /v1/archive", w.listArchive)
 }
 
 // errorBody is every error response.
@@ -90,13 +95,41 @@ func (w *Worker) authenticate(rw http.ResponseWriter, req *http.Request) (tenant
 
 // find returns the document id of the request path as p may see it: a
 // caseworker's own municipality's, any for an admin (the lowest kommune
-// code should two municipalities ever hold the same id). It writes 404 or
-// 500 and returns nil when there is none to show.
-func (w *Worker) find(ctx context.Context, rw http.ResponseWriter, p tenant.Principal, id string) *Record {
+// code should two municipalities ever hold the same id); the open record,
+// else the archived summary. It writes 404 or 500 and returns nil when
+// there is none to show.
+func (w *Worker) find(ctx context.Context, rw http.ResponseWriter, p tenant.Principal, id string) any {
 	if !validID(id) {
 		writeError(rw, http.StatusNotFound, "no such document")
 		return nil
 	}
+	r, err := w.findOpen(ctx, p, id)
+	if err == nil && r != nil {
+		return r.normalized()
+	}
+	var a *AuditSummary
+	if err == nil {
+		if p.Role == tenant.RoleCaseworker {
+			a, err = w.store.arch.get(ctx, key(p.Kommune, id))
+		} else {
+			a, err = w.store.arch.find(ctx, id)
+		}
+	}
+	if err != nil {
+		w.log.ErrorContext(ctx, "read document", "document_id", id, "err", err)
+		writeError(rw, http.StatusInternalServerError, "the document could not be read")
+		return nil
+	}
+	if a == nil {
+		writeError(rw, http.StatusNotFound, "no such document")
+		return nil
+	}
+	return a.normalized()
+}
+
+// findOpen returns the open record of document id as p may see it; nil
+// when there is none.
+func (w *Worker) findOpen(ctx context.Context, p tenant.Principal, id string) (*Record, error) {
 	var r *Record
 	var err error
 	if p.Role == tenant.RoleCaseworker {
@@ -113,27 +146,20 @@ func (w *Worker) find(ctx context.Context, rw http.ResponseWriter, p tenant.Prin
 			}
 		}
 	}
-	if err != nil {
-		w.log.ErrorContext(ctx, "read document", "document_id", id, "err", err)
-		writeError(rw, http.StatusInternalServerError, "the document could not be read")
-		return nil
-	}
-	if r == nil {
-		writeError(rw, http.StatusNotFound, "no such document")
-	}
-	return r
+	return r, err
 }
 
-// getDocument serves GET /v1/documents/{id}: 200 with the [Record], CPR
-// numbers unmasked (the caseworker needs the document as it is); 401, 403;
-// 404 for an unknown document or another municipality's.
+// getDocument serves GET /v1/documents/{id}: 200 with the [Record] of an
+// open document, CPR numbers unmasked (the caseworker needs the document as
+// it is), or with the [AuditSummary] of an archived one ("archived":
+// true); 401, 403; 404 for an unknown document or another municipality's.
 func (w *Worker) getDocument(rw http.ResponseWriter, req *http.Request) {
 	p, ok := w.authenticate(rw, req)
 	if !ok {
 		return
 	}
-	if r := w.find(req.Context(), rw, p, req.PathValue("id")); r != nil {
-		writeJSON(rw, http.StatusOK, r.normalized())
+	if d := w.find(req.Context(), rw, p, req.PathValue("id")); d != nil {
+		writeJSON(rw, http.StatusOK, d)
 	}
 }
 
@@ -153,8 +179,10 @@ type Page struct {
 
 // listDocuments serves GET /v1/documents?state=&page=&per_page=, a
 // caseworker's queue with state=awaiting_verdict: 200 with a [Page] of the
-// caseworker's own municipality's documents (an admin's: every
-// municipality's, or one with kommune=), sorted by created_at, newest last,
+// caseworker's own municipality's open documents (an admin's: every
+// municipality's, or one with kommune=): received, awaiting a verdict, or
+// decided with the answer not delivered yet. Answered documents are in the
+// archive ([Worker.listArchive]). Sorted by created_at, newest last,
 // so new documents join the last page and the pages before stay as they
 // were. List items have CPR numbers masked. 400 for a bad parameter; 401,
 // 403; 503 while the replica has not loaded its index yet.
@@ -224,6 +252,105 @@ func (w *Worker) listDocuments(rw http.ResponseWriter, req *http.Request) {
 		}
 	}
 	writeJSON(rw, http.StatusOK, out)
+}
+
+// ArchivePage is the body of GET /v1/archive.
+type ArchivePage struct {
+	// Documents are the page's audit summaries, in the order they were
+	// archived, oldest first.
+	Documents []*AuditSummary `json:"documents"`
+	// NextCursor fetches the next page (?cursor=); absent on the last.
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+// listArchive serves GET /v1/archive?state=&kommune=&limit=&cursor=, the
+// history of answered documents: 200 with an [ArchivePage] of audit
+// summaries (no CPR numbers), oldest first, from the archive stream, of
+// the caseworker's own municipality (an admin's: every municipality's, or
+// one with kommune=), approved or rejected ones with state=, up to limit
+// (default Config.PerPage, at most Config.MaxPerPage), from the start or
+// from cursor, an opaque next_cursor of an earlier page. A page costs time
+// in proportion to its size, not to the history. 400 for a bad parameter;
+// 401, 403; 503 when the archive cannot be read.
+func (w *Worker) listArchive(rw http.ResponseWriter, req *http.Request) {
+	p, ok := w.authenticate(rw, req)
+	if !ok {
+		return
+	}
+	q := req.URL.Query()
+	var problems []string
+	state := State(q.Get("state"))
+	if state != "" && !state.Decided() {
+		problems = append(problems, "state must be approved or rejected")
+	}
+	limit, err := intParam(q.Get("limit"), w.cfg.PerPage)
+	if err != nil || limit < 1 || limit > w.cfg.MaxPerPage {
+		problems = append(problems, fmt.Sprintf("limit must be a whole number from 1 to %d", w.cfg.MaxPerPage))
+	}
+	from, err := decodeCursor(q.Get("cursor"))
+	if err != nil {
+		problems = append(problems, "cursor must be a next_cursor of this API")
+	}
+	kommune := q.Get("kommune")
+	if kommune != "" && !events.ValidKommune(kommune) {
+		problems = append(problems, "kommune must be 4 digits")
+	}
+	if len(problems) > 0 {
+		writeJSON(rw, http.StatusBadRequest, errorBody{Error: "invalid query", Problems: problems})
+		return
+	}
+	if p.Role == tenant.RoleCaseworker {
+		if kommune != "" && kommune != p.Kommune {
+			// Another municipality's documents do not exist for them.
+			writeJSON(rw, http.StatusOK, ArchivePage{Documents: []*AuditSummary{}})
+			return
+		}
+		kommune = p.Kommune
+	}
+	subject := ArchiveSubject(cmp.Or(kommune, "*"), cmp.Or(state, "*"))
+	ctx, cancel := context.WithTimeout(req.Context(), w.cfg.Timeout)
+	defer cancel()
+	docs, next, err := w.store.arch.page(ctx, subject, from, limit)
+	if err != nil {
+		w.log.WarnContext(req.Context(), "list the archive", "err", err)
+		writeError(rw, http.StatusServiceUnavailable, "the archive cannot be read now; try again")
+		return
+	}
+	out := ArchivePage{Documents: make([]*AuditSummary, len(docs))}
+	for i, d := range docs {
+		out.Documents[i] = d.normalized()
+	}
+	if next > 0 {
+		out.NextCursor = encodeCursor(next)
+	}
+	writeJSON(rw, http.StatusOK, out)
+}
+
+// cursorPrefix versions the cursor of GET /v1/archive, a stream sequence.
+const cursorPrefix = "s1."
+
+func encodeCursor(seq uint64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(cursorPrefix + strconv.FormatUint(seq, 10)))
+}
+
+// decodeCursor returns the stream sequence of a cursor; 0 for none.
+func decodeCursor(c string) (uint64, error) {
+	if c == "" {
+		return 0, nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return 0, err
+	}
+	digits, ok := strings.CutPrefix(string(raw), cursorPrefix)
+	if !ok {
+		return 0, errors.New("not a cursor")
+	}
+	seq, err := strconv.ParseUint(digits, 10, 64)
+	if err != nil || seq == 0 {
+		return 0, errors.New("not a cursor")
+	}
+	return seq, nil
 }
 
 // maxPage bounds the page number, so the offset cannot overflow.
@@ -337,6 +464,10 @@ func (w *Worker) postVerdict(rw http.ResponseWriter, req *http.Request) {
 	// One read-modify-write decides, refuses or repeats; another
 	// municipality's document is unknown under this one's key.
 	res, err := w.store.verdict(ctx, v, m)
+	if errors.Is(err, ErrArchived) {
+		w.archivedVerdictOverHTTP(ctx, rw, v, m, log)
+		return
+	}
 	switch {
 	case errors.Is(err, ErrNotValidated):
 		writeJSON(rw, http.StatusConflict, errorBody{Error: "the document is not awaiting a verdict yet", State: res.Record.State})
@@ -368,6 +499,31 @@ func (w *Worker) postVerdict(rw http.ResponseWriter, req *http.Request) {
 	log.InfoContext(ctx, "verdict", "outcome", res.Outcome)
 	rw.Header().Set(VerdictHeader, string(res.Outcome))
 	writeJSON(rw, http.StatusOK, res.Record.normalized())
+}
+
+// archivedVerdictOverHTTP answers a verdict on an archived document: 200
+// ("repeated", with the summary) when it is the verdict in force, 409 with
+// the verdict in force otherwise; nothing is announced, since the answer is
+// delivered.
+func (w *Worker) archivedVerdictOverHTTP(ctx context.Context, rw http.ResponseWriter, v events.VerdictSubmitted, m Meta, log *slog.Logger) {
+	res, err := w.archivedVerdict(ctx, v, m)
+	if err != nil {
+		log.WarnContext(ctx, "read archived document", "err", err)
+		writeError(rw, http.StatusServiceUnavailable, "the verdict could not be checked; try again")
+		return
+	}
+	sum, err := w.store.arch.get(ctx, key(v.Kommune, v.DocumentID))
+	if err != nil || sum == nil {
+		log.WarnContext(ctx, "read archived document", "err", err)
+		writeError(rw, http.StatusServiceUnavailable, "the verdict could not be checked; try again")
+		return
+	}
+	if res.Outcome == VerdictRefused {
+		writeJSON(rw, http.StatusConflict, errorBody{Error: res.Reason, State: sum.State, Verdict: sum.Verdict})
+		return
+	}
+	rw.Header().Set(VerdictHeader, string(VerdictRepeated))
+	writeJSON(rw, http.StatusOK, sum.normalized())
 }
 
 // verdictID derives the id of a verdict given over HTTP from who gave what

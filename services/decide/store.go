@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -21,10 +22,17 @@ import (
 //
 // Every successful write is also put into idx, so this replica's lists
 // show its own writes at once (see [index]).
+//
+// A record leaves the bucket for arch once its answer is delivered
+// ([store.archive]); change never brings an archived document back.
 type store struct {
 	kv       jetstream.KeyValue
 	attempts int
 	idx      *index
+	arch     *archive
+	// markerTTL is how long the purge marker of an archived record stays
+	// in the bucket; see [markerTTL].
+	markerTTL time.Duration
 }
 
 // get returns the record under k and its revision; nil and 0 when there is
@@ -49,7 +57,18 @@ func (s *store) get(ctx context.Context, k string) (*Record, uint64, error) {
 // nothing. On a revision conflict it starts over, up to s.attempts times,
 // then returns an error wrapping [ErrConflict]. f may run several times and
 // must therefore be pure; it sees its own earlier result only through the
-// store. change returns f's error as is.
+// store. change returns f's error as is, except that it returns
+// [ErrArchived] when the document is archived: then f found no record (an
+// event for a document whose story is over, e.g. an answer.failed after
+// the delivery, or a document.received that lagged behind the rest), and
+// whatever f made of that is void.
+//
+// A record f creates is checked against the archive after its Create, and
+// purged again should the document be archived, so a late or replayed
+// event cannot put an answered document back in the caseworkers' queue.
+// Checking after the Create, not before, leaves no gap: archiving writes
+// the archive before it purges the record, so a Create that succeeded
+// came after that write. It costs one archive read per new document.
 //
 // The first read comes from the index, which saves a round trip and a
 // decoding per change (in the all-in-one, every one): a write based on a
@@ -76,6 +95,13 @@ func (s *store) change(ctx context.Context, k string, f func(*Record) (*Record, 
 				cached = false
 				continue
 			}
+			if cur == nil && err != nil {
+				if archived, aerr := s.arch.has(ctx, k); aerr != nil {
+					return aerr
+				} else if archived {
+					return fmt.Errorf("%w: %s", ErrArchived, k)
+				}
+			}
 			return err
 		}
 		data, err := json.Marshal(next)
@@ -85,6 +111,9 @@ func (s *store) change(ctx context.Context, k string, f func(*Record) (*Record, 
 		var written uint64
 		if cur == nil {
 			written, err = s.kv.Create(ctx, k, data)
+			if err == nil {
+				err = s.unlessArchived(ctx, k, written)
+			}
 		} else {
 			written, err = s.kv.Update(ctx, k, data, rev)
 		}
@@ -93,6 +122,8 @@ func (s *store) change(ctx context.Context, k string, f func(*Record) (*Record, 
 			// Read-your-writes for lists: do not wait for the watcher.
 			s.idx.wrote(k, written, next.clone())
 			return nil
+		case errors.Is(err, ErrArchived):
+			return err
 		case errors.Is(err, jetstream.ErrKeyExists), errors.Is(err, jetstream.ErrKeyRevisionMismatch):
 			// Someone else wrote first, or the copy was stale: read again.
 			// Only a race lost on the bucket's own record counts.
@@ -105,6 +136,27 @@ func (s *store) change(ctx context.Context, k string, f func(*Record) (*Record, 
 		}
 	}
 	return fmt.Errorf("%w: %s, %d attempts", ErrConflict, k, s.attempts)
+}
+
+// unlessArchived checks the record just created under k at revision rev
+// against the archive: when the document is archived, it purges the record
+// and returns [ErrArchived]. Should the archive not answer, it takes the
+// record back too (best effort) and returns the error, so the retry
+// creates it, and checks, again.
+func (s *store) unlessArchived(ctx context.Context, k string, rev uint64) error {
+	archived, err := s.arch.has(ctx, k)
+	switch {
+	case err != nil:
+		_ = s.kv.Purge(ctx, k, jetstream.LastRevision(rev), jetstream.PurgeTTL(s.markerTTL))
+		return err
+	case !archived:
+		return nil
+	}
+	// Whatever was written to the key since is as void: no revision check.
+	if err := s.kv.Purge(ctx, k, jetstream.PurgeTTL(s.markerTTL)); err != nil {
+		return fmt.Errorf("purge document %s again: %w", k, err)
+	}
+	return fmt.Errorf("%w: %s", ErrArchived, k)
 }
 
 // verdict applies v to the record of its document ([ApplyVerdict]) in one

@@ -60,6 +60,7 @@ type env struct {
 	ctx    context.Context
 	js     jetstream.JetStream
 	bus    *bus.Bus
+	w      *decide.Worker
 	url    string
 	bundle string
 }
@@ -95,7 +96,7 @@ func startWith(t *testing.T, cfg decide.Config, opts ...decide.Option) *env {
 	t.Cleanup(srv.Close)
 	bustest.Run(t, b)
 	js := b.JetStream()
-	return &env{t: t, ctx: ctx, js: js, bus: b, url: srv.URL, bundle: events.BundleID("sp", "CVR", "12345674", t.Name(), 2025)}
+	return &env{t: t, ctx: ctx, js: js, bus: b, w: w, url: srv.URL, bundle: events.BundleID("sp", "CVR", "12345674", t.Name(), 2025)}
 }
 
 var t0 = time.Date(2025, 8, 4, 9, 0, 0, 0, time.UTC)
@@ -294,6 +295,16 @@ func TestVerdictOverHTTP(t *testing.T) {
 	if r.TraceID != traceID.String() || r.Index != 1 || r.Summary == nil || r.Summary.Currency != "DKK" || r.Answer.Status != decide.StatusPending {
 		t.Errorf("awaiting record = %+v", r)
 	}
+	var raw map[string]json.RawMessage
+	res := e.do(http.MethodGet, "/v1/documents/"+id, cw0101, nil)
+	if err := json.Unmarshal(res.body, &raw); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"id", "kommune", "bundle_id", "receipt_no", "document_no", "document_type", "state", "trace_id", "findings", "verdict", "answer", "history", "created_at", "updated_at", "summary"} {
+		if _, ok := raw[f]; !ok {
+			t.Errorf("GET response lacks %q: %s", f, res.body)
+		}
+	}
 
 	// A verdict on a document not validated yet is a conflict.
 	e.received("0101", 2, "R-2")
@@ -302,7 +313,7 @@ func TestVerdictOverHTTP(t *testing.T) {
 		t.Errorf("verdict on a received document: %d %s, want 409", res.status, res.body)
 	}
 
-	res := e.do(http.MethodPost, verdictPath(id), cw0101, approve)
+	res = e.do(http.MethodPost, verdictPath(id), cw0101, approve)
 	if res.status != http.StatusOK || res.header.Get(decide.VerdictHeader) != "applied" {
 		t.Fatalf("POST approve: %d %s %s, want 200 applied", res.status, res.header.Get(decide.VerdictHeader), res.body)
 	}
@@ -346,31 +357,15 @@ func TestVerdictOverHTTP(t *testing.T) {
 		t.Errorf("document.decided = %+v", d)
 	}
 
-	// respond reports the delivery.
+	// respond reports the delivery: the document is archived.
 	e.publish(e.ctx, events.TypeAnswerParked, "0101", id, []string{"a1", "agreement_missing"}, events.AnswerParked{
 		AnswerID: "a1", DocumentID: id, Kommune: "0101", Reason: events.ParkAgreementMissing, ParkedAt: t0.Add(time.Hour)})
-	e.publish(e.ctx, events.TypeAnswerDelivered, "0101", id, []string{"a1"}, events.AnswerDelivered{
-		AnswerID: "a1", DocumentID: id, Kommune: "0101", EconomySystemID: "erp", Attempts: 2, DeliveredAt: t0.Add(2 * time.Hour), StatusCode: 200})
-	bustest.Eventually(t, "the answer delivered", func() error {
-		r, status := e.get(cw0101, id)
-		if r == nil {
-			return fmt.Errorf("GET %d", status)
-		}
-		return is(r.Answer.Status, decide.StatusDelivered)
-	})
-	r, _ = e.get(cw0101, id)
-	if r.Answer.Attempts != 2 || r.Answer.DeliveredAt == nil || !r.Answer.DeliveredAt.Equal(t0.Add(2*time.Hour)) {
-		t.Errorf("answer = %+v", r.Answer)
-	}
-	var raw map[string]json.RawMessage
-	res = e.do(http.MethodGet, "/v1/documents/"+id, cw0101, nil)
-	if err := json.Unmarshal(res.body, &raw); err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range []string{"id", "kommune", "bundle_id", "receipt_no", "document_no", "document_type", "state", "trace_id", "findings", "verdict", "answer", "history", "created_at", "updated_at", "decided_at", "summary"} {
-		if _, ok := raw[f]; !ok {
-			t.Errorf("GET response lacks %q: %s", f, res.body)
-		}
+	e.delivered("0101", id)
+	a := e.archived(cw0101, id)
+	if a.State != decide.StateApproved || a.Answer.Status != decide.StatusDelivered || a.Answer.Attempts != 2 ||
+		a.Answer.DeliveredAt == nil || !a.Answer.DeliveredAt.Equal(t0.Add(2*time.Hour)) || a.Verdict == nil || a.Verdict.By != "ab" ||
+		a.TraceID != traceID.String() || a.Summary == nil || a.Summary.TotalAmountInclVAT != "100,00" || len(a.History) != 5 {
+		t.Errorf("archived document = %+v", a)
 	}
 	if n := e.deadLetters(); n != 0 {
 		t.Errorf("%d dead letters, want 0", n)
