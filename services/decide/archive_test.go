@@ -2,19 +2,28 @@ package decide_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/kp-efaktura/efaktura/events"
+	"github.com/kp-efaktura/efaktura/pkg/bus"
 	"github.com/kp-efaktura/efaktura/pkg/bus/bustest"
 	"github.com/kp-efaktura/efaktura/pkg/cpr"
+	"github.com/kp-efaktura/efaktura/pkg/natstest"
+	"github.com/kp-efaktura/efaktura/pkg/telemetry"
+	"github.com/kp-efaktura/efaktura/pkg/worker"
 	"github.com/kp-efaktura/efaktura/services/decide"
 )
 
@@ -295,4 +304,106 @@ func TestArchiveListPagesAndIsolates(t *testing.T) {
 		}
 		return is(info.State.Consumers, 0)
 	})
+}
+
+// TestRestartHoldsOnlyOpenDocuments: after many archived documents, a
+// replica that starts (a restart) loads only the open ones, and the
+// records bucket holds nothing else once the purge markers have expired.
+func TestRestartHoldsOnlyOpenDocuments(t *testing.T) {
+	e := startWith(t, decide.Config{PerPage: 2, MaxPerPage: 10}, decide.WithMarkerTTL(time.Second))
+	const archived, open = 20, 3
+	for i := 1; i <= archived; i++ {
+		e.answered("0101", i, cw0101, approve)
+	}
+	for i := archived + 1; i <= archived+open; i++ {
+		e.awaiting("0101", i)
+	}
+	bustest.Eventually(t, "the purge markers expired", func() error { return is(e.bucketHolds(), uint64(open)) })
+
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
+	w, err := decide.New(ctx, e.bus, testTokens, decide.Config{}, decide.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bustest.Eventually(t, "the new replica ready", func() error { return w.Ready(ctx) })
+	if n := w.IndexLen(); n != open {
+		t.Errorf("the restarted index holds %d records, want the %d open ones", n, open)
+	}
+	if n := e.w.IndexLen(); n != open {
+		t.Errorf("the running index holds %d records, want the %d open ones", n, open)
+	}
+	if got, _ := e.archive(cw0101, "", 10); len(got) != archived {
+		t.Errorf("%d documents in the archive, want %d", len(got), archived)
+	}
+}
+
+// TestReadinessWaitsForTheIndex: /readyz answers 503 and lists wait (then
+// 503) until the index has loaded the open documents.
+func TestReadinessWaitsForTheIndex(t *testing.T) {
+	gate := make(chan struct{})
+	var once bool
+	open := func() {
+		if !once {
+			once = true
+			close(gate)
+		}
+	}
+	t.Cleanup(open)
+	e := startWith(t, decide.Config{Timeout: 200 * time.Millisecond}, decide.WithLoadGate(gate))
+	health := httptest.NewServer(worker.Health(&telemetry.Providers{Metrics: http.NotFoundHandler()},
+		worker.Check{Name: "document index", Ready: e.w.Ready}))
+	t.Cleanup(health.Close)
+	readyz := func() (int, string) {
+		t.Helper()
+		res, err := http.Get(health.URL + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(body)
+	}
+	if code, body := readyz(); code != http.StatusServiceUnavailable || !strings.Contains(body, "document index") {
+		t.Errorf("/readyz before the index loaded = %d %q, want 503 naming the index", code, body)
+	}
+	if res := e.do(http.MethodGet, "/v1/documents", cw0101, nil); res.status != http.StatusServiceUnavailable {
+		t.Errorf("list before the index loaded = %d %s, want 503", res.status, res.body)
+	}
+	open()
+	bustest.Eventually(t, "ready", func() error {
+		code, body := readyz()
+		if code != http.StatusOK {
+			return fmt.Errorf("%d %q", code, body)
+		}
+		return nil
+	})
+	if res := e.do(http.MethodGet, "/v1/documents", cw0101, nil); res.status != http.StatusOK {
+		t.Errorf("list once the index loaded = %d %s, want 200", res.status, res.body)
+	}
+}
+
+// TestCommandMakesTheIndexACheckOfReadiness: the worker as a process is
+// ready only with its index loaded.
+func TestCommandMakesTheIndexACheckOfReadiness(t *testing.T) {
+	ctx := t.Context()
+	b, err := bus.New(ctx, natstest.Connect(t, natstest.Start(t)), bus.Config{Service: "decide", Subjects: events.StreamSubjects(), Storage: "memory"},
+		bus.WithSubjects(events.SubjectOf), bus.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &worker.Deps{Bus: b, Log: slog.New(slog.DiscardHandler), Mux: http.NewServeMux()}
+	if err := decide.Command().Setup(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, c := range d.Checks() {
+		names = append(names, c.Name)
+		if c.Name == "document index" {
+			bustest.Eventually(t, "the index check holds", func() error { return c.Ready(ctx) })
+		}
+	}
+	if !slices.Contains(names, "document index") {
+		t.Errorf("checks %v, want one named document index", names)
+	}
 }

@@ -26,6 +26,9 @@ func Command() worker.Command {
 			}
 			w.Register()
 			w.Routes(d.Mux)
+			// Not ready before the index holds the open documents: a list
+			// would miss some (issue 10).
+			d.AddCheck(worker.Check{Name: "document index", Ready: w.Ready})
 			return nil
 		},
 	}

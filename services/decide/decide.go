@@ -135,7 +135,8 @@ type Option func(*options) error
 type options struct {
 	log       *slog.Logger
 	now       func() time.Time
-	markerTTL time.Duration // for tests; default markerTTL
+	markerTTL time.Duration   // for tests; default markerTTL
+	loadGate  <-chan struct{} // for tests: the index is not loaded before it is closed
 }
 
 // WithLogger sets the logger; default slog.Default(). Lines carry ids,
@@ -178,7 +179,8 @@ type Worker struct {
 // [ArchiveBucket] and the archive stream [ArchiveStream] (safe on every
 // start) with the bus's replicas and storage, and returns a Worker that
 // neither consumes nor serves yet: call [Worker.Register] before b.Run,
-// and mount [Worker.Routes].
+// mount [Worker.Routes], and make [Worker.Ready] part of the process's
+// readiness.
 //
 // New also starts three goroutines for as long as ctx lasts: one watches
 // the bucket (while the bus's connection stays open) to keep the in-memory
@@ -233,10 +235,25 @@ func New(ctx context.Context, b *bus.Bus, auth Authenticator, cfg Config, opts .
 		now: o.now,
 	}
 	w.store = &store{kv: kv, attempts: cfg.Attempts, idx: newIndex(w.log), arch: arch, markerTTL: o.markerTTL}
-	go kvwatch.Follow(ctx, b.JetStream().Conn(), kv, w.store.idx, "document index", w.log)
+	var view kvwatch.View = w.store.idx
+	if o.loadGate != nil {
+		view = gatedView{w.store.idx, o.loadGate}
+	}
+	go kvwatch.Follow(ctx, b.JetStream().Conn(), kv, view, "document index", w.log)
 	go w.reannounce(ctx)
 	go w.sweep(ctx)
 	return w, nil
+}
+
+// Ready returns nil once the in-memory index has loaded the open records
+// of the bucket, so lists are complete; until then an error. A restart
+// loads only the open documents (the answered ones are archived), so it
+// takes time in proportion to open work, not to history (issue 10).
+func (w *Worker) Ready(context.Context) error {
+	if !w.store.idx.loaded() {
+		return errors.New("the document index is loading")
+	}
+	return nil
 }
 
 // Handler names: each is the durable consumer "<bus service>-<name>".

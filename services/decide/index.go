@@ -314,3 +314,15 @@ func (x *index) Apply(e jetstream.KeyValueEntry) {
 		x.put(e.Key(), e.Revision(), nil)
 	}
 }
+
+// gatedView holds the index's Loaded back until gate is closed, so a test
+// sees a replica whose index is still loading.
+type gatedView struct {
+	*index
+	gate <-chan struct{}
+}
+
+func (g gatedView) Loaded() {
+	<-g.gate
+	g.index.Loaded()
+}
