@@ -530,17 +530,18 @@ func (s *e2eSystem) logStages(b *testing.B, start time.Time, accepted, decided m
 	}
 	var judged time.Time
 	var toJudged, judgedToVerdict []time.Duration
-	for page := 1; page > 0; {
-		code, body, _ := s.do("GET", fmt.Sprintf("/v1/documents?state=approved&per_page=500&page=%d", page), "bench-case", nil)
+	// Answered documents are in decide's archive.
+	for cursor, more := "", true; more; {
+		code, body, _ := s.do("GET", "/v1/archive?state=approved&limit=500&cursor="+cursor, "bench-case", nil)
 		var p struct {
 			Documents []struct {
 				ID       string    `json:"id"`
 				JudgedAt time.Time `json:"judged_at"`
 			} `json:"documents"`
-			NextPage int `json:"next_page"`
+			NextCursor string `json:"next_cursor"`
 		}
 		if code != 200 || json.Unmarshal(body, &p) != nil {
-			b.Logf("stages: GET approved documents: %d %.200s", code, body)
+			b.Logf("stages: GET archived documents: %d %.200s", code, body)
 			return
 		}
 		for _, d := range p.Documents {
@@ -550,7 +551,7 @@ func (s *e2eSystem) logStages(b *testing.B, start time.Time, accepted, decided m
 			toJudged = append(toJudged, d.JudgedAt.Sub(accepted[d.ID]))
 			judgedToVerdict = append(judgedToVerdict, decided[d.ID].Sub(d.JudgedAt))
 		}
-		page = p.NextPage
+		cursor, more = p.NextCursor, p.NextCursor != ""
 	}
 	sec := func(t time.Time) float64 { return t.Sub(start).Seconds() }
 	b.Logf("last 202 at %.2fs, last validated %.2fs, last verdict %.2fs, last answer %.2fs; "+

@@ -44,6 +44,7 @@ var samples = map[string]string{
 	"INGEST_BURST_PER_TOKEN":      "70",
 	"DECIDE_BUCKET":               "OTHER_documents",
 	"DECIDE_CONCURRENCY":          "7",
+	"DECIDE_ARCHIVE_RETENTION":    "70h0m0s",
 	"RESPOND_HTTP_TIMEOUT":        "7m0s",
 	"RESPOND_BACKOFF":             "1s,7s",
 }

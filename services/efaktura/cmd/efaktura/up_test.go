@@ -221,6 +221,30 @@ func (s *system) documents(state string) []docJSON {
 	return page.Documents
 }
 
+// archived returns the answered documents in state of the archive, as the
+// caseworker of the test municipality sees them, oldest first.
+func (s *system) archived(state string) []docJSON {
+	s.t.Helper()
+	var out []docJSON
+	for cursor := ""; ; {
+		code, body := s.do("GET", "/v1/archive?limit=500&state="+state+"&cursor="+cursor, "case-t", nil)
+		if code != 200 {
+			s.t.Fatalf("GET archive: %d %s", code, body)
+		}
+		var page struct {
+			Documents  []docJSON `json:"documents"`
+			NextCursor string    `json:"next_cursor"`
+		}
+		if err := json.Unmarshal(body, &page); err != nil {
+			s.t.Fatal(err)
+		}
+		out = append(out, page.Documents...)
+		if cursor = page.NextCursor; cursor == "" {
+			return out
+		}
+	}
+}
+
 func (s *system) answers() []erpsim.Recorded {
 	s.t.Helper()
 	_, body := s.do("GET", "/erp-sim/answers", "", nil)
@@ -326,7 +350,9 @@ func TestEndToEnd(t *testing.T) {
 
 	var waiting []docJSON
 	bustest.Eventually(t, "four documents awaiting a verdict", func() error { waiting = s.documents("awaiting_verdict"); return is(len(waiting), 4) })
-	bustest.Eventually(t, "the invalid document rejected", func() error { return is(len(s.documents("rejected")), 1) })
+	bustest.Eventually(t, "the invalid document rejected", func() error {
+		return is(len(s.documents("rejected"))+len(s.archived("rejected")), 1) // archived once answered
+	})
 	for i, d := range waiting {
 		body := `{"decision":"approve"}`
 		if i == 1 {
@@ -362,14 +388,18 @@ func TestEndToEnd(t *testing.T) {
 	if decisions["approved"] != 3 || decisions["rejected"] != 2 {
 		t.Errorf("decisions = %v, want 3 approved and 2 rejected", decisions)
 	}
-	bustest.Eventually(t, "the answers recorded as delivered", func() error {
-		for _, d := range append(s.documents("approved"), s.documents("rejected")...) {
-			if d.Answer.Status != "delivered" {
-				return fmt.Errorf("document %s: answer %s", d.ID, d.Answer.Status)
-			}
+	// Each answered document leaves the open lists for the archive.
+	bustest.Eventually(t, "the answered documents archived", func() error {
+		if open := len(s.documents("approved")) + len(s.documents("rejected")); open > 0 {
+			return fmt.Errorf("%d decided documents still open", open)
 		}
-		return nil
+		return is(len(s.archived("approved"))+len(s.archived("rejected")), 5)
 	})
+	for _, d := range append(s.archived("approved"), s.archived("rejected")...) {
+		if d.Answer.Status != "delivered" {
+			t.Errorf("archived document %s: answer %s, want delivered", d.ID, d.Answer.Status)
+		}
+	}
 	if strings.Contains(s.log.String(), "0101001234") {
 		t.Error("the log holds the CPR number 0101001234")
 	}
@@ -566,7 +596,7 @@ func TestMemoryStorage(t *testing.T) {
 			}
 			bustest.Eventually(t, "three documents approved", func() error {
 				s.approveWaiting("case-t", 3)
-				return is(len(s.documents("approved")), 3)
+				return is(len(s.documents("approved"))+len(s.archived("approved")), 3)
 			})
 			bustest.Eventually(t, "three answers at the economy system", func() error { return is(len(s.answers()), 3) })
 		})
