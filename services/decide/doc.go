@@ -3,7 +3,7 @@
 //
 // # State
 //
-// Every document has one [Record], JSON in the JetStream KV bucket
+// Every open document has one [Record], JSON in the JetStream KV bucket
 // Config.Bucket ("EFAKTURA_documents") under the key
 // "<kommune>.<document id>". Its state only moves forward:
 //
@@ -16,6 +16,21 @@
 // compare-and-set (kv.Create for a new key, kv.Update at the revision read
 // otherwise; a conflict re-reads and re-applies), so any number of decide
 // replicas may run at once.
+//
+// # Archive
+//
+// A document is open while it is received, awaits a verdict, or is
+// decided with its answer not delivered yet. Once respond reports the
+// answer delivered (its final state), decide archives the document
+// (archive.go): it appends its [AuditSummary], which holds no CPR number,
+// to the stream [ArchiveStream] ("EFAKTURA_ARCHIVE", subject
+// "efaktura_archive.<kommune>.<state>"), creates it in the bucket
+// [ArchiveBucket] ("EFAKTURA_archive", same key), and purges the record.
+// Both keep summaries for Config.ArchiveRetention, 6 years by default
+// (Bogføringsloven §10). The records bucket, and each replica's in-memory
+// index of it, thus hold open work only: memory and restarts cost in
+// proportion to open documents, not to history (issue 10). A replica is
+// ready ([Worker.Ready]) once its index has loaded them.
 //
 // # Events
 //
@@ -31,13 +46,18 @@
 // reasons) is a no-op; a different one is refused with verdict.refused. A
 // technically rejected document is decided by the system at once, with one
 // OTH reason per error finding ([AutomaticReasons]) and the findings in
-// full. Events may arrive in any order; see handle.go.
+// full. Events may arrive in any order; see handle.go. An event for an
+// archived document changes nothing; a verdict on one is a repeat, or is
+// refused.
 //
 // # HTTP
 //
 // [Worker.Routes] serves the caseworkers' API: POST
-// /v1/documents/{id}/verdict, GET /v1/documents (the queue, with
-// state=awaiting_verdict, newest last, paginated, CPR numbers masked) and GET
-// /v1/documents/{id}. A caseworker sees only their own municipality's
-// documents; another's answer 404.
+// /v1/documents/{id}/verdict; GET /v1/documents, the open documents from
+// the replica's index (the queue, with state=awaiting_verdict, newest
+// last, paginated, CPR numbers masked); GET /v1/documents/{id}, an open
+// document's record or an archived one's summary; and GET /v1/archive,
+// the archived documents from the archive stream, oldest first, a page at
+// a time with a cursor. A caseworker sees only their own municipality's
+// documents; another's answer 404 or are left out of lists.
 package decide

@@ -50,10 +50,11 @@ const (
 	StatusFailed AnswerStatus = "failed"
 )
 
-// Record is the state of one document, kept as JSON in the KV bucket
+// Record is the state of one open document, kept as JSON in the KV bucket
 // (Config.Bucket) under the key "<kommune>.<document id>", and served as is
 // by GET /v1/documents/{id}. Only the pure transitions of this package
-// change it, and the store writes it only by compare-and-set.
+// change it, and the store writes it only by compare-and-set. Once its
+// answer is delivered, the record gives way to its [AuditSummary].
 type Record struct {
 	// ID is the document id ([events.DocumentID]).
 	ID string `json:"id"`
