@@ -22,6 +22,7 @@ var (
 	// for its type.
 	ErrDecode = errors.New("events: payload does not decode")
 	// ErrInvalid is returned by [New] and [Check] for an event that breaks
-	// the CloudEvents spec or the catalogue's rules (schema, subject, key).
+	// the CloudEvents spec or the catalogue's rules (schema, subject, key),
+	// and by [RawSubject] for a bundle id or index that names no document.
 	ErrInvalid = errors.New("events: invalid event")
 )

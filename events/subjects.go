@@ -10,8 +10,8 @@ import (
 // StreamSubjects returns the subjects of the event stream, which holds
 // every event but the queued answers: efaktura.*.<entity>.<action> for each
 // of those types. The second token is reserved for kommune codes; subjects
-// of other kinds (dead letters, KV, object store) must not start with
-// "efaktura.".
+// of other kinds (dead letters, KV, raw documents: [RawSubjects]) must not
+// start with "efaktura.".
 func StreamSubjects() []string {
 	var out []string
 	for _, en := range catalogue {
