@@ -21,6 +21,7 @@ func Command() worker.Command {
 			fs.IntVar(&cfg.MaxUploadsPerToken, "uploads-per-token", env.Int("INGEST_UPLOADS_PER_TOKEN", 0), "requests one ingest token may have in progress, before 429; 0 for the default 4 (env INGEST_UPLOADS_PER_TOKEN)")
 			fs.Float64Var(&cfg.RatePerToken, "rate-per-token", env.Float("INGEST_RATE_PER_TOKEN", 0), "requests per second one ingest token may send on average, before 429; 0 for the default 10 (env INGEST_RATE_PER_TOKEN)")
 			fs.IntVar(&cfg.BurstPerToken, "burst-per-token", env.Int("INGEST_BURST_PER_TOKEN", 0), "requests one ingest token may send at once before the rate applies; 0 for the default 200 (env INGEST_BURST_PER_TOKEN)")
+			fs.DurationVar(&cfg.RawRetention, "raw-retention", env.Duration("INGEST_RAW_RETENTION", 0), "how long each received document's raw XML is kept, from its receipt, at least 1s; 0 for the default 2160h (90 days) (env INGEST_RAW_RETENTION)")
 		},
 		Setup: func(ctx context.Context, d *worker.Deps) error {
 			w, err := New(ctx, d.Bus, d.Tenants, d.Store, cfg, d.Log)

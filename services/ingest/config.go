@@ -11,9 +11,18 @@ import (
 
 // Config is what operators set. A zero field takes the default shown.
 type Config struct {
-	// Bucket is the object store keeping raw bundles; default
-	// "EFAKTURA_bundles".
-	Bucket string
+	// RawRetention is how long each received document's raw XML is kept in
+	// the stream of raw documents (events.RawStream), from its receipt;
+	// default 90 days (2160h), at least 1s. Documents are validated within
+	// seconds and decided and answered within weeks; after the answer,
+	// decide keeps an audit summary without CPR numbers, so the raw XML,
+	// which holds them, should not outlive the work on it. Validate reads a
+	// document by its reference and dead-letters its document.received
+	// when the document is gone, so keep it well above the longest a
+	// document may wait for validate, dead letters waiting for a replay
+	// included. Set it the same on every replica: each sets the stream's
+	// MaxAge to it on start.
+	RawRetention time.Duration
 	// Lease is how long a bundle's duplicate key stays claimed while it is
 	// taken in, should the worker stop; default the bus's Lease
 	// (bus.Config.Lease, --lease, EFAKTURA_LEASE), else 2m.
@@ -64,8 +73,8 @@ type Config struct {
 }
 
 func (c Config) withDefaults() Config {
-	if c.Bucket == "" {
-		c.Bucket = "EFAKTURA_bundles"
+	if c.RawRetention == 0 {
+		c.RawRetention = 90 * 24 * time.Hour
 	}
 	if c.Lease == 0 {
 		c.Lease = 2 * time.Minute
@@ -128,6 +137,10 @@ func (c Config) Validate() error {
 		if f.v < 0 {
 			errs = append(errs, fmt.Errorf("%s is %v; expected a positive duration (0 for the default)", f.name, f.v))
 		}
+	}
+	if c.RawRetention < time.Second {
+		// JetStream's per-message TTL counts whole seconds, from 1.
+		errs = append(errs, fmt.Errorf("raw retention is %v; expected at least 1s (0 for the default 90 days)", c.RawRetention))
 	}
 	if err := writable(c.SpoolDir); err != nil {
 		errs = append(errs, fmt.Errorf("spool dir: %w (set SpoolDir to a writable directory, e.g. an emptyDir volume where the root file system is read-only)", err))

@@ -16,7 +16,7 @@ import (
 
 func TestConfigDefaults(t *testing.T) {
 	c := Config{}.withDefaults()
-	want := Config{Bucket: "EFAKTURA_bundles", Lease: 2 * time.Minute, MaxUnzippedBytes: 64 << 20, MaxConcurrent: 2,
+	want := Config{RawRetention: 90 * 24 * time.Hour, Lease: 2 * time.Minute, MaxUnzippedBytes: 64 << 20, MaxConcurrent: 2,
 		SlotWait: 10 * time.Second, SpoolDir: c.SpoolDir, MinUploadRate: 16 << 10, UploadWindow: 10 * time.Second,
 		MaxUploadsPerToken: 4, RatePerToken: 10, BurstPerToken: 200}
 	if c != want || c.SpoolDir == "" {
@@ -31,13 +31,14 @@ func TestConfigDefaults(t *testing.T) {
 // once.
 func TestConfigValidateJoinsEveryProblem(t *testing.T) {
 	c := Config{MaxConcurrent: -1, MinUploadRate: -5, UploadWindow: -time.Second, MaxUploadsPerToken: -1,
-		RatePerToken: -1, BurstPerToken: -2, Lease: -time.Second, SpoolDir: filepath.Join(t.TempDir(), "missing")}
+		RatePerToken: -1, BurstPerToken: -2, Lease: -time.Second, RawRetention: 500 * time.Millisecond,
+		SpoolDir: filepath.Join(t.TempDir(), "missing")}
 	err := c.Validate()
 	if !errors.Is(err, ErrConfig) {
 		t.Fatalf("Validate() = %v, want ErrConfig", err)
 	}
 	for _, want := range []string{"max concurrent", "min upload rate", "upload window", "max uploads per token",
-		"rate per token", "burst per token", "lease", "spool dir"} {
+		"rate per token", "burst per token", "lease", "raw retention", "spool dir"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate() = %v; want it to name %q", err, want)
 		}

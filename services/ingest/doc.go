@@ -3,9 +3,10 @@
 // bundle.submitted events ([Worker.Register]). A bundle that fails a file
 // or bundle rule (V01 to V10, the duplicate check V10 on the idempotency
 // store) or whose sender the municipality has not registered is refused
-// whole. An accepted one is kept raw in the JetStream object store, and
-// bundle.received and one document.received per document are published;
-// validate judges each document. A bundle refused over NATS gets
+// whole. Of an accepted one, each document is kept raw, as one message of
+// the stream EFAKTURA_BUNDLES that expires after [Config.RawRetention]
+// (raw.go), and bundle.received and one document.received per document are
+// published; validate judges each document. A bundle refused over NATS gets
 // bundle.rejected. intake.go reads the intake top to bottom.
 //
 // An HTTP body is spooled to a file in [Config.SpoolDir] before the bundle

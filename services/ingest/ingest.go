@@ -4,17 +4,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"fmt"
-	"io"
 	"log/slog"
 	"sync"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/kp-efaktura/efaktura/events"
 	"github.com/kp-efaktura/efaktura/pkg/bus"
@@ -38,7 +34,7 @@ type Worker struct {
 	bus     *bus.Bus
 	tenants Tenants
 	store   idem.Store
-	objects jetstream.ObjectStore
+	raw     *rawStore
 	log     *slog.Logger
 	now     func() time.Time
 	slots   chan struct{} // MaxConcurrent intakes
@@ -52,7 +48,8 @@ type Worker struct {
 	background sync.WaitGroup
 }
 
-// New creates the object store (idempotently) and returns the worker.
+// New creates or updates the stream of raw documents (events.RawStream)
+// and returns the worker.
 // store keeps the duplicate-bundle keys (V10): Redis in production, JetStream
 // KV in the all-in-one. A zero cfg.Lease takes the bus's Lease. The error
 // wraps [ErrConfig] for an invalid cfg.
@@ -65,14 +62,11 @@ func New(ctx context.Context, b *bus.Bus, tenants Tenants, store idem.Store, cfg
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	objects, err := b.JetStream().CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
-		Bucket: cfg.Bucket, Replicas: bc.Replicas, Storage: bc.StorageType(),
-		Description: "Raw e-faktura bundles as received",
-	})
+	raw, err := newRawStore(ctx, b, cfg.RawRetention)
 	if err != nil {
-		return nil, fmt.Errorf("ingest: object store %s: %w", cfg.Bucket, err)
+		return nil, err
 	}
-	return &Worker{cfg: cfg, bus: b, tenants: tenants, store: store, objects: objects, log: log, now: time.Now,
+	return &Worker{cfg: cfg, bus: b, tenants: tenants, store: store, raw: raw, log: log, now: time.Now,
 		slots: make(chan struct{}, cfg.MaxConcurrent), limits: newLimits(cfg), stop: make(chan struct{})}, nil
 }
 
@@ -101,8 +95,8 @@ func (w *Worker) Close(ctx context.Context) error {
 	}
 }
 
-// take classifies a submission and, when it is accepted, keeps the raw
-// bundle, publishes its events and commits its duplicate key; should
+// take classifies a submission and, when it is accepted, keeps its raw
+// documents, publishes its events and commits its duplicate key; should
 // keeping or publishing fail, it aborts, which frees the key for a resend.
 func (w *Worker) take(ctx context.Context, s submission) (verdict, error) {
 	v, err := w.classify(ctx, s)
@@ -111,7 +105,7 @@ func (w *Worker) take(ctx context.Context, s submission) (verdict, error) {
 	}
 	a := v.accepted
 	defer a.close()
-	if err := w.keep(ctx, a.received.BundleID, s.open()); err != nil {
+	if err := w.keep(ctx, a); err != nil {
 		a.abort(ctx)
 		return verdict{}, err
 	}
@@ -147,22 +141,41 @@ func (w *Worker) publish(ctx context.Context, a *acceptance) error {
 	return w.bus.Publish(ctx, batch...)
 }
 
-// keep stores the raw bundle under its id; storing it again is harmless.
-func (w *Worker) keep(ctx context.Context, id string, body io.Reader) error {
-	if _, err := w.objects.Put(ctx, jetstream.ObjectMeta{Name: id}, body); err != nil {
-		return fmt.Errorf("keep bundle %s: %w", id, err)
+// keep stores an accepted bundle's documents in the stream of raw
+// documents, in batches, before any of its events is published: an event
+// that refers to a document finds it stored. Storing them again is
+// harmless.
+func (w *Worker) keep(ctx context.Context, a *acceptance) error {
+	b := a.received
+	batch := make([]rawDocument, 0, publishBatch)
+	for i, d := range a.documents {
+		xml, err := a.spool.read(d.raw)
+		if err != nil {
+			return err
+		}
+		index := b.Documents[i].Index
+		subject, err := events.RawSubject(b.Kommune, b.BundleID, index)
+		if err != nil {
+			return err
+		}
+		if batch = append(batch, rawDocument{subject: subject, msgID: rawMsgID(b.BundleID, index), xml: xml}); len(batch) == publishBatch {
+			if err := w.raw.put(ctx, b.SHA256, batch); err != nil {
+				return err
+			}
+			batch = batch[:0]
+		}
 	}
-	return nil
+	if len(batch) == 0 {
+		return nil
+	}
+	return w.raw.put(ctx, b.SHA256, batch)
 }
 
-// kept reports whether the bundle stored under id has the given SHA-256.
-func (w *Worker) kept(ctx context.Context, id, sha string) bool {
-	info, err := w.objects.GetInfo(ctx, id)
-	if err != nil {
-		return false
-	}
-	raw, err := hex.DecodeString(sha)
-	return err == nil && info.Digest == "SHA-256="+base64.URLEncoding.EncodeToString(raw)
+// kept reports whether the bundle accepted under id is the one with the
+// given SHA-256: its documents are stored, and came from those bytes.
+func (w *Worker) kept(ctx context.Context, kommune, id, sha string) (bool, error) {
+	stored, ok, err := w.raw.bundleSHA256(ctx, kommune, id)
+	return ok && stored == sha, err
 }
 
 // Register subscribes to bundles submitted over NATS (bundle.submitted) and
@@ -172,7 +185,7 @@ func (w *Worker) Register() {
 }
 
 // submitted handles one bundle.submitted event. It writes state
-// ([bus.WritesState]) and guards it itself: it keeps the raw bundle, claims
+// ([bus.WritesState]) and guards it itself: it keeps the raw documents, claims
 // the bundle's duplicate key and publishes what it accepted itself, so the
 // key is completed only after the events are out; a redelivery finds the
 // key taken by the very bundle and is acked.
@@ -196,13 +209,19 @@ func (w *Worker) submitted(ctx context.Context, in cloudevents.Event) ([]cloudev
 		return nil, err
 	}
 	r := v.rejected
-	switch {
-	case r == nil:
+	if r == nil {
 		return nil, nil
-	case r.reason == reasonDuplicate && w.kept(ctx, r.bundleID, r.sha256):
-		// The very bundle was taken in already: this is a redelivery of a
-		// submission whose worker stopped before acking it.
-		return nil, nil
+	}
+	if r.reason == reasonDuplicate {
+		same, err := w.kept(ctx, kommune, r.bundleID, r.sha256)
+		if err != nil {
+			return nil, err
+		}
+		if same {
+			// The very bundle was taken in already: this is a redelivery of
+			// a submission whose worker stopped before acking it.
+			return nil, nil
+		}
 	}
 	rejected := events.BundleRejected{
 		BundleID: r.bundleID, Kommune: kommune, ServiceProvider: s.serviceProvider, Reference: r.reference,

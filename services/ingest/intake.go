@@ -24,8 +24,9 @@ import (
 //  2. [Worker.classify] judges it and returns a [verdict]: an [acceptance]
 //     holding the bundle's events and its duplicate key's claim, or a
 //     [rejection] with its reason and findings. It publishes nothing.
-//  3. [Worker.take] keeps an accepted bundle in the object store, publishes
-//     its events, then commits the claim, or aborts it on failure.
+//  3. [Worker.take] keeps an accepted bundle's documents in the stream of
+//     raw documents, publishes its events, then commits the claim, or
+//     aborts it on failure.
 //  4. The front end maps the verdict to an HTTP answer or to
 //     bundle.rejected.
 

@@ -42,6 +42,7 @@ var samples = map[string]string{
 	"INGEST_UPLOADS_PER_TOKEN":    "7",
 	"INGEST_RATE_PER_TOKEN":       "7.5",
 	"INGEST_BURST_PER_TOKEN":      "70",
+	"INGEST_RAW_RETENTION":        "720h0m0s",
 	"DECIDE_BUCKET":               "OTHER_documents",
 	"DECIDE_CONCURRENCY":          "7",
 	"DECIDE_ARCHIVE_RETENTION":    "70h0m0s",
