@@ -10,7 +10,7 @@
 // (pkg/bus): attributes in ce-* headers, the payload as the message body.
 //
 //   - type: one of the Type constants, e.g. [TypeDocumentReceived]
-//     ("dk.kp.efaktura.document.received.v1"); [Types] lists them all.
+//     ("dk.kp.efaktura.document.received.v2"); [Types] lists them all.
 //   - source: the publishing worker, e.g. [SourceIngest] ("/efaktura/ingest").
 //   - subject: the business key: the document id for document, verdict and
 //     answer events, the bundle id for bundle events, the kommune code for
@@ -50,4 +50,11 @@
 // compatible: [Decode] ignores unknown fields, and the schema gains the
 // field. Anything else is a new type (….v2), published beside the old one
 // until every consumer has moved.
+//
+// bundle.received and document.received are at version 2: version 1 carried
+// each document's XML in document.received and named an object-store object
+// in bundle.received, and version 2 refers to the documents stored raw
+// instead ([RawRef], [RawStream]; issue 10). No installation ever ran
+// version 1, so no consumer had to move, and version 1 is gone rather than
+// published beside version 2.
 package events

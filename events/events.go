@@ -31,10 +31,13 @@ const (
 	// not rely on it. The CE source names the publisher, and ingest takes it
 	// as the service provider of the duplicate check (V10).
 	TypeBundleSubmitted = "dk.kp.efaktura.bundle.submitted.v1"
-	// TypeBundleReceived: ingest accepted a bundle (rules V01 to V10 passed)
-	// and publishes one [TypeDocumentReceived] per document. Payload
-	// [BundleReceived]; CE subject and key: the bundle id.
-	TypeBundleReceived = "dk.kp.efaktura.bundle.received.v1"
+	// TypeBundleReceived: ingest accepted a bundle (rules V01 to V10 passed),
+	// stored its documents raw ([RawStream]) and publishes one
+	// [TypeDocumentReceived] per document. Payload [BundleReceived]; CE
+	// subject and key: the bundle id. Version 2 replaced the object store
+	// key of the whole bundle (object) with where its documents are (raw)
+	// and its size.
+	TypeBundleReceived = "dk.kp.efaktura.bundle.received.v2"
 	// TypeBundleRejected: ingest refused a bundle (file or bundle findings,
 	// a duplicate, or an unknown sender); none of its documents goes on.
 	// Payload [BundleRejected]; CE subject: the bundle id when the bundle's
@@ -42,9 +45,12 @@ const (
 	// bundle's SHA-256 ([BundleRejected].SHA256).
 	TypeBundleRejected = "dk.kp.efaktura.bundle.rejected.v1"
 	// TypeDocumentReceived: one document of an accepted bundle, published by
-	// ingest, consumed by validate. Payload [DocumentReceived]; CE subject
-	// and key: the document id.
-	TypeDocumentReceived = "dk.kp.efaktura.document.received.v1"
+	// ingest once the document is stored raw, consumed by validate, which
+	// reads the document by its reference, and by decide. Payload
+	// [DocumentReceived]; CE subject and key: the document id. Version 2
+	// carries a reference to the stored document ([RawRef]) where version 1
+	// carried the XML itself.
+	TypeDocumentReceived = "dk.kp.efaktura.document.received.v2"
 	// TypeDocumentValidated: validate found no error in a document; decide
 	// holds it for a caseworker. Payload [DocumentValidated]; CE subject:
 	// the document id; key: the document id and the ruleset.

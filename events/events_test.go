@@ -35,7 +35,7 @@ func TestIDGolden(t *testing.T) {
 	tests := []struct {
 		name, got, want string
 	}{
-		{`ID(TypeDocumentReceived, "x")`, ID(TypeDocumentReceived, "x"), "af2b8b3a-22a3-5cba-8f65-e15991f0169b"},
+		{`ID("dk.kp.efaktura.document.received.v1", "x")`, ID("dk.kp.efaktura.document.received.v1", "x"), "af2b8b3a-22a3-5cba-8f65-e15991f0169b"},
 		{`BundleID("sp", "CVR", "12345674", "REF-1", 2025)`, BundleID("sp", "CVR", "12345674", "REF-1", 2025), "47ee7f53-3709-58f4-8b97-14995449d02f"},
 		{`DocumentID(BundleID(...), 1)`, DocumentID(BundleID("sp", "CVR", "12345674", "REF-1", 2025), 1), "468e69d7-c3ec-5618-b8dd-6fbcd2394c57"},
 	}

@@ -150,6 +150,31 @@ const (
 	AgreementRejected  AgreementState = "rejected"
 )
 
+// RawRef refers to a received document's raw bytes: the last message on
+// Subject in Stream (JetStream's get of the last message for a subject).
+type RawRef struct {
+	// Stream is the JetStream stream holding the document, [RawStream].
+	Stream string `json:"stream"`
+	// Subject is the document's subject in Stream, [RawSubject]: one
+	// message per document.
+	Subject string `json:"subject"`
+	// Size is the document's length in bytes.
+	Size int64 `json:"size"`
+	// SHA256 is the SHA-256 of the document's bytes, in lower-case hex, so
+	// a reader can tell that it got the document referred to.
+	SHA256 string `json:"sha256"`
+}
+
+// RawBundleRef tells where an accepted bundle's documents are stored raw.
+type RawBundleRef struct {
+	// Stream is the JetStream stream holding them, [RawStream].
+	Stream string `json:"stream"`
+	// Filter is the subject filter matching every document of the bundle
+	// in Stream, [RawBundleFilter]; each document's own subject is in its
+	// [DocumentReceived].
+	Filter string `json:"filter"`
+}
+
 // BundleDocument is one document of an accepted bundle.
 type BundleDocument struct {
 	// DocumentID is [DocumentID](bundle id, Index).
@@ -179,11 +204,14 @@ type BundleReceived struct {
 	Sender Sender `json:"sender"`
 	// ReceivedAt is when ingest received the bundle.
 	ReceivedAt time.Time `json:"received_at"`
-	// Object is the key of the raw bundle, as received, in the object store.
-	Object string `json:"object"`
-	// SHA256 is the SHA-256 of the raw bundle as received (XML or ZIP), in
+	// Raw is where the bundle's documents are stored raw, one message each;
+	// the bundle as received is not kept whole.
+	Raw RawBundleRef `json:"raw"`
+	// SHA256 is the SHA-256 of the bundle as received (XML or ZIP), in
 	// lower-case hex.
 	SHA256 string `json:"sha256"`
+	// Size is the length of the bundle as received (XML or ZIP), in bytes.
+	Size int64 `json:"size"`
 	// Ruleset is the version of the rules applied, e.g. "efaktura-2.1.0/r1".
 	Ruleset string `json:"ruleset"`
 	// Documents lists the bundle's documents in order, 1 to 1000.
@@ -244,10 +272,14 @@ type DocumentReceived struct {
 	Reference string `json:"reference"`
 	// ReceivedAt is when ingest received the bundle.
 	ReceivedAt time.Time `json:"received_at"`
-	// XML is the DOCUMENT element as it stood in the bundle, from its start
-	// tag to its end tag, in ISO-8859-1 (efaktura.Document.Raw), ready for
-	// efaktura.ValidateDocument; base64 in JSON.
-	XML []byte `json:"xml"`
+	// Raw is where the document's bytes are stored: the DOCUMENT element as
+	// it stood in the bundle, from its start tag to its end tag, in
+	// ISO-8859-1 (efaktura.Document.Raw), ready for
+	// efaktura.ValidateDocument. The event carries the reference, not the
+	// document (a claim check), so each document is stored once, and
+	// expires there after ingest's raw retention: a consumer that finds it
+	// gone cannot get it back.
+	Raw RawRef `json:"raw"`
 	// Findings are the document's findings that only the whole bundle
 	// shows (V51, a receipt number used twice), known at ingest; validate
 	// adds them to its own.

@@ -10,6 +10,7 @@ import (
 	"go/token"
 	"maps"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -35,6 +36,8 @@ var (
 	testAnswer   = ID(TypeDocumentDecided, testDoc)
 	testXML      = []byte("<?xml version=\"1.0\" encoding=\"ISO-8859-1\" standalone=\"yes\"?>\n<INVOICES><REFERENCE>OEH-BUNDT-2025-0412</REFERENCE><DOCUMENT>\xc6</DOCUMENT></INVOICES>\n")
 	testSHA256   = func() string { s := sha256.Sum256(testXML); return hex.EncodeToString(s[:]) }()
+	testDocXML   = []byte("<DOCUMENT><HEADER><RECEIPT_NO>OEH-2025-000412</RECEIPT_NO></HEADER>\xc6</DOCUMENT>")
+	testDocSHA   = func() string { s := sha256.Sum256(testDocXML); return hex.EncodeToString(s[:]) }()
 	testV51      = Finding{Rule: "V51", Severity: SeverityError, Path: "/INVOICES/DOCUMENT[2]/HEADER/RECEIPT_NO",
 		Message: `RECEIPT_NO "OEH-2025-000412" of sender CVR "12345674" is also used by document 1; expected a receipt number unique per sender within the bundle`}
 	testV26 = Finding{Rule: "V26", Severity: SeverityError, Path: "/INVOICES/DOCUMENT[1]/HEADER/CHECKSUM",
@@ -47,7 +50,8 @@ func examples() map[string]any {
 		TypeBundleReceived: BundleReceived{
 			BundleID: testBundle, Kommune: testKommune, ServiceProvider: testProvider,
 			Reference: "OEH-BUNDT-2025-0412", Sender: testSender, ReceivedAt: testAt,
-			Object: "bundles/0316/" + testBundle, SHA256: testSHA256, Ruleset: "efaktura-2.1.0/r1",
+			Raw:    RawBundleRef{Stream: RawStream, Filter: "efaktura_bundle.0316." + testBundle + ".*"},
+			SHA256: testSHA256, Size: int64(len(testXML)), Ruleset: "efaktura-2.1.0/r1",
 			Documents: []BundleDocument{
 				{DocumentID: testDoc, Index: 1, ReceiptNo: "OEH-2025-000412", DocumentNo: "F-2025-0412", DocumentType: DocumentInvoice},
 				{DocumentID: testDoc2, Index: 2, ReceiptNo: "OEH-2025-000413", DocumentNo: "K-2025-0031", DocumentType: DocumentCreditNote},
@@ -64,7 +68,8 @@ func examples() map[string]any {
 		TypeDocumentReceived: DocumentReceived{
 			DocumentID: testDoc2, BundleID: testBundle, Kommune: testKommune, Index: 2,
 			ReceiptNo: "OEH-2025-000412", DocumentNo: "K-2025-0031", DocumentType: DocumentCreditNote,
-			Sender: testSender, Reference: "OEH-BUNDT-2025-0412", ReceivedAt: testAt, XML: testXML,
+			Sender: testSender, Reference: "OEH-BUNDT-2025-0412", ReceivedAt: testAt,
+			Raw:      RawRef{Stream: RawStream, Subject: "efaktura_bundle.0316." + testBundle + ".2", Size: int64(len(testDocXML)), SHA256: testDocSHA},
 			Findings: []Finding{testV51},
 		},
 		TypeDocumentValidated: DocumentValidated{
@@ -198,10 +203,11 @@ func TestTypesAreTheConstants(t *testing.T) {
 }
 
 func TestTypeNames(t *testing.T) {
+	name := regexp.MustCompile(`^dk\.kp\.efaktura\.([a-z]+\.[a-z]+)\.v[1-9][0-9]*$`)
 	for _, en := range catalogue {
-		want := "dk.kp.efaktura." + en.subject + ".v1"
-		if en.typ != want {
-			t.Errorf("type %q has subject tail %q; want the type %q", en.typ, en.subject, want)
+		m := name.FindStringSubmatch(en.typ)
+		if m == nil || m[1] != en.subject {
+			t.Errorf("type %q has subject tail %q; want dk.kp.efaktura.%s.v<major>", en.typ, en.subject, en.subject)
 		}
 	}
 }
@@ -272,6 +278,11 @@ func mutate(t *testing.T, typ string, f func(m map[string]any)) []byte {
 }
 
 func del(k string) func(map[string]any) { return func(m map[string]any) { delete(m, k) } }
+
+// setRaw sets a field of the payload's raw reference.
+func setRaw(k string, v any) func(map[string]any) {
+	return func(m map[string]any) { m["raw"].(map[string]any)[k] = v }
+}
 func set(k string, v any) func(map[string]any) {
 	return func(m map[string]any) { m[k] = v }
 }
@@ -289,11 +300,21 @@ func TestSchemasRejectBadPayloads(t *testing.T) {
 		{TypeBundleReceived, "no documents", set("documents", []any{})},
 		{TypeBundleReceived, "sha256 upper case", set("sha256", strings.ToUpper(testSHA256))},
 		{TypeBundleReceived, "unknown field", set("extra", 1)},
+		{TypeBundleReceived, "the object-store key of version 1", set("object", "bundles/0316/"+testBundle)},
+		{TypeBundleReceived, "no size", del("size")},
+		{TypeBundleReceived, "raw filter of one document", setRaw("filter", "efaktura_bundle.0316."+testBundle+".1")},
+		{TypeBundleReceived, "raw filter on an event subject", setRaw("filter", "efaktura.0316."+testBundle+".*")},
 		{TypeBundleRejected, "unknown reason", set("reason", "late")},
 		{TypeBundleRejected, "duplicate without duplicate_of", del("duplicate_of")},
 		{TypeBundleRejected, "invalid without findings", func(m map[string]any) { m["reason"] = "invalid"; delete(m, "findings"); delete(m, "duplicate_of") }},
 		{TypeBundleRejected, "rule V1", set("findings", []any{finding("V1", "error")})},
-		{TypeDocumentReceived, "no xml", del("xml")},
+		{TypeDocumentReceived, "no raw reference", del("raw")},
+		{TypeDocumentReceived, "the xml of version 1 beside it", set("xml", "PERPQ1VNRU5UPg==")},
+		{TypeDocumentReceived, "raw without a stream", setRaw("stream", "")},
+		{TypeDocumentReceived, "raw subject with a wildcard", setRaw("subject", "efaktura_bundle.0316."+testBundle+".*")},
+		{TypeDocumentReceived, "raw subject of the event stream", setRaw("subject", "efaktura.0316."+testBundle+".2")},
+		{TypeDocumentReceived, "raw size 0", setRaw("size", 0)},
+		{TypeDocumentReceived, "raw sha256 upper case", setRaw("sha256", strings.ToUpper(testDocSHA))},
 		{TypeDocumentReceived, "index 0", set("index", 0)},
 		{TypeDocumentReceived, "document id not a uuid", set("document_id", "doc-1")},
 		{TypeDocumentValidated, "document type as written", set("document_type", "FAKTURA")},

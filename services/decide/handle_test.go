@@ -26,7 +26,7 @@ func received() events.DocumentReceived {
 	return events.DocumentReceived{
 		DocumentID: docID, BundleID: bundleID, Kommune: "0101", Index: 1,
 		ReceiptNo: "OEH-2025-000412", DocumentNo: "F-2025-0412", DocumentType: events.DocumentInvoice,
-		Sender: sender, Reference: "REF-1", ReceivedAt: t0, XML: []byte("<INVOICES/>"),
+		Sender: sender, Reference: "REF-1", ReceivedAt: t0,
 	}
 }
 

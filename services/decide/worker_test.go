@@ -120,7 +120,7 @@ func (e *env) received(kommune string, i int, receiptNo string) {
 	e.publish(e.ctx, events.TypeDocumentReceived, kommune, id, []string{id}, events.DocumentReceived{
 		DocumentID: id, BundleID: e.bundle, Kommune: kommune, Index: i, ReceiptNo: receiptNo,
 		DocumentNo: fmt.Sprintf("F-%d", i), DocumentType: events.DocumentInvoice,
-		Sender: events.Sender{Type: "CVR", ID: "12345674"}, Reference: "REF", ReceivedAt: t0, XML: []byte("<INVOICES/>"),
+		Sender: events.Sender{Type: "CVR", ID: "12345674"}, Reference: "REF", ReceivedAt: t0,
 	})
 }
 
@@ -287,7 +287,7 @@ func TestVerdictOverHTTP(t *testing.T) {
 	e.publish(traced, events.TypeDocumentReceived, "0101", id, []string{id}, events.DocumentReceived{
 		DocumentID: id, BundleID: e.bundle, Kommune: "0101", Index: 1, ReceiptNo: "R-1", DocumentNo: "F-1",
 		DocumentType: events.DocumentInvoice, Sender: events.Sender{Type: "CVR", ID: "12345674"}, Reference: "REF",
-		ReceivedAt: t0, XML: []byte("<INVOICES/>"),
+		ReceivedAt: t0,
 	})
 	e.waitState(cw0101, id, decide.StateReceived)
 	e.validated("0101", 1, "R-1", "Jens Hansen")

@@ -4,6 +4,8 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -16,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/redis/go-redis/v9"
 
@@ -195,6 +198,16 @@ func (f *fixture) rawStored(t *testing.T) uint64 {
 	return info.State.Msgs
 }
 
+// eventOf decodes a stored message back into its CloudEvent.
+func eventOf(t *testing.T, m *jetstream.RawStreamMsg) cloudevents.Event {
+	t.Helper()
+	e, err := bus.Decode(context.Background(), m.Header, m.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
 func example(t *testing.T, name string) []byte {
 	b, err := os.ReadFile("testdata/" + name)
 	if err != nil {
@@ -223,20 +236,54 @@ func TestPostBundle(t *testing.T) {
 		t.Errorf("raw documents stored = %d, want 3", n)
 	}
 
-	// Each document.received carries its DOCUMENT, which judged alone gives
-	// the same verdict.
+	// Each document.received refers to its DOCUMENT, stored raw, and
+	// carries no XML; the document read by the reference, judged alone,
+	// gives the same verdict.
 	s, _ := f.js.Stream(context.Background(), "EFAKTURA")
 	m, err := s.GetLastMsgForSubject(context.Background(), "efaktura.0101.document.received")
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := events.Check(eventOf(t, m)); err != nil {
+		t.Errorf("document.received: %v", err)
+	}
 	var dr events.DocumentReceived
 	if err := json.Unmarshal(m.Data, &dr); err != nil {
 		t.Fatal(err)
 	}
-	res, err := efaktura.ValidateDocument(context.Background(), dr.XML, dr.Index, efaktura.Options{})
+	want, _ := events.RawSubject("0101", body["bundle_id"].(string), 3)
+	if dr.Raw.Stream != events.RawStream || dr.Raw.Subject != want {
+		t.Fatalf("reference = %+v, want stream %s, subject %s", dr.Raw, events.RawStream, want)
+	}
+	raw, err := f.rawStream(t).GetLastMsgForSubject(context.Background(), dr.Raw.Subject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fields map[string]any
+	json.Unmarshal(m.Data, &fields)
+	if _, ok := fields["xml"]; ok || len(m.Data) >= len(raw.Data) {
+		t.Errorf("document.received (%d bytes) carries the document (%d bytes): %s", len(m.Data), len(raw.Data), m.Data)
+	}
+	sum := sha256.Sum256(raw.Data)
+	if int64(len(raw.Data)) != dr.Raw.Size || hex.EncodeToString(sum[:]) != dr.Raw.SHA256 {
+		t.Errorf("stored document: %d bytes, SHA-256 %x; the reference says %d and %s", len(raw.Data), sum, dr.Raw.Size, dr.Raw.SHA256)
+	}
+	res, err := efaktura.ValidateDocument(context.Background(), raw.Data, dr.Index, efaktura.Options{})
 	if err != nil || !res.Valid || dr.Index != 3 || res.ReceiptNo != "NRD-2025-001181" {
 		t.Errorf("last document: index %d, alone valid %v receipt %q, %v", dr.Index, res.Valid, res.ReceiptNo, err)
+	}
+	var br events.BundleReceived
+	bm, err := s.GetLastMsgForSubject(context.Background(), "efaktura.0101.bundle.received")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := events.Check(eventOf(t, bm)); err != nil {
+		t.Errorf("bundle.received: %v", err)
+	}
+	json.Unmarshal(bm.Data, &br)
+	bundle := example(t, "valid-bundle-3-documents.xml")
+	if filter, _ := events.RawBundleFilter("0101", br.BundleID); br.Raw.Filter != filter || br.Size != int64(len(bundle)) {
+		t.Errorf("bundle.received: raw %+v, size %d; want filter %s, size %d", br.Raw, br.Size, filter, len(bundle))
 	}
 
 	code, dup := f.post(t, "erp-token", example(t, "valid-bundle-3-documents.xml"))

@@ -2,6 +2,8 @@ package ingest
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -84,10 +86,11 @@ type acceptance struct {
 }
 
 // document is what intake keeps of each document of an accepted bundle:
-// where its bytes are, its sender and its bundle-scoped findings, not its
-// parsed tree.
+// where its bytes are and their SHA-256, its sender and its bundle-scoped
+// findings, not its parsed tree.
 type document struct {
 	raw                  span
+	sha256               string // of the bytes, lower-case hex
 	senderType, senderID string
 	findings             []events.Finding
 }
@@ -126,8 +129,10 @@ func (w *Worker) classify(ctx context.Context, s submission) (verdict, error) {
 		MaxUnzippedBytes: w.cfg.MaxUnzippedBytes,
 		Document: func(d *efaktura.Document, _ *efaktura.DocumentResult) error {
 			raw, err := spool.add(d.Raw())
+			sum := sha256.Sum256(d.Raw())
 			h := d.Root().Child("HEADER")
-			docs = append(docs, document{raw: raw, senderType: h.Child("SENDER_ID_TYPE").Value(), senderID: h.Child("SENDER_ID").Value()})
+			docs = append(docs, document{raw: raw, sha256: hex.EncodeToString(sum[:]),
+				senderType: h.Child("SENDER_ID_TYPE").Value(), senderID: h.Child("SENDER_ID").Value()})
 			return err
 		},
 	})
@@ -177,9 +182,14 @@ func (w *Worker) classify(ctx context.Context, s submission) (verdict, error) {
 	}
 
 	id := reg.claim.bundleID
+	filter, err := events.RawBundleFilter(s.kommune, id)
+	if err != nil {
+		return verdict{}, err
+	}
 	a := &acceptance{documents: docs, spool: spool, claim: reg.claim, received: events.BundleReceived{
 		BundleID: id, Kommune: s.kommune, ServiceProvider: s.serviceProvider, Reference: res.Reference,
-		Sender: sender, ReceivedAt: s.receivedAt, Object: id, SHA256: s.sha256, Ruleset: res.Ruleset,
+		Sender: sender, ReceivedAt: s.receivedAt, Raw: events.RawBundleRef{Stream: events.RawStream, Filter: filter},
+		SHA256: s.sha256, Size: s.size, Ruleset: res.Ruleset,
 	}}
 	for i, dr := range res.Documents {
 		// Bundle rules such as V51 add their findings once the whole
@@ -197,7 +207,9 @@ func (w *Worker) classify(ctx context.Context, s submission) (verdict, error) {
 
 // events yields bundle.received, then one document.received per document,
 // each built when it is asked for, so a large bundle is never held as
-// events all at once. It stops at the first error.
+// events all at once. A document.received refers to the document stored
+// raw ([Worker.keep]) and carries no XML (issue 10). It stops at the first
+// error.
 func (a *acceptance) events() iter.Seq2[cloudevents.Event, error] {
 	return func(yield func(cloudevents.Event, error) bool) {
 		b := a.received
@@ -206,18 +218,19 @@ func (a *acceptance) events() iter.Seq2[cloudevents.Event, error] {
 			return
 		}
 		for i, d := range a.documents {
-			xml, err := a.spool.read(d.raw)
+			doc := b.Documents[i]
+			subject, err := events.RawSubject(b.Kommune, b.BundleID, doc.Index)
 			if err != nil {
 				yield(cloudevents.Event{}, err)
 				return
 			}
-			doc := b.Documents[i]
 			e, err := events.New(events.TypeDocumentReceived, events.SourceIngest, b.Kommune, doc.DocumentID, []string{doc.DocumentID},
 				events.DocumentReceived{
 					DocumentID: doc.DocumentID, BundleID: b.BundleID, Kommune: b.Kommune, Index: doc.Index,
 					ReceiptNo: doc.ReceiptNo, DocumentNo: doc.DocumentNo, DocumentType: doc.DocumentType,
 					Sender:    events.Sender{Type: d.senderType, ID: d.senderID},
-					Reference: b.Reference, ReceivedAt: b.ReceivedAt, XML: xml, Findings: d.findings,
+					Reference: b.Reference, ReceivedAt: b.ReceivedAt, Findings: d.findings,
+					Raw: events.RawRef{Stream: events.RawStream, Subject: subject, Size: d.raw.n, SHA256: d.sha256},
 				}, b.ReceivedAt)
 			if !yield(e, err) || err != nil {
 				return

@@ -18,8 +18,10 @@ import (
 // (EFAKTURA_BUNDLES): one message per document of an accepted bundle, its
 // DOCUMENT element's bytes as they stood in the bundle (ISO-8859-1), on
 // events.RawSubject (efaktura_bundle.<kommune>.<bundle id>.<index>). It
-// replaces the object store of whole bundles (issue 10), whose objects
-// never expired: each document expires on its own.
+// replaces the object store of whole bundles, whose objects never expired,
+// and the XML that document.received carried (issue 10): a document is
+// stored once, its document.received refers to it (events.RawRef, a claim
+// check), validate reads it by that reference, and it expires on its own.
 //
 // Each message carries:
 //   - Nats-Msg-Id "<bundle id>/<index>": a retried intake stores nothing

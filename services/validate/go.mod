@@ -9,6 +9,7 @@ replace github.com/kp-efaktura/efaktura/pkg => ../../pkg
 require (
 	github.com/cloudevents/sdk-go/v2 v2.16.2
 	github.com/kp-efaktura/efaktura/events v0.0.0
+	github.com/nats-io/nats.go v1.55.0
 )
 
 require (
@@ -25,7 +26,6 @@ require (
 	github.com/modern-go/concurrent v0.0.0-20180306012644-bacd9c7ef1dd // indirect
 	github.com/modern-go/reflect2 v1.0.2 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
-	github.com/nats-io/nats.go v1.55.0 // indirect
 	github.com/nats-io/nkeys v0.4.16 // indirect
 	github.com/nats-io/nuid v1.0.1 // indirect
 	github.com/prometheus/client_golang v1.25.0 // indirect

@@ -32,35 +32,55 @@ type Worker struct {
 	bus     *bus.Bus
 	tenants Tenants
 	cfg     Config
+	raw     *rawReader
 	now     func() time.Time
 }
 
-// New returns the worker; Register subscribes it.
+// New returns the worker; Register subscribes it. It reads the documents
+// from JetStream through b.
 func New(b *bus.Bus, tenants Tenants, cfg Config) *Worker {
 	if cfg.Concurrency == 0 {
 		cfg.Concurrency = 4
 	}
-	return &Worker{bus: b, tenants: tenants, cfg: cfg, now: time.Now}
+	w := &Worker{bus: b, tenants: tenants, cfg: cfg, now: time.Now}
+	if b != nil {
+		w.raw = newRawReader(b.JetStream())
+	}
+	return w
 }
 
-// Register subscribes to document.received. The handler only emits events
-// ([bus.EmitsOnly]): their ids derive from the document's id and the rule
-// set, and it has no other effect.
+// Register subscribes to document.received. The handler reads the document
+// by the event's reference and only emits events ([bus.EmitsOnly]): their
+// ids derive from the document's id and the rule set, and reading the
+// document changes nothing, so a redelivery is harmless.
 func (w *Worker) Register() {
-	w.bus.Handle("documents", events.Filter(events.TypeDocumentReceived), bus.EmitsOnly, bus.Typed(w.Judge),
+	w.bus.Handle("documents", events.Filter(events.TypeDocumentReceived), bus.EmitsOnly, bus.Typed(w.received),
 		bus.WithConcurrency(w.cfg.Concurrency))
 }
 
-// Judge applies the document rules to one received document and returns
-// document.validated or document.rejected, with the findings and the rule
-// set. Findings that only the whole bundle shows (V51) come with the event.
-func (w *Worker) Judge(ctx context.Context, in cloudevents.Event, p events.DocumentReceived) ([]cloudevents.Event, error) {
+// received handles one document.received: it reads the document stored raw
+// and judges it. A document no longer stored, or not the one referred to,
+// dead-letters the event (ErrDocumentGone, ErrReference); a read that
+// fails otherwise is retried.
+func (w *Worker) received(ctx context.Context, _ cloudevents.Event, p events.DocumentReceived) ([]cloudevents.Event, error) {
+	xml, err := w.raw.read(ctx, p.Raw)
+	if err != nil {
+		return nil, fmt.Errorf("document %s: %w", p.DocumentID, err)
+	}
+	return w.Judge(ctx, p, xml)
+}
+
+// Judge applies the document rules to one received document, p, whose
+// bytes, read by p.Raw, are xml, and returns document.validated or
+// document.rejected, with the findings and the rule set. Findings that only
+// the whole bundle shows (V51) come with the event.
+func (w *Worker) Judge(ctx context.Context, p events.DocumentReceived, xml []byte) ([]cloudevents.Event, error) {
 	if _, ok := w.tenants.Get(p.Kommune); !ok {
 		// The registry may not have caught up yet; a retry will tell.
 		return nil, fmt.Errorf("kommune %s is not known (yet)", p.Kommune)
 	}
 	var summary events.Summary
-	res, err := efaktura.ValidateDocument(ctx, p.XML, p.Index, efaktura.Options{
+	res, err := efaktura.ValidateDocument(ctx, xml, p.Index, efaktura.Options{
 		Senders: w.tenants.Senders(p.Kommune),
 		Document: func(d *efaktura.Document, _ *efaktura.DocumentResult) error {
 			summary = summarize(d)

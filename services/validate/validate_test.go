@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
-
 	"github.com/kp-efaktura/efaktura/events"
 	"github.com/kp-efaktura/efaktura/pkg/efaktura"
 	"github.com/kp-efaktura/efaktura/pkg/tenant"
@@ -27,15 +25,25 @@ func (ts tenants) Senders(k string) efaktura.SenderRegister {
 	return table
 }
 
+// doc is a received document: its event's payload, and its bytes as
+// stored raw.
+type doc struct {
+	p   events.DocumentReceived
+	xml []byte
+}
+
 // received reads the bundle and returns its documents as ingest would send
-// them.
-func received(t *testing.T, bundle []byte) []events.DocumentReceived {
+// and store them.
+func received(t *testing.T, bundle []byte) []doc {
 	t.Helper()
-	var out []events.DocumentReceived
+	var out []doc
 	_, err := efaktura.Validate(context.Background(), bytes.NewReader(bundle), efaktura.Options{KeepRaw: true,
 		Document: func(d *efaktura.Document, dr *efaktura.DocumentResult) error {
-			out = append(out, events.DocumentReceived{DocumentID: "d" + string(rune('0'+dr.Index)), BundleID: "b", Kommune: "0101",
-				Index: dr.Index, ReceiptNo: dr.ReceiptNo, DocumentNo: dr.DocumentNo, XML: d.Raw()})
+			h := d.Root().Child("HEADER")
+			out = append(out, doc{events.DocumentReceived{DocumentID: "d" + string(rune('0'+dr.Index)), BundleID: "b", Kommune: "0101",
+				Index: dr.Index, ReceiptNo: dr.ReceiptNo, DocumentNo: dr.DocumentNo, DocumentType: events.DocumentType(dr.Type),
+				Sender:    events.Sender{Type: h.Child("SENDER_ID_TYPE").Value(), ID: h.Child("SENDER_ID").Value()},
+				Reference: "NRD-2025-000118"}, bytes.Clone(d.Raw())})
 			return nil
 		}})
 	if err != nil {
@@ -54,7 +62,7 @@ func TestJudge(t *testing.T) {
 	w.now = func() time.Time { return time.Date(2025, 7, 1, 12, 0, 0, 0, time.UTC) }
 	docs := received(t, bundle)
 
-	outs, err := w.Judge(context.Background(), cloudevents.Event{}, docs[0])
+	outs, err := w.Judge(context.Background(), docs[0].p, docs[0].xml)
 	if err != nil || len(outs) != 1 || outs[0].Type() != events.TypeDocumentValidated {
 		t.Fatalf("Judge(valid document) = %v, %v; want one document.validated", outs, err)
 	}
@@ -65,15 +73,15 @@ func TestJudge(t *testing.T) {
 	if v.Summary.Currency != "DKK" || v.Summary.Lines != 2 || v.Ruleset != efaktura.Ruleset {
 		t.Errorf("validated = %+v", v)
 	}
-	again, _ := w.Judge(context.Background(), cloudevents.Event{}, docs[0])
+	again, _ := w.Judge(context.Background(), docs[0].p, docs[0].xml)
 	if again[0].ID() != outs[0].ID() {
 		t.Errorf("judging twice gave ids %s and %s; want one deterministic id", outs[0].ID(), again[0].ID())
 	}
 
 	// An unregistered sender fails V24; a bundle-scoped V51 finding travels on.
-	docs[1].Findings = []events.Finding{{Rule: "V51", Severity: "error", Path: "/INVOICES/DOCUMENT[2]/HEADER/RECEIPT_NO", Message: "used twice"}}
+	docs[1].p.Findings = []events.Finding{{Rule: "V51", Severity: "error", Path: "/INVOICES/DOCUMENT[2]/HEADER/RECEIPT_NO", Message: "used twice"}}
 	onlyOne := tenants{"0101": {Kommune: "0101", Senders: []tenant.Sender{{Type: "CVR", ID: "24680134"}}}}
-	outs, err = New(nil, onlyOne, Config{}).Judge(context.Background(), cloudevents.Event{}, docs[1])
+	outs, err = New(nil, onlyOne, Config{}).Judge(context.Background(), docs[1].p, docs[1].xml)
 	if err != nil || outs[0].Type() != events.TypeDocumentRejected {
 		t.Fatalf("Judge(unregistered sender) = %v, %v; want document.rejected", outs, err)
 	}
@@ -86,12 +94,10 @@ func TestJudge(t *testing.T) {
 		t.Errorf("rejection findings = %v, want [V51 V24]", rules)
 	}
 
-	if _, err := w.Judge(context.Background(), cloudevents.Event{}, events.DocumentReceived{Kommune: "9999"}); err == nil {
+	if _, err := w.Judge(context.Background(), events.DocumentReceived{Kommune: "9999"}, docs[2].xml); err == nil {
 		t.Error("an unknown kommune gave no error")
 	}
-	bad := docs[2]
-	bad.XML = []byte("<HEADER/>")
-	if _, err := w.Judge(context.Background(), cloudevents.Event{}, bad); err == nil {
+	if _, err := w.Judge(context.Background(), docs[2].p, []byte("<HEADER/>")); err == nil {
 		t.Error("bytes that are no DOCUMENT gave no error")
 	}
 }
