@@ -34,10 +34,11 @@ import (
 //     ZIP), which tells a redelivered submission of the very bundle from
 //     another bundle with the same duplicate key ([rawStore.bundleSHA256]).
 //
-// Direct gets stay off (AllowDirect false): a direct get may be answered by
-// a replica that has not applied the latest writes (nats-io/nats.docs#815),
-// and validate would take a document just stored for one that is gone.
-// Reads go to the stream leader.
+// Direct gets are on (AllowDirect): validate reads each document with one,
+// which any replica answers without queueing behind the JetStream API on
+// the stream's leader. A replica behind the leader may not have a document
+// just stored yet (nats-io/nats.docs#815), so validate asks the leader
+// again before it takes a document for gone.
 type rawStore struct {
 	js     jetstream.JetStream
 	stream jetstream.Stream
@@ -60,6 +61,7 @@ func newRawStore(ctx context.Context, b *bus.Bus, retention time.Duration) (*raw
 		Storage:     bc.StorageType(),
 		Replicas:    bc.Replicas,
 		AllowMsgTTL: true,
+		AllowDirect: true,
 		MaxAge:      retention,
 		// JetStream wants the window within MaxAge; only a test sets a
 		// retention below the bus's hour.

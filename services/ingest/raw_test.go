@@ -67,8 +67,8 @@ func TestDocumentsAreStoredRaw(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := info.Config
-	if !c.AllowMsgTTL || c.AllowDirect || c.MaxAge != 72*time.Hour || !slices.Equal(c.Subjects, []string{"efaktura_bundle.>"}) {
-		t.Errorf("stream config: AllowMsgTTL %v, AllowDirect %v, MaxAge %v, subjects %v; want TTLs, no direct gets, MaxAge 72h, efaktura_bundle.>",
+	if !c.AllowMsgTTL || !c.AllowDirect || c.MaxAge != 72*time.Hour || !slices.Equal(c.Subjects, []string{"efaktura_bundle.>"}) {
+		t.Errorf("stream config: AllowMsgTTL %v, AllowDirect %v, MaxAge %v, subjects %v; want TTLs, direct gets, MaxAge 72h, efaktura_bundle.>",
 			c.AllowMsgTTL, c.AllowDirect, c.MaxAge, c.Subjects)
 	}
 	docs := documents(t, bundle)

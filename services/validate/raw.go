@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -16,11 +18,14 @@ import (
 )
 
 // rawReader reads received documents by their references (events.RawRef,
-// issue 10): one get of the last message on the reference's subject.
-// Ingest's stream of raw documents allows no direct gets, so the stream's
-// leader answers, and a document stored before its document.received was
-// published is found (a direct get may be answered by a replica that has
-// not applied it yet, and the document would be taken for gone).
+// issue 10): a get of the last message on the reference's subject.
+//
+// The get is a direct get, which any replica of the stream may answer: it
+// does not queue behind the JetStream API on the stream's leader. A replica
+// that has not applied the latest writes yet may answer that a document
+// stored a moment ago is not there, or hold an older message on its subject
+// (nats-io/nats.docs#815), so a get that finds no document, or not the one
+// referred to, is asked again of the leader, whose answer stands.
 //
 // It is safe for concurrent use.
 type rawReader struct {
@@ -49,18 +54,91 @@ func (r *rawReader) read(ctx context.Context, ref events.RawRef) ([]byte, error)
 	}
 	m, err := s.GetLastMsgForSubject(ctx, ref.Subject)
 	switch {
-	case errors.Is(err, jetstream.ErrMsgNotFound):
-		return nil, bus.Permanent(fmt.Errorf("%w: nothing on %s in stream %s: it expired after ingest's raw retention, or was purged; the document cannot be validated",
-			ErrDocumentGone, ref.Subject, ref.Stream))
-	case err != nil:
+	case err == nil && holds(m.Data, ref):
+		return m.Data, nil
+	case err != nil && !errors.Is(err, jetstream.ErrMsgNotFound):
 		return nil, fmt.Errorf("read raw document %s from stream %s: %w", ref.Subject, ref.Stream, err)
 	}
-	sum := sha256.Sum256(m.Data)
-	if got := hex.EncodeToString(sum[:]); int64(len(m.Data)) != ref.Size || got != ref.SHA256 {
-		return nil, bus.Permanent(fmt.Errorf("%w: %s in stream %s holds %d bytes with SHA-256 %s; the reference says %d bytes with %s",
-			ErrReference, ref.Subject, ref.Stream, len(m.Data), got, ref.Size, ref.SHA256))
+	data, found, err := r.leaderGet(ctx, ref)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("read raw document %s from the leader of stream %s: %w", ref.Subject, ref.Stream, err)
+	case !found:
+		return nil, bus.Permanent(fmt.Errorf("%w: nothing on %s in stream %s: it expired after ingest's raw retention, or was purged; the document cannot be validated",
+			ErrDocumentGone, ref.Subject, ref.Stream))
+	case !holds(data, ref):
+		sum := sha256.Sum256(data)
+		return nil, bus.Permanent(fmt.Errorf("%w: %s in stream %s holds %d bytes with SHA-256 %x; the reference says %d bytes with %s",
+			ErrReference, ref.Subject, ref.Stream, len(data), sum, ref.Size, ref.SHA256))
 	}
-	return m.Data, nil
+	return data, nil
+}
+
+// holds reports whether data is the document ref refers to.
+func holds(data []byte, ref events.RawRef) bool {
+	sum := sha256.Sum256(data)
+	return int64(len(data)) == ref.Size && hex.EncodeToString(sum[:]) == ref.SHA256
+}
+
+// leaderGet asks the stream's leader for the last message on ref's subject
+// (the JetStream API's message get, which only the leader answers; the
+// client's Stream.GetLastMsgForSubject makes a direct get of it whenever
+// the stream allows direct gets).
+func (r *rawReader) leaderGet(ctx context.Context, ref events.RawRef) (data []byte, found bool, err error) {
+	req, err := json.Marshal(struct {
+		LastBySubject string `json:"last_by_subj"`
+	}{ref.Subject})
+	if err != nil {
+		return nil, false, err
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, leaderGetTimeout)
+		defer cancel()
+	}
+	msg, err := r.js.Conn().RequestWithContext(ctx, r.apiPrefix()+"STREAM.MSG.GET."+ref.Stream, req)
+	if err != nil {
+		return nil, false, err
+	}
+	var resp struct {
+		Error *struct {
+			Code        int    `json:"code"`
+			ErrCode     int    `json:"err_code"`
+			Description string `json:"description"`
+		} `json:"error"`
+		Message *struct {
+			Data []byte `json:"data"`
+		} `json:"message"`
+	}
+	if err := json.Unmarshal(msg.Data, &resp); err != nil {
+		return nil, false, fmt.Errorf("the leader's answer: %w", err)
+	}
+	switch {
+	case resp.Error != nil && resp.Error.ErrCode == int(jetstream.JSErrCodeMessageNotFound):
+		return nil, false, nil
+	case resp.Error != nil:
+		return nil, false, fmt.Errorf("the leader answered %d %d: %s", resp.Error.Code, resp.Error.ErrCode, resp.Error.Description)
+	case resp.Message == nil:
+		return nil, false, errors.New("the leader's answer holds no message")
+	}
+	return resp.Message.Data, true, nil
+}
+
+// leaderGetTimeout bounds a leader get whose context has no deadline, as
+// the client's own API requests are.
+const leaderGetTimeout = 5 * time.Second
+
+// apiPrefix is the JetStream API prefix of r.js: its own, its domain's, or
+// the default $JS.API.
+func (r *rawReader) apiPrefix() string {
+	o := r.js.Options()
+	switch {
+	case o.APIPrefix != "":
+		return strings.TrimSuffix(o.APIPrefix, ".") + "."
+	case o.Domain != "":
+		return "$JS." + o.Domain + ".API."
+	}
+	return jetstream.DefaultAPIPrefix
 }
 
 // stream returns the stream named name, looked up on first use.

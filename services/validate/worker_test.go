@@ -57,7 +57,7 @@ func start(t *testing.T) *env {
 func (e *env) rawStream() {
 	e.t.Helper()
 	_, err := e.js.CreateOrUpdateStream(e.t.Context(), jetstream.StreamConfig{
-		Name: events.RawStream, Subjects: []string{events.RawSubjects}, AllowMsgTTL: true,
+		Name: events.RawStream, Subjects: []string{events.RawSubjects}, AllowMsgTTL: true, AllowDirect: true,
 	})
 	if err != nil {
 		e.t.Fatal(err)
