@@ -67,9 +67,10 @@ func TestDocumentsAreStoredRaw(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := info.Config
-	if !c.AllowMsgTTL || !c.AllowDirect || c.MaxAge != 72*time.Hour || !slices.Equal(c.Subjects, []string{"efaktura_bundle.>"}) {
-		t.Errorf("stream config: AllowMsgTTL %v, AllowDirect %v, MaxAge %v, subjects %v; want TTLs, direct gets, MaxAge 72h, efaktura_bundle.>",
-			c.AllowMsgTTL, c.AllowDirect, c.MaxAge, c.Subjects)
+	if !c.AllowMsgTTL || !c.AllowDirect || c.Compression != jetstream.S2Compression || c.MaxAge != 72*time.Hour ||
+		!slices.Equal(c.Subjects, []string{"efaktura_bundle.>"}) {
+		t.Errorf("stream config: AllowMsgTTL %v, AllowDirect %v, compression %v, MaxAge %v, subjects %v; want TTLs, direct gets, s2, MaxAge 72h, efaktura_bundle.>",
+			c.AllowMsgTTL, c.AllowDirect, c.Compression, c.MaxAge, c.Subjects)
 	}
 	docs := documents(t, bundle)
 	if len(docs) != 3 || !bytes.ContainsFunc(docs[0], func(r rune) bool { return r == utf8.RuneError }) {
