@@ -44,6 +44,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strconv"
+	"syscall"
 	"unicode"
 
 	"github.com/kp-efaktura/efaktura/pkg/efaktura"
@@ -56,8 +57,13 @@ const (
 	exitError   = 2 // usage or I/O error
 )
 
+// stopSignals end a command cleanly: up drains its workers and exits 0.
+// SIGTERM is what container runtimes and systemd send to stop a process
+// (issue 10); SIGINT is Ctrl-C.
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM}
+
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
