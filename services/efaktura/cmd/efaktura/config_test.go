@@ -31,6 +31,7 @@ var samples = map[string]string{
 	"EFAKTURA_ACK_WAIT":           "1m7s",
 	"EFAKTURA_LEASE":              "9m0s",
 	"EFAKTURA_START_WAIT":         "7m0s",
+	"EFAKTURA_MAX_AGE":            "2160h0m0s",
 	"EFAKTURA_TENANTS":            "/etc/efaktura/tenants.yaml",
 	"EFAKTURA_ADMIN_TOKEN_SHA256": strings.Repeat("ab", 32),
 	"EFAKTURA_LOG_LEVEL":          "debug",
