@@ -31,9 +31,10 @@ var (
 // optional unit, e.g. 512MiB, 20GB, 1.5GiB, 20 GB or 1048576. KB, MB, GB
 // and TB are powers of 1000; KiB, MiB, GiB and TiB, or Ki, Mi, Gi and Ti
 // as Kubernetes writes them, powers of 1024. Letters may be in any case.
-// A bare K, M, G or T is refused: Kubernetes reads G as 10^9, NATS's
-// configuration files read it as 2^30. A decimal size is rounded down to
-// whole bytes.
+// A bare K, M, G or T is refused as ambiguous: Kubernetes reads G as 10^9,
+// and NATS's configuration files read 20g as 20*10^9 but "20G" as 20*2^30.
+// Note that those files also read GB as 2^30. A decimal size is rounded
+// down to whole bytes.
 func ParseBytes(s string) (int64, error) {
 	t := strings.TrimSpace(s)
 	end := strings.IndexFunc(t, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
