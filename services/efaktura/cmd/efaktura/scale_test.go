@@ -2,10 +2,12 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io/fs"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -70,7 +72,7 @@ func scaleSteps(total int) []int {
 //
 //   - docs/s and cpu-µs/doc of the step's documents (the process's CPU:
 //     the all-in-one, its NATS server, the driver; not Redis);
-//   - live-heap-MB after a forced GC, rss-MB (VmRSS) and hwm-MB (VmHWM,
+//   - live-heap-MB after two forced GCs, rss-MB (VmRSS) and hwm-MB (VmHWM,
 //     the peak so far) of the process;
 //   - disk-KB/doc: the data directory's allocated size over every
 //     document so far, and data-MB;
@@ -155,8 +157,8 @@ func BenchmarkScale(b *testing.B) {
 			b.ReportMetric(correct.Seconds(), "restart-s")
 			b.ReportMetric(mb(after.liveHeap), "restart-heap-MB")
 			b.ReportMetric(100*others.Seconds()/wall.Seconds()/float64(runtime.NumCPU()), "other-cpu-%")
-			b.Logf("%d documents in all (%d open), %d this step in %.1fs; queue p50 %.2fms, get p50 %.2fms; after the restart rss %.0fMB",
-				int(docs), len(open), r.docs, r.elapsed.Seconds(), ms(percentile(queue, 0.5)), ms(percentile(get, 0.5)), mb(after.rss))
+			b.Logf("%d documents in all (%d open), %d this step in %.1fs; queue p50 %.2fms, get p50 %.2fms; after the restart rss %.0fMB; disk per document by stream: %s",
+				int(docs), len(open), r.docs, r.elapsed.Seconds(), ms(percentile(queue, 0.5)), ms(percentile(get, 0.5)), mb(after.rss), m.perDocument(docs))
 		})
 		if !ok {
 			return
@@ -339,6 +341,9 @@ func machineBusy(b *testing.B) time.Duration {
 // measured is the process's memory and the data directory's size.
 type measured struct {
 	liveHeap, rss, hwm, disk int64 // bytes
+	// streams are the bytes of each JetStream stream in the data
+	// directory, KV buckets (KV_*) and object stores (OBJ_*) included.
+	streams map[string]int64
 }
 
 // measure forces a garbage collection and reads the live heap, the
@@ -346,10 +351,14 @@ type measured struct {
 // disk space dir takes.
 func measure(b *testing.B, dir string) measured {
 	b.Helper()
+	// Twice: what sync.Pools hold survives one collection (the NATS
+	// server's pooled block buffers, up to 90 MB here), and it is cache,
+	// not what the system keeps.
+	runtime.GC()
 	runtime.GC()
 	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	metrics.Read(sample)
-	m := measured{liveHeap: int64(sample[0].Value.Uint64())}
+	m := measured{liveHeap: int64(sample[0].Value.Uint64()), streams: map[string]int64{}}
 	f, err := os.Open("/proc/self/status")
 	if err != nil {
 		b.Fatal(err)
@@ -374,8 +383,15 @@ func measure(b *testing.B, dir string) measured {
 		if err != nil {
 			return err
 		}
-		if st, ok := info.Sys().(*syscall.Stat_t); ok {
-			m.disk += st.Blocks * 512
+		st, ok := info.Sys().(*syscall.Stat_t)
+		if !ok {
+			return nil
+		}
+		m.disk += st.Blocks * 512
+		// .../jetstream/$G/streams/NAME/...
+		if _, rest, ok := strings.Cut(filepath.ToSlash(path), "/streams/"); ok {
+			name, _, _ := strings.Cut(rest, "/")
+			m.streams[name] += st.Blocks * 512
 		}
 		return nil
 	})
@@ -383,6 +399,17 @@ func measure(b *testing.B, dir string) measured {
 		b.Fatal(err)
 	}
 	return m
+}
+
+// perDocument lists the streams' sizes over docs documents, largest first.
+func (m measured) perDocument(docs float64) string {
+	names := slices.Collect(maps.Keys(m.streams))
+	slices.SortFunc(names, func(a, b string) int { return cmp.Compare(m.streams[b], m.streams[a]) })
+	var parts []string
+	for _, name := range names {
+		parts = append(parts, fmt.Sprintf("%s %.2f KB", name, float64(m.streams[name])/1e3/docs))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func mb(n int64) float64 { return float64(n) / 1e6 }
