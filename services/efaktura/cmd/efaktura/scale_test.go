@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/metrics"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,7 +30,11 @@ import (
 )
 
 // scaleDocs is how many documents BenchmarkScale pushes; 0 skips it.
-var scaleDocs = flag.Int("scale", 0, "documents BenchmarkScale pushes through the all-in-one, measured at 10k, 50k, 100k and the total (make bench-scale); 0 skips it")
+// scaleHeap is a directory for heap profiles of each step.
+var (
+	scaleDocs = flag.Int("scale", 0, "documents BenchmarkScale pushes through the all-in-one, measured at 10k, 50k, 100k and the total (make bench-scale); 0 skips it")
+	scaleHeap = flag.String("scale-heap", "", "`directory` where BenchmarkScale writes a heap profile at each step's end, heap-N.pprof, and after its restart, heap-N-restarted.pprof")
+)
 
 // The scale benchmark's load besides BenchmarkEndToEnd's: the documents
 // that stay in the caseworkers' queue throughout, and how many requests
@@ -90,7 +95,10 @@ func scaleSteps(total int) []int {
 // It takes minutes, so it runs only when -scale is given:
 //
 //	make bench-scale                 # 100,000 documents
-//	go test -run '^$' -bench Scale -benchtime 1x -timeout 2h ./services/efaktura/cmd/efaktura -args -scale 20000
+//	go test -run '^$' -bench Scale -benchtime 1x -timeout 2h ./services/efaktura/cmd/efaktura -args -scale 20000 [-scale-heap DIR]
+//
+// With -scale-heap, go tool pprof -sample_index=inuse_space shows what
+// the live heap holds (build the test binary with -o to read them).
 func BenchmarkScale(b *testing.B) {
 	if *scaleDocs <= 0 {
 		b.Skip("pushes 100,000 documents, for minutes: run it with make bench-scale, or -args -scale N")
@@ -136,12 +144,14 @@ func BenchmarkScale(b *testing.B) {
 			quiet(b)
 			time.Sleep(scaleSettle)
 			m := measure(b, s.config.DataDir)
+			heapProfile(b, fmt.Sprintf("heap-%d.pprof", total))
 			queue := s.probe(b, scaleQueueProbes, func(int) string { return "/v1/documents?state=awaiting_verdict" })
 			get := s.probe(b, scaleGetProbes, func(i int) string { return "/v1/documents/" + history.ids[i%len(history.ids)] })
 			ready, correct := s.restart(b, open)
 			quiet(b)
 			time.Sleep(scaleSettle)
 			after := measure(b, s.config.DataDir)
+			heapProfile(b, fmt.Sprintf("heap-%d-restarted.pprof", total))
 
 			docs := float64(done + len(open))
 			b.ReportMetric(r.rate(), "docs/s")
@@ -399,6 +409,23 @@ func measure(b *testing.B, dir string) measured {
 		b.Fatal(err)
 	}
 	return m
+}
+
+// heapProfile writes a heap profile to name in the -scale-heap directory,
+// if one is given; measure has just collected the garbage.
+func heapProfile(b *testing.B, name string) {
+	b.Helper()
+	if *scaleHeap == "" {
+		return
+	}
+	f, err := os.Create(filepath.Join(*scaleHeap, name))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // perDocument lists the streams' sizes over docs documents, largest first.
