@@ -41,7 +41,7 @@ bench:
 
 ## bench-scale: BenchmarkScale, SCALE documents (default 100000) through the all-in-one,
 ## measured at 10k, 50k and 100k: throughput, CPU, memory, disk, latencies and restart
-## time (docs/performance.md, "Issue 10: scale"); about 5 minutes on 2 cores at 100k.
+## time (docs/performance.md, "Issue 10: scale"); 5-7 minutes on 2 cores at 100k.
 ## SCALE=20000 for a quicker try. make bench does not run it: -bench . matches every
 ## name, and go test has no pattern to leave one out, so BenchmarkScale skips itself
 ## unless -scale is given; a name outside the Benchmark prefix would not run at all.
