@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -137,9 +138,12 @@ func TestSIGTERMDrainsAndExitsZero(t *testing.T) {
 	first := startChild(t, args)
 	bustest.Eventually(t, "the system to answer", s.healthy)
 	accepted := s.postSamples("ingest-t", 4, 5, 300)
-	bustest.Eventually(t, "all documents waiting", func() error { w, _ := s.approveWaiting("case-t", 0); return is(w, len(accepted)) })
-	if _, approved := s.approveWaiting("case-t", len(accepted)); approved != len(accepted) {
-		t.Fatalf("approved %d of %d documents", approved, len(accepted))
+	var waiting []docJSON
+	bustest.Eventually(t, "all documents waiting", func() error { waiting = s.documents("awaiting_verdict"); return is(len(waiting), len(accepted)) })
+	for _, d := range waiting {
+		if code, body := s.verdict(d.ID, `{"decision":"approve"}`); code != 200 {
+			t.Fatalf("verdict on %s: %d %s", d.ID, code, body)
+		}
 	}
 
 	if err := first.cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -168,7 +172,11 @@ func TestSIGTERMDrainsAndExitsZero(t *testing.T) {
 
 	startChild(t, args)
 	bustest.Eventually(t, "the second system to answer", s.healthy)
-	if got := len(s.documents("approved")); got != len(accepted) {
-		t.Errorf("after the restart %d documents are approved, want %d", got, len(accepted))
+	for _, d := range waiting {
+		code, body := s.do("GET", "/v1/documents/"+d.ID, "case-t", nil)
+		var got docJSON
+		if json.Unmarshal(body, &got); code != 200 || got.State != "approved" {
+			t.Errorf("after the restart GET document %s: %d %s; want it approved", d.ID, code, body)
+		}
 	}
 }
