@@ -44,7 +44,9 @@ type Config struct {
 	Replicas int
 	// Storage is "file" or "memory"; default "file".
 	Storage string
-	// MaxAge is how long the stream keeps events; default 30 days.
+	// MaxAge is how long the stream keeps events, and the dead-letter
+	// stream its dead letters; default 30 days. At least DuplicateWindow,
+	// as JetStream requires.
 	MaxAge time.Duration
 	// DuplicateWindow is how long JetStream remembers Nats-Msg-Id values to
 	// drop repeated publishes; default 1 hour, longer than any retry chain
@@ -133,6 +135,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxDeliver < 1 {
 		errs = append(errs, fmt.Errorf("max deliver is %d; expected at least 1", c.MaxDeliver))
+	}
+	if c.MaxAge < c.DuplicateWindow {
+		errs = append(errs, fmt.Errorf("max age %v is shorter than the duplicate window %v, which JetStream does not allow", c.MaxAge, c.DuplicateWindow))
 	}
 	if c.Lease < c.AckWait {
 		errs = append(errs, fmt.Errorf("lease %v is shorter than ack wait %v: a slow worker would lose its claim before JetStream redelivers", c.Lease, c.AckWait))

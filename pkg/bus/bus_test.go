@@ -373,6 +373,7 @@ func TestConfigValidate(t *testing.T) {
 		{Service: "ok", Replicas: 2},
 		{Service: "ok", Storage: "disk"},
 		{Service: "ok", Lease: time.Second, AckWait: time.Minute},
+		{Service: "ok", MaxAge: 30 * time.Minute}, // under the 1 hour duplicate window
 	}
 	for _, c := range bad {
 		if err := c.WithDefaults().Validate(); !errors.Is(err, ErrConfig) {

@@ -24,6 +24,18 @@ type Config struct {
 	// MaxPayload is the largest message, in bytes; default 8 MiB, room for
 	// a large document in one event.
 	MaxPayload int32
+	// MaxMemory bounds, in bytes, what JetStream keeps in streams and
+	// buckets with memory storage (EFAKTURA_STORAGE=memory); file storage
+	// does not count against it, and it is no limit on the process's
+	// memory. Default (0): the server's, 75 % of the machine's memory, or
+	// of GOMEMLIMIT when that is lower.
+	MaxMemory int64
+	// MaxStore bounds, in bytes, what JetStream keeps on disk under
+	// StoreDir; once it is reached, publishes are refused ("insufficient
+	// resources") until retention frees space. Default (0): the server's,
+	// 75 % of the space free on StoreDir's file system when the server
+	// starts, or 1 TiB when that cannot be read.
+	MaxStore int64
 	// Name identifies the server in logs; default "efaktura".
 	Name string
 	// Log turns the server's own logging on.
@@ -46,6 +58,9 @@ func Start(c Config) (*server.Server, error) {
 	if c.StoreDir == "" {
 		return nil, fmt.Errorf("natsembed: a store directory is required")
 	}
+	if c.MaxMemory < 0 || c.MaxStore < 0 {
+		return nil, fmt.Errorf("natsembed: max memory %d and max store %d must not be negative; 0 takes the server's default", c.MaxMemory, c.MaxStore)
+	}
 	if c.Host == "" {
 		c.Host = "127.0.0.1"
 	}
@@ -67,6 +82,9 @@ func Start(c Config) (*server.Server, error) {
 		MaxPayload: c.MaxPayload,
 		NoLog:      !c.Log,
 		NoSigs:     true,
+		// 0 leaves the choice to the server (see Config).
+		JetStreamMaxMemory: c.MaxMemory,
+		JetStreamMaxStore:  c.MaxStore,
 	}
 	if c.Cluster != nil {
 		o.Cluster = server.ClusterOpts{Name: c.Cluster.Name, Host: c.Host, Port: c.Cluster.Port}

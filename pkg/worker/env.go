@@ -71,6 +71,21 @@ func (e *Env) Duration(name string, def time.Duration) time.Duration {
 	return d
 }
 
+// Bytes returns the variable as a size in bytes, such as 512MiB or 20GB
+// ([ParseBytes]), or def when it is unset.
+func (e *Env) Bytes(name string, def int64) int64 {
+	v := e.getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := ParseBytes(v)
+	if err != nil {
+		e.errs = append(e.errs, fmt.Errorf("%s=%q: %w", name, v, err))
+		return def
+	}
+	return n
+}
+
 // Durations returns the variable as a comma-separated list of durations,
 // e.g. "1s,5s,30s", or def when it is unset.
 func (e *Env) Durations(name string, def []time.Duration) []time.Duration {

@@ -48,6 +48,7 @@ import (
 //	--ack-wait D               EFAKTURA_ACK_WAIT            redelivery after a worker stops answering; default 30s
 //	--lease D                  EFAKTURA_LEASE               a stopped worker's claims free up after this; default 2m
 //	--start-wait D             EFAKTURA_START_WAIT          how long to wait at start for NATS and JetStream; default 1m
+//	--max-age D                EFAKTURA_MAX_AGE             how long the event and dead-letter streams keep a message; default 720h (30 days)
 //
 // OpenTelemetry reads the standard OTEL_* variables.
 type Config struct {
@@ -96,6 +97,9 @@ func Load(name, httpAddr string, args []string, getenv func(string) string, more
 	fs.StringVar(&c.Bus.Storage, "storage", env.String("EFAKTURA_STORAGE", "file"), "storage of streams and buckets: file or memory (env EFAKTURA_STORAGE)")
 	fs.DurationVar(&c.Bus.AckWait, "ack-wait", env.Duration("EFAKTURA_ACK_WAIT", 0), "how long JetStream waits for an ack before it redelivers; 0 for 30s (env EFAKTURA_ACK_WAIT)")
 	fs.DurationVar(&c.Bus.Lease, "lease", env.Duration("EFAKTURA_LEASE", 0), "how long a stopped worker's idempotency claims stay held; 0 for 2m (env EFAKTURA_LEASE)")
+	// Every worker provisions the streams, so each must be given the same
+	// max age: the last one to start sets it for all (issue 10).
+	fs.DurationVar(&c.Bus.MaxAge, "max-age", env.Duration("EFAKTURA_MAX_AGE", 30*24*time.Hour), "how long the event stream and the dead-letter stream keep a message, e.g. 2160h for 90 days; the same for every worker (env EFAKTURA_MAX_AGE)")
 	fs.DurationVar(&c.StartWait, "start-wait", env.Duration("EFAKTURA_START_WAIT", time.Minute), "how long to keep trying at start to reach NATS and provision streams and buckets, before exiting (env EFAKTURA_START_WAIT)")
 	fs.StringVar(&c.TenantsFile, "tenants", env.String("EFAKTURA_TENANTS", ""), "YAML or JSON `file` of municipalities to store at start-up unless stored already (env EFAKTURA_TENANTS)")
 	fs.StringVar(&c.AdminAddr, "admin-http", env.String("EFAKTURA_ADMIN_HTTP", ""), "`address` of the admin API, /v1/tenants; empty for none (env EFAKTURA_ADMIN_HTTP)")
@@ -133,6 +137,11 @@ func Load(name, httpAddr string, args []string, getenv func(string) string, more
 	if t := getenv("EFAKTURA_ADMIN_TOKEN"); t != "" {
 		c.AdminTokenHashes = append(c.AdminTokenHashes, tenant.HashToken(t))
 	}
+	if c.Bus.MaxAge <= 0 {
+		// 0 would be the bus's default, and JetStream's "forever": neither
+		// is what an operator who writes 0 can be assumed to mean.
+		problems = append(problems, fmt.Errorf("max age %v (--max-age, EFAKTURA_MAX_AGE): expected a positive duration such as 720h", c.Bus.MaxAge))
+	}
 	if c.StartWait <= 0 {
 		problems = append(problems, fmt.Errorf("start wait %v: expected a positive duration such as 1m", c.StartWait))
 	}
@@ -152,7 +161,7 @@ func Load(name, httpAddr string, args []string, getenv func(string) string, more
 		}
 	}
 	if err := c.Bus.WithDefaults().Validate(); err != nil {
-		problems = append(problems, fmt.Errorf("%w (set by --stream, --replicas, --storage, --ack-wait, --lease or EFAKTURA_STREAM, EFAKTURA_REPLICAS, EFAKTURA_STORAGE, EFAKTURA_ACK_WAIT, EFAKTURA_LEASE)", err))
+		problems = append(problems, fmt.Errorf("%w (set by --stream, --replicas, --storage, --ack-wait, --lease, --max-age or EFAKTURA_STREAM, EFAKTURA_REPLICAS, EFAKTURA_STORAGE, EFAKTURA_ACK_WAIT, EFAKTURA_LEASE, EFAKTURA_MAX_AGE)", err))
 	}
 	if err := errors.Join(problems...); err != nil {
 		return Config{}, fmt.Errorf("configuration: %w", err)
@@ -171,6 +180,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("stream", c.Bus.Stream),
 		slog.Int("replicas", c.Bus.Replicas),
 		slog.String("storage", c.Bus.Storage),
+		slog.Duration("max_age", c.Bus.MaxAge),
 		slog.Int("admin_tokens", len(c.AdminTokenHashes)),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.Any("own", c.ownValue()),

@@ -30,14 +30,14 @@ func TestLoadPrecedence(t *testing.T) {
 	c, err := Load("decide", ":8082", []string{"--http", "127.0.0.1:9000", "--n", "3"}, env(map[string]string{
 		"NATS_URL": "nats://user:pw@nats:4222", "EFAKTURA_HTTP": ":1", "EFAKTURA_ADMIN_TOKEN": "plain",
 		"EFAKTURA_REPLICAS": "3", "EFAKTURA_ADMIN_TOKEN_SHA256": " " + hash + " ,", "REDIS_URL": "redis://:pw@redis:6379/0",
-		"EFAKTURA_ACK_WAIT": "5s", "EFAKTURA_LEASE": "1m",
+		"EFAKTURA_ACK_WAIT": "5s", "EFAKTURA_LEASE": "1m", "EFAKTURA_MAX_AGE": "2160h",
 	}), func(fs *flag.FlagSet, _ *Env) { fs.IntVar(&extra, "n", 1, "") })
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.HTTPAddr != "127.0.0.1:9000" || extra != 3 || c.NATSURL != "nats://user:pw@nats:4222" || c.Bus.Replicas != 3 ||
 		len(c.AdminTokenHashes) != 2 || c.AdminTokenHashes[0] != hash || c.AdminTokenHashes[1] != tenant.HashToken("plain") || c.Bus.Service != "decide" ||
-		c.Bus.AckWait != 5*time.Second || c.Bus.Lease != time.Minute {
+		c.Bus.AckWait != 5*time.Second || c.Bus.Lease != time.Minute || c.Bus.MaxAge != 90*24*time.Hour {
 		t.Errorf("Load = %+v", c)
 	}
 	if got := c.LogValue().String(); strings.Contains(got, "pw") || strings.Contains(got, hash) || strings.Contains(got, "plain") {
@@ -47,7 +47,8 @@ func TestLoadPrecedence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.HTTPAddr != "" || d.MetricsAddr != ":9090" || d.Bus.Storage != "file" || d.Bus.Stream != "EFAKTURA" || d.NATSURL != "nats://127.0.0.1:4222" {
+	if d.HTTPAddr != "" || d.MetricsAddr != ":9090" || d.Bus.Storage != "file" || d.Bus.Stream != "EFAKTURA" || d.NATSURL != "nats://127.0.0.1:4222" ||
+		d.Bus.MaxAge != 30*24*time.Hour {
 		t.Errorf("defaults = %+v", d)
 	}
 }
@@ -62,6 +63,17 @@ func TestLoadProblems(t *testing.T) {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("error %q does not mention %s", err, w)
 		}
+	}
+	// A max age of 0 is refused, not taken as the default or as forever;
+	// one under the duplicate window is refused before JetStream would.
+	for _, v := range []string{"0s", "30m"} {
+		_, err := Load("decide", "", []string{"--max-age", v}, env(nil), nil)
+		if err == nil || !strings.Contains(err.Error(), "max age") {
+			t.Errorf("Load(--max-age %s) = %v, want an error about the max age", v, err)
+		}
+	}
+	if _, err := Load("decide", "", nil, env(map[string]string{"EFAKTURA_MAX_AGE": "30d"}), nil); err == nil || !strings.Contains(err.Error(), `EFAKTURA_MAX_AGE="30d"`) {
+		t.Errorf("Load(EFAKTURA_MAX_AGE=30d) = %v, want an error naming the variable and the value", err)
 	}
 	if _, err := Load("decide", "", []string{"-h"}, env(nil), nil); !errors.Is(err, flag.ErrHelp) {
 		t.Errorf("Load(-h) = %v, want flag.ErrHelp", err)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
 	"net/http"
 	"os"
@@ -141,12 +142,16 @@ var benchTokens = map[string]string{
 // duplicate (V10).
 var e2eSeed atomic.Int64
 
-// e2eSystem is an all-in-one under benchmark.
+// e2eSystem is an all-in-one under benchmark. It can be stopped and
+// started again on the same data directory, Redis and addresses.
 type e2eSystem struct {
 	base   string
 	client *http.Client
 	cancel context.CancelFunc
 	done   chan error
+
+	config upConfig
+	env    map[string]string // besides benchTokens
 }
 
 // benchMunicipalities is how many municipalities the all-in-one knows in
@@ -180,37 +185,73 @@ func idleTenants(b *testing.B, n int) string {
 
 func startE2E(b *testing.B) *e2eSystem {
 	b.Helper()
-	addr := freeAddr(b)
-	redisURL := redistest.Start(b).URL()
-	dataDir, tenants := b.TempDir(), idleTenants(b, *benchMunicipalities-1)
-	ctx, cancel := context.WithCancel(context.Background())
+	s := newE2E(b, upConfig{TenantsFile: idleTenants(b, *benchMunicipalities-1)}, nil)
+	s.start()
+	s.waitHealthy(b)
+	return s
+}
+
+// newE2E returns an all-in-one, not started yet, with c's settings on a
+// free address, a fresh data directory and a real Redis of its own, and
+// the variables of env besides the benchmark's tokens.
+func newE2E(b *testing.B, c upConfig, env map[string]string) *e2eSystem {
+	b.Helper()
+	c.HTTPAddr, c.DataDir = freeAddr(b), b.TempDir()
+	vars := map[string]string{"REDIS_URL": redistest.Start(b).URL()}
+	maps.Copy(vars, benchTokens)
+	maps.Copy(vars, env)
 	s := &e2eSystem{
-		base:   "http://" + addr,
+		base:   "http://" + c.HTTPAddr,
 		client: &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConns: 128, MaxIdleConnsPerHost: 128}},
-		cancel: cancel,
-		done:   make(chan error, 1),
+		cancel: func() {},
+		config: c,
+		env:    vars,
 	}
-	go func() {
-		s.done <- up(ctx, upConfig{HTTPAddr: addr, DataDir: dataDir, TenantsFile: tenants}, func(k string) string {
-			if k == "REDIS_URL" {
-				return redisURL
+	// Should the benchmark fail while up runs: before Redis stops and the
+	// data directory goes.
+	b.Cleanup(func() {
+		if s.done != nil {
+			s.cancel()
+			select {
+			case <-s.done:
+			case <-time.After(60 * time.Second):
 			}
-			return benchTokens[k]
-		}, io.Discard, telemetry.NewLogger(io.Discard, slog.LevelInfo))
-	}()
-	b.Cleanup(s.cancel) // should the wait fail; stop has cancelled it otherwise
-	bustest.Eventually(b, "the all-in-one to answer /healthz", func() error {
-		select {
-		case err := <-s.done:
-			b.Fatalf("up stopped: %v", err)
-		default:
 		}
+	})
+	return s
+}
+
+// start runs up in the background, until stop; it does not wait for it.
+func (s *e2eSystem) start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel, s.done = cancel, make(chan error, 1)
+	go func() {
+		s.done <- up(ctx, s.config, func(k string) string { return s.env[k] }, io.Discard, telemetry.NewLogger(io.Discard, slog.LevelInfo))
+	}()
+}
+
+// waitHealthy waits until the all-in-one answers /healthz; it fails b if
+// up stops meanwhile.
+func (s *e2eSystem) waitHealthy(b *testing.B) {
+	b.Helper()
+	bustest.Eventually(b, "the all-in-one to answer /healthz", func() error {
+		s.checkRunning(b)
 		if code, body, _ := s.do("GET", "/healthz", "", nil); code != 200 {
 			return fmt.Errorf("%d %s", code, body)
 		}
 		return nil
 	})
-	return s
+}
+
+// checkRunning fails b if up has stopped.
+func (s *e2eSystem) checkRunning(b *testing.B) {
+	b.Helper()
+	select {
+	case err := <-s.done:
+		s.done = nil
+		b.Fatalf("up stopped: %v", err)
+	default:
+	}
 }
 
 func (s *e2eSystem) stop(b *testing.B) {
@@ -218,6 +259,7 @@ func (s *e2eSystem) stop(b *testing.B) {
 	s.cancel()
 	select {
 	case err := <-s.done:
+		s.done = nil
 		if err != nil {
 			b.Errorf("up returned %v after shutdown", err)
 		}
@@ -260,6 +302,7 @@ type e2eResult struct {
 	cpu             time.Duration   // the process's CPU time meanwhile
 	toAnswer        []time.Duration // per document, 202 to answer recorded
 	verdictToAnswer []time.Duration // per document, verdict's 200 to answer recorded
+	ids             []string        // the documents answered
 }
 
 func (r *e2eResult) add(o e2eResult) {
@@ -268,6 +311,7 @@ func (r *e2eResult) add(o e2eResult) {
 	r.cpu += o.cpu
 	r.toAnswer = append(r.toAnswer, o.toAnswer...)
 	r.verdictToAnswer = append(r.verdictToAnswer, o.verdictToAnswer...)
+	r.ids = append(r.ids, o.ids...)
 }
 
 func (r *e2eResult) rate() float64 {
@@ -313,18 +357,50 @@ func percentile(ds []time.Duration, q float64) time.Duration {
 // drive posts n bundles, at rate documents per second or, with rate 0, as
 // fast as e2ePosters goroutines can, approves every document as it reaches
 // the queue, and waits until the ERP simulator has recorded every answer.
+// The bundles are made before the first POST, so making them costs the
+// measurement nothing.
 func (s *e2eSystem) drive(b *testing.B, n int, rate float64) e2eResult {
 	b.Helper()
 	bodies := make([][]byte, n)
 	for i := range bodies {
-		bundle := efaktura.Sample(efaktura.SampleOptions{Documents: e2eDocsPerBundle, LinesPerDocument: 1 + i%2, Seed: 1_000_000 + e2eSeed.Add(1)})
-		body, err := bundle.Bytes()
+		body, err := sampleBundle()
 		if err != nil {
 			b.Fatal(err)
 		}
 		bodies[i] = body
 	}
-	total := n * e2eDocsPerBundle
+	return s.push(b, load{bundles: n, rate: rate, body: func(i int) ([]byte, error) { return bodies[i], nil }, stages: true})
+}
+
+// sampleBundle returns a fresh sample bundle of e2eDocsPerBundle documents,
+// unique in the process, of 1 or 2 lines per document in turn.
+func sampleBundle() ([]byte, error) {
+	seed := e2eSeed.Add(1)
+	return efaktura.Sample(efaktura.SampleOptions{Documents: e2eDocsPerBundle, LinesPerDocument: 1 + int(seed%2), Seed: 1_000_000 + seed}).Bytes()
+}
+
+// load is what push sends through the system.
+type load struct {
+	bundles int     // of e2eDocsPerBundle documents each
+	rate    float64 // documents per second; 0 for as fast as e2ePosters goroutines can
+	// body returns the i-th bundle; the posters call it, so a bundle made
+	// here counts in the measurement.
+	body func(i int) ([]byte, error)
+	// ignore are documents in the queue the caseworker pool leaves alone.
+	ignore map[string]bool
+	// stages logs when each stage was done with the last document
+	// (logStages), which reads every approved record.
+	stages bool
+}
+
+// push posts l's bundles, approves every document it posted as it reaches
+// the queue, and waits until the ERP simulator has recorded an answer for
+// each: the simulator must hold no other answer when push starts. It fails
+// b unless every answer is an approval, delivered once, of a document it
+// posted.
+func (s *e2eSystem) push(b *testing.B, l load) e2eResult {
+	b.Helper()
+	total := l.bundles * e2eDocsPerBundle
 
 	var (
 		mu        sync.Mutex
@@ -367,7 +443,7 @@ func (s *e2eSystem) drive(b *testing.B, n int, rate float64) e2eResult {
 			}
 			fresh := 0
 			for _, d := range page.Documents {
-				if !seen[d.ID] {
+				if !seen[d.ID] && !l.ignore[d.ID] {
 					seen[d.ID] = true
 					todo <- d.ID
 					fresh++
@@ -396,7 +472,12 @@ func (s *e2eSystem) drive(b *testing.B, n int, rate float64) e2eResult {
 	}
 
 	// The economy systems.
-	post := func(body []byte) {
+	post := func(i int) {
+		body, err := l.body(i)
+		if err != nil {
+			fail("bundle %d: %v", i, err)
+			return
+		}
 		code, resp, at := s.do("POST", "/v1/bundles", "bench-ingest", body)
 		if code != http.StatusAccepted {
 			fail("POST bundle: %d %s", code, resp)
@@ -419,26 +500,26 @@ func (s *e2eSystem) drive(b *testing.B, n int, rate float64) e2eResult {
 	}
 	start, cpu0 := time.Now(), processCPU(b)
 	var posters sync.WaitGroup
-	if rate <= 0 {
-		next := make(chan []byte)
+	if l.rate <= 0 {
+		next := make(chan int)
 		for range e2ePosters {
 			posters.Go(func() {
-				for body := range next {
-					post(body)
+				for i := range next {
+					post(i)
 				}
 			})
 		}
-		for _, body := range bodies {
-			next <- body
+		for i := 0; i < l.bundles && !failed.Load(); i++ {
+			next <- i
 		}
 		close(next)
 	} else {
-		tick := time.NewTicker(time.Duration(float64(time.Second) * e2eDocsPerBundle / rate))
-		for i, body := range bodies {
+		tick := time.NewTicker(time.Duration(float64(time.Second) * e2eDocsPerBundle / l.rate))
+		for i := range l.bundles {
 			if i > 0 {
 				<-tick.C
 			}
-			posters.Go(func() { post(body) })
+			posters.Go(func() { post(i) })
 		}
 		tick.Stop()
 	}
@@ -448,8 +529,8 @@ func (s *e2eSystem) drive(b *testing.B, n int, rate float64) e2eResult {
 	// list of answers is read once at the end. Not bustest.Eventually: a
 	// failure must go through fail, so the caseworker pool winds down
 	// before the benchmark stops, and a slow machine gets 2 minutes for
-	// the load.
-	deadline := time.Now().Add(2 * time.Minute)
+	// each answer that does not come, however long the load takes.
+	recorded, progress := 0, time.Now()
 	for !failed.Load() {
 		code, body, _ := s.do("GET", "/erp-sim/config", "", nil)
 		var cfg struct {
@@ -464,8 +545,11 @@ func (s *e2eSystem) drive(b *testing.B, n int, rate float64) e2eResult {
 		if cfg.Stats.Recorded >= total {
 			break
 		}
-		if time.Now().After(deadline) {
-			fail("%d of %d answers recorded after 2 minutes", cfg.Stats.Recorded, total)
+		if cfg.Stats.Recorded > recorded {
+			recorded, progress = cfg.Stats.Recorded, time.Now()
+		}
+		if time.Since(progress) > 2*time.Minute {
+			fail("%d of %d answers recorded, none for 2 minutes", cfg.Stats.Recorded, total)
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -504,6 +588,7 @@ func (s *e2eSystem) drive(b *testing.B, n int, rate float64) e2eResult {
 		case a.Answer.Decision != "approved" || a.Deliveries != 1:
 			b.Fatalf("document %s: decision %q delivered %d times; want approved, once", id, a.Answer.Decision, a.Deliveries)
 		}
+		r.ids = append(r.ids, id)
 		r.toAnswer = append(r.toAnswer, a.ReceivedAt.Sub(acc))
 		r.verdictToAnswer = append(r.verdictToAnswer, a.ReceivedAt.Sub(dec))
 		if a.ReceivedAt.After(last) {
@@ -511,7 +596,9 @@ func (s *e2eSystem) drive(b *testing.B, n int, rate float64) e2eResult {
 		}
 	}
 	r.elapsed = last.Sub(start)
-	s.logStages(b, start, accepted, decided, last, polls, verdictCalls)
+	if l.stages {
+		s.logStages(b, start, accepted, decided, last, polls, verdictCalls)
+	}
 	return r
 }
 

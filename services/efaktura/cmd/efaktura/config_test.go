@@ -1,12 +1,18 @@
 package main
 
 import (
+	"bytes"
+	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/kp-efaktura/efaktura/pkg/bus/bustest"
 	"github.com/kp-efaktura/efaktura/pkg/worker/workertest"
 )
 
@@ -31,6 +37,7 @@ var samples = map[string]string{
 	"EFAKTURA_ACK_WAIT":           "1m7s",
 	"EFAKTURA_LEASE":              "9m0s",
 	"EFAKTURA_START_WAIT":         "7m0s",
+	"EFAKTURA_MAX_AGE":            "2160h0m0s",
 	"EFAKTURA_TENANTS":            "/etc/efaktura/tenants.yaml",
 	"EFAKTURA_ADMIN_TOKEN_SHA256": strings.Repeat("ab", 32),
 	"EFAKTURA_LOG_LEVEL":          "debug",
@@ -118,4 +125,49 @@ func TestEveryVariableWorksAloneAndInUp(t *testing.T) {
 			})
 		})
 	}
+}
+
+// A size that does not parse stops up before anything starts, naming the
+// variable and the value; the embedded server's limits with --nats are a
+// usage error.
+func TestUpRefusesBadLimits(t *testing.T) {
+	t.Setenv("EFAKTURA_NATS_MAX_STORE", "20G")
+	code, _, stderr := runCmd(t, nil, "up", "--data", t.TempDir(), "--http", freeAddr(t))
+	if code != exitError || !strings.Contains(stderr, `EFAKTURA_NATS_MAX_STORE="20G"`) {
+		t.Errorf("up with EFAKTURA_NATS_MAX_STORE=20G: exit %d, %q; want %d and an error naming the variable and the value", code, stderr, exitError)
+	}
+	t.Setenv("EFAKTURA_NATS_MAX_STORE", "")
+	code, _, stderr = runCmd(t, nil, "up", "--nats", "nats://127.0.0.1:1", "--nats-max-memory", "1GiB")
+	if code != exitError || !strings.Contains(stderr, "bound the embedded server") {
+		t.Errorf("up --nats with --nats-max-memory: exit %d, %q; want %d and a usage error", code, stderr, exitError)
+	}
+}
+
+// --nats-max-store reaches the embedded server: a stream written past it is
+// refused (issue 10).
+func TestUpNATSMaxStore(t *testing.T) {
+	addr, natsAddr := freeAddr(t), freeAddr(t)
+	_, natsPort, _ := net.SplitHostPort(natsAddr)
+	const maxStore = 4 << 20
+	startChild(t, fmt.Sprintf("up --http %s --data %s --nats-port %s --nats-max-store 4MiB", addr, t.TempDir(), natsPort))
+	s := &system{t: t, base: "http://" + addr, natsURL: "nats://" + natsAddr}
+	bustest.Eventually(t, "the system to answer", s.healthy)
+	js := s.jetStream()
+	if _, err := js.CreateStream(t.Context(), jetstream.StreamConfig{Name: "PROBE", Subjects: []string{"probe"}}); err != nil {
+		t.Fatal(err)
+	}
+	payload := bytes.Repeat([]byte("x"), 64<<10)
+	for i := range 2 * maxStore / len(payload) {
+		_, err := js.Publish(t.Context(), "probe", payload)
+		var api *jetstream.APIError
+		switch {
+		case err == nil:
+			continue
+		case !errors.As(err, &api) || api.ErrorCode != 10023: // insufficient resources
+			t.Fatalf("publish %d: %v; want insufficient resources", i+1, err)
+		}
+		t.Logf("publish %d refused after %d bytes: %v", i+1, i*len(payload), err)
+		return
+	}
+	t.Errorf("%d bytes stored with --nats-max-store 4MiB", 2*maxStore)
 }

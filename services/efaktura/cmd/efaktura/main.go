@@ -7,7 +7,8 @@
 //	efaktura validate [--json] [--senders FILE] [--profile sender|delivered] FILE...
 //	efaktura checksum [--profile sender|delivered] FILE
 //	efaktura sample [--documents N] [--lines N] [--seed N] [--zip] [-o FILE]
-//	efaktura up [--http ADDR] [--data DIR] [--agreements approved|pending] [--tenants FILE] [--nats-port N | --nats URL [--replicas N]]
+//	efaktura up [--http ADDR] [--data DIR] [--agreements approved|pending] [--tenants FILE]
+//	            [--nats-port N] [--nats-max-memory SIZE] [--nats-max-store SIZE] [--nats URL [--replicas N]]
 //	efaktura dlq list|replay ...
 //	efaktura answers list ...
 //	efaktura retention [--dry-run] [--within D] ...
@@ -45,6 +46,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strconv"
+	"syscall"
 	"unicode"
 
 	"github.com/kp-efaktura/efaktura/pkg/efaktura"
@@ -57,8 +59,13 @@ const (
 	exitError   = 2 // usage or I/O error
 )
 
+// stopSignals end a command cleanly: up drains its workers and exits 0.
+// SIGTERM is what container runtimes and systemd send to stop a process
+// (issue 10); SIGINT is Ctrl-C.
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM}
+
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)

@@ -1,31 +1,32 @@
 package main
 
 import (
-	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/kp-efaktura/efaktura/pkg/bus/bustest"
 	"github.com/kp-efaktura/efaktura/services/erpsim"
 )
 
 // TestMain lets a test run this binary as "efaktura up" in a child process,
-// so that it can be killed with SIGKILL, as a crash would.
+// so that it can be killed with SIGKILL, as a crash would, or stopped with
+// SIGTERM, as a container runtime does. The child runs main itself, so it
+// handles signals exactly as bin/efaktura does.
 func TestMain(m *testing.M) {
 	if args := os.Getenv("EFAKTURA_TEST_CHILD"); args != "" {
-		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
-		defer stop()
-		os.Exit(run(ctx, strings.Fields(args), os.Stdin, os.Stdout, os.Stderr))
+		os.Args = append([]string{"efaktura"}, strings.Fields(args)...)
+		main()
 	}
 	os.Exit(m.Run())
 }
@@ -123,4 +124,59 @@ func TestKilledMidFlightGivesExactlyOneAnswerPerDocument(t *testing.T) {
 		t.Errorf("answered %d receipts %v; want each of %d receipts once: %v", len(got), got, len(accepted), accepted)
 	}
 	t.Logf("killed after %d of %d answers; all %d recorded once after the restart", delivered, len(accepted), len(got))
+}
+
+// TestSIGTERMDrainsAndExitsZero stops the whole system with SIGTERM, as a
+// container runtime or systemd does, right after the verdicts, while their
+// answers are on the way: every worker drains, nothing is logged as an
+// error, the exit status is 0, and a second start on the same data finds
+// the verdicts (issue 10).
+func TestSIGTERMDrainsAndExitsZero(t *testing.T) {
+	addr, dir := freeAddr(t), filepath.Join(t.TempDir(), "data")
+	args := fmt.Sprintf("up --http %s --data %s", addr, dir)
+	s := &system{t: t, base: "http://" + addr, log: &syncBuffer{}}
+	first := startChild(t, args)
+	bustest.Eventually(t, "the system to answer", s.healthy)
+	accepted := s.postSamples("ingest-t", 4, 5, 300)
+	var waiting []docJSON
+	bustest.Eventually(t, "all documents waiting", func() error { waiting = s.documents("awaiting_verdict"); return is(len(waiting), len(accepted)) })
+	for _, d := range waiting {
+		if code, body := s.verdict(d.ID, `{"decision":"approve"}`); code != 200 {
+			t.Fatalf("verdict on %s: %d %s", d.ID, code, body)
+		}
+	}
+
+	if err := first.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- first.cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("after SIGTERM: %v (exit code %d); want exit status 0\n%s", err, first.cmd.ProcessState.ExitCode(), first.log)
+		}
+	case <-time.After(time.Minute): // the drain period is 25 s
+		t.Fatalf("still running a minute after SIGTERM\n%s", first.log)
+	}
+	log := first.log.String()
+	// Five buses drain: the admin's and the four workers'.
+	if n := strings.Count(log, `"msg":"draining"`); n != 5 {
+		t.Errorf("%d buses logged draining, want 5 (admin and the four workers)\n%s", n, log)
+	}
+	for _, bad := range []string{`"level":"ERROR"`, "drain period over"} {
+		if strings.Contains(log, bad) {
+			t.Errorf("the log after SIGTERM holds %s\n%s", bad, log)
+		}
+	}
+
+	startChild(t, args)
+	bustest.Eventually(t, "the second system to answer", s.healthy)
+	for _, d := range waiting {
+		code, body := s.do("GET", "/v1/documents/"+d.ID, "case-t", nil)
+		var got docJSON
+		if json.Unmarshal(body, &got); code != 200 || got.State != "approved" {
+			t.Errorf("after the restart GET document %s: %d %s; want it approved", d.ID, code, body)
+		}
+	}
 }

@@ -41,18 +41,28 @@ const (
 type upFlags struct {
 	httpAddr, dataDir, agreements, tenantsFile, natsURL *string
 	natsPort, replicas                                  *int
+	natsMaxMemory, natsMaxStore                         *worker.BytesFlag
+	// env holds the variables behind the flags' defaults that did not
+	// parse.
+	env *worker.Env
 }
 
 // newUpFlags defines efaktura up's flags; docs/configuration.md lists
 // them, and a test keeps the two in step. The workers' own settings come
 // from the environment, as for the workers run alone.
 func newUpFlags() (*flagSet, upFlags) {
-	fs := newFlagSet("up", "efaktura up [--http ADDR] [--data DIR] [--agreements approved|pending] [--tenants FILE] [--nats-port N | --nats URL [--replicas N]]\n\n"+
+	fs := newFlagSet("up", "efaktura up [--http ADDR] [--data DIR] [--agreements approved|pending] [--tenants FILE] [--nats-port N] [--nats-max-memory SIZE] [--nats-max-store SIZE] [--nats URL [--replicas N]]\n\n"+
 		"Environment: every worker's variables (docs/configuration.md) configure the workers here as they do\n"+
 		"alone, e.g. REDIS_URL, EFAKTURA_STORAGE, EFAKTURA_ACK_WAIT, VALIDATE_CONCURRENCY, RESPOND_BACKOFF; and\n"+
 		"EFAKTURA_DEMO_INGEST_TOKEN, EFAKTURA_DEMO_CASEWORKER_TOKEN, EFAKTURA_DEMO_ADMIN_TOKEN, EFAKTURA_DEMO_ERP_SECRET\n"+
 		"and OTEL_*.")
+	env := worker.NewEnv(os.Getenv)
+	maxMemory := worker.BytesFlag(env.Bytes("EFAKTURA_NATS_MAX_MEMORY", 0))
+	maxStore := worker.BytesFlag(env.Bytes("EFAKTURA_NATS_MAX_STORE", 0))
+	fs.Var(&maxMemory, "nats-max-memory", "`size` the embedded server keeps in memory storage, e.g. 512MiB (EFAKTURA_STORAGE=memory); 0 for the server's default, 75% of the machine's memory (env EFAKTURA_NATS_MAX_MEMORY)")
+	fs.Var(&maxStore, "nats-max-store", "`size` the embedded server keeps on disk, e.g. 20GB; once it is full, every write (bundles, verdicts, answers) is refused until space is freed; 0 for the server's default, 75% of the free space under --data at start (env EFAKTURA_NATS_MAX_STORE)")
 	return fs, upFlags{
+		natsMaxMemory: &maxMemory, natsMaxStore: &maxStore, env: env,
 		httpAddr:    fs.String("http", envOr("EFAKTURA_HTTP", "127.0.0.1:8080"), "`address` of the HTTP API, the ERP simulator, /healthz and /metrics (env EFAKTURA_HTTP)"),
 		dataDir:     fs.String("data", envOr("EFAKTURA_DATA", "data"), "`directory` for JetStream's streams, buckets and objects (env EFAKTURA_DATA)"),
 		agreements:  fs.String("agreements", "approved", "state of the demo municipality's two agreements: approved or pending"),
@@ -69,6 +79,12 @@ func runUp(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Wr
 	if _, err := fs.parse(args, stdout, stderr); err != nil {
 		return parseStatus(err)
 	}
+	if err := f.env.Err(); err != nil {
+		return fs.usageError(stderr, "%v", err)
+	}
+	if *f.natsURL != "" && (*f.natsMaxMemory != 0 || *f.natsMaxStore != 0) {
+		return fs.usageError(stderr, "--nats-max-memory and --nats-max-store (EFAKTURA_NATS_MAX_MEMORY, EFAKTURA_NATS_MAX_STORE) bound the embedded server; with --nats, set the limits on that server")
+	}
 	if *f.agreements != "approved" && *f.agreements != "pending" {
 		return fs.usageError(stderr, "--agreements is %q; expected approved or pending", *f.agreements)
 	}
@@ -82,6 +98,7 @@ func runUp(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Wr
 	if err := up(ctx, upConfig{
 		HTTPAddr: *f.httpAddr, DataDir: *f.dataDir, Pending: *f.agreements == "pending",
 		TenantsFile: *f.tenantsFile, NATSPort: *f.natsPort, NATSURL: *f.natsURL, Replicas: *f.replicas,
+		NATSMaxMemory: int64(*f.natsMaxMemory), NATSMaxStore: int64(*f.natsMaxStore),
 	}, os.Getenv, stdout, log); err != nil {
 		log.Error("efaktura up stopped", "err", err)
 		return exitError
@@ -95,6 +112,10 @@ type upConfig struct {
 	HTTPAddr, DataDir, TenantsFile string
 	Pending                        bool
 	NATSPort                       int
+	// NATSMaxMemory and NATSMaxStore bound the embedded server's memory
+	// and file storage, in bytes; 0 for the server's defaults
+	// (natsembed.Config).
+	NATSMaxMemory, NATSMaxStore int64
 	// NATSURL is an external NATS (e.g. a cluster) to use instead of the
 	// embedded server, with Replicas replicas of streams and buckets
 	// (0 for EFAKTURA_REPLICAS, or 1).
@@ -155,7 +176,10 @@ func up(ctx context.Context, c upConfig, getenv func(string) string, stdout io.W
 			return fmt.Errorf("lock the data directory: %w", err)
 		}
 		defer lock.Unlock()
-		ns, err := natsembed.Start(natsembed.Config{StoreDir: filepath.Join(c.DataDir, "nats"), Port: c.NATSPort})
+		ns, err := natsembed.Start(natsembed.Config{
+			StoreDir: filepath.Join(c.DataDir, "nats"), Port: c.NATSPort,
+			MaxMemory: c.NATSMaxMemory, MaxStore: c.NATSMaxStore,
+		})
 		if err != nil {
 			return err
 		}
