@@ -141,5 +141,7 @@ func summarize(d *efaktura.Document) events.Summary {
 		DocumentDate:       root.Find("DOCUMENT_HEAD/DOCUMENT_DATE").Value(),
 		BillToName:         root.Find("BILL_TO/NAME_1").Value(),
 		Lines:              lines,
+		DueDate:            root.Find("PAYMENT_TERMS/DUE_DATE").Value(),
+		BilledFromName:     root.Find("BILLED_FROM/NAME_1").Value(),
 	}
 }

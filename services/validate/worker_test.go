@@ -112,7 +112,7 @@ func TestDocumentReadByReference(t *testing.T) {
 	e.receive(1, e.store(1))
 	got := e.seen.Wait(t, events.TypeDocumentValidated, 1)
 	v := bustest.Payloads[events.DocumentValidated](t, got)[0]
-	if v.DocumentID != events.DocumentID(bundleID, 1) || v.Summary.Currency != "DKK" || v.Summary.Lines != 2 {
+	if v.DocumentID != events.DocumentID(bundleID, 1) || v.Summary.Currency != "DKK" || v.Summary.Lines != 2 || v.Summary.DueDate != "2025-07-31" {
 		t.Errorf("validated = %+v", v)
 	}
 	if err := events.Check(got[0]); err != nil {
