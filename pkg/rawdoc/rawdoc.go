@@ -69,16 +69,33 @@ func New(js jetstream.JetStream) *Reader {
 // read that fails otherwise (NATS, the stream's leader, the stream itself
 // missing while it is restored) is worth retrying.
 func (r *Reader) Read(ctx context.Context, ref events.RawRef) ([]byte, error) {
+	return r.read(ctx, ref, true)
+}
+
+// ReadSubject returns the document stored on subject of stream, with no
+// size or SHA-256 to check it against: for a reader that knows where a
+// document is stored ([events.RawSubject]) but holds no reference to it,
+// such as a record of before references. Its errors are Read's, but for
+// [ErrReference], which it returns only for a subject that names no single
+// document.
+func (r *Reader) ReadSubject(ctx context.Context, stream, subject string) ([]byte, error) {
+	return r.read(ctx, events.RawRef{Stream: stream, Subject: subject}, false)
+}
+
+// read is Read, which checks that the document is the one ref refers to
+// when check is set, and ReadSubject.
+func (r *Reader) read(ctx context.Context, ref events.RawRef, check bool) ([]byte, error) {
 	if ref.Stream == "" || ref.Subject == "" || strings.ContainsAny(ref.Subject, "*> \t\r\n") {
 		return nil, bus.Permanent(fmt.Errorf("%w: stream %q, subject %q", ErrReference, ref.Stream, ref.Subject))
 	}
+	wanted := func(data []byte) bool { return !check || holds(data, ref) }
 	s, err := r.stream(ctx, ref.Stream)
 	if err != nil {
 		return nil, err
 	}
 	m, err := s.GetLastMsgForSubject(ctx, ref.Subject)
 	switch {
-	case err == nil && holds(m.Data, ref):
+	case err == nil && wanted(m.Data):
 		return m.Data, nil
 	case err != nil && !errors.Is(err, jetstream.ErrMsgNotFound):
 		return nil, fmt.Errorf("read raw document %s from stream %s: %w", ref.Subject, ref.Stream, err)
@@ -90,7 +107,7 @@ func (r *Reader) Read(ctx context.Context, ref events.RawRef) ([]byte, error) {
 	case !found:
 		return nil, bus.Permanent(fmt.Errorf("%w: nothing on %s in stream %s: it expired after ingest's raw retention, or was purged",
 			ErrGone, ref.Subject, ref.Stream))
-	case !holds(data, ref):
+	case !wanted(data):
 		sum := sha256.Sum256(data)
 		return nil, bus.Permanent(fmt.Errorf("%w: %s in stream %s holds %d bytes with SHA-256 %x; the reference says %d bytes with %s",
 			ErrReference, ref.Subject, ref.Stream, len(data), sum, ref.Size, ref.SHA256))

@@ -71,6 +71,15 @@ func TestReadChecksTheReference(t *testing.T) {
 			t.Errorf("Read(%+v) = %v; want a permanent ErrReference", bad, err)
 		}
 	}
+
+	// Without a reference, what is stored on the subject is taken as it is.
+	got, err = r.ReadSubject(t.Context(), events.RawStream, refs[0].Subject)
+	if err != nil || !bytes.Equal(got, doc1) {
+		t.Errorf("ReadSubject(%s) = %q, %v; want %q", refs[0].Subject, got, err, doc1)
+	}
+	if _, err := r.ReadSubject(t.Context(), events.RawStream, wildcard.Subject); !errors.Is(err, rawdoc.ErrReference) {
+		t.Errorf("ReadSubject(%s) = %v; want ErrReference", wildcard.Subject, err)
+	}
 }
 
 // TestReadGone: a document that is not stored (expired, purged) is a
@@ -87,6 +96,10 @@ func TestReadGone(t *testing.T) {
 	_, err = rawdoc.New(js).Read(t.Context(), refs[0])
 	if !bus.IsPermanent(err) || !errors.Is(err, rawdoc.ErrGone) {
 		t.Errorf("Read of a purged document = %v; want a permanent ErrGone", err)
+	}
+	_, err = rawdoc.New(js).ReadSubject(t.Context(), events.RawStream, refs[0].Subject)
+	if !bus.IsPermanent(err) || !errors.Is(err, rawdoc.ErrGone) {
+		t.Errorf("ReadSubject of a purged document = %v; want a permanent ErrGone", err)
 	}
 }
 
