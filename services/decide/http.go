@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -151,10 +150,11 @@ func (w *Worker) findOpen(ctx context.Context, p tenant.Principal, id string) (*
 	return r, err
 }
 
-// getDocument serves GET /v1/documents/{id}: 200 with the [Record] of an
-// open document, CPR numbers unmasked (the caseworker needs the document as
-// it is), or with the [AuditSummary] of an archived one ("archived":
-// true); 401, 403; 404 for an unknown document or another municipality's.
+// getDocument serves GET /v1/documents/{id}: 200 with the [Item] of an
+// open document (its [Record] and the queue's fields), CPR numbers
+// unmasked (the caseworker needs the document as it is), or with the
+// [AuditSummary] of an archived one ("archived": true); 401, 403; 404 for
+// an unknown document or another municipality's.
 func (w *Worker) getDocument(rw http.ResponseWriter, req *http.Request) {
 	p, ok := w.authenticate(rw, req)
 	if !ok {
@@ -164,7 +164,7 @@ func (w *Worker) getDocument(rw http.ResponseWriter, req *http.Request) {
 	switch {
 	case !ok:
 	case r != nil:
-		writeJSON(rw, http.StatusOK, r.normalized())
+		writeJSON(rw, http.StatusOK, item(r.normalized(), w.now()))
 	default:
 		writeJSON(rw, http.StatusOK, a.normalized())
 	}
@@ -172,9 +172,9 @@ func (w *Worker) getDocument(rw http.ResponseWriter, req *http.Request) {
 
 // Page is the body of GET /v1/documents.
 type Page struct {
-	// Documents are the page's records, oldest first (newest last), with
-	// CPR numbers masked.
-	Documents []*Record `json:"documents"`
+	// Documents are the page's items, in the order asked for, with CPR
+	// numbers masked.
+	Documents []*Item `json:"documents"`
 	// Page is the 1-based page number, PerPage its size.
 	Page    int `json:"page"`
 	PerPage int `json:"per_page"`
@@ -184,15 +184,20 @@ type Page struct {
 	NextPage int `json:"next_page,omitempty"`
 }
 
-// listDocuments serves GET /v1/documents?state=&page=&per_page=, a
-// caseworker's queue with state=awaiting_verdict: 200 with a [Page] of the
-// caseworker's own municipality's open documents (an admin's: every
-// municipality's, or one with kommune=): received, awaiting a verdict, or
-// decided with the answer not delivered yet. Answered documents are in the
-// archive ([Worker.listArchive]). Sorted by created_at, newest last,
-// so new documents join the last page and the pages before stay as they
-// were. List items have CPR numbers masked. 400 for a bad parameter; 401,
-// 403; 503 while the replica has not loaded its index yet.
+// listDocuments serves GET /v1/documents?state=&q=&document_type=
+// &overdue=&sort=&order=&page=&per_page=, a caseworker's queue with
+// state=awaiting_verdict: 200 with a [Page] of [Item]s, the caseworker's
+// own municipality's open documents (an admin's: every municipality's, or
+// one with kommune=): received, awaiting a verdict, or decided with the
+// answer not delivered yet. Answered documents are in the archive
+// ([Worker.listArchive]). Filtered and sorted as [Query] says: by due
+// date, oldest first, unless sort= and order= say otherwise; ties by
+// received_at, created_at and id. List items have CPR numbers masked. 400
+// for a bad parameter; 401, 403; 503 while the replica has not loaded its
+// index yet.
+//
+// A list filters the open documents of the municipality in the index,
+// then sorts what is left: its cost grows with open work, not history.
 //
 // Lists come from the replica's in-memory [index], not the bucket: they
 // are eventually consistent. A change made through this replica (a verdict
@@ -206,11 +211,7 @@ func (w *Worker) listDocuments(rw http.ResponseWriter, req *http.Request) {
 		return
 	}
 	q := req.URL.Query()
-	var problems []string
-	state := State(q.Get("state"))
-	if state != "" && !slices.Contains(States, state) {
-		problems = append(problems, "state must be one of received, awaiting_verdict, approved, rejected")
-	}
+	query, problems := parseQuery(q.Get)
 	page, err := intParam(q.Get("page"), 1)
 	if err == nil && page > maxPage {
 		err = fmt.Errorf("page %d is past the last possible page %d", page, maxPage)
@@ -233,7 +234,7 @@ func (w *Worker) listDocuments(rw http.ResponseWriter, req *http.Request) {
 	if p.Role == tenant.RoleCaseworker {
 		if kommune != "" && kommune != p.Kommune {
 			// Another municipality's documents do not exist for them.
-			writeJSON(rw, http.StatusOK, Page{Documents: []*Record{}, Page: page, PerPage: perPage})
+			writeJSON(rw, http.StatusOK, Page{Documents: []*Item{}, Page: page, PerPage: perPage})
 			return
 		}
 		kommune = p.Kommune
@@ -242,19 +243,21 @@ func (w *Worker) listDocuments(rw http.ResponseWriter, req *http.Request) {
 	// but not forever.
 	ctx, cancel := context.WithTimeout(req.Context(), w.cfg.Timeout)
 	defer cancel()
-	rs, err := w.store.idx.list(ctx, kommune, state)
+	rs, err := w.store.idx.records(ctx, kommune, query.State, query.keep)
 	if err != nil {
 		w.log.WarnContext(req.Context(), "list documents", "err", err)
 		writeError(rw, http.StatusServiceUnavailable, "the documents cannot be listed yet; try again")
 		return
 	}
-	out := Page{Documents: []*Record{}, Page: page, PerPage: perPage, Total: len(rs)}
-	if from := (page - 1) * perPage; from < len(rs) {
-		to := min(from+perPage, len(rs))
-		for _, r := range rs[from:to] {
-			out.Documents = append(out.Documents, r.Masked().normalized())
+	now := w.now()
+	items := queue(rs, query, now)
+	out := Page{Documents: []*Item{}, Page: page, PerPage: perPage, Total: len(items)}
+	if from := (page - 1) * perPage; from < len(items) {
+		to := min(from+perPage, len(items))
+		for _, it := range items[from:to] {
+			out.Documents = append(out.Documents, item(it.Record.Masked().normalized(), now))
 		}
-		if to < len(rs) {
+		if to < len(items) {
 			out.NextPage = page + 1
 		}
 	}
