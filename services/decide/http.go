@@ -8,12 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
-
-	"go.opentelemetry.io/otel/trace"
 
 	"github.com/kp-efaktura/efaktura/events"
 	"github.com/kp-efaktura/efaktura/pkg/tenant"
@@ -33,6 +30,7 @@ import (
 // {"error": "..."}; see the handlers for the status codes.
 func (w *Worker) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/documents/{id}/verdict", w.postVerdict)
+	mux.HandleFunc("POST /v1/verdicts", w.postVerdicts)
 	mux.HandleFunc("GET /v1/documents", w.listDocuments)
 	mux.HandleFunc("GET /v1/documents/{id}", w.getDocument)
 	mux.HandleFunc("GET /v1/documents/{id}/invoice", w.getInvoice)
@@ -371,169 +369,6 @@ func intParam(s string, def int) (int, error) {
 		return def, nil
 	}
 	return strconv.Atoi(s)
-}
-
-// VerdictRequest is the body of POST /v1/documents/{id}/verdict.
-type VerdictRequest struct {
-	// Decision is approve or reject.
-	Decision events.Decision `json:"decision"`
-	// Reasons are why: at least one to reject, none to approve.
-	Reasons []events.Reason `json:"reasons,omitempty"`
-	// Note is an internal note, never sent to the municipality.
-	Note string `json:"note,omitempty"`
-}
-
-// VerdictHeader names the response header of a verdict that was not
-// refused: "applied" when it decided the document, "repeated" when the
-// same verdict had decided it already (a no-op).
-const VerdictHeader = "Verdict-Outcome"
-
-// postVerdict serves POST /v1/documents/{id}/verdict for a caseworker of
-// the document's municipality:
-//
-//   - 200 with the [Record] when the verdict decided the document, or when
-//     the same verdict (same decision, same reasons) had decided it before:
-//     a no-op, no second document.decided ([VerdictHeader] tells which);
-//   - 400 {"error", "problems"} for a body that is not a valid verdict
-//     ([CheckVerdict]; unknown fields are refused too);
-//   - 401 without a valid token, 403 for an admin or another role;
-//   - 404 for an unknown document or another municipality's;
-//   - 409 {"error", "state", "verdict"} when another verdict decided the
-//     document, or it is not awaiting one (received, not validated yet);
-//   - 413 for a body over Config.MaxBody;
-//   - 503 when the bus or the bucket failed; repeat the request (a verdict
-//     recorded already is then a repeat, and announced).
-//
-// A verdict that would apply is written by compare-and-set, then announced
-// with document.decided. It is not published as verdict.submitted first:
-// that cost a stream write, a delivery and a second decision per verdict,
-// only to cover a process that stops between the write and the
-// announcement, which [Worker.reannounce] covers instead. A verdict that
-// loses a race to a different one gets 409.
-func (w *Worker) postVerdict(rw http.ResponseWriter, req *http.Request) {
-	p, ok := w.authenticate(rw, req)
-	if !ok {
-		return
-	}
-	if p.Role != tenant.RoleCaseworker {
-		writeError(rw, http.StatusForbidden, "only a caseworker of the document's municipality decides it")
-		return
-	}
-	id := req.PathValue("id")
-	var body VerdictRequest
-	dec := json.NewDecoder(http.MaxBytesReader(rw, req.Body, w.cfg.MaxBody))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(&body)
-	if err == nil && dec.More() {
-		err = errors.New("one JSON object expected")
-	}
-	if err == nil {
-		if _, terr := dec.Token(); !errors.Is(terr, io.EOF) {
-			err = errors.New("one JSON object expected")
-		}
-	}
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig):
-		writeError(rw, http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is over %d bytes", w.cfg.MaxBody))
-		return
-	case err != nil:
-		writeJSON(rw, http.StatusBadRequest, errorBody{Error: "the body is not a verdict", Problems: []string{jsonProblem(err)}})
-		return
-	}
-	body.Reasons = NormalizeReasons(body.Reasons)
-	if err := CheckVerdict(body.Decision, body.Reasons, body.Note); err != nil {
-		var iv *InvalidVerdictError
-		errors.As(err, &iv)
-		writeJSON(rw, http.StatusBadRequest, errorBody{Error: "invalid verdict", Problems: iv.Problems})
-		return
-	}
-	if !validID(id) {
-		writeError(rw, http.StatusNotFound, "no such document")
-		return
-	}
-
-	// From here on the work goes on if the client leaves.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(req.Context()), w.cfg.Timeout)
-	defer cancel()
-	caseworker := p.Name
-	if caseworker == "" {
-		caseworker = "caseworker"
-	}
-	v := events.VerdictSubmitted{
-		VerdictID:  verdictID(p.Kommune, id, caseworker, body.Decision, body.Reasons),
-		DocumentID: id, Kommune: p.Kommune, Decision: body.Decision, Reasons: body.Reasons, Note: body.Note,
-		Caseworker: caseworker, SubmittedAt: w.now().UTC(),
-	}
-	m := Meta{Now: v.SubmittedAt}
-	if sc := trace.SpanContextFromContext(ctx); sc.TraceID().IsValid() {
-		m.TraceID = sc.TraceID().String()
-	}
-	log := w.log.With("document_id", id, "kommune", p.Kommune, "verdict_id", v.VerdictID)
-
-	// One read-modify-write decides, refuses or repeats; another
-	// municipality's document is unknown under this one's key.
-	res, err := w.store.verdict(ctx, v, m)
-	if errors.Is(err, ErrArchived) {
-		w.archivedVerdictOverHTTP(ctx, rw, v, m, log)
-		return
-	}
-	switch {
-	case errors.Is(err, ErrNotValidated):
-		writeJSON(rw, http.StatusConflict, errorBody{Error: "the document is not awaiting a verdict yet", State: res.Record.State})
-		return
-	case errors.Is(err, ErrUnknownDocument):
-		writeError(rw, http.StatusNotFound, "no such document")
-		return
-	case errors.Is(err, ErrInvalidEvent):
-		log.ErrorContext(ctx, "apply verdict", "err", err)
-		writeError(rw, http.StatusInternalServerError, "the verdict could not be applied")
-		return
-	case err != nil:
-		log.WarnContext(ctx, "store verdict", "err", err)
-		writeError(rw, http.StatusServiceUnavailable, "the verdict could not be recorded; try again")
-		return
-	case res.Outcome == VerdictRefused:
-		writeJSON(rw, http.StatusConflict, errorBody{Error: res.Reason, State: res.Record.State, Verdict: res.Record.Verdict})
-		return
-	}
-	// Applied or repeated: announce the decision (again; the same event id,
-	// so JetStream keeps one).
-	// Should that fail, the caseworker's repeat announces it at once, as a
-	// repeated verdict; without one, [Worker.reannounce] does, later.
-	if err := w.bus.Publish(ctx, res.Events...); err != nil {
-		log.WarnContext(ctx, "publish decision", "outcome", res.Outcome, "err", err)
-		writeError(rw, http.StatusServiceUnavailable, "the verdict is recorded, but the decision could not be announced yet; repeat the request")
-		return
-	}
-	log.InfoContext(ctx, "verdict", "outcome", res.Outcome)
-	rw.Header().Set(VerdictHeader, string(res.Outcome))
-	writeJSON(rw, http.StatusOK, res.Record.normalized())
-}
-
-// archivedVerdictOverHTTP answers a verdict on an archived document: 200
-// ("repeated", with the summary) when it is the verdict in force, 409 with
-// the verdict in force otherwise; nothing is announced, since the answer is
-// delivered.
-func (w *Worker) archivedVerdictOverHTTP(ctx context.Context, rw http.ResponseWriter, v events.VerdictSubmitted, m Meta, log *slog.Logger) {
-	res, err := w.archivedVerdict(ctx, v, m)
-	if err != nil {
-		log.WarnContext(ctx, "read archived document", "err", err)
-		writeError(rw, http.StatusServiceUnavailable, "the verdict could not be checked; try again")
-		return
-	}
-	sum, err := w.store.arch.get(ctx, key(v.Kommune, v.DocumentID))
-	if err != nil || sum == nil {
-		log.WarnContext(ctx, "read archived document", "err", err)
-		writeError(rw, http.StatusServiceUnavailable, "the verdict could not be checked; try again")
-		return
-	}
-	if res.Outcome == VerdictRefused {
-		writeJSON(rw, http.StatusConflict, errorBody{Error: res.Reason, State: sum.State, Verdict: sum.Verdict})
-		return
-	}
-	rw.Header().Set(VerdictHeader, string(VerdictRepeated))
-	writeJSON(rw, http.StatusOK, sum.normalized())
 }
 
 // verdictID derives the id of a verdict given over HTTP from who gave what
