@@ -36,6 +36,7 @@ func (w *Worker) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/documents/{id}/invoice", w.getInvoice)
 	mux.HandleFunc("GET /v1/documents/{id}/original", w.getOriginal)
 	mux.HandleFunc("GET /v1/archive", w.listArchive)
+	mux.HandleFunc("GET /v1/me", w.getMe)
 }
 
 // errorBody is every error response.
