@@ -496,6 +496,9 @@ type AnswerFailed struct {
 	Error string `json:"error"`
 	// FailedAt is when the attempt failed.
 	FailedAt time.Time `json:"failed_at"`
+	// NextAttemptAt is when respond tries again by itself; nil when it does
+	// not (Permanent), or waits for something else than time.
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
 }
 
 // EconomySystem is a municipality's economy system (ERP), where answers go.

@@ -517,6 +517,7 @@ func AnswerParked(r *Record, p events.AnswerParked, m Meta) (*Record, error) {
 		return nil, nil
 	}
 	a.Status, a.AnswerID, a.ParkReason, a.ReportedAt = StatusParked, p.AnswerID, p.Reason, p.ParkedAt
+	a.NextAttemptAt = nil
 	a.Error, a.Permanent = "", false
 	touch(n, m)
 	addHistory(n, Entry{At: p.ParkedAt, What: WhatAnswerParked, State: n.State, By: byRespond, Detail: string(p.Reason)})
@@ -534,6 +535,7 @@ func AnswerDelivered(r *Record, p events.AnswerDelivered, m Meta) (*Record, erro
 	a := &n.Answer
 	at := p.DeliveredAt
 	a.Status, a.AnswerID, a.DeliveredAt, a.ReportedAt = StatusDelivered, p.AnswerID, &at, at
+	a.NextAttemptAt = nil
 	a.Attempts = max(a.Attempts, p.Attempts)
 	a.ParkReason, a.Error, a.Permanent = "", "", false
 	touch(n, m)
@@ -556,7 +558,7 @@ func AnswerFailed(r *Record, p events.AnswerFailed, m Meta) (*Record, error) {
 	}
 	a.Status, a.AnswerID, a.ReportedAt = StatusFailed, p.AnswerID, p.FailedAt
 	a.Attempts = max(a.Attempts, p.Attempts)
-	a.Error, a.Permanent, a.ParkReason = p.Error, p.Permanent, ""
+	a.Error, a.Permanent, a.ParkReason, a.NextAttemptAt = p.Error, p.Permanent, "", p.NextAttemptAt
 	detail := fmt.Sprintf("attempt %d: %s", p.Attempts, p.Error)
 	if p.Permanent {
 		detail = fmt.Sprintf("gave up after %d attempt(s): %s", p.Attempts, p.Error)

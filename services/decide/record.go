@@ -157,6 +157,9 @@ type Answer struct {
 	Error string `json:"error,omitempty"`
 	// Permanent is true when respond gave up; an operator must act.
 	Permanent bool `json:"permanent,omitempty"`
+	// NextAttemptAt is when respond tries again by itself, while failed and
+	// not permanent.
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
 	// ReportedAt is the time of the answer event behind Status; events
 	// older than it are ignored, so their order of arrival does not matter.
 	ReportedAt time.Time `json:"reported_at,omitzero"`
@@ -210,6 +213,10 @@ func (r *Record) clone() *Record {
 	if r.Answer.DeliveredAt != nil {
 		t := *r.Answer.DeliveredAt
 		c.Answer.DeliveredAt = &t
+	}
+	if r.Answer.NextAttemptAt != nil {
+		t := *r.Answer.NextAttemptAt
+		c.Answer.NextAttemptAt = &t
 	}
 	return &c
 }
