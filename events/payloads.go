@@ -499,6 +499,9 @@ type AnswerFailed struct {
 	// NextAttemptAt is when respond tries again by itself; nil when it does
 	// not (Permanent), or waits for something else than time.
 	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+	// StatusCode is the economy system's HTTP status; 0 when no response
+	// came (a network error, a timeout).
+	StatusCode int `json:"status_code,omitempty"`
 }
 
 // EconomySystem is a municipality's economy system (ERP), where answers go.

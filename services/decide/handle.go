@@ -540,7 +540,8 @@ func AnswerDelivered(r *Record, p events.AnswerDelivered, m Meta) (*Record, erro
 	a.ParkReason, a.Error, a.Permanent = "", "", false
 	touch(n, m)
 	addHistory(n, Entry{At: at, What: WhatAnswerDelivered, State: n.State, By: byRespond,
-		Detail: fmt.Sprintf("to %s after %d attempt(s)", p.EconomySystemID, p.Attempts)})
+		Detail:  fmt.Sprintf("to %s after %d attempt(s)", p.EconomySystemID, p.Attempts),
+		Attempt: p.Attempts, StatusCode: p.StatusCode})
 	return n, nil
 }
 
@@ -564,6 +565,7 @@ func AnswerFailed(r *Record, p events.AnswerFailed, m Meta) (*Record, error) {
 		detail = fmt.Sprintf("gave up after %d attempt(s): %s", p.Attempts, p.Error)
 	}
 	touch(n, m)
-	addHistory(n, Entry{At: p.FailedAt, What: WhatAnswerFailed, State: n.State, By: byRespond, Detail: truncate(detail, MaxReasonText)})
+	addHistory(n, Entry{At: p.FailedAt, What: WhatAnswerFailed, State: n.State, By: byRespond, Detail: truncate(detail, MaxReasonText),
+		Attempt: p.Attempts, StatusCode: p.StatusCode})
 	return n, nil
 }

@@ -25,6 +25,7 @@ import (
 //	POST /v1/documents/{id}/verdict   decide a document (a caseworker of its municipality)
 //	GET  /v1/documents                list the open documents (?state=&page=&per_page=; an admin also &kommune=)
 //	GET  /v1/documents/{id}           one document, in full; an archived one as its audit summary
+//	GET  /v1/documents/{id}/flow      the document's way through the workers, and its trace id
 //	GET  /v1/archive                  page through the archived documents (?state=&limit=&cursor=; an admin also &kommune=)
 //
 // Every request needs "Authorization: Bearer <token>". A caseworker sees and
@@ -36,6 +37,7 @@ func (w *Worker) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/documents/{id}/verdict", w.postVerdict)
 	mux.HandleFunc("GET /v1/documents", w.listDocuments)
 	mux.HandleFunc("GET /v1/documents/{id}", w.getDocument)
+	mux.HandleFunc("GET /v1/documents/{id}/flow", w.getFlow)
 	mux.HandleFunc("GET /v1/archive", w.listArchive)
 }
 

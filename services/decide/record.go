@@ -179,6 +179,12 @@ type Entry struct {
 	By string `json:"by"`
 	// Detail adds what is needed to understand it, e.g. a park reason.
 	Detail string `json:"detail,omitempty"`
+	// Attempt is the delivery attempt, of an answer_failed or
+	// answer_delivered entry.
+	Attempt int `json:"attempt,omitempty"`
+	// StatusCode is the economy system's HTTP status of that attempt; 0
+	// when none came.
+	StatusCode int `json:"status_code,omitempty"`
 }
 
 // What values of [Entry].

@@ -152,6 +152,9 @@ func (w *Worker) failed(in cloudevents.Event, cause error, attempt int, final bo
 		// answer's data; CPR numbers are masked all the same.
 		Error: cpr.Mask(cause.Error()), FailedAt: now.UTC(),
 	}
+	if de := (*DeliveryError)(nil); errors.As(cause, &de) {
+		p.StatusCode = de.Status
+	}
 	if !p.Permanent {
 		// The caseworker sees when the next attempt comes (issue 12).
 		next := p.FailedAt.Add(w.backoff(attempt))
