@@ -78,6 +78,9 @@ type Record struct {
 	// told decide of the document, so an SRE can find the document's trace;
 	// empty when that event carried no trace context.
 	TraceID string `json:"trace_id,omitempty"`
+	// TraceParent is that event's W3C traceparent: a verdict given over
+	// HTTP continues the document's trace from it (issue 12).
+	TraceParent string `json:"trace_parent,omitempty"`
 	// Findings are validate's findings: warnings for a valid document, the
 	// errors (and warnings) for a technically invalid one.
 	Findings []events.Finding `json:"findings"`
