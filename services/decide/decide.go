@@ -320,7 +320,8 @@ func (w *Worker) Register() {
 
 // meta is the Meta of a bus input.
 func (w *Worker) meta(in cloudevents.Event) Meta {
-	return Meta{Now: w.now().UTC(), TraceID: TraceIDOf(in)}
+	traceID, traceParent := TraceOf(in)
+	return Meta{Now: w.now().UTC(), TraceID: traceID, TraceParent: traceParent}
 }
 
 // classify turns a handler error into the bus's terms: an invalid event is

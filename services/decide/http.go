@@ -23,6 +23,7 @@ import (
 //	GET  /v1/documents/{id}              one document, in full; an archived one as its audit summary
 //	GET  /v1/documents/{id}/invoice      its content as JSON, CPR numbers masked (?reveal=cpr shows them, and is logged in its history)
 //	GET  /v1/documents/{id}/original     its XML as received (ISO-8859-1)
+//	GET  /v1/documents/{id}/flow         the document's way through the workers, and its trace id
 //	POST /v1/documents/{id}/verdict      decide a document (a caseworker of its municipality)
 //	POST /v1/verdicts                    decide up to 1000 documents with one verdict, one result each
 //	GET  /v1/archive                     page through the archived documents (?state=&limit=&cursor=; an admin also &kommune=)
@@ -39,6 +40,7 @@ func (w *Worker) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/documents/{id}", w.getDocument)
 	mux.HandleFunc("GET /v1/documents/{id}/invoice", w.getInvoice)
 	mux.HandleFunc("GET /v1/documents/{id}/original", w.getOriginal)
+	mux.HandleFunc("GET /v1/documents/{id}/flow", w.getFlow)
 	mux.HandleFunc("POST /v1/documents/{id}/verdict", w.postVerdict)
 	mux.HandleFunc("POST /v1/verdicts", w.postVerdicts)
 	mux.HandleFunc("GET /v1/archive", w.listArchive)
