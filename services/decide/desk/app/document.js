@@ -1,7 +1,7 @@
 // One document: the invoice, its findings, history and answer, and the
 // caseworker's decision (approve, or reject in a dialog with a reason).
 import {api, errorText, conflictText, ApiError, NetworkError} from './api.js';
-import {h, alert, badge, announce, date, dateTime, documentTypes, stateBadge, reasons, decisionText} from './util.js';
+import {h, icon, alert, badge, announce, date, dateTime, documentTypes, stateBadge, reasons, decisionText} from './util.js';
 import {invoice} from './invoice.js';
 import {queueOrder, queueHash} from './queue.js';
 
@@ -56,7 +56,7 @@ export function documentView(id, ctx) {
   const nextId = pos >= 0 && pos < ids.length - 1 ? ids[pos + 1] : null;
   const goto = (other) => { if (other) location.hash = '#/dokument/' + encodeURIComponent(other); };
   const nav = h('nav', {class: 'doc-nav', 'aria-label': 'Dokumenter i listen'},
-    h('a', {href: queueHash(), class: 'back-link'}, 'Tilbage til listen'),
+    h('a', {href: queueHash(), class: 'back-link'}, icon('chevron-left'), 'Tilbage til listen'),
     h('span', {class: 'doc-nav-steps'},
       prevId ? h('a', {href: '#/dokument/' + encodeURIComponent(prevId), class: 'button button-tertiary', id: 'doc-prev'}, 'Forrige (k)') : null,
       pos >= 0 ? h('span', {class: 'doc-pos'}, `${pos + 1} af ${ids.length} på siden`) : null,
@@ -313,6 +313,7 @@ export function documentView(id, ctx) {
     }
   }
 
+  let rArmed = false;
   load();
   return {
     el, title: 'Dokument',
@@ -326,8 +327,13 @@ export function documentView(id, ctx) {
         case 'j': e.preventDefault(); goto(nextId); break;
         case 'k': e.preventDefault(); goto(prevId); break;
         case 'a': if (canDecide && doc?.state === 'awaiting_verdict') { e.preventDefault(); approve(); } break;
-        case 'r': if (canDecide && doc?.state === 'awaiting_verdict') { e.preventDefault(); openReject(); } break;
+        // r opens the dialog on keyup, so the r itself does not pick a
+        // reason in the picker that gets the focus.
+        case 'r': if (canDecide && doc?.state === 'awaiting_verdict') { e.preventDefault(); rArmed = true; } break;
       }
+    },
+    onKeyUp(e) {
+      if (e.key === 'r' && rArmed) { rArmed = false; openReject(); }
     },
   };
 }

@@ -3,10 +3,10 @@ import {h, money, decimal, date} from './util.js';
 
 const idTypes = {CVR: 'CVR-nr.', EAN: 'EAN-nr.', SE: 'SE-nr.', CPR: 'CPR-nr.', DUNS: 'DUNS-nr.'};
 
-function party(title, p, headingId) {
+function party(title, p, headingId, cols) {
   if (!p) return null;
   const cityLine = [p.post_code, p.city].filter(Boolean).join(' ');
-  return h('div', {class: 'col-12 col-md-4 party'},
+  return h('div', {class: `${cols} party`},
     h('h3', {class: 'h5', id: headingId}, title),
     h('address', null,
       [p.name, p.name_2, ...(p.address || []), cityLine, p.country && p.country !== 'DK' ? p.country : null]
@@ -122,9 +122,11 @@ export function invoice(inv, {revealCpr} = {}) {
   const typeTitle = {INVOICE: 'Faktura', CREDIT_NOTE: 'Kreditnota', REMINDER: 'Rykker'}[inv.document_type] || 'Dokument';
   const hasMaskedCpr = (inv.lines || []).some((l) => l.final_customer?.type === 'CPR') && !inv.cpr_revealed;
   return h('article', {class: 'invoice', 'aria-labelledby': 'invoice-h'},
-    h('div', {class: 'invoice-head'},
-      h('h2', {id: 'invoice-h'}, `${typeTitle} ${inv.document_no || ''}`),
-      facts([
+    h('div', {class: 'row invoice-head'},
+      h('div', {class: 'col-12 col-md-7'},
+        h('h2', {id: 'invoice-h'}, `${typeTitle} ${inv.document_no || ''}`),
+        h('div', {class: 'row parties'}, party('Leverandør', inv.billed_from, 'party-from', 'col-12'))),
+      h('div', {class: 'col-12 col-md-5'}, facts([
         [typeTitle + 'dato', date(inv.document_date)],
         ['Forfaldsdato', date(inv.due_date || inv.payment_terms?.due_date), 'invoice-due'],
         ['Leveringsdato', date(inv.delivery?.date)],
@@ -133,13 +135,12 @@ export function invoice(inv, {revealCpr} = {}) {
         ['Kvitteringsnr.', inv.receipt_no],
         ['Kontering', inv.account_code],
         ['Valuta', inv.currency],
-      ])),
+      ]))),
     h('div', {class: 'row parties'},
-      party('Leverandør', inv.billed_from, 'party-from'),
-      party('Faktureres til', inv.bill_to, 'party-to'),
-      party('Leveres til', inv.ship_to, 'party-ship'),
-      inv.sold_from ? party('Sælger', inv.sold_from, 'party-sold-from') : null,
-      inv.sell_to ? party('Køber', inv.sell_to, 'party-sell-to') : null),
+      party('Faktureres til', inv.bill_to, 'party-to', 'col-12 col-md-4'),
+      party('Leveres til', inv.ship_to, 'party-ship', 'col-12 col-md-4'),
+      inv.sold_from ? party('Sælger', inv.sold_from, 'party-sold-from', 'col-12 col-md-4') : null,
+      inv.sell_to ? party('Køber', inv.sell_to, 'party-sell-to', 'col-12 col-md-4') : null),
     hasMaskedCpr && revealCpr ? h('p', {class: 'cpr-reveal'}, revealCpr,
       h('span', {class: 'form-hint d-block'}, 'CPR-numre er skjult. Hvis du viser dem, bliver det registreret i dokumentets historik.')) : null,
     inv.cpr_revealed ? h('p', {class: 'form-hint'}, 'CPR-numrene vises. Visningen er registreret i dokumentets historik.') : null,

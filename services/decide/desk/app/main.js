@@ -163,11 +163,17 @@ document.getElementById('skipnav').addEventListener('click', (e) => {
 });
 
 // Keyboard shortcuts (j, k, a, r): not while typing, not with a modifier,
-// not while a dialog is open.
+// not while a dialog is open. A shortcut that moves the focus into a field
+// acts on keyup, so the key's own character does not land in that field.
 document.addEventListener('keydown', (e) => {
   if (e.ctrlKey || e.metaKey || e.altKey || e.isComposing || typing(e.target)) return;
   if (document.body.classList.contains('modal-open')) return;
   app.view?.onKey?.(e);
+});
+document.addEventListener('keyup', (e) => {
+  if (e.ctrlKey || e.metaKey || e.altKey || e.isComposing || typing(e.target)) return;
+  if (document.body.classList.contains('modal-open')) return;
+  app.view?.onKeyUp?.(e);
 });
 
 window.addEventListener('hashchange', route);

@@ -218,7 +218,7 @@ export function queueView(params, ctx) {
     return h('tr', {'data-id': d.id, 'data-sig': sig},
       h('td', {class: 'select-cell'}, cb),
       h('td', null, h('a', {href: '#/dokument/' + encodeURIComponent(d.id), 'data-key': d.id + ':link', class: 'doc-link'}, supplierOf(d))),
-      h('td', null, d.document_no),
+      h('td', {class: 'nowrap'}, d.document_no),
       h('td', null, documentTypes[d.document_type] || d.document_type),
       h('td', {class: 'num'}, money(amountOf(d), d.currency)),
       h('td', {class: 'nowrap'}, date(d.due_date), d.overdue ? [' ', badge('error', 'Forfalden')] : null),
