@@ -14,6 +14,7 @@ import (
 	"github.com/kp-efaktura/efaktura/pkg/bus"
 	"github.com/kp-efaktura/efaktura/pkg/cpr"
 	"github.com/kp-efaktura/efaktura/pkg/kvwatch"
+	"github.com/kp-efaktura/efaktura/pkg/rawdoc"
 	"github.com/kp-efaktura/efaktura/pkg/tenant"
 )
 
@@ -171,6 +172,7 @@ type Worker struct {
 	bus   *bus.Bus
 	auth  Authenticator
 	store *store
+	raw   *rawdoc.Reader
 	log   *slog.Logger
 	now   func() time.Time
 }
@@ -231,6 +233,7 @@ func New(ctx context.Context, b *bus.Bus, auth Authenticator, cfg Config, opts .
 	}
 	w := &Worker{
 		cfg: cfg, bus: b, auth: auth,
+		raw: rawdoc.New(b.JetStream()),
 		log: o.log.With("component", "decide"),
 		now: o.now,
 	}

@@ -147,6 +147,10 @@ func Received(r *Record, p events.DocumentReceived, m Meta) (*Record, error) {
 		}
 	}
 	n.Index, n.ReceivedAt = p.Index, p.ReceivedAt
+	if p.Raw.Subject != "" {
+		ref := p.Raw
+		n.Raw = &ref
+	}
 	touch(n, m)
 	addHistory(n, Entry{At: p.ReceivedAt, What: WhatReceived, State: StateReceived, By: byIngest})
 	return n, nil
@@ -502,6 +506,20 @@ func answer(r *Record, eventType, kommune, id string, at time.Time, final bool) 
 		return nil, nil
 	}
 	return r.clone(), nil
+}
+
+// PersonalDataRead records in r's history that who read the document's
+// personal data at m.Now: what is [WhatCPRRevealed] or [WhatOriginalRead].
+// Unlike the other transitions it is not idempotent: every read is one
+// entry, an access log. It returns [ErrUnknownDocument] when r is nil.
+func PersonalDataRead(r *Record, what, who string, m Meta) (*Record, error) {
+	if r == nil {
+		return nil, ErrUnknownDocument
+	}
+	n := r.clone()
+	touch(n, m)
+	addHistory(n, Entry{At: m.Now, What: what, State: n.State, By: who})
+	return n, nil
 }
 
 // AnswerParked applies answer.parked: respond holds the answer until the

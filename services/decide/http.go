@@ -36,6 +36,8 @@ func (w *Worker) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/documents/{id}/verdict", w.postVerdict)
 	mux.HandleFunc("GET /v1/documents", w.listDocuments)
 	mux.HandleFunc("GET /v1/documents/{id}", w.getDocument)
+	mux.HandleFunc("GET /v1/documents/{id}/invoice", w.getInvoice)
+	mux.HandleFunc("GET /v1/documents/{id}/original", w.getOriginal)
 	mux.HandleFunc("GET /v1/archive", w.listArchive)
 }
 
@@ -93,19 +95,19 @@ func (w *Worker) authenticate(rw http.ResponseWriter, req *http.Request) (tenant
 	return tenant.Principal{}, false
 }
 
-// find returns the document id of the request path as p may see it: a
+// locate returns the document id of the request path as p may see it: a
 // caseworker's own municipality's, any for an admin (the lowest kommune
 // code should two municipalities ever hold the same id); the open record,
-// else the archived summary. It writes 404 or 500 and returns nil when
-// there is none to show.
-func (w *Worker) find(ctx context.Context, rw http.ResponseWriter, p tenant.Principal, id string) any {
+// else the archived summary, exactly one of them. It writes 404 or 500 and
+// returns false when there is none to show.
+func (w *Worker) locate(ctx context.Context, rw http.ResponseWriter, p tenant.Principal, id string) (*Record, *AuditSummary, bool) {
 	if !validID(id) {
 		writeError(rw, http.StatusNotFound, "no such document")
-		return nil
+		return nil, nil, false
 	}
 	r, err := w.findOpen(ctx, p, id)
 	if err == nil && r != nil {
-		return r.normalized()
+		return r, nil, true
 	}
 	var a *AuditSummary
 	if err == nil {
@@ -118,13 +120,13 @@ func (w *Worker) find(ctx context.Context, rw http.ResponseWriter, p tenant.Prin
 	if err != nil {
 		w.log.ErrorContext(ctx, "read document", "document_id", id, "err", err)
 		writeError(rw, http.StatusInternalServerError, "the document could not be read")
-		return nil
+		return nil, nil, false
 	}
 	if a == nil {
 		writeError(rw, http.StatusNotFound, "no such document")
-		return nil
+		return nil, nil, false
 	}
-	return a.normalized()
+	return nil, a, true
 }
 
 // findOpen returns the open record of document id as p may see it; nil
@@ -158,8 +160,13 @@ func (w *Worker) getDocument(rw http.ResponseWriter, req *http.Request) {
 	if !ok {
 		return
 	}
-	if d := w.find(req.Context(), rw, p, req.PathValue("id")); d != nil {
-		writeJSON(rw, http.StatusOK, d)
+	r, a, ok := w.locate(req.Context(), rw, p, req.PathValue("id"))
+	switch {
+	case !ok:
+	case r != nil:
+		writeJSON(rw, http.StatusOK, r.normalized())
+	default:
+		writeJSON(rw, http.StatusOK, a.normalized())
 	}
 }
 

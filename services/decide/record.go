@@ -65,6 +65,11 @@ type Record struct {
 	// Index is the 1-based position of the document in its bundle; 0 until
 	// document.received is seen.
 	Index int `json:"index,omitempty"`
+	// Raw is where ingest stored the document's bytes (stream
+	// EFAKTURA_BUNDLES), as document.received refers to it; nil until
+	// document.received is seen, and for records of before issue 11, whose
+	// document is found by [events.RawSubject] instead.
+	Raw *events.RawRef `json:"raw,omitempty"`
 	// ReceiptNo is HEADER/RECEIPT_NO.
 	ReceiptNo string `json:"receipt_no"`
 	// DocumentNo is DOCUMENT_HEAD/DOCUMENT_NO.
@@ -167,7 +172,8 @@ type Entry struct {
 	// At is when it happened, as the event that reported it says.
 	At time.Time `json:"at"`
 	// What happened: received, validated, rejected_technically, verdict,
-	// answer_parked, answer_delivered or answer_failed.
+	// answer_parked, answer_delivered, answer_failed; or a caseworker read
+	// personal data: cpr_revealed, original_read.
 	What string `json:"what"`
 	// State is the document's state after it.
 	State State `json:"state"`
@@ -187,6 +193,12 @@ const (
 	WhatAnswerParked        = "answer_parked"
 	WhatAnswerDelivered     = "answer_delivered"
 	WhatAnswerFailed        = "answer_failed"
+	// WhatCPRRevealed: a caseworker read the invoice with its CPR
+	// numbers shown (GET /v1/documents/{id}/invoice?reveal=cpr).
+	WhatCPRRevealed = "cpr_revealed"
+	// WhatOriginalRead: a caseworker read the document's XML as received,
+	// which holds its CPR numbers (GET /v1/documents/{id}/original).
+	WhatOriginalRead = "original_read"
 )
 
 // clone returns a deep copy of r, so transitions never change their input.
@@ -194,6 +206,10 @@ func (r *Record) clone() *Record {
 	c := *r
 	c.Findings = slices.Clone(r.Findings)
 	c.History = slices.Clone(r.History)
+	if r.Raw != nil {
+		ref := *r.Raw
+		c.Raw = &ref
+	}
 	if r.Verdict != nil {
 		v := *r.Verdict
 		v.Reasons = slices.Clone(r.Verdict.Reasons)
