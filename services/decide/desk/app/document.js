@@ -16,6 +16,7 @@ const parkReasons = {
   agreement_not_approved: 'serviceaftalerne er ikke begge godkendt',
   economy_system_mismatch: 'en serviceaftale peger på et andet økonomisystem',
 };
+const details = {approve: 'godkendt', reject: 'afvist'};
 const actors = {ingest: 'Systemet (modtagelse)', validate: 'Systemet (validering)', respond: 'Systemet (svar)', system: 'Systemet', decide: 'Systemet'};
 
 // answerText is the answer's status in Danish.
@@ -195,7 +196,7 @@ export function documentView(id, ctx) {
           h('td', {class: 'nowrap'}, dateTime(e.at)),
           h('td', null, happenings[e.what] || e.what),
           h('td', null, actors[e.by] || e.by || ''),
-          h('td', null, parkReasons[e.detail] || e.detail || ''))))));
+          h('td', null, parkReasons[e.detail] || details[e.detail] || e.detail || ''))))));
   }
 
   async function decide(body) {
