@@ -231,8 +231,9 @@ func (r *Record) clone() *Record {
 }
 
 // Masked returns a copy of r for lists: every CPR-shaped number in its free
-// texts (numbers, reference, bill-to name, findings, reasons, note, history,
-// answer error) replaced by [cpr.Mask]. Ids, codes and times are kept.
+// texts (numbers, reference, bill-to and billed-from names, findings,
+// reasons, note, history, answer error) replaced by [cpr.Mask]. Ids, codes
+// and times are kept.
 func (r *Record) Masked() *Record {
 	c := r.clone()
 	c.ReceiptNo = cpr.Mask(c.ReceiptNo)
@@ -241,6 +242,7 @@ func (r *Record) Masked() *Record {
 	c.Sender.ID = cpr.Mask(c.Sender.ID)
 	if c.Summary != nil {
 		c.Summary.BillToName = cpr.Mask(c.Summary.BillToName)
+		c.Summary.BilledFromName = cpr.Mask(c.Summary.BilledFromName)
 	}
 	for i := range c.Findings {
 		c.Findings[i].Path = cpr.Mask(c.Findings[i].Path)
