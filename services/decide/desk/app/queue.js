@@ -103,7 +103,7 @@ export function queueView(params, ctx) {
         h('label', {class: 'form-label', for: 'select-all'}, h('span', {class: 'sr-only'}, 'Vælg alle dokumenter, der afventer afgørelse, på siden'))) : null),
       th('supplier', 'Leverandør'), th('no', 'Bilagsnr.'), th('type', 'Type'),
       th('amount', 'Beløb', 'num'), th('due', 'Forfaldsdato'), th('findings', 'Fund'),
-      th('received', 'Modtaget'), th('state', 'Status'))),
+      th('received', 'Modtaget'), th('state', 'Status', 'col-state'))),
     tbody);
   const pager = h('nav', {class: 'pagination', 'aria-label': 'Sider', id: 'queue-pages'});
   const shortcuts = h('details', {class: 'details'},
@@ -201,6 +201,8 @@ export function queueView(params, ctx) {
     count.textContent = total
       ? `Viser ${from}–${from + docs.length - 1} af ${total} ${total === 1 ? 'dokument' : 'dokumenter'}`
       : 'Ingen dokumenter';
+    // The state column says nothing new while the list shows one state.
+    table.classList.toggle('one-state', p.state === 'awaiting_verdict' || p.state === 'received');
     pagination();
     syncSelection();
     if (window.scrollY !== scrollY) window.scrollTo(0, scrollY);
@@ -224,7 +226,7 @@ export function queueView(params, ctx) {
       h('td', {class: 'nowrap'}, date(d.due_date), d.overdue ? [' ', badge('error', 'Forfalden')] : null),
       h('td', null, findingsCell(d.findings)),
       h('td', {class: 'nowrap'}, dateTime(d.received_at || d.created_at)),
-      h('td', null, stateBadge(d.state), d.answer?.status === 'parked' ? h('span', {class: 'sr-only'}, ', svaret afventer serviceaftaler') : null));
+      h('td', {class: 'col-state'}, stateBadge(d.state), d.answer?.status === 'parked' ? h('span', {class: 'sr-only'}, ', svaret afventer serviceaftaler') : null));
   }
 
   function syncSelection() {
