@@ -503,6 +503,12 @@ type AnswerFailed struct {
 	Error string `json:"error"`
 	// FailedAt is when the attempt failed.
 	FailedAt time.Time `json:"failed_at"`
+	// NextAttemptAt is when respond tries again by itself; nil when it does
+	// not (Permanent), or waits for something else than time.
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+	// StatusCode is the economy system's HTTP status; 0 when no response
+	// came (a network error, a timeout).
+	StatusCode int `json:"status_code,omitempty"`
 }
 
 // EconomySystem is a municipality's economy system (ERP), where answers go.

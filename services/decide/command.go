@@ -21,7 +21,7 @@ func Command() worker.Command {
 				"how long answered documents' audit summaries are kept; 0 for the default 6 years, 52596h (env DECIDE_ARCHIVE_RETENTION)")
 		},
 		Setup: func(ctx context.Context, d *worker.Deps) error {
-			w, err := New(ctx, d.Bus, d.Tenants, cfg, WithLogger(d.Log))
+			w, err := New(ctx, d.Bus, d.Tenants, cfg, WithLogger(d.Log), WithTenants(d.Tenants))
 			if err != nil {
 				return err
 			}

@@ -18,23 +18,31 @@ import (
 
 // Routes adds the caseworkers' API to mux:
 //
-//	POST /v1/documents/{id}/verdict   decide a document (a caseworker of its municipality)
-//	GET  /v1/documents                list the open documents (?state=&page=&per_page=; an admin also &kommune=)
-//	GET  /v1/documents/{id}           one document, in full; an archived one as its audit summary
-//	GET  /v1/archive                  page through the archived documents (?state=&limit=&cursor=; an admin also &kommune=)
+//	GET  /v1/me                          who the token is; for a caseworker, the municipality's agreements and answers_allowed
+//	GET  /v1/documents                   the open documents (?state=&q=&document_type=&overdue=&sort=&order=&page=&per_page=; an admin also &kommune=)
+//	GET  /v1/documents/{id}              one document, in full; an archived one as its audit summary
+//	GET  /v1/documents/{id}/invoice      its content as JSON, CPR numbers masked (?reveal=cpr shows them, and is logged in its history)
+//	GET  /v1/documents/{id}/original     its XML as received (ISO-8859-1)
+//	GET  /v1/documents/{id}/flow         the document's way through the workers, and its trace id
+//	POST /v1/documents/{id}/verdict      decide a document (a caseworker of its municipality)
+//	POST /v1/verdicts                    decide up to 1000 documents with one verdict, one result each
+//	GET  /v1/archive                     page through the archived documents (?state=&limit=&cursor=; an admin also &kommune=)
 //
 // Every request needs "Authorization: Bearer <token>". A caseworker sees and
 // decides only their own municipality's documents: another's answer 404, as
 // unknown ones do, so existence does not leak. An admin sees every
 // municipality's documents but decides none. Errors are JSON,
-// {"error": "..."}; see the handlers for the status codes.
+// {"error": "...", "problems": [...]}; see the handlers for the status
+// codes. Every response has Cache-Control: no-store.
 func (w *Worker) Routes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /v1/documents/{id}/verdict", w.postVerdict)
-	mux.HandleFunc("POST /v1/verdicts", w.postVerdicts)
+	mux.HandleFunc("GET /v1/me", w.getMe)
 	mux.HandleFunc("GET /v1/documents", w.listDocuments)
 	mux.HandleFunc("GET /v1/documents/{id}", w.getDocument)
 	mux.HandleFunc("GET /v1/documents/{id}/invoice", w.getInvoice)
 	mux.HandleFunc("GET /v1/documents/{id}/original", w.getOriginal)
+	mux.HandleFunc("GET /v1/documents/{id}/flow", w.getFlow)
+	mux.HandleFunc("POST /v1/documents/{id}/verdict", w.postVerdict)
+	mux.HandleFunc("POST /v1/verdicts", w.postVerdicts)
 	mux.HandleFunc("GET /v1/archive", w.listArchive)
 }
 

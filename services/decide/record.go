@@ -83,6 +83,9 @@ type Record struct {
 	// told decide of the document, so an SRE can find the document's trace;
 	// empty when that event carried no trace context.
 	TraceID string `json:"trace_id,omitempty"`
+	// TraceParent is that event's W3C traceparent: a verdict given over
+	// HTTP continues the document's trace from it (issue 12).
+	TraceParent string `json:"trace_parent,omitempty"`
 	// Findings are validate's findings: warnings for a valid document, the
 	// errors (and warnings) for a technically invalid one.
 	Findings []events.Finding `json:"findings"`
@@ -162,6 +165,9 @@ type Answer struct {
 	Error string `json:"error,omitempty"`
 	// Permanent is true when respond gave up; an operator must act.
 	Permanent bool `json:"permanent,omitempty"`
+	// NextAttemptAt is when respond tries again by itself, while failed and
+	// not permanent.
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
 	// ReportedAt is the time of the answer event behind Status; events
 	// older than it are ignored, so their order of arrival does not matter.
 	ReportedAt time.Time `json:"reported_at,omitzero"`
@@ -182,6 +188,12 @@ type Entry struct {
 	By string `json:"by"`
 	// Detail adds what is needed to understand it, e.g. a park reason.
 	Detail string `json:"detail,omitempty"`
+	// Attempt is the delivery attempt, of an answer_failed or
+	// answer_delivered entry.
+	Attempt int `json:"attempt,omitempty"`
+	// StatusCode is the economy system's HTTP status of that attempt; 0
+	// when none came.
+	StatusCode int `json:"status_code,omitempty"`
 }
 
 // What values of [Entry].
@@ -226,6 +238,10 @@ func (r *Record) clone() *Record {
 	if r.Answer.DeliveredAt != nil {
 		t := *r.Answer.DeliveredAt
 		c.Answer.DeliveredAt = &t
+	}
+	if r.Answer.NextAttemptAt != nil {
+		t := *r.Answer.NextAttemptAt
+		c.Answer.NextAttemptAt = &t
 	}
 	return &c
 }

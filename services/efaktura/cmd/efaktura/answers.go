@@ -8,8 +8,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/nats-io/nats.go"
-
 	"github.com/kp-efaktura/efaktura/services/respond"
 )
 
@@ -23,7 +21,7 @@ func runAnswers(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 		return code
 	}
 	fs := newFlagSet("answers "+sub, synopsis)
-	url := fs.String("nats", envOr("NATS_URL", nats.DefaultURL), "NATS server `URL` (env NATS_URL)")
+	url := fs.String("nats", defaultNATSURL(), natsUsage)
 	stream := fs.String("stream", respond.DefaultStream, "respond's stream of queued answers")
 	asJSON := fs.Bool("json", false, "one JSON object per municipality")
 	operands, err := fs.parse(args[1:], stdout, stderr)

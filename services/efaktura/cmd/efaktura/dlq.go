@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -25,7 +27,7 @@ func runDLQ(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.W
 		return code
 	}
 	fs := newFlagSet("dlq "+sub, synopsis)
-	url := fs.String("nats", envOr("NATS_URL", nats.DefaultURL), "NATS server `URL` (env NATS_URL)")
+	url := fs.String("nats", defaultNATSURL(), natsUsage)
 	stream := fs.String("stream", envOr("EFAKTURA_STREAM", "EFAKTURA"), "event stream `name` (env EFAKTURA_STREAM)")
 	service := fs.String("service", "", "only the dead letters of this worker (list)")
 	limit := fs.Int("limit", 100, "at most `N` dead letters (list)")
@@ -134,6 +136,29 @@ func connectJetStream(url, name string) (jetstream.JetStream, func(), error) {
 }
 
 // envOr returns the environment variable name, or def when it is unset.
+// natsURLFile is the file in up's data directory that holds the URL of its
+// embedded NATS server while it runs.
+const natsURLFile = "nats.url"
+
+// natsUsage is the usage of the operator CLIs' --nats flag.
+const natsUsage = "NATS server `URL` (env NATS_URL; default: the server of the efaktura up whose data directory is $EFAKTURA_DATA, or ./data, while it runs, else " + nats.DefaultURL + ")"
+
+// defaultNATSURL is the operator CLIs' NATS server when --nats is not
+// given: NATS_URL, else the embedded server of a running efaktura up on the
+// data directory EFAKTURA_DATA (default "data", as up's), else NATS's
+// default URL.
+func defaultNATSURL() string {
+	if v := os.Getenv("NATS_URL"); v != "" {
+		return v
+	}
+	if b, err := os.ReadFile(filepath.Join(envOr("EFAKTURA_DATA", "data"), natsURLFile)); err == nil {
+		if url := strings.TrimSpace(string(b)); url != "" {
+			return url
+		}
+	}
+	return nats.DefaultURL
+}
+
 func envOr(name, def string) string {
 	if v, ok := os.LookupEnv(name); ok && v != "" {
 		return v

@@ -10,7 +10,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/redis/go-redis/v9"
 
@@ -26,7 +25,7 @@ func runRetention(ctx context.Context, args []string, _ io.Reader, stdout, stder
 	const synopsis = "efaktura retention [--dry-run] [--within D] [--nats URL] [--redis URL] [--json]"
 	fs := newFlagSet("retention", synopsis)
 	fs.Bool("dry-run", true, "report only; always so: the stores delete by themselves")
-	url := fs.String("nats", envOr("NATS_URL", nats.DefaultURL), "NATS server `URL` (env NATS_URL)")
+	url := fs.String("nats", defaultNATSURL(), natsUsage)
 	redisURL := fs.String("redis", envOr("REDIS_URL", ""), "Redis `URL` of the duplicate-bundle and idempotency keys (env REDIS_URL); empty skips Redis")
 	within := fs.Duration("within", 24*time.Hour, "report what retention removes within this `duration` from now")
 	asJSON := fs.Bool("json", false, "one JSON object per store")

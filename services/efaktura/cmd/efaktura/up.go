@@ -185,6 +185,13 @@ func up(ctx context.Context, c upConfig, getenv func(string) string, stdout io.W
 		}
 		defer func() { ns.Shutdown(); ns.WaitForShutdown() }()
 		natsURL = ns.ClientURL()
+		// The operator CLIs (dlq, answers, retention) find this server by
+		// the file, since the port is free to choose (issue 12).
+		recorded := filepath.Join(c.DataDir, natsURLFile)
+		if err := os.WriteFile(recorded, []byte(natsURL+"\n"), 0o600); err != nil {
+			return fmt.Errorf("record the NATS URL: %w", err)
+		}
+		defer os.Remove(recorded)
 	}
 	nc, err := nats.Connect(natsURL, nats.Name("efaktura up"), nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -546,6 +547,19 @@ func TestAnswersSurviveAFailingEconomySystem(t *testing.T) {
 		t.Errorf("simulator stats %+v; want %d answers recorded once", stats, n)
 	}
 	t.Logf("%d requests refused on purpose; %d answers recorded once, %d repeated", stats.Injected, stats.Recorded, stats.Repeats)
+
+	// efaktura trace shows the first answer's failed attempts, each with the
+	// economy system's status, then its delivery.
+	code, out, stderr := runCmd(t, nil, "trace", "--api", s.base, "--token", "admin-t", waiting[0].ID)
+	if code != exitOK {
+		t.Fatalf("efaktura trace: exit %d, %s", code, stderr)
+	}
+	t.Logf("efaktura trace:\n%s", out)
+	for _, want := range []string{"document " + waiting[0].ID, "\ntrace    ", "received", "validated", "verdict", "answer_failed #1", "503", "answer_delivered #", "200"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("efaktura trace lacks %q:\n%s", want, out)
+		}
+	}
 }
 
 // TestMunicipalitiesAreIsolated: a caseworker of one municipality cannot
@@ -600,5 +614,46 @@ func TestMemoryStorage(t *testing.T) {
 			})
 			bustest.Eventually(t, "three answers at the economy system", func() error { return is(len(s.answers()), 3) })
 		})
+	}
+}
+
+// TestCLIsFindTheAllInOne: with neither --nats nor NATS_URL, the operator
+// CLIs use the embedded server of the efaktura up on $EFAKTURA_DATA, on
+// whatever port it listens; once up has stopped they no longer do.
+func TestCLIsFindTheAllInOne(t *testing.T) {
+	data := t.TempDir()
+	t.Setenv("NATS_URL", "")
+	t.Setenv("EFAKTURA_DATA", data)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	c := upConfig{HTTPAddr: freeAddr(t), DataDir: data}
+	go func() {
+		done <- up(ctx, c, func(k string) string { return demoTokens[k] }, io.Discard, telemetry.NewLogger(io.Discard, slog.LevelInfo))
+	}()
+	s := &system{t: t, base: "http://" + c.HTTPAddr}
+	bustest.Eventually(t, "the API to answer", s.healthy)
+
+	recorded, err := os.ReadFile(filepath.Join(data, natsURLFile))
+	if err != nil || !strings.HasPrefix(string(recorded), "nats://127.0.0.1:") {
+		t.Fatalf("%s = %q, %v; want the embedded server's URL", natsURLFile, recorded, err)
+	}
+	if got := defaultNATSURL(); got != strings.TrimSpace(string(recorded)) {
+		t.Errorf("defaultNATSURL() = %q; want the recorded %q", got, recorded)
+	}
+	for _, args := range [][]string{{"answers", "list", "--json"}, {"dlq", "list"}, {"retention", "--json"}} {
+		if code, out, stderr := runCmd(t, nil, args...); code != exitOK {
+			t.Errorf("efaktura %s without --nats: exit %d, %s%s", strings.Join(args, " "), code, out, stderr)
+		}
+	}
+
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("up: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(data, natsURLFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("after up stopped, %s: %v; want it removed", natsURLFile, err)
+	}
+	if got := defaultNATSURL(); got != nats.DefaultURL {
+		t.Errorf("after up stopped, defaultNATSURL() = %q; want %q", got, nats.DefaultURL)
 	}
 }
