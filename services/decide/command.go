@@ -5,6 +5,7 @@ import (
 	"flag"
 
 	"github.com/kp-efaktura/efaktura/pkg/worker"
+	"github.com/kp-efaktura/efaktura/services/decide/desk"
 )
 
 // Command is the decide worker as a process: bin/decide runs it, and
@@ -26,6 +27,9 @@ func Command() worker.Command {
 			}
 			w.Register()
 			w.Routes(d.Mux)
+			// The caseworker's desk, at / on the same origin as the API
+			// it uses (package desk).
+			desk.Routes(d.Mux)
 			// Not ready before the index holds the open documents: a list
 			// would miss some (issue 10).
 			d.AddCheck(worker.Check{Name: "document index", Ready: w.Ready})

@@ -69,4 +69,7 @@
 // stream, oldest first, a page at a time with a cursor. A caseworker sees
 // only their own municipality's documents; another's answer 404 or are
 // left out of lists.
+//
+// The caseworkers' desk, a web UI that uses only this public API, is
+// package desk; decide's [Command] serves it on the same mux, at /.
 package decide
