@@ -21,7 +21,8 @@ import (
 // mode; cloudevents/bindings/nats-protocol-binding.md in the CloudEvents
 // spec repository).
 //
-// Written: binary mode. Every attribute, datacontenttype and dataschema
+// Written: binary mode (structured mode on request, [WithStructuredMode]).
+// Every attribute, datacontenttype and dataschema
 // included, in its own ce-<name> header (section 3.1.3.1), values
 // percent-encoded (3.1.3.2), the data as the body, and Nats-Msg-Id = the
 // event id, so JetStream drops a repeated publish within its duplicate
@@ -103,6 +104,28 @@ func encode(subject string, e cloudevents.Event) (*nats.Msg, error) {
 	}
 	h[headerMsgID] = []string{e.ID()}
 	msg.Data = e.Data()
+	return msg, nil
+}
+
+// encodeStructured renders e as a NATS message for subject in structured
+// mode: the JSON event format as the body, Content-Type
+// application/cloudevents+json, which is how a receiver tells the mode
+// (section 3), and Nats-Msg-Id set to the event id.
+func encodeStructured(subject string, e cloudevents.Event) (*nats.Msg, error) {
+	if e.SpecVersion() != cloudevents.VersionV1 {
+		return nil, fmt.Errorf("encode event %s: spec version %q; expected %s", e.ID(), e.SpecVersion(), cloudevents.VersionV1)
+	}
+	if err := required(e); err != nil {
+		return nil, fmt.Errorf("encode event %s: %w", e.ID(), err)
+	}
+	body, err := json.Marshal(e)
+	if err != nil {
+		return nil, fmt.Errorf("encode event %s: %w", e.ID(), err)
+	}
+	msg := nats.NewMsg(subject)
+	msg.Header[headerContentType] = []string{mediaStructuredJSON}
+	msg.Header[headerMsgID] = []string{e.ID()}
+	msg.Data = body
 	return msg, nil
 }
 
