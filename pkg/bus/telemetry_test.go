@@ -81,8 +81,8 @@ func TestTraceContinuesAcrossThreeHops(t *testing.T) {
 				"messaging.destination.name": subject, "messaging.destination.template": template(subject),
 				"server.address": host, "server.port": port,
 			} {
-				if v, _ := attrs.Value(key); v.Emit() != want {
-					t.Errorf("%s: %s = %q; want %q", s.Name, key, v.Emit(), want)
+				if v, _ := attrs.Value(key); v.String() != want {
+					t.Errorf("%s: %s = %q; want %q", s.Name, key, v.String(), want)
 				}
 			}
 		}
