@@ -14,7 +14,7 @@ TOOLS := $(CURDIR)/bin/tools
 # Benchmark flags; e.g. make bench BENCHFLAGS='-count 6' for benchstat.
 BENCHFLAGS ?= -count 3
 
-.PHONY: all build run test test-short bench bench-scale vet fmt lint check-tree helm-lint tidy clean
+.PHONY: all build run test test-short bench bench-scale vet fmt lint check-tree helm-lint tidy clean system-deps
 
 all: vet test build
 
@@ -27,11 +27,11 @@ build:
 
 ## run: build and run the whole system in one process on embedded defaults
 ## (NATS JetStream embedded, data under ./data; see bin/efaktura up -h)
-run: build
+run: system-deps build
 	bin/efaktura up
 
 ## test: every test of every module, with the race detector
-test: $(TOOLS)/helm
+test: system-deps $(TOOLS)/helm
 	EFAKTURA_HELM=$(TOOLS)/helm $(GO) test -race -count=1 $(ALL_PKGS)
 
 ## bench: benchmarks of every module; figures go into docs/performance.md.
@@ -57,6 +57,11 @@ fmt:
 
 lint: $(TOOLS)/staticcheck vet check-tree
 	$(TOOLS)/staticcheck $(ALL_PKGS)
+
+## system-deps: the Debian packages the Go toolchain cannot install, with
+## apt-get when missing: redis-server, and chromium for the desk's browser test
+system-deps:
+	.ci/system-deps
 
 ## check-tree: git tracks no binary (an executable that is not a #! script) and
 ## no file over 1 MiB outside testdata/

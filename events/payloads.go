@@ -299,6 +299,13 @@ type Summary struct {
 	BillToName string `json:"bill_to_name"`
 	// Lines is the number of LINE elements.
 	Lines int `json:"lines"`
+	// DueDate is PAYMENT_TERMS/DUE_DATE, "YYYY-MM-DD"; empty when the
+	// document has no PAYMENT_TERMS (or was validated before summaries had
+	// it, issue 11).
+	DueDate string `json:"due_date,omitempty"`
+	// BilledFromName is BILLED_FROM/NAME_1, the supplier; empty for a
+	// document validated before summaries had it (issue 11).
+	BilledFromName string `json:"billed_from_name,omitempty"`
 }
 
 // DocumentValidated is the payload of [TypeDocumentValidated].

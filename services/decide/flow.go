@@ -87,10 +87,12 @@ func (w *Worker) getFlow(rw http.ResponseWriter, req *http.Request) {
 	if !ok {
 		return
 	}
-	switch d := w.find(req.Context(), rw, p, req.PathValue("id")).(type) {
-	case *Record:
-		writeJSON(rw, http.StatusOK, FlowOf(d.ID, d.TraceID, d.History))
-	case *AuditSummary:
-		writeJSON(rw, http.StatusOK, FlowOf(d.ID, d.TraceID, d.History))
+	r, a, ok := w.locate(req.Context(), rw, p, req.PathValue("id"))
+	switch {
+	case !ok:
+	case r != nil:
+		writeJSON(rw, http.StatusOK, FlowOf(r.ID, r.TraceID, r.History))
+	default:
+		writeJSON(rw, http.StatusOK, FlowOf(a.ID, a.TraceID, a.History))
 	}
 }

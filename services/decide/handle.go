@@ -47,6 +47,9 @@ type Meta struct {
 	// TraceID is the input's W3C trace id (32 hex digits), kept by a record
 	// the input creates or that has none yet; empty when unknown.
 	TraceID string
+	// TraceParent is the input's W3C traceparent, kept with TraceID: the
+	// span a verdict given over HTTP continues the document's trace from.
+	TraceParent string
 }
 
 // Limits of a verdict; see [CheckVerdict].
@@ -88,14 +91,14 @@ func checkIDs(eventType, kommune, id string) error {
 	return nil
 }
 
-// TraceIDOf returns the W3C trace id carried by e's traceparent extension,
-// or "" when e has none.
-func TraceIDOf(e cloudevents.Event) string {
+// TraceOf returns the W3C trace id and traceparent carried by e's
+// traceparent extension, or "" and "" when e has no valid one.
+func TraceOf(e cloudevents.Event) (traceID, traceParent string) {
 	sc := trace.SpanContextFromContext(telemetry.ExtractEvent(context.Background(), e))
-	if !sc.TraceID().IsValid() {
-		return ""
+	if !sc.IsValid() {
+		return "", ""
 	}
-	return sc.TraceID().String()
+	return sc.TraceID().String(), fmt.Sprintf("00-%s-%s-%s", sc.TraceID(), sc.SpanID(), sc.TraceFlags())
 }
 
 // addHistory inserts e in r's history in order of time, after the entries
@@ -110,7 +113,7 @@ func addHistory(r *Record, e Entry) {
 
 func newRecord(kommune, id string, m Meta) *Record {
 	return &Record{
-		ID: id, Kommune: kommune, TraceID: m.TraceID,
+		ID: id, Kommune: kommune, TraceID: m.TraceID, TraceParent: m.TraceParent,
 		Answer:    Answer{Status: StatusPending},
 		CreatedAt: m.Now, UpdatedAt: m.Now,
 	}
@@ -120,7 +123,7 @@ func newRecord(kommune, id string, m Meta) *Record {
 func touch(r *Record, m Meta) {
 	r.UpdatedAt = m.Now
 	if r.TraceID == "" {
-		r.TraceID = m.TraceID
+		r.TraceID, r.TraceParent = m.TraceID, m.TraceParent
 	}
 }
 
@@ -147,6 +150,10 @@ func Received(r *Record, p events.DocumentReceived, m Meta) (*Record, error) {
 		}
 	}
 	n.Index, n.ReceivedAt = p.Index, p.ReceivedAt
+	if p.Raw.Subject != "" {
+		ref := p.Raw
+		n.Raw = &ref
+	}
 	touch(n, m)
 	addHistory(n, Entry{At: p.ReceivedAt, What: WhatReceived, State: StateReceived, By: byIngest})
 	return n, nil
@@ -502,6 +509,20 @@ func answer(r *Record, eventType, kommune, id string, at time.Time, final bool) 
 		return nil, nil
 	}
 	return r.clone(), nil
+}
+
+// PersonalDataRead records in r's history that who read the document's
+// personal data at m.Now: what is [WhatCPRRevealed] or [WhatOriginalRead].
+// Unlike the other transitions it is not idempotent: every read is one
+// entry, an access log. It returns [ErrUnknownDocument] when r is nil.
+func PersonalDataRead(r *Record, what, who string, m Meta) (*Record, error) {
+	if r == nil {
+		return nil, ErrUnknownDocument
+	}
+	n := r.clone()
+	touch(n, m)
+	addHistory(n, Entry{At: m.Now, What: what, State: n.State, By: who})
+	return n, nil
 }
 
 // AnswerParked applies answer.parked: respond holds the answer until the

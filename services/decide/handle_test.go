@@ -583,18 +583,19 @@ func TestMasked(t *testing.T) {
 	}
 }
 
-func TestTraceIDOf(t *testing.T) {
+func TestTraceOf(t *testing.T) {
 	e := cloudevents.NewEvent()
-	if got := TraceIDOf(e); got != "" {
-		t.Errorf("TraceIDOf(no traceparent) = %q, want empty", got)
+	if id, parent := TraceOf(e); id != "" || parent != "" {
+		t.Errorf("TraceOf(no traceparent) = %q, %q; want empty", id, parent)
 	}
-	e.SetExtension(telemetry.TraceParentExtension, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
-	if got := TraceIDOf(e); got != "4bf92f3577b34da6a3ce929d0e0e4736" {
-		t.Errorf("TraceIDOf = %q", got)
+	const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	e.SetExtension(telemetry.TraceParentExtension, traceparent)
+	if id, parent := TraceOf(e); id != "4bf92f3577b34da6a3ce929d0e0e4736" || parent != traceparent {
+		t.Errorf("TraceOf = %q, %q", id, parent)
 	}
 	e.SetExtension(telemetry.TraceParentExtension, "garbage")
-	if got := TraceIDOf(e); got != "" {
-		t.Errorf("TraceIDOf(garbage) = %q, want empty", got)
+	if id, parent := TraceOf(e); id != "" || parent != "" {
+		t.Errorf("TraceOf(garbage) = %q, %q; want empty", id, parent)
 	}
 }
 
