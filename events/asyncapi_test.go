@@ -91,10 +91,30 @@ func TestAsyncAPIMessages(t *testing.T) {
 				t.Errorf("message %s: payload %v, contentType %q, want an inline binary string as %s", typ, m.Payload, m.ContentType, ContentTypeXML)
 			}
 		}
-		if !strings.Contains(yamlString(t, m.Headers), "const: "+typ) {
+		headers := yamlString(t, m.Headers)
+		if !strings.Contains(headers, "const: "+typ) {
 			t.Errorf("message %s: headers do not fix ce-type to the type", typ)
 		}
+		if id, ok := SchemaID(typ); ok {
+			if got := headerConst(m.Headers, "ce-dataschema"); got != id {
+				t.Errorf("message %s: headers fix ce-dataschema to %v, want the schema's $id %s", typ, got, id)
+			}
+		}
 	}
+}
+
+// headerConst returns the const a message's headers give a header, in the
+// allOf the messages use.
+func headerConst(headers map[string]any, name string) any {
+	all, _ := headers["allOf"].([]any)
+	for _, part := range all {
+		p, _ := part.(map[string]any)
+		props, _ := p["properties"].(map[string]any)
+		if h, ok := props[name].(map[string]any); ok {
+			return h["const"]
+		}
+	}
+	return nil
 }
 
 func yamlString(t *testing.T, v any) string {
@@ -112,10 +132,19 @@ func TestAsyncAPIHeaders(t *testing.T) {
 	if !ok {
 		t.Fatal("no components/schemas/cloudEventHeaders")
 	}
+	// Every attribute as the NATS binding maps it (ce-datacontenttype
+	// too), and Nats-Msg-Id; no Content-Type, which the binding keeps for
+	// structured mode.
 	want := []string{"ce-specversion", "ce-id", "ce-type", "ce-source", "ce-subject", "ce-time",
-		"ce-" + ExtensionKommune, "ce-traceparent", "ce-tracestate", "content-type", "Nats-Msg-Id"}
+		"ce-datacontenttype", "ce-dataschema", "ce-" + ExtensionKommune, "ce-traceparent", "ce-tracestate", "Nats-Msg-Id"}
 	if got := slices.Sorted(maps.Keys(h.Properties)); !slices.Equal(got, slices.Sorted(slices.Values(want))) {
 		t.Errorf("header properties = %v, want %v", got, want)
+	}
+	// Required: what CloudEvents requires and what the catalogue requires
+	// of every event; not Nats-Msg-Id, which the binding does not ask for.
+	required := []string{"ce-specversion", "ce-id", "ce-type", "ce-source", "ce-time", "ce-" + ExtensionKommune, "ce-datacontenttype"}
+	if got := slices.Sorted(slices.Values(h.Required)); !slices.Equal(got, slices.Sorted(slices.Values(required))) {
+		t.Errorf("required headers = %v, want %v", got, required)
 	}
 	for id, m := range doc.Components.Messages {
 		if s := yamlString(t, m.Headers); !strings.Contains(s, "#/components/schemas/cloudEventHeaders") {

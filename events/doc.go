@@ -6,8 +6,11 @@
 //
 // # Events
 //
-// Every event is a CloudEvent 1.0, sent in binary mode by the bus runtime
-// (pkg/bus): attributes in ce-* headers, the payload as the message body.
+// Every event is a CloudEvent 1.0, sent by the bus runtime (pkg/bus) in the
+// binary mode of the CloudEvents NATS binding 1.0.3: every attribute in its
+// ce-<name> header (ce-datacontenttype and ce-dataschema included), the
+// payload as the message body, Nats-Msg-Id the event id. The runtime reads
+// structured mode as well; asyncapi.yaml describes what a producer sends.
 //
 //   - type: one of the Type constants, e.g. [TypeDocumentReceived]
 //     ("dk.kp.efaktura.document.received.v2"); [Types] lists them all.
@@ -20,6 +23,8 @@
 //     runtime adds the trace context (traceparent, tracestate).
 //   - datacontenttype: application/json, except a submitted bundle
 //     (application/xml or application/zip).
+//   - dataschema: the $id of the type's payload schema ([SchemaID]), under
+//     [SchemaBaseURL]; none for a submitted bundle.
 //
 // [New] builds an event and [Decode] reads its payload back into the struct
 // registered for its type; [Check] verifies an event against the whole

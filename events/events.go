@@ -207,7 +207,8 @@ func Types() []string {
 // New builds an event of a type with a JSON payload: spec 1.0, id
 // [ID](eventType, key...), the given source and subject (the business key,
 // see the type's doc), the kommune extension, time at, datacontenttype
-// application/json and data, JSON-encoded. data must be the type's payload
+// application/json, dataschema the $id of the type's schema ([SchemaID]) and
+// data, JSON-encoded. data must be the type's payload
 // struct or a pointer to it.
 //
 // key must not be empty: it is what makes the id unique to this event, and
@@ -279,6 +280,9 @@ func build(eventType, source, kommune, subject, id, contentType string, data []b
 	e.SetTime(at)
 	e.SetExtension(ExtensionKommune, kommune)
 	e.SetDataContentType(contentType)
+	if schema, ok := SchemaID(eventType); ok {
+		e.SetDataSchema(schema)
+	}
 	// Set the bytes directly: SetData would re-encode the JSON, or mark it
 	// as base64. Raw bundles are base64 in structured mode (data_base64).
 	e.DataEncoded = data

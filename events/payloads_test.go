@@ -237,6 +237,35 @@ func TestSchemasExist(t *testing.T) {
 	}
 }
 
+// TestSchemaIDs: every schema's $id is its file under SchemaBaseURL, and
+// New sends it as the dataschema attribute; a raw bundle has none.
+func TestSchemaIDs(t *testing.T) {
+	ex := examples()
+	for _, typ := range Types() {
+		id, ok := SchemaID(typ)
+		if typ == TypeBundleSubmitted {
+			if ok {
+				t.Errorf("SchemaID(%s) = %q, want none", typ, id)
+			}
+			continue
+		}
+		if want := SchemaBaseURL + typ + ".json"; id != want {
+			t.Errorf("SchemaID(%s) = %q, %v, want %q", typ, id, ok, want)
+		}
+		p := ex[typ]
+		e, err := New(typ, SourceAdmin, testKommune, "", []string{"k"}, p, time.Now())
+		if err != nil {
+			t.Fatalf("New(%s): %v", typ, err)
+		}
+		if e.DataSchema() != id {
+			t.Errorf("New(%s).DataSchema() = %q, want %q", typ, e.DataSchema(), id)
+		}
+	}
+	if id, ok := SchemaID("dk.kp.efaktura.nope.v1"); ok {
+		t.Errorf("SchemaID(unknown) = %q, want none", id)
+	}
+}
+
 func TestExamplesValidateAndRoundTrip(t *testing.T) {
 	for typ, payload := range examples() {
 		t.Run(typ, func(t *testing.T) {

@@ -3,6 +3,7 @@ package events
 import (
 	"bytes"
 	"embed"
+	"encoding/json"
 	"fmt"
 	"sync"
 
@@ -33,6 +34,46 @@ func Schema(eventType string) ([]byte, bool) {
 	}
 	return b, true
 }
+
+// SchemaBaseURL is where the payload schemas' $ids begin: each schema's $id
+// is SchemaBaseURL + the type + ".json", the file's place in the repository
+// (served as is by the repository host's raw view). The bus runtime sends it
+// as the CloudEvents dataschema attribute (header ce-dataschema).
+const SchemaBaseURL = "https://github.com/kp-efaktura/efaktura/raw/main/events/schemas/"
+
+// SchemaID returns the $id of eventType's payload schema, the value of the
+// dataschema attribute of its events ([New] sets it); false where [Schema]
+// has no schema.
+func SchemaID(eventType string) (string, bool) {
+	ids, err := schemaIDs()
+	if err != nil {
+		return "", false
+	}
+	id, ok := ids[eventType]
+	return id, ok
+}
+
+// schemaIDs reads the $id of every embedded schema once.
+var schemaIDs = sync.OnceValues(func() (map[string]string, error) {
+	out := make(map[string]string)
+	for _, en := range catalogue {
+		b, ok := Schema(en.typ)
+		if !ok {
+			continue
+		}
+		var doc struct {
+			ID string `json:"$id"`
+		}
+		if err := json.Unmarshal(b, &doc); err != nil {
+			return nil, fmt.Errorf("schema of %s: %w", en.typ, err)
+		}
+		if doc.ID == "" {
+			return nil, fmt.Errorf("schema of %s: no $id", en.typ)
+		}
+		out[en.typ] = doc.ID
+	}
+	return out, nil
+})
 
 // compiled holds every payload schema, compiled once, formats asserted.
 var compiled = sync.OnceValues(func() (map[string]*jsonschema.Schema, error) {
@@ -68,7 +109,8 @@ var allowedExtensions = map[string]bool{ExtensionKommune: true, "traceparent": t
 
 // Check reports whether e conforms to the catalogue: valid CloudEvents 1.0
 // with a time, a known type, a 4-digit kommune extension and no extension
-// besides it and the trace context, the type's data content type, a payload
+// besides it and the trace context, the type's data content type, no
+// dataschema or the $id of the type's schema ([SchemaID]), a payload
 // valid against the type's schema, the payload's kommune equal to the
 // extension, and the CE subject equal to the business key the type's doc
 // names. It is meant for tests of the workers (check every output of a
@@ -102,6 +144,11 @@ func Check(e cloudevents.Event) error {
 	}
 	if !en.accepts(e.DataMediaType()) {
 		return fmt.Errorf("check %s: %w: %q", e.Type(), ErrContentType, e.DataContentType())
+	}
+	if ds := e.DataSchema(); ds != "" {
+		if want, _ := SchemaID(e.Type()); ds != want {
+			return fmt.Errorf("check %s: %w: dataschema %q, want %q", e.Type(), ErrInvalid, ds, want)
+		}
 	}
 	if en.payload == bytesType {
 		if len(e.Data()) == 0 {

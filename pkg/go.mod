@@ -74,6 +74,7 @@ require (
 )
 
 require (
+	github.com/cloudevents/sdk-go/protocol/nats_jetstream/v2 v2.16.2
 	github.com/kp-efaktura/efaktura/events v0.0.0
 	go.yaml.in/yaml/v3 v3.0.5
 )

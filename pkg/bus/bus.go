@@ -248,6 +248,7 @@ type options struct {
 	store    idem.Store
 	subjects func(cloudevents.Event) (string, error)
 	template func(subject string) string
+	encode   func(subject string, e cloudevents.Event) (*nats.Msg, error)
 }
 
 // WithLogger sets the logger, which should name the service; default
@@ -313,6 +314,18 @@ func WithSubjectTemplate(f func(subject string) string) Option {
 	}
 }
 
+// WithStructuredMode publishes in the structured mode of the CloudEvents
+// NATS binding (the whole event as JSON, Content-Type
+// application/cloudevents+json) instead of binary mode, for consumers that
+// read only structured mode, as the binding did before version 1.0.3.
+// Nats-Msg-Id is still the event id. Consuming reads both modes either way.
+func WithStructuredMode() Option {
+	return func(o *options) error {
+		o.encode = encodeStructured
+		return nil
+	}
+}
+
 // Bus publishes and consumes CloudEvents on one JetStream stream. It is safe
 // for concurrent use.
 type Bus struct {
@@ -325,6 +338,9 @@ type Bus struct {
 	subjects func(cloudevents.Event) (string, error)
 	template func(subject string) string
 	metrics  *metrics
+	// encode renders an event for the wire: binary mode, or structured
+	// with WithStructuredMode.
+	encode func(subject string, e cloudevents.Event) (*nats.Msg, error)
 
 	mu       sync.Mutex
 	handlers []*route
@@ -354,6 +370,7 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config, opts ...Option) (*Bus, 
 		meter:    metricnoop.NewMeterProvider(),
 		subjects: func(e cloudevents.Event) (string, error) { return e.Type(), nil },
 		template: func(subject string) string { return subject },
+		encode:   encode,
 	}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
@@ -377,7 +394,7 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config, opts ...Option) (*Bus, 
 		}
 		o.store = kv
 	}
-	b := &Bus{cfg: cfg, nc: nc, js: js, log: o.logger, tracer: o.tracer, store: o.store, subjects: o.subjects, template: o.template}
+	b := &Bus{cfg: cfg, nc: nc, js: js, log: o.logger, tracer: o.tracer, store: o.store, subjects: o.subjects, template: o.template, encode: o.encode}
 	if b.metrics, err = newMetrics(o.meter, cfg.Service, b.consumingRoutes); err != nil {
 		return nil, err
 	}

@@ -3,38 +3,69 @@ package bus
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"maps"
+	"mime"
+	"slices"
 	"strings"
+	"unicode/utf8"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
-	"github.com/cloudevents/sdk-go/v2/binding"
-	"github.com/cloudevents/sdk-go/v2/binding/format"
-	"github.com/cloudevents/sdk-go/v2/binding/spec"
+	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/cloudevents/sdk-go/v2/types"
 	"github.com/nats-io/nats.go"
 )
 
-// The CloudEvents NATS binding in binary mode (1.0.3): each attribute in its
-// own ce-<name> header, datacontenttype in content-type, values
-// percent-encoded. nats.go headers are case-sensitive, so names are written
-// and read in lower case. The SDK's own JetStream bindings are not used:
-// v2 acks before the handler runs, v3 has no release and sets no
+// The CloudEvents NATS protocol binding, version 1.0.3 (the one with binary
+// mode; cloudevents/bindings/nats-protocol-binding.md in the CloudEvents
+// spec repository).
+//
+// Written: binary mode (structured mode on request, [WithStructuredMode]).
+// Every attribute, datacontenttype and dataschema
+// included, in its own ce-<name> header (section 3.1.3.1), values
+// percent-encoded (3.1.3.2), the data as the body, and Nats-Msg-Id = the
+// event id, so JetStream drops a repeated publish within its duplicate
+// window. No Content-Type header: the binding puts datacontenttype in
+// ce-datacontenttype and reserves Content-Type for telling structured mode
+// apart (section 3), and no plain NATS tool needs it: JetStream ignores it
+// and the nats CLI prints headers and bodies as they are.
+//
+// Read: binary mode and structured mode in the JSON event format.
+//   - Header names are matched case-insensitively (NATS headers are, by
+//     ADR-4, but nats.go keeps a name as it was sent): ce-id, Ce-Id and
+//     CE-ID are the same header.
+//   - A Content-Type of application/cloudevents or
+//     application/cloudevents+json is structured mode; other
+//     application/cloudevents+<format> values are refused, and so is
+//     application/cloudevents-batch+json: the binding has no batched mode.
+//   - Otherwise ce-* headers make binary mode. The data's content type is
+//     ce-datacontenttype or, if that is absent, Content-Type.
+//   - With neither a Content-Type nor a ce-* header, a body that is a JSON
+//     object with "specversion" is structured mode: sdk-go's NATS protocols
+//     send structured mode without any header.
+//   - Header values are first unescaped as RFC 7230 quoted strings, then
+//     percent-decoded once; a value that is not valid UTF-8 after that
+//     (%C0%A0, or raw bytes) is refused. A '%' not followed by two hex
+//     digits is kept as written: sdk-go's protocols write values without
+//     percent-encoding, so a literal "100%" from them still reads.
+//
+// Every failure names the mode, the header and what was wrong; the runtime
+// dead-letters such a message with that text as the reason.
+//
+// The SDK's own JetStream protocols are not used for the runtime: v2 acks
+// before the handler runs, v3 has no release, and neither sets a
 // Nats-Msg-Id per message (shared/research/pipeline-notes.md, section 3).
+// Tests use sdk-go's v2 protocol as a third-party client (sdk_test.go).
 const (
 	headerPrefix      = "ce-"
-	headerContentType = "content-type"
+	headerContentType = "Content-Type" // read case-insensitively
 	headerMsgID       = "Nats-Msg-Id"
+
+	mediaStructured     = "application/cloudevents"
+	mediaStructuredJSON = "application/cloudevents+json"
+	mediaBatch          = "application/cloudevents-batch"
 )
-
-var specs = spec.WithPrefixMatchExact(headerName, headerPrefix)
-
-// headerName maps an attribute to its header.
-func headerName(attribute string) string {
-	if attribute == "datacontenttype" {
-		return headerContentType
-	}
-	return headerPrefix + attribute
-}
 
 // encode renders e as a NATS message for subject in binary mode, with
 // Nats-Msg-Id set to the event id so JetStream drops a repeated publish.
@@ -59,8 +90,8 @@ func encode(subject string, e cloudevents.Event) (*nats.Msg, error) {
 	set(headerPrefix+"source", e.Source())
 	set(headerPrefix+"type", e.Type())
 	set(headerPrefix+"subject", e.Subject())
+	set(headerPrefix+"datacontenttype", e.DataContentType())
 	set(headerPrefix+"dataschema", e.DataSchema())
-	set(headerContentType, e.DataContentType())
 	if t := e.Time(); !t.IsZero() {
 		set(headerPrefix+"time", types.FormatTime(t))
 	}
@@ -76,34 +107,98 @@ func encode(subject string, e cloudevents.Event) (*nats.Msg, error) {
 	return msg, nil
 }
 
+// encodeStructured renders e as a NATS message for subject in structured
+// mode: the JSON event format as the body, Content-Type
+// application/cloudevents+json, which is how a receiver tells the mode
+// (section 3), and Nats-Msg-Id set to the event id.
+func encodeStructured(subject string, e cloudevents.Event) (*nats.Msg, error) {
+	if e.SpecVersion() != cloudevents.VersionV1 {
+		return nil, fmt.Errorf("encode event %s: spec version %q; expected %s", e.ID(), e.SpecVersion(), cloudevents.VersionV1)
+	}
+	if err := required(e); err != nil {
+		return nil, fmt.Errorf("encode event %s: %w", e.ID(), err)
+	}
+	body, err := json.Marshal(e)
+	if err != nil {
+		return nil, fmt.Errorf("encode event %s: %w", e.ID(), err)
+	}
+	msg := nats.NewMsg(subject)
+	msg.Header[headerContentType] = []string{mediaStructuredJSON}
+	msg.Header[headerMsgID] = []string{e.ID()}
+	msg.Data = body
+	return msg, nil
+}
+
 // Decode returns the CloudEvent a NATS message carries, as the runtime
-// reads its inputs: binary mode, or structured as the SDK reads it. For
-// tools and tests that read a stream themselves.
+// reads its inputs: binary or structured mode of the CloudEvents NATS
+// binding. For tools and tests that read a stream themselves.
 func Decode(ctx context.Context, h nats.Header, data []byte) (cloudevents.Event, error) {
 	return decode(ctx, h, data)
 }
 
-// decode reads a CloudEvent from a NATS message. Binary mode, what encode
-// writes, is read straight into the SDK's event model; structured mode, which
-// other publishers may use, goes through the SDK's binding.
-func decode(ctx context.Context, h nats.Header, data []byte) (cloudevents.Event, error) {
-	m := newMessage(h, data)
-	if m.version == nil || m.version.String() != cloudevents.VersionV1 {
-		e, err := binding.ToEvent(ctx, m)
-		if err != nil {
-			return cloudevents.Event{}, fmt.Errorf("decode event: %w", err)
-		}
-		return *e, nil
-	}
-	e := cloudevents.NewEvent(cloudevents.VersionV1)
+// decode reads a CloudEvent from a NATS message; see the constants above
+// for what it accepts.
+func decode(_ context.Context, h nats.Header, data []byte) (cloudevents.Event, error) {
+	var (
+		ctName, ct string // the Content-Type header as sent, and its value
+		binary     bool   // a ce-* header is present
+	)
 	for name, values := range h {
-		attr, ok := strings.CutPrefix(name, headerPrefix)
-		if !ok || len(values) == 0 {
+		switch {
+		case hasPrefixFold(name, headerPrefix):
+			binary = true
+		case strings.EqualFold(name, headerContentType) && len(values) > 0:
+			ctName, ct = name, values[0]
+		}
+	}
+	if ctName != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		switch {
+		case err == nil && strings.HasPrefix(mt, mediaBatch):
+			return cloudevents.Event{}, fmt.Errorf("decode event: batched mode (%s: %s) is not part of the CloudEvents NATS binding; publish each event in its own message", ctName, ct)
+		case err == nil && (mt == mediaStructured || mt == mediaStructuredJSON):
+			return decodeStructured(data)
+		case err == nil && strings.HasPrefix(mt, mediaStructured+"+"):
+			return cloudevents.Event{}, fmt.Errorf("decode event: structured mode in the event format %s (%s: %s) is not read; only %s is", strings.TrimPrefix(mt, mediaStructured+"+"), ctName, ct, mediaStructuredJSON)
+		}
+	}
+	switch {
+	case binary:
+		return decodeBinary(h, data)
+	case ctName == "" && isStructuredJSON(data):
+		return decodeStructured(data)
+	case ctName == "" && isJSONArray(data):
+		return cloudevents.Event{}, fmt.Errorf("decode event: the body is a JSON array and there is no ce-specversion header: batched mode is not part of the CloudEvents NATS binding; publish each event in its own message")
+	case ctName == "":
+		return cloudevents.Event{}, fmt.Errorf("decode event: not a CloudEvent: no ce-* header (binary mode), no %s (structured mode), and the body is not a JSON object with specversion", headerContentType)
+	}
+	return cloudevents.Event{}, fmt.Errorf("decode event: not a CloudEvent: no ce-* header (binary mode), and %s: %s is not %s (structured mode)", ctName, ct, mediaStructuredJSON)
+}
+
+// decodeBinary reads binary mode: the attributes from ce-* headers, the
+// data from the body.
+func decodeBinary(h nats.Header, data []byte) (cloudevents.Event, error) {
+	e := cloudevents.NewEvent(cloudevents.VersionV1)
+	var (
+		specversion, contentType string
+		hasDCT                   bool // ce-datacontenttype was sent
+	)
+	for name, values := range h {
+		ce := hasPrefixFold(name, headerPrefix)
+		if !ce && !strings.EqualFold(name, headerContentType) {
 			continue
 		}
-		v := percentDecode(values[0])
-		switch attr {
+		v, err := headerValue(h, name, values)
+		if err != nil {
+			return cloudevents.Event{}, fmt.Errorf("decode event: binary mode: %w", err)
+		}
+		if !ce {
+			contentType = v
+			continue
+		}
+		switch attr := strings.ToLower(name[len(headerPrefix):]); attr {
 		case "specversion":
+			specversion = v
 		case "id":
 			e.SetID(v)
 		case "source":
@@ -114,31 +209,104 @@ func decode(ctx context.Context, h nats.Header, data []byte) (cloudevents.Event,
 			e.SetSubject(v)
 		case "dataschema":
 			e.SetDataSchema(v)
+		case "datacontenttype":
+			e.SetDataContentType(v)
+			hasDCT = true
 		case "time":
 			t, err := types.ParseTime(v)
 			if err != nil {
-				return cloudevents.Event{}, fmt.Errorf("decode event: time %q: %w", v, err)
+				return cloudevents.Event{}, fmt.Errorf("decode event: binary mode: header %s: %w", name, err)
 			}
 			e.SetTime(t)
 		default:
+			if !event.IsExtensionNameValid(attr) {
+				return cloudevents.Event{}, fmt.Errorf("decode event: binary mode: header %s: %q is not a CloudEvents attribute name (letters a-z and digits only)", name, attr)
+			}
 			e.SetExtension(attr, v)
 		}
 	}
-	if ct := h.Get(headerContentType); ct != "" {
-		e.SetDataContentType(percentDecode(ct))
+	if specversion != cloudevents.VersionV1 {
+		if specversion == "" {
+			return cloudevents.Event{}, fmt.Errorf("decode event: binary mode: no ce-specversion header")
+		}
+		return cloudevents.Event{}, fmt.Errorf("decode event: binary mode: ce-specversion %q; only %s is read", specversion, cloudevents.VersionV1)
+	}
+	if !hasDCT && contentType != "" {
+		e.SetDataContentType(contentType)
 	}
 	if len(data) > 0 {
 		e.DataEncoded = data
 	}
+	if err := fieldErrors(e); err != nil {
+		return cloudevents.Event{}, fmt.Errorf("decode event: binary mode: %w", err)
+	}
 	if err := required(e); err != nil {
-		return cloudevents.Event{}, fmt.Errorf("decode event: %w", err)
+		return cloudevents.Event{}, fmt.Errorf("decode event: binary mode: %w", err)
 	}
 	return e, nil
 }
 
+// decodeStructured reads structured mode: the whole event as JSON (the JSON
+// event format) in the body.
+func decodeStructured(data []byte) (cloudevents.Event, error) {
+	if !utf8.Valid(data) {
+		i := invalidUTF8At(data)
+		return cloudevents.Event{}, fmt.Errorf("decode event: structured mode: the body is not valid UTF-8 (byte %#x at offset %d); the JSON event format is UTF-8 text", data[i], i)
+	}
+	var e cloudevents.Event
+	if err := json.Unmarshal(data, &e); err != nil {
+		return cloudevents.Event{}, fmt.Errorf("decode event: structured mode: %w", err)
+	}
+	if e.SpecVersion() != cloudevents.VersionV1 {
+		return cloudevents.Event{}, fmt.Errorf("decode event: structured mode: specversion %q; only %s is read", e.SpecVersion(), cloudevents.VersionV1)
+	}
+	if err := fieldErrors(e); err != nil {
+		return cloudevents.Event{}, fmt.Errorf("decode event: structured mode: %w", err)
+	}
+	if err := e.Validate(); err != nil {
+		return cloudevents.Event{}, fmt.Errorf("decode event: structured mode: %w", err)
+	}
+	return e, nil
+}
+
+// isStructuredJSON reports whether data is a JSON object with a
+// specversion member: a structured-mode event sent without headers.
+func isStructuredJSON(data []byte) bool {
+	d := bytes.TrimLeft(data, " \t\r\n")
+	if len(d) == 0 || d[0] != '{' {
+		return false
+	}
+	var probe struct {
+		SpecVersion *json.RawMessage `json:"specversion"`
+	}
+	// An undecodable body is still structured mode if it says so; the
+	// decoder then reports exactly what is wrong with it.
+	_ = json.Unmarshal(d, &probe)
+	return probe.SpecVersion != nil || bytes.Contains(d, []byte(`"specversion"`))
+}
+
+func isJSONArray(data []byte) bool {
+	d := bytes.TrimLeft(data, " \t\r\n")
+	return len(d) > 0 && d[0] == '['
+}
+
+// fieldErrors returns the errors the SDK's setters recorded on e (an
+// invalid source or dataschema URI, a bad extension), which it would
+// otherwise carry unnoticed.
+func fieldErrors(e cloudevents.Event) error {
+	if len(e.FieldErrors) == 0 {
+		return nil
+	}
+	var parts []string
+	for _, field := range slices.Sorted(maps.Keys(e.FieldErrors)) {
+		parts = append(parts, field+": "+e.FieldErrors[field].Error())
+	}
+	return fmt.Errorf("invalid %s", strings.Join(parts, "; "))
+}
+
 // required checks the attributes CloudEvents requires. The SDK's Validate
 // also parses URIs and was a noticeable share of a hop; the setters used here
-// already keep values well-formed.
+// already keep values well-formed, and fieldErrors reports what they refused.
 func required(e cloudevents.Event) error {
 	var missing []string
 	if e.ID() == "" {
@@ -156,89 +324,96 @@ func required(e cloudevents.Event) error {
 	return nil
 }
 
-// message is a binding.Message over NATS headers and data.
-type message struct {
-	header  nats.Header
-	data    []byte
-	version spec.Version
-	format  format.Format
-}
-
-func newMessage(h nats.Header, data []byte) *message {
-	m := &message{header: h, data: data}
-	if ct := h.Get(headerContentType); strings.HasPrefix(ct, "application/cloudevents") {
-		m.format = format.Lookup(ct)
-	} else {
-		m.version = specs.Version(percentDecode(h.Get(specs.PrefixedSpecVersionName())))
+// headerValue returns the decoded value of header name: quoted strings
+// unescaped, then percent-decoded, and valid UTF-8. A header sent more than
+// once, or under names that differ only in case, must carry one value.
+func headerValue(h nats.Header, name string, values []string) (string, error) {
+	v, err := decodeValue(name, values[0])
+	if err != nil {
+		return "", err
 	}
-	return m
-}
-
-func (m *message) ReadEncoding() binding.Encoding {
-	switch {
-	case m.version != nil:
-		return binding.EncodingBinary
-	case m.format != nil:
-		return binding.EncodingStructured
+	for _, other := range values[1:] {
+		if o, err := decodeValue(name, other); err != nil || o != v {
+			return "", fmt.Errorf("header %s is sent %d times with different values", name, len(values))
+		}
 	}
-	return binding.EncodingUnknown
-}
-
-func (m *message) ReadStructured(ctx context.Context, w binding.StructuredWriter) error {
-	if m.format == nil {
-		return binding.ErrNotStructured
+	if strings.ToLower(name) == name {
+		return v, nil
 	}
-	return w.SetStructuredEvent(ctx, m.format, bytes.NewReader(m.data))
-}
-
-func (m *message) ReadBinary(_ context.Context, w binding.BinaryWriter) error {
-	if m.version == nil {
-		return binding.ErrNotBinary
-	}
-	for name, values := range m.header {
-		if len(values) == 0 {
+	// A name not in lower case: Ce-Id beside ce-id must agree.
+	for k, vs := range h {
+		if k == name || !strings.EqualFold(k, name) {
 			continue
 		}
-		value := percentDecode(values[0])
+		for _, other := range vs {
+			if o, err := decodeValue(k, other); err != nil || o != v {
+				return "", fmt.Errorf("headers %s and %s name the same attribute with different values", name, k)
+			}
+		}
+	}
+	return v, nil
+}
+
+// decodeValue decodes one header value as the binding asks (3.1.3.2).
+func decodeValue(name, raw string) (string, error) {
+	v := raw
+	if strings.IndexByte(v, '"') >= 0 {
 		var err error
-		if a := m.version.Attribute(name); a != nil {
-			err = w.SetAttribute(a, value)
-		} else if ext, ok := strings.CutPrefix(name, headerPrefix); ok {
-			err = w.SetExtension(ext, value)
-		}
-		if err != nil {
-			return err
+		if v, err = unquote(v); err != nil {
+			return "", fmt.Errorf("header %s: value %q: %w", name, raw, err)
 		}
 	}
-	if len(m.data) > 0 {
-		return w.SetData(bytes.NewReader(m.data))
+	v = percentDecode(v)
+	if !utf8.ValidString(v) {
+		i := invalidUTF8At([]byte(v))
+		return "", fmt.Errorf("header %s: value %q is not valid UTF-8 once percent-decoded (byte %#x at offset %d); the binding requires refusing it", name, raw, v[i], i)
 	}
-	return nil
+	return v, nil
 }
 
-func (m *message) Finish(error) error { return nil }
-
-// GetAttribute and GetExtension make message a binding.MessageMetadataReader,
-// which the SDK's ToEvent asks for.
-func (m *message) GetAttribute(k spec.Kind) (spec.Attribute, any) {
-	if m.version == nil {
-		return nil, nil
+// unquote unescapes the RFC 7230 quoted strings (section 3.2.6) in a header
+// value: the text between double quotes, with backslash escapes, stands for
+// itself; the rest is kept as is.
+func unquote(s string) (string, error) {
+	var b strings.Builder
+	b.Grow(len(s))
+	quoted := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"':
+			quoted = !quoted
+		case c == '\\' && quoted:
+			if i+1 == len(s) {
+				return "", fmt.Errorf("backslash at the end of a quoted string")
+			}
+			i++
+			b.WriteByte(s[i])
+		default:
+			b.WriteByte(c)
+		}
 	}
-	a := m.version.AttributeFromKind(k)
-	if a == nil {
-		return nil, nil
+	if quoted {
+		return "", fmt.Errorf("quoted string without its closing double quote")
 	}
-	if v := m.header.Values(headerName(a.Name())); len(v) > 0 {
-		return a, percentDecode(v[0])
-	}
-	return a, nil
+	return b.String(), nil
 }
 
-func (m *message) GetExtension(name string) any {
-	if v := m.header.Values(headerPrefix + name); len(v) > 0 {
-		return percentDecode(v[0])
+// invalidUTF8At returns the offset of the first byte of b that does not
+// begin a valid UTF-8 sequence.
+func invalidUTF8At(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
 	}
-	return nil
+	return 0
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
 
 // percentEncode escapes what the binding requires: space, '"', '%', control
@@ -271,7 +446,8 @@ func percentEncode(s string) string {
 
 func mustEscape(c byte) bool { return c <= ' ' || c == '"' || c == '%' || c >= 0x7F }
 
-// percentDecode undoes percentEncode; a malformed escape is kept as written.
+// percentDecode undoes percentEncode, upper- or lower-case hex, one round; a
+// malformed escape is kept as written.
 func percentDecode(s string) string {
 	if strings.IndexByte(s, '%') < 0 {
 		return s

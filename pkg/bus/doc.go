@@ -51,8 +51,20 @@
 //
 // # Wire format
 //
-// Events travel in the CloudEvents NATS binding's binary mode: every
-// attribute in a ce-<name> header, percent-encoded, datacontenttype in
-// content-type, the data as the message body. The trace context travels as
-// the distributed-tracing extension (ce-traceparent, ce-tracestate).
+// Events travel in the binary mode of the CloudEvents NATS protocol binding
+// 1.0.3: every attribute in a ce-<name> header, percent-encoded,
+// ce-datacontenttype and ce-dataschema included, the data as the message
+// body, and Nats-Msg-Id equal to the event id. There is no Content-Type
+// header: the binding keeps it for structured mode, and no NATS tool needs
+// it. The trace context travels as the distributed-tracing extension
+// (ce-traceparent, ce-tracestate).
+//
+// Inputs may come in either mode of the binding, from any conformant client
+// (sdk-go's JetStream protocol is tested as one): binary mode with header
+// names in any case, datacontenttype from ce-datacontenttype or
+// Content-Type, quoted and percent-encoded values; structured mode with
+// Content-Type application/cloudevents+json, or without headers when the
+// body is a JSON CloudEvent. Batched mode, other event formats, values that
+// are not UTF-8 once decoded and anything else that is not a CloudEvent 1.0
+// are dead-lettered at once, the reason saying what was wrong ([Decode]).
 package bus

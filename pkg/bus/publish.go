@@ -19,8 +19,8 @@ import (
 // e.g. while a stream leader is elected; the event id makes them safe.
 var publishAttempts = []time.Duration{0, 100 * time.Millisecond, 500 * time.Millisecond, 2 * time.Second}
 
-// Publish sends events in binary mode, with Nats-Msg-Id set to each event's
-// id, and returns once JetStream has acked every one; a repeated event
+// Publish sends events in binary mode (or structured, [WithStructuredMode]),
+// with Nats-Msg-Id set to each event's id, and returns once JetStream has acked every one; a repeated event
 // within the duplicate window is acked and dropped. Publishes go out
 // asynchronously, at most Config.MaxPending at a time. It returns ErrClosed
 // after Run has returned, and wraps ErrSubject when an event has no subject.
@@ -108,7 +108,7 @@ func (b *Bus) publish(ctx context.Context, events []cloudevents.Event) error {
 }
 
 func (b *Bus) send(p *pending) error {
-	msg, err := encode(p.subject, p.event)
+	msg, err := b.encode(p.subject, p.event)
 	if err != nil {
 		return err
 	}
