@@ -28,7 +28,7 @@ export function answerText(d) {
     case 'delivered': return `Svaret er leveret til kommunens økonomisystem${a.delivered_at ? ' den ' + dateTime(a.delivered_at) : ''}.`;
     case 'failed': return a.permanent
       ? 'Svaret kunne ikke leveres, og der forsøges ikke igen. Driften er underrettet.'
-      : `Levering af svaret mislykkedes (${a.attempts || 1} forsøg). Der forsøges igen automatisk.`;
+      : `Levering af svaret mislykkedes (${a.attempts || 1} forsøg). Der forsøges igen automatisk${a.next_attempt_at ? ' den ' + dateTime(a.next_attempt_at) : ''}.`;
     default: return 'Svaret er på vej til kommunens økonomisystem.';
   }
 }
@@ -49,6 +49,7 @@ export function documentView(id, ctx) {
   const invoiceBox = h('div', {id: 'invoice'}, h('p', null, 'Henter fakturaen …'));
   const findingsBox = h('section', {'aria-labelledby': 'findings-h', id: 'findings'});
   const historyBox = h('section', {'aria-labelledby': 'history-h', id: 'history'});
+  const flowBox = h('section', {'aria-labelledby': 'flow-h', id: 'flow'});
 
   const order = queueOrder();
   const ids = order.ids || [];
@@ -74,7 +75,7 @@ export function documentView(id, ctx) {
       h('dd', {class: 'shortcut-note'}, 'Genvejene virker ikke, mens du skriver i et felt.'))));
 
   const el = h('div', {class: 'document'}, nav, heading, subtitle, messages, status, actions, invoiceBox,
-    findingsBox, historyBox, shortcuts);
+    findingsBox, historyBox, flowBox, shortcuts);
 
   function say(node, {focus = true} = {}) {
     messages.replaceChildren(node);
@@ -166,6 +167,52 @@ export function documentView(id, ctx) {
 
     findingsBox.replaceChildren(h('h2', {id: 'findings-h'}, 'Fund fra valideringen'), findings());
     historyBox.replaceChildren(h('h2', {id: 'history-h'}, 'Historik'), history());
+    loadFlow();
+  }
+
+  // The flow is the document's way through the workers: a lane per worker,
+  // a row per step, the wait before it and each delivery attempt's HTTP
+  // status (GET /v1/documents/{id}/flow).
+  async function loadFlow() {
+    let flow;
+    try {
+      flow = await api(path + '/flow');
+    } catch (err) {
+      if (destroyed || (err instanceof ApiError && err.status === 401)) return;
+      flowBox.replaceChildren(h('h2', {id: 'flow-h'}, 'Forløb'), alert('error', null, errorText(err)));
+      return;
+    }
+    if (destroyed) return;
+    flowBox.replaceChildren(h('h2', {id: 'flow-h'}, 'Forløb'), flowTable(flow));
+  }
+
+  function flowTable(flow) {
+    const lanes = [['ingest', 'Modtagelse'], ['validate', 'Validering'], ['decide', 'Afgørelse'], ['respond', 'Svar']];
+    const steps = flow.steps || [];
+    return h('div', null,
+      flow.trace_id ? h('p', {class: 'form-hint'}, 'Sporings-id (trace id): ', h('code', {id: 'flow-trace'}, flow.trace_id)) : null,
+      steps.length ? h('div', {class: 'table--responsive-scroll', tabindex: '0', role: 'region', 'aria-labelledby': 'flow-h'},
+        h('table', {class: 'table table--compact flow', id: 'flow-table'},
+          h('thead', null, h('tr', null, h('th', {scope: 'col'}, 'Tidspunkt'), h('th', {scope: 'col'}, 'Ventetid'),
+            lanes.map(([, label]) => h('th', {scope: 'col', class: 'flow-lane'}, label)),
+            h('th', {scope: 'col'}, 'Hændelse'), h('th', {scope: 'col'}, 'HTTP'))),
+          h('tbody', null, steps.map((s) => h('tr', null,
+            h('td', {class: 'nowrap'}, dateTime(s.at)),
+            h('td', {class: 'nowrap'}, wait(s.duration_ms)),
+            lanes.map(([worker, label]) => h('td', {class: worker === s.worker ? 'flow-lane flow-here' : 'flow-lane'},
+              worker === s.worker ? h('span', {class: 'flow-dot', role: 'img', 'aria-label': label}) : null)),
+            h('td', null, (happenings[s.what] || s.what) + (s.attempt ? ` (forsøg ${s.attempt})` : '')),
+            h('td', null, s.status_code ? String(s.status_code) : '')))))) : h('p', null, 'Intet forløb endnu.'));
+  }
+
+  // wait says a duration in milliseconds as a person reads it.
+  function wait(ms) {
+    if (!ms) return '–';
+    if (ms < 1000) return `${ms} ms`;
+    if (ms < 60000) return `${(ms / 1000).toLocaleString('da-DK', {maximumFractionDigits: 1})} s`;
+    if (ms < 3600000) return `${Math.round(ms / 60000)} min.`;
+    if (ms < 86400000) return `${(ms / 3600000).toLocaleString('da-DK', {maximumFractionDigits: 1})} t.`;
+    return `${(ms / 86400000).toLocaleString('da-DK', {maximumFractionDigits: 1})} døgn`;
   }
 
   function findings() {

@@ -303,6 +303,16 @@ func deskScenario(t *testing.T, b *browser, s *system, base string) {
 	if strings.Contains(page, "0101001234") {
 		t.Error("the rendered invoice shows the CPR number before it was asked to")
 	}
+	// Forløb: the document's way through the workers, a lane per worker.
+	b.until("the flow rendered", `document.querySelectorAll('#flow-table tbody tr').length >= 2`)
+	lanes := value(b, "read the flow's lanes", chromedp.Evaluate[[]string](
+		`[...document.querySelectorAll('#flow-table tbody tr')].map(tr => tr.querySelector('.flow-here .flow-dot')?.getAttribute('aria-label') + ':' + tr.cells[tr.cells.length - 2].textContent)`))
+	if len(lanes) < 2 || lanes[0] != "Modtagelse:Modtaget" || lanes[1] != "Validering:Valideret" {
+		t.Errorf("the flow's steps are %q; want Modtaget in the lane Modtagelse, then Valideret in Validering", lanes)
+	}
+	if trace := b.text("#flow-trace"); len(trace) != 32 {
+		t.Errorf("the flow's trace id is %q; want 32 hex digits", trace)
+	}
 	b.axe("document")
 	b.screenshot("desk-document")
 
