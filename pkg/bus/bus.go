@@ -245,6 +245,7 @@ type options struct {
 	meter    metric.MeterProvider
 	store    idem.Store
 	subjects func(cloudevents.Event) (string, error)
+	types    func(subject string) []string
 }
 
 // WithLogger sets the logger, which should name the service; default
@@ -296,6 +297,23 @@ func WithSubjects(f func(cloudevents.Event) (string, error)) Option {
 	}
 }
 
+// WithEventTypes sets which event types a consumer's subject filter
+// matches, for the counters each handler has at 0 from the start
+// (efaktura_events_failed_total and the others, per event type): the
+// inverse of [WithSubjects]. Default: a subject without wildcards is the
+// one event type, as the default subjects are the types; a filter with
+// wildcards matches none the bus can name, and its counters appear at
+// their first event.
+func WithEventTypes(f func(subject string) []string) Option {
+	return func(o *options) error {
+		if f == nil {
+			return fmt.Errorf("%w: nil event types function", ErrOption)
+		}
+		o.types = f
+		return nil
+	}
+}
+
 // Bus publishes and consumes CloudEvents on one JetStream stream. It is safe
 // for concurrent use.
 type Bus struct {
@@ -306,6 +324,7 @@ type Bus struct {
 	tracer   trace.TracerProvider // nil without WithTelemetry: trace context is passed on, no spans made
 	store    idem.Store
 	subjects func(cloudevents.Event) (string, error)
+	types    func(subject string) []string // nil: the default of WithEventTypes
 	metrics  *metrics
 
 	mu       sync.Mutex
@@ -358,8 +377,8 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config, opts ...Option) (*Bus, 
 		}
 		o.store = kv
 	}
-	b := &Bus{cfg: cfg, nc: nc, js: js, log: o.logger, tracer: o.tracer, store: o.store, subjects: o.subjects}
-	if b.metrics, err = newMetrics(o.meter, cfg.Service, b.consumingRoutes); err != nil {
+	b := &Bus{cfg: cfg, nc: nc, js: js, log: o.logger, tracer: o.tracer, store: o.store, subjects: o.subjects, types: o.types}
+	if b.metrics, err = newMetrics(o.meter, cfg.Service, b.consumingRoutes, cfg.dlqStream()); err != nil {
 		return nil, err
 	}
 	return b, nil
