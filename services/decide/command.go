@@ -24,6 +24,11 @@ func Command() worker.Command {
 			if err != nil {
 				return err
 			}
+			if d.Telemetry != nil {
+				if err := w.Instrument(d.Telemetry.MeterProvider); err != nil {
+					return err
+				}
+			}
 			w.Register()
 			w.Routes(d.Mux)
 			// Not ready before the index holds the open documents: a list
