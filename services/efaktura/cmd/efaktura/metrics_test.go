@@ -1,14 +1,18 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/kp-efaktura/efaktura/pkg/bus/bustest"
 )
@@ -236,6 +240,120 @@ func TestMetricsAfterAFlow(t *testing.T) {
 			t.Errorf("/metrics lacks %s", name)
 		}
 	}
+	checkQueriesName(t, exported)
+	checkMetricsDocumented(t, exported)
+}
+
+// checkQueriesName: every metric the dashboard's panels and the alerts
+// query is one this scrape of efaktura up exports, or one Prometheus makes
+// (up) or the rules record.
+func checkQueriesName(t *testing.T, exported []string) {
+	t.Helper()
+	known := append(slices.Clone(exported), "up", "efaktura:alert_threshold")
+	raw, err := os.ReadFile("../../../../deploy/grafana/efaktura.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		Panels []struct {
+			Title   string `json:"title"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(raw, &dash); err != nil {
+		t.Fatalf("deploy/grafana/efaktura.json: %v", err)
+	}
+	var exprs []string
+	for _, p := range dash.Panels {
+		if len(p.Targets) == 0 {
+			t.Errorf("panel %q has no query", p.Title)
+		}
+		for _, q := range p.Targets {
+			exprs = append(exprs, q.Expr)
+		}
+	}
+	if len(dash.Panels) < 10 {
+		t.Errorf("the dashboard has %d panels", len(dash.Panels))
+	}
+	alerts, err := os.ReadFile("../../../../deploy/prometheus/alerts.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rules struct {
+		Groups []struct {
+			Rules []struct {
+				Expr string `yaml:"expr"`
+			} `yaml:"rules"`
+		} `yaml:"groups"`
+	}
+	if err := yaml.Unmarshal(alerts, &rules); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range rules.Groups {
+		for _, r := range g.Rules {
+			exprs = append(exprs, r.Expr)
+		}
+	}
+	for _, e := range exprs {
+		names := metricNames(e)
+		if len(names) == 0 && !strings.HasPrefix(e, "vector(") {
+			t.Errorf("no metric found in %q", e)
+		}
+		for _, n := range names {
+			if !slices.Contains(known, n) {
+				t.Errorf("%q queries %s, which efaktura up does not export", e, n)
+			}
+		}
+	}
+}
+
+var (
+	promStrings  = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+	promMatchers = regexp.MustCompile(`\{[^}]*\}|\[[^\]]*\]`)
+	promGrouping = regexp.MustCompile(`\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)`)
+	promIdent    = regexp.MustCompile(`[a-zA-Z_:][a-zA-Z0-9_:]*(\s*\()?`)
+	promKeywords = []string{"and", "or", "unless", "bool", "offset", "by", "without", "on", "ignoring", "group_left", "group_right", "inf", "nan"}
+)
+
+// metricNames returns the metric names a PromQL expression selects:
+// identifiers that are not functions, keywords, labels or strings.
+func metricNames(expr string) []string {
+	e := promStrings.ReplaceAllString(expr, "")
+	e = promMatchers.ReplaceAllString(e, " ")
+	e = promGrouping.ReplaceAllString(e, " ")
+	var out []string
+	for _, m := range promIdent.FindAllStringSubmatch(e, -1) {
+		if m[1] != "" || slices.Contains(promKeywords, strings.ToLower(m[0])) {
+			continue // a function or an aggregation, or a keyword
+		}
+		out = append(out, m[0])
+	}
+	return out
+}
+
+// checkMetricsDocumented: docs/operations.md's Metrics section names every
+// efaktura metric and the HTTP duration this scrape exports.
+func checkMetricsDocumented(t *testing.T, exported []string) {
+	t.Helper()
+	doc, err := os.ReadFile("../../../../docs/operations.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(doc), "\n## Metrics\n")
+	section, _, _ = strings.Cut(section, "\n## ")
+	for _, name := range exported {
+		if !strings.HasPrefix(name, "efaktura_") && !strings.HasPrefix(name, "http_server_") {
+			continue
+		}
+		if base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(name, "_bucket"), "_count"), "_sum"); base != name && slices.Contains(exported, base) {
+			continue // a histogram's series, documented by its family
+		}
+		if !strings.Contains(section, "`"+name+"`") && !strings.Contains(section, "`"+name+"{") {
+			t.Errorf("docs/operations.md's Metrics section does not name %s", name)
+		}
+	}
 }
 
 // issue12Metrics are the metrics issue 12 asks for by name.
@@ -259,4 +377,18 @@ func exportedNames(all []series) []string {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+func TestMetricNames(t *testing.T) {
+	for expr, want := range map[string][]string{
+		`max by (kommune) (efaktura_answers_parked)`: {"efaktura_answers_parked"},
+		`histogram_quantile(0.95, sum by (le, outcome) (rate(efaktura_delivery_duration_seconds_bucket{outcome!="x y"}[5m])))`: {"efaktura_delivery_duration_seconds_bucket"},
+		`(a > on() group_left() efaktura:alert_threshold{alert="A"}) and max by (consumer) (deriv(b[10m])) > 0`:                {"a", "efaktura:alert_threshold", "b"},
+		`up{job=~".*efaktura.*"} == 0`: {"up"},
+		`vector(86400)`:                {},
+	} {
+		if got := metricNames(expr); !slices.Equal(got, want) && len(got)+len(want) > 0 {
+			t.Errorf("metricNames(%q) = %q, want %q", expr, got, want)
+		}
+	}
 }
