@@ -19,7 +19,7 @@ TOOLS := $(CURDIR)/bin/tools
 # Benchmark flags; e.g. make bench BENCHFLAGS='-count 6' for benchstat.
 BENCHFLAGS ?= -count 3
 
-.PHONY: all build run test test-short test-alerts bench bench-scale vet fmt lint check-tree helm-lint tidy clean
+.PHONY: all build run test test-short test-alerts bench bench-scale vet fmt lint check-tree helm-lint tidy clean system-deps
 
 all: vet test build
 
@@ -32,11 +32,11 @@ build:
 
 ## run: build and run the whole system in one process on embedded defaults
 ## (NATS JetStream embedded, data under ./data; see bin/efaktura up -h)
-run: build
+run: system-deps build
 	bin/efaktura up
 
 ## test: every test of every module, with the race detector, and the alerts' unit tests
-test: $(TOOLS)/helm test-alerts
+test: system-deps $(TOOLS)/helm test-alerts
 	EFAKTURA_HELM=$(TOOLS)/helm $(GO) test -race -count=1 $(ALL_PKGS)
 
 ## test-alerts: promtool checks deploy/prometheus/alerts.yaml and runs its unit tests
@@ -68,6 +68,11 @@ fmt:
 
 lint: $(TOOLS)/staticcheck vet check-tree
 	$(TOOLS)/staticcheck $(ALL_PKGS)
+
+## system-deps: the Debian packages the Go toolchain cannot install, with
+## apt-get when missing: redis-server, and chromium for the desk's browser test
+system-deps:
+	.ci/system-deps
 
 ## check-tree: git tracks no binary (an executable that is not a #! script) and
 ## no file over 1 MiB outside testdata/

@@ -481,3 +481,19 @@ func with(e cloudevents.Event, f func(*cloudevents.Event)) cloudevents.Event {
 	f(&c)
 	return c
 }
+
+func TestSubjectTemplate(t *testing.T) {
+	for subject, want := range map[string]string{
+		"efaktura.0101.document.received":            "efaktura.{kommune}.document.received",
+		"efaktura.0851.answer.queued":                "efaktura.{kommune}.answer.queued",
+		"efaktura_bundle.0101.47ee7f53-3709-58f4.3":  "efaktura_bundle.{kommune}.{bundle_id}.{index}",
+		"efaktura.*.document.received":               "efaktura.*.document.received",
+		"efaktura_dlq.decide":                        "efaktura_dlq.decide",
+		"efaktura.01012.document.received":           "efaktura.01012.document.received",
+		"_efaktura.resumed.EFAKTURA.respond.answers": "_efaktura.resumed.EFAKTURA.respond.answers",
+	} {
+		if got := SubjectTemplate(subject); got != want {
+			t.Errorf("SubjectTemplate(%q) = %q; want %q", subject, got, want)
+		}
+	}
+}

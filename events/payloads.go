@@ -299,6 +299,13 @@ type Summary struct {
 	BillToName string `json:"bill_to_name"`
 	// Lines is the number of LINE elements.
 	Lines int `json:"lines"`
+	// DueDate is PAYMENT_TERMS/DUE_DATE, "YYYY-MM-DD"; empty when the
+	// document has no PAYMENT_TERMS (or was validated before summaries had
+	// it, issue 11).
+	DueDate string `json:"due_date,omitempty"`
+	// BilledFromName is BILLED_FROM/NAME_1, the supplier; empty for a
+	// document validated before summaries had it (issue 11).
+	BilledFromName string `json:"billed_from_name,omitempty"`
 }
 
 // DocumentValidated is the payload of [TypeDocumentValidated].
@@ -496,6 +503,12 @@ type AnswerFailed struct {
 	Error string `json:"error"`
 	// FailedAt is when the attempt failed.
 	FailedAt time.Time `json:"failed_at"`
+	// NextAttemptAt is when respond tries again by itself; nil when it does
+	// not (Permanent), or waits for something else than time.
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+	// StatusCode is the economy system's HTTP status; 0 when no response
+	// came (a network error, a timeout).
+	StatusCode int `json:"status_code,omitempty"`
 }
 
 // EconomySystem is a municipality's economy system (ERP), where answers go.

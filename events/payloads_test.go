@@ -77,7 +77,7 @@ func examples() map[string]any {
 			Sender: testSender, ReceiptNo: "OEH-2025-000412", DocumentNo: "F-2025-0412", DocumentType: DocumentInvoice,
 			Ruleset: "efaktura-2.1.0/r1", ValidatedAt: testAt.Add(2 * time.Second),
 			Summary: Summary{Currency: "DKK", TotalAmountInclVAT: "4431,25", DocumentDate: "2025-06-02",
-				BillToName: "Kærholm Kommune", Lines: 3},
+				BillToName: "Kærholm Kommune", Lines: 3, DueDate: "2025-07-02", BilledFromName: "Østbyens Hjælpemidler ApS"},
 		},
 		TypeDocumentRejected: DocumentRejected{
 			DocumentID: testDoc2, BundleID: testBundle, Kommune: testKommune, Reference: "OEH-BUNDT-2025-0412",
@@ -320,6 +320,7 @@ func TestSchemasRejectBadPayloads(t *testing.T) {
 		{TypeDocumentValidated, "document type as written", set("document_type", "FAKTURA")},
 		{TypeDocumentValidated, "error finding", set("findings", []any{finding("V26", "error")})},
 		{TypeDocumentValidated, "amount with a period", func(m map[string]any) { m["summary"].(map[string]any)["total_amount_incl_vat"] = "4431.25" }},
+		{TypeDocumentValidated, "due date not a date", func(m map[string]any) { m["summary"].(map[string]any)["due_date"] = "2.7.2025" }},
 		{TypeDocumentRejected, "no findings", set("findings", []any{})},
 		{TypeDocumentRejected, "only warnings", set("findings", []any{finding("V26", "warning")})},
 		{TypeDocumentRejected, "severity fatal", set("findings", []any{finding("V26", "fatal")})},

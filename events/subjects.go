@@ -2,6 +2,7 @@ package events
 
 import (
 	"fmt"
+	"strings"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/types"
@@ -96,4 +97,23 @@ func ValidKommune(k string) bool {
 		}
 	}
 	return true
+}
+
+// SubjectTemplate returns the low-cardinality form of a subject, for span
+// names and the messaging.destination.template attribute of the
+// OpenTelemetry messaging conventions: the kommune code and other ids
+// replaced by named placeholders, e.g. efaktura.{kommune}.document.received
+// and efaktura_bundle.{kommune}.{bundle_id}.{index}. A subject of another
+// kind is returned as it is, so it must not hold ids.
+func SubjectTemplate(subject string) string {
+	tokens := strings.Split(subject, ".")
+	switch {
+	case len(tokens) >= 3 && tokens[0] == subjectPrefix && ValidKommune(tokens[1]):
+		tokens[1] = "{kommune}"
+	case len(tokens) == 4 && tokens[0] == rawPrefix && ValidKommune(tokens[1]):
+		tokens[1], tokens[2], tokens[3] = "{kommune}", "{bundle_id}", "{index}"
+	default:
+		return subject
+	}
+	return strings.Join(tokens, ".")
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -245,6 +247,7 @@ type options struct {
 	meter    metric.MeterProvider
 	store    idem.Store
 	subjects func(cloudevents.Event) (string, error)
+	template func(subject string) string
 	types    func(subject string) []string
 }
 
@@ -314,6 +317,20 @@ func WithEventTypes(f func(subject string) []string) Option {
 	}
 }
 
+// WithSubjectTemplate sets how a subject reads with its ids replaced by
+// placeholders, e.g. efaktura.{kommune}.document.received: span names and
+// messaging.destination.template, so that no id is in a span name. Default:
+// the subject itself, for subjects that hold no ids.
+func WithSubjectTemplate(f func(subject string) string) Option {
+	return func(o *options) error {
+		if f == nil {
+			return fmt.Errorf("%w: nil subject template function", ErrOption)
+		}
+		o.template = f
+		return nil
+	}
+}
+
 // Bus publishes and consumes CloudEvents on one JetStream stream. It is safe
 // for concurrent use.
 type Bus struct {
@@ -324,6 +341,7 @@ type Bus struct {
 	tracer   trace.TracerProvider // nil without WithTelemetry: trace context is passed on, no spans made
 	store    idem.Store
 	subjects func(cloudevents.Event) (string, error)
+	template func(subject string) string
 	types    func(subject string) []string // nil: the default of WithEventTypes
 	metrics  *metrics
 
@@ -354,6 +372,7 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config, opts ...Option) (*Bus, 
 	o := options{
 		meter:    metricnoop.NewMeterProvider(),
 		subjects: func(e cloudevents.Event) (string, error) { return e.Type(), nil },
+		template: func(subject string) string { return subject },
 	}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
@@ -377,7 +396,7 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config, opts ...Option) (*Bus, 
 		}
 		o.store = kv
 	}
-	b := &Bus{cfg: cfg, nc: nc, js: js, log: o.logger, tracer: o.tracer, store: o.store, subjects: o.subjects, types: o.types}
+	b := &Bus{cfg: cfg, nc: nc, js: js, log: o.logger, tracer: o.tracer, store: o.store, subjects: o.subjects, template: o.template, types: o.types}
 	if b.metrics, err = newMetrics(o.meter, cfg.Service, b.consumingRoutes, cfg.dlqStream()); err != nil {
 		return nil, err
 	}
@@ -423,3 +442,17 @@ func (b *Bus) Idempotency() idem.Store { return b.store }
 
 // Config returns the effective configuration, defaults applied.
 func (b *Bus) Config() Config { return b.cfg }
+
+// destination describes subject for a messaging span: its template and the
+// NATS server the connection is on now.
+func (b *Bus) destination(subject string) telemetry.Destination {
+	d := telemetry.Destination{Name: subject}
+	if t := b.template(subject); t != subject {
+		d.Template = t
+	}
+	if host, port, err := net.SplitHostPort(b.nc.ConnectedAddr()); err == nil {
+		d.ServerAddress = host
+		d.ServerPort, _ = strconv.Atoi(port)
+	}
+	return d
+}

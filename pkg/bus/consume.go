@@ -319,7 +319,7 @@ func (b *Bus) startProcess(ctx context.Context, r *route, m jetstream.Msg, e clo
 		ctx = telemetry.ExtractEvent(ctx, e)
 		return ctx, trace.SpanFromContext(ctx)
 	}
-	return telemetry.StartProcess(ctx, b.tracer, m.Subject(), r.durable, e, deliveries)
+	return telemetry.StartProcess(ctx, b.tracer, b.destination(m.Subject()), r.durable, e, deliveries)
 }
 
 // claim, complete and release use the idempotency store for handlers that

@@ -54,7 +54,7 @@ func (b *Bus) publish(ctx context.Context, events []cloudevents.Event) error {
 		}
 		p := &pending{event: e, subject: subject}
 		if b.tracer != nil {
-			_, p.span = telemetry.StartPublish(ctx, b.tracer, subject, &p.event)
+			_, p.span = telemetry.StartPublish(ctx, b.tracer, b.destination(subject), &p.event)
 		} else {
 			telemetry.InjectEvent(ctx, &p.event)
 			p.span = trace.SpanFromContext(ctx)

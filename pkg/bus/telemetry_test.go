@@ -3,11 +3,13 @@ package bus
 import (
 	"context"
 	"io"
+	"net"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
@@ -28,7 +30,9 @@ func TestTraceContinuesAcrossThreeHops(t *testing.T) {
 	}
 	t.Cleanup(func() { tel.Shutdown(context.Background()) })
 	nc := natstest.Connect(t, natstest.Start(t))
-	b := newBus(t, nc, testConfig("trace"), WithTelemetry(tel))
+	// A template keeps ids out of span names; here it only marks them.
+	template := func(subject string) string { return subject + ".{tmpl}" }
+	b := newBus(t, nc, testConfig("trace"), WithTelemetry(tel), WithSubjectTemplate(template))
 	b.Handle("a", "t.1", EmitsOnly, forward("t.2"))
 	b.Handle("b", "t.2", EmitsOnly, forward("t.3"))
 	b.Handle("c", "t.3", EmitsOnly, forward("t.4"))
@@ -56,19 +60,31 @@ func TestTraceContinuesAcrossThreeHops(t *testing.T) {
 			t.Errorf("span %q is in trace %s, want the ingest trace %s", s.Name, s.SpanContext.TraceID(), root.SpanContext().TraceID())
 		}
 	}
+	host, port, _ := net.SplitHostPort(nc.ConnectedAddr())
 	for _, subject := range []string{"t.1", "t.2", "t.3"} {
 		var proc *tracetest.SpanStub
 		for i, s := range spans {
-			if s.Name == "process "+subject {
+			if s.Name == "process "+template(subject) {
 				proc = &spans[i]
 			}
 		}
 		if proc == nil {
-			t.Fatalf("no span %q among %d spans", "process "+subject, len(spans))
+			t.Fatalf("no span %q among %d spans", "process "+template(subject), len(spans))
 		}
 		parent, ok := byID[proc.Parent.SpanID()]
-		if !ok || parent.SpanKind != trace.SpanKindProducer || parent.Name != "send "+subject {
-			t.Errorf("parent of %q is %q (kind %v), want the producer span %q", proc.Name, parent.Name, parent.SpanKind, "send "+subject)
+		if !ok || parent.SpanKind != trace.SpanKindProducer || parent.Name != "send "+template(subject) {
+			t.Errorf("parent of %q is %q (kind %v), want the producer span %q", proc.Name, parent.Name, parent.SpanKind, "send "+template(subject))
+		}
+		for _, s := range []tracetest.SpanStub{*proc, parent} {
+			attrs := attribute.NewSet(s.Attributes...)
+			for key, want := range map[attribute.Key]string{
+				"messaging.destination.name": subject, "messaging.destination.template": template(subject),
+				"server.address": host, "server.port": port,
+			} {
+				if v, _ := attrs.Value(key); v.String() != want {
+					t.Errorf("%s: %s = %q; want %q", s.Name, key, v.String(), want)
+				}
+			}
 		}
 		if len(proc.Links) == 0 || proc.Links[0].SpanContext.SpanID() != proc.Parent.SpanID() {
 			t.Errorf("%q does not link its producer", proc.Name)

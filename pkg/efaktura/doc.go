@@ -57,6 +57,11 @@
 // document's CHECKSUM, the bundle's TOTAL_DOCUMENT_CHECKSUM and
 // NO_OF_DOCUMENTS. [Sample] builds valid bundles for tests and benchmarks.
 //
+// The same model reads: [Document.Invoice] returns a document's tree as an
+// [Invoice], values as written, so writing it gives the document back; and
+// [ReadDocument] reads one stored DOCUMENT element into a tree without
+// applying the rules, for a document validated before.
+//
 // # Personal data
 //
 // FINAL_CUSTOMER may hold a CPR number. Messages never quote it, and every

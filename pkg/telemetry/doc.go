@@ -11,7 +11,10 @@
 //     binary mode.
 //   - [StartPublish] and [StartProcess]: PRODUCER and CONSUMER spans for the bus
 //     runtime, following the OpenTelemetry messaging semantic conventions
-//     (v1.43.0, status Development) with messaging.system "nats".
+//     (v1.43.0, status Development) with messaging.system "nats": named
+//     "<operation> <destination template>" (send
+//     efaktura.{kommune}.document.received), so no kommune code or id is in a
+//     span name; the subject itself is messaging.destination.name.
 //   - [NewLogHandler]: a slog JSON handler that adds trace_id and span_id and
 //     masks CPR numbers.
 //

@@ -44,11 +44,12 @@ func ExampleStartProcess() {
 	e.SetID("f3b0c6de-3c1a-4c55-9d43-2b8f1a7e6a10")
 	e.SetSource("/ingest")
 	e.SetType("dk.efaktura.document.received")
-	_, send := telemetry.StartPublish(ctx, tel.TracerProvider, "efaktura.received", &e)
+	dest := telemetry.Destination{Name: "efaktura.0101.document.received", Template: "efaktura.{kommune}.document.received"}
+	_, send := telemetry.StartPublish(ctx, tel.TracerProvider, dest, &e)
 	send.End() // after JetStream's ack
 
 	// validate receives e (its ce-traceparent header) and processes it.
-	_, process := telemetry.StartProcess(ctx, tel.TracerProvider, "efaktura.received", "validate-received", e, 1)
+	_, process := telemetry.StartProcess(ctx, tel.TracerProvider, dest, "validate-received", e, 1)
 	process.End()
 
 	s := spans.GetSpans()
@@ -58,8 +59,8 @@ func ExampleStartProcess() {
 	fmt.Println("child of send:", s[1].Parent.SpanID() == s[0].SpanContext.SpanID())
 	fmt.Println("linked to send:", s[1].Links[0].SpanContext.SpanID() == s[0].SpanContext.SpanID())
 	// Output:
-	// send efaktura.received producer
-	// process efaktura.received consumer
+	// send efaktura.{kommune}.document.received producer
+	// process efaktura.{kommune}.document.received consumer
 	// same trace: true
 	// child of send: true
 	// linked to send: true

@@ -29,58 +29,97 @@ const MessagingSystem = "nats"
 // registered messaging.servicebus.message.delivery_count.
 const DeliveryCountKey = attribute.Key("messaging.nats.message.delivery_count")
 
-// StartPublish starts a PRODUCER span named "send <subject>" as a child of
-// the span in ctx (if any) and injects its context into e, which the caller
-// then publishes: e's creation context is this span, as the messaging
-// conventions want of a "send" PRODUCER span. Attributes:
+// Destination is where a message goes or came from, as the messaging
+// conventions describe it on a span.
+type Destination struct {
+	// Name is the subject: messaging.destination.name.
+	Name string
+	// Template is the subject with its ids replaced by placeholders, e.g.
+	// efaktura.{kommune}.document.received: messaging.destination.template,
+	// and the span name's destination. Empty when Name holds no id.
+	Template string
+	// ServerAddress and ServerPort are the NATS server the client is
+	// connected to: server.address and server.port; left out when empty or
+	// 0.
+	ServerAddress string
+	ServerPort    int
+}
+
+// spanName is "<operation> <destination>": the template, so that a span
+// name never holds a kommune code or an id.
+func (d Destination) spanName(operation string) string {
+	if d.Template != "" {
+		return operation + " " + d.Template
+	}
+	return operation + " " + d.Name
+}
+
+func (d Destination) attrs() []attribute.KeyValue {
+	attrs := []attribute.KeyValue{semconv.MessagingDestinationName(d.Name)}
+	if d.Template != "" {
+		attrs = append(attrs, semconv.MessagingDestinationTemplate(d.Template))
+	}
+	if d.ServerAddress != "" {
+		attrs = append(attrs, semconv.ServerAddress(d.ServerAddress))
+	}
+	if d.ServerPort > 0 {
+		attrs = append(attrs, semconv.ServerPort(d.ServerPort))
+	}
+	return attrs
+}
+
+// StartPublish starts a PRODUCER span named "send <destination template>"
+// as a child of the span in ctx (if any) and injects its context into e,
+// which the caller then publishes: e's creation context is this span, as
+// the messaging conventions want of a "send" PRODUCER span. Attributes:
 // messaging.operation.type and .name "send", messaging.system "nats",
-// messaging.destination.name subject, messaging.message.id and
-// cloudevents.event_id the event id, cloudevents.event_type, and
-// cloudevents.event_subject when set. Never the event data.
+// messaging.destination.name and .template, server.address and .port,
+// messaging.message.id and cloudevents.event_id the event id,
+// cloudevents.event_type, and cloudevents.event_subject when set. Never the
+// event data.
 //
 // A nil tp starts no recording span but still propagates the trace of ctx.
 // The returned span masks CPR numbers in whatever is set on it later (see
 // the package documentation); the returned context holds it. The caller
 // ends the span once the broker has acked (or refused) the message.
-func StartPublish(ctx context.Context, tp trace.TracerProvider, subject string, e *event.Event) (context.Context, trace.Span) {
-	attrs := []attribute.KeyValue{
+func StartPublish(ctx context.Context, tp trace.TracerProvider, dest Destination, e *event.Event) (context.Context, trace.Span) {
+	attrs := append([]attribute.KeyValue{
 		semconv.MessagingOperationTypeSend,
 		semconv.MessagingOperationName("send"),
 		semconv.MessagingSystemKey.String(MessagingSystem),
-		semconv.MessagingDestinationName(subject),
-	}
+	}, dest.attrs()...)
 	if e != nil {
 		attrs = append(attrs, eventAttrs(*e)...)
 	}
-	ctx, span := start(ctx, tp, "send "+subject, trace.SpanKindProducer, attrs)
+	ctx, span := start(ctx, tp, dest.spanName("send"), trace.SpanKindProducer, attrs)
 	InjectEvent(ctx, e)
 	return ctx, span
 }
 
-// StartProcess starts a CONSUMER span named "process <subject>" for handling
-// one delivered event. It continues the producer's trace: the span context
-// extracted from e is the parent, which the conventions allow for
-// single-message processing, and also a link, which is what they recommend
-// in general (so tools that follow only links still find the producer). When
-// ctx already holds a span, that ambient span is linked too. Without a valid
-// trace context in e, the span is a child of ctx's span, or a new root.
+// StartProcess starts a CONSUMER span named "process <destination
+// template>" for handling one delivered event. It continues the producer's
+// trace: the span context extracted from e is the parent, which the
+// conventions allow for single-message processing, and also a link, which
+// is what they recommend in general (so tools that follow only links still
+// find the producer). When ctx already holds a span, that ambient span is
+// linked too. Without a valid trace context in e, the span is a child of
+// ctx's span, or a new root.
 //
 // Attributes: messaging.operation.type and .name "process",
-// messaging.system "nats", messaging.destination.name subject,
-// messaging.consumer.group.name the durable consumer (when not empty),
-// messaging.message.id and cloudevents.event_id the event id,
-// cloudevents.event_type, cloudevents.event_subject when set, and
-// [DeliveryCountKey] when deliveries > 0. Never the event data.
+// messaging.system "nats", messaging.destination.name and .template,
+// server.address and .port, messaging.consumer.group.name the durable
+// consumer (when not empty), messaging.message.id and cloudevents.event_id
+// the event id, cloudevents.event_type, cloudevents.event_subject when set,
+// and [DeliveryCountKey] when deliveries > 0. Never the event data.
 //
 // A nil tp starts no recording span but still propagates the producer's
 // trace. The returned span masks CPR numbers as [StartPublish]'s does.
-func StartProcess(ctx context.Context, tp trace.TracerProvider, subject, consumer string, e event.Event, deliveries uint64) (context.Context, trace.Span) {
-	attrs := []attribute.KeyValue{
+func StartProcess(ctx context.Context, tp trace.TracerProvider, dest Destination, consumer string, e event.Event, deliveries uint64) (context.Context, trace.Span) {
+	attrs := append([]attribute.KeyValue{
 		semconv.MessagingOperationTypeProcess,
 		semconv.MessagingOperationName("process"),
 		semconv.MessagingSystemKey.String(MessagingSystem),
-		semconv.MessagingDestinationName(subject),
-	}
+	}, dest.attrs()...)
 	if consumer != "" {
 		attrs = append(attrs, semconv.MessagingConsumerGroupName(consumer))
 	}
@@ -99,7 +138,7 @@ func StartProcess(ctx context.Context, tp trace.TracerProvider, subject, consume
 		}
 		ctx = trace.ContextWithRemoteSpanContext(ctx, producer)
 	}
-	return start(ctx, tp, "process "+subject, trace.SpanKindConsumer, attrs, links...)
+	return start(ctx, tp, dest.spanName("process"), trace.SpanKindConsumer, attrs, links...)
 }
 
 // eventAttrs are the identifiers of e that go on a span; never its data.

@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -49,18 +50,19 @@ func TestThreeHops(t *testing.T) {
 	p, exp := startRecording(t)
 	tp := p.TracerProvider
 
-	type hop struct{ subject, consumer, id, typ, docID string }
+	type hop struct{ subject, template, consumer, id, typ, docID string }
 	hops := []hop{
-		{"efaktura.received", "validate-received", "9d1c7b0e-2f4a-4c8e-9b1a-3c5d7e9f0a12", "dk.efaktura.document.received", "doc-1"},
-		{"efaktura.validated", "decide-validated", "id-2", "dk.efaktura.document.validated", "doc-1"},
-		{"efaktura.decided", "respond-decided", "id-3", "dk.efaktura.document.decided", ""},
+		{"efaktura.0101.document.received", "efaktura.{kommune}.document.received", "validate-received", "9d1c7b0e-2f4a-4c8e-9b1a-3c5d7e9f0a12", "dk.efaktura.document.received", "doc-1"},
+		{"efaktura.0101.document.validated", "efaktura.{kommune}.document.validated", "decide-validated", "id-2", "dk.efaktura.document.validated", "doc-1"},
+		{"efaktura.decided", "", "respond-decided", "id-3", "dk.efaktura.document.decided", ""},
 	}
 
 	ctx := context.Background()
 	for i, h := range hops {
 		e := newEvent(t, h.id, h.typ, h.docID)
 		var pub trace.Span
-		_, pub = StartPublish(ctx, tp, h.subject, &e)
+		dest := Destination{Name: h.subject, Template: h.template, ServerAddress: "127.0.0.1", ServerPort: 4222}
+		_, pub = StartPublish(ctx, tp, dest, &e)
 		if got, want := e.Extensions()["traceparent"], traceparent(pub.SpanContext()); got != want {
 			t.Errorf("hop %d: traceparent = %v, want the producer span's %q", i, got, want)
 		}
@@ -68,7 +70,7 @@ func TestThreeHops(t *testing.T) {
 		if i > 0 {
 			trace.SpanFromContext(ctx).End() // the previous process span
 		}
-		ctx, _ = StartProcess(context.Background(), tp, h.subject, h.consumer, transport(t, e), uint64(i+1))
+		ctx, _ = StartProcess(context.Background(), tp, dest, h.consumer, transport(t, e), uint64(i+1))
 	}
 	trace.SpanFromContext(ctx).End()
 
@@ -83,13 +85,15 @@ func TestThreeHops(t *testing.T) {
 	traceID := spans[0].SpanContext.TraceID()
 	var prevProcess tracetest.SpanStub
 	for i, h := range hops {
-		pub, ok := byName["send "+h.subject]
+		// The template names the span, so no kommune code is in it.
+		destination := cmp.Or(h.template, h.subject)
+		pub, ok := byName["send "+destination]
 		if !ok {
-			t.Fatalf("no span %q in %v", "send "+h.subject, names(spans))
+			t.Fatalf("no span %q in %v", "send "+destination, names(spans))
 		}
-		proc, ok := byName["process "+h.subject]
+		proc, ok := byName["process "+destination]
 		if !ok {
-			t.Fatalf("no span %q in %v", "process "+h.subject, names(spans))
+			t.Fatalf("no span %q in %v", "process "+destination, names(spans))
 		}
 		for _, s := range []tracetest.SpanStub{pub, proc} {
 			if s.SpanContext.TraceID() != traceID {
@@ -121,6 +125,8 @@ func TestThreeHops(t *testing.T) {
 			attribute.String("messaging.operation.name", "send"),
 			attribute.String("messaging.system", "nats"),
 			attribute.String("messaging.destination.name", h.subject),
+			attribute.String("server.address", "127.0.0.1"),
+			attribute.Int("server.port", 4222),
 			attribute.String("messaging.message.id", h.id),
 			attribute.String("cloudevents.event_id", h.id),
 			attribute.String("cloudevents.event_type", h.typ),
@@ -130,11 +136,17 @@ func TestThreeHops(t *testing.T) {
 			attribute.String("messaging.operation.name", "process"),
 			attribute.String("messaging.system", "nats"),
 			attribute.String("messaging.destination.name", h.subject),
+			attribute.String("server.address", "127.0.0.1"),
+			attribute.Int("server.port", 4222),
 			attribute.String("messaging.consumer.group.name", h.consumer),
 			attribute.String("messaging.message.id", h.id),
 			attribute.String("cloudevents.event_id", h.id),
 			attribute.String("cloudevents.event_type", h.typ),
 			attribute.Int64("messaging.nats.message.delivery_count", int64(i+1)),
+		}
+		if h.template != "" {
+			wantPub = append(wantPub, attribute.String("messaging.destination.template", h.template))
+			wantProc = append(wantProc, attribute.String("messaging.destination.template", h.template))
 		}
 		if h.docID != "" {
 			wantPub = append(wantPub, attribute.String("cloudevents.event_subject", h.docID))
@@ -171,11 +183,11 @@ func TestStartProcessWithoutTraceContext(t *testing.T) {
 	e := newEvent(t, "id-1", "dk.efaktura.test", "")
 
 	// No ambient span: a new root, no links.
-	_, span := StartProcess(context.Background(), p.TracerProvider, "s", "c", e, 1)
+	_, span := StartProcess(context.Background(), p.TracerProvider, Destination{Name: "s"}, "c", e, 1)
 	span.End()
 	// An ambient span and no trace context in the event: its child.
 	actx, ambient := p.TracerProvider.Tracer("test").Start(context.Background(), "fetch")
-	_, child := StartProcess(actx, p.TracerProvider, "s", "c", e, 1)
+	_, child := StartProcess(actx, p.TracerProvider, Destination{Name: "s"}, "c", e, 1)
 	child.End()
 	ambient.End()
 
@@ -194,11 +206,11 @@ func TestStartProcessWithoutTraceContext(t *testing.T) {
 func TestStartProcessLinksAmbientSpan(t *testing.T) {
 	p, exp := startRecording(t)
 	e := newEvent(t, "id-1", "dk.efaktura.test", "")
-	_, pub := StartPublish(context.Background(), p.TracerProvider, "s", &e)
+	_, pub := StartPublish(context.Background(), p.TracerProvider, Destination{Name: "s"}, &e)
 	pub.End()
 
 	actx, ambient := p.TracerProvider.Tracer("test").Start(context.Background(), "fetch")
-	_, proc := StartProcess(actx, p.TracerProvider, "s", "c", e, 1)
+	_, proc := StartProcess(actx, p.TracerProvider, Destination{Name: "s"}, "c", e, 1)
 	proc.End()
 	ambient.End()
 
@@ -219,12 +231,12 @@ func TestNilTracerProviderPropagates(t *testing.T) {
 	e1 := newEvent(t, "id-1", "dk.efaktura.test", "")
 	InjectEvent(ctx, &e1)
 
-	pctx, proc := StartProcess(context.Background(), nil, "s", "c", e1, 1)
+	pctx, proc := StartProcess(context.Background(), nil, Destination{Name: "s"}, "c", e1, 1)
 	if proc.IsRecording() {
 		t.Errorf("span of a nil provider is recording")
 	}
 	e2 := newEvent(t, "id-2", "dk.efaktura.test", "")
-	_, pub := StartPublish(pctx, nil, "t", &e2)
+	_, pub := StartPublish(pctx, nil, Destination{Name: "t"}, &e2)
 	pub.End()
 	proc.End()
 	if got, want := e2.Extensions()["traceparent"], traceparent(sc); got != want {
@@ -238,7 +250,7 @@ func TestSpansMaskCPR(t *testing.T) {
 	p, exp := startRecording(t)
 	const uuidLikeCPR = "ab010190-1234-4abc-8def-0123456789ab" // contains "010190-1234"
 	e := newEvent(t, uuidLikeCPR, "dk.efaktura.test", "0101901234")
-	ctx, span := StartPublish(context.Background(), p.TracerProvider, "efaktura.cpr.0101901234", &e)
+	ctx, span := StartPublish(context.Background(), p.TracerProvider, Destination{Name: "efaktura.cpr.0101901234"}, &e)
 	span.SetAttributes(
 		attribute.String("note", "for 010190-1234"),
 		attribute.StringSlice("list", []string{"ok", "0101901234"}),

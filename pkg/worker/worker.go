@@ -365,7 +365,7 @@ func Connect(ctx context.Context, nc *nats.Conn, cfg Config, tel *telemetry.Prov
 	if len(bc.Subjects) == 0 {
 		bc.Subjects = events.StreamSubjects()
 	}
-	opts := []bus.Option{bus.WithLogger(log), bus.WithTelemetry(tel), bus.WithSubjects(events.SubjectOf), bus.WithEventTypes(eventTypes)}
+	opts := []bus.Option{bus.WithLogger(log), bus.WithTelemetry(tel), bus.WithSubjects(events.SubjectOf), bus.WithSubjectTemplate(events.SubjectTemplate), bus.WithEventTypes(eventTypes)}
 	if cfg.RedisURL != "" {
 		ro, err := redis.ParseURL(cfg.RedisURL)
 		if err != nil {

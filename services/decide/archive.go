@@ -110,6 +110,43 @@ func (a *archive) get(ctx context.Context, k string) (*AuditSummary, error) {
 	return &s, nil
 }
 
+// addHistory appends e to the history of the summary under k, by
+// compare-and-set, up to attempts times; [ErrUnknownDocument] when there
+// is none. The archive stream's copy, appended when the document was
+// archived, stays as it was. The bucket's TTL counts from the last write,
+// so the summary is kept for the archive retention from then.
+func (a *archive) addHistory(ctx context.Context, k string, e Entry, attempts int) error {
+	for range attempts {
+		cur, err := a.kv.Get(ctx, k)
+		if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
+			return ErrUnknownDocument
+		}
+		if err != nil {
+			return fmt.Errorf("read archived document %s: %w", k, err)
+		}
+		var s AuditSummary
+		if err := json.Unmarshal(cur.Value(), &s); err != nil {
+			return fmt.Errorf("read archived document %s: revision %d: %w", k, cur.Revision(), err)
+		}
+		if e.State == "" {
+			e.State = s.State
+		}
+		s.History = append(s.History, e)
+		data, err := json.Marshal(&s)
+		if err != nil {
+			return fmt.Errorf("archive document %s: %w", k, err)
+		}
+		_, err = a.kv.Update(ctx, k, data, cur.Revision())
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, jetstream.ErrKeyExists) && !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+			return fmt.Errorf("archive document %s: bucket %s: %w", k, ArchiveBucket, err)
+		}
+	}
+	return fmt.Errorf("%w: history of archived document %s, %d attempts", ErrConflict, k, attempts)
+}
+
 // has reports whether the document under k is archived.
 func (a *archive) has(ctx context.Context, k string) (bool, error) {
 	_, err := a.kv.Get(ctx, k)

@@ -122,7 +122,10 @@ func (r *Record) Audit() *AuditSummary {
 		}
 	}
 	for i, e := range r.History {
-		a.History[i] = Entry{At: e.At, What: e.What, State: e.State, By: cpr.Mask(e.By), Detail: cpr.Mask(e.Detail)}
+		// Field by field: a text added to Entry later is not archived
+		// unmasked by accident.
+		a.History[i] = Entry{At: e.At, What: e.What, State: e.State, By: cpr.Mask(e.By), Detail: cpr.Mask(e.Detail),
+			Attempt: e.Attempt, StatusCode: e.StatusCode}
 	}
 	return a
 }

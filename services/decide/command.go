@@ -5,6 +5,7 @@ import (
 	"flag"
 
 	"github.com/kp-efaktura/efaktura/pkg/worker"
+	"github.com/kp-efaktura/efaktura/services/decide/desk"
 )
 
 // Command is the decide worker as a process: bin/decide runs it, and
@@ -20,7 +21,7 @@ func Command() worker.Command {
 				"how long answered documents' audit summaries are kept; 0 for the default 6 years, 52596h (env DECIDE_ARCHIVE_RETENTION)")
 		},
 		Setup: func(ctx context.Context, d *worker.Deps) error {
-			w, err := New(ctx, d.Bus, d.Tenants, cfg, WithLogger(d.Log))
+			w, err := New(ctx, d.Bus, d.Tenants, cfg, WithLogger(d.Log), WithTenants(d.Tenants))
 			if err != nil {
 				return err
 			}
@@ -31,6 +32,9 @@ func Command() worker.Command {
 			}
 			w.Register()
 			w.Routes(d.Mux)
+			// The caseworker's desk, at / on the same origin as the API
+			// it uses (package desk).
+			desk.Routes(d.Mux)
 			// Not ready before the index holds the open documents: a list
 			// would miss some (issue 10).
 			d.AddCheck(worker.Check{Name: "document index", Ready: w.Ready})

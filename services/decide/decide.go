@@ -14,6 +14,7 @@ import (
 	"github.com/kp-efaktura/efaktura/pkg/bus"
 	"github.com/kp-efaktura/efaktura/pkg/cpr"
 	"github.com/kp-efaktura/efaktura/pkg/kvwatch"
+	"github.com/kp-efaktura/efaktura/pkg/rawdoc"
 	"github.com/kp-efaktura/efaktura/pkg/tenant"
 )
 
@@ -135,6 +136,7 @@ type Option func(*options) error
 type options struct {
 	log       *slog.Logger
 	now       func() time.Time
+	tenants   Tenants
 	markerTTL time.Duration   // for tests; default markerTTL
 	loadGate  <-chan struct{} // for tests: the index is not loaded before it is closed
 }
@@ -147,6 +149,25 @@ func WithLogger(l *slog.Logger) Option {
 			return fmt.Errorf("%w: nil logger", ErrOption)
 		}
 		o.log = l
+		return nil
+	}
+}
+
+// Tenants is what decide reads of the municipality registry: a
+// municipality's record, for GET /v1/me. *tenant.Registry implements it.
+type Tenants interface {
+	Get(kommune string) (tenant.Tenant, bool)
+}
+
+// WithTenants sets the municipality registry that GET /v1/me reads the
+// caseworker's municipality and its service agreements from; without it,
+// /v1/me says only who the token is.
+func WithTenants(t Tenants) Option {
+	return func(o *options) error {
+		if t == nil {
+			return fmt.Errorf("%w: nil tenants", ErrOption)
+		}
+		o.tenants = t
 		return nil
 	}
 }
@@ -167,12 +188,14 @@ func WithClock(now func() time.Time) Option {
 // API. It is safe for concurrent use, and any number of replicas may run
 // against the same bucket.
 type Worker struct {
-	cfg   Config
-	bus   *bus.Bus
-	auth  Authenticator
-	store *store
-	log   *slog.Logger
-	now   func() time.Time
+	cfg     Config
+	bus     *bus.Bus
+	auth    Authenticator
+	store   *store
+	raw     *rawdoc.Reader
+	tenants Tenants // nil without WithTenants
+	log     *slog.Logger
+	now     func() time.Time
 	// metrics is nil until [Worker.Instrument].
 	metrics *metrics
 }
@@ -233,6 +256,7 @@ func New(ctx context.Context, b *bus.Bus, auth Authenticator, cfg Config, opts .
 	}
 	w := &Worker{
 		cfg: cfg, bus: b, auth: auth,
+		raw: rawdoc.New(b.JetStream()), tenants: o.tenants,
 		log: o.log.With("component", "decide"),
 		now: o.now,
 	}
@@ -298,7 +322,8 @@ func (w *Worker) Register() {
 
 // meta is the Meta of a bus input.
 func (w *Worker) meta(in cloudevents.Event) Meta {
-	return Meta{Now: w.now().UTC(), TraceID: TraceIDOf(in)}
+	traceID, traceParent := TraceOf(in)
+	return Meta{Now: w.now().UTC(), TraceID: traceID, TraceParent: traceParent}
 }
 
 // classify turns a handler error into the bus's terms: an invalid event is

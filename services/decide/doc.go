@@ -12,7 +12,8 @@
 //
 // Records change only through the pure transitions of handle.go
 // ([Received], [Validated], [TechnicallyRejected], [ApplyVerdict],
-// [AnswerParked], [AnswerDelivered], [AnswerFailed]) and are written only by
+// [AnswerParked], [AnswerDelivered], [AnswerFailed], and
+// [PersonalDataRead], the access log of reveals) and are written only by
 // compare-and-set (kv.Create for a new key, kv.Update at the revision read
 // otherwise; a conflict re-reads and re-applies), so any number of decide
 // replicas may run at once.
@@ -52,12 +53,23 @@
 //
 // # HTTP
 //
-// [Worker.Routes] serves the caseworkers' API: POST
-// /v1/documents/{id}/verdict; GET /v1/documents, the open documents from
-// the replica's index (the queue, with state=awaiting_verdict, newest
-// last, paginated, CPR numbers masked); GET /v1/documents/{id}, an open
-// document's record or an archived one's summary; and GET /v1/archive,
-// the archived documents from the archive stream, oldest first, a page at
-// a time with a cursor. A caseworker sees only their own municipality's
-// documents; another's answer 404 or are left out of lists.
+// [Worker.Routes] serves the caseworkers' API: GET /v1/me, who the token
+// is and whether the municipality's answers can reach its economy system;
+// GET /v1/documents, the open documents from the replica's index as
+// [Item]s (the queue, with state=awaiting_verdict: supplier, amount, due
+// date, overdue in Danish bank days; filtered by q, document_type and
+// overdue, sorted by due date, receipt or amount, paginated, CPR numbers
+// masked); GET /v1/documents/{id}, an open document's item or an archived
+// one's summary; GET /v1/documents/{id}/invoice and /original, the
+// document's content read from the raw store (pkg/rawdoc) for as long as
+// it keeps it, CPR numbers masked unless revealed, and every reveal in the
+// document's history; POST /v1/documents/{id}/verdict and POST
+// /v1/verdicts, one verdict on one document or on up to 1000, through the
+// same path; and GET /v1/archive, the archived documents from the archive
+// stream, oldest first, a page at a time with a cursor. A caseworker sees
+// only their own municipality's documents; another's answer 404 or are
+// left out of lists.
+//
+// The caseworkers' desk, a web UI that uses only this public API, is
+// package desk; decide's [Command] serves it on the same mux, at /.
 package decide

@@ -47,6 +47,9 @@ type Meta struct {
 	// TraceID is the input's W3C trace id (32 hex digits), kept by a record
 	// the input creates or that has none yet; empty when unknown.
 	TraceID string
+	// TraceParent is the input's W3C traceparent, kept with TraceID: the
+	// span a verdict given over HTTP continues the document's trace from.
+	TraceParent string
 }
 
 // Limits of a verdict; see [CheckVerdict].
@@ -88,14 +91,14 @@ func checkIDs(eventType, kommune, id string) error {
 	return nil
 }
 
-// TraceIDOf returns the W3C trace id carried by e's traceparent extension,
-// or "" when e has none.
-func TraceIDOf(e cloudevents.Event) string {
+// TraceOf returns the W3C trace id and traceparent carried by e's
+// traceparent extension, or "" and "" when e has no valid one.
+func TraceOf(e cloudevents.Event) (traceID, traceParent string) {
 	sc := trace.SpanContextFromContext(telemetry.ExtractEvent(context.Background(), e))
-	if !sc.TraceID().IsValid() {
-		return ""
+	if !sc.IsValid() {
+		return "", ""
 	}
-	return sc.TraceID().String()
+	return sc.TraceID().String(), fmt.Sprintf("00-%s-%s-%s", sc.TraceID(), sc.SpanID(), sc.TraceFlags())
 }
 
 // addHistory inserts e in r's history in order of time, after the entries
@@ -110,7 +113,7 @@ func addHistory(r *Record, e Entry) {
 
 func newRecord(kommune, id string, m Meta) *Record {
 	return &Record{
-		ID: id, Kommune: kommune, TraceID: m.TraceID,
+		ID: id, Kommune: kommune, TraceID: m.TraceID, TraceParent: m.TraceParent,
 		Answer:    Answer{Status: StatusPending},
 		CreatedAt: m.Now, UpdatedAt: m.Now,
 	}
@@ -120,7 +123,7 @@ func newRecord(kommune, id string, m Meta) *Record {
 func touch(r *Record, m Meta) {
 	r.UpdatedAt = m.Now
 	if r.TraceID == "" {
-		r.TraceID = m.TraceID
+		r.TraceID, r.TraceParent = m.TraceID, m.TraceParent
 	}
 }
 
@@ -147,6 +150,10 @@ func Received(r *Record, p events.DocumentReceived, m Meta) (*Record, error) {
 		}
 	}
 	n.Index, n.ReceivedAt = p.Index, p.ReceivedAt
+	if p.Raw.Subject != "" {
+		ref := p.Raw
+		n.Raw = &ref
+	}
 	touch(n, m)
 	addHistory(n, Entry{At: p.ReceivedAt, What: WhatReceived, State: StateReceived, By: byIngest})
 	return n, nil
@@ -504,6 +511,20 @@ func answer(r *Record, eventType, kommune, id string, at time.Time, final bool) 
 	return r.clone(), nil
 }
 
+// PersonalDataRead records in r's history that who read the document's
+// personal data at m.Now: what is [WhatCPRRevealed] or [WhatOriginalRead].
+// Unlike the other transitions it is not idempotent: every read is one
+// entry, an access log. It returns [ErrUnknownDocument] when r is nil.
+func PersonalDataRead(r *Record, what, who string, m Meta) (*Record, error) {
+	if r == nil {
+		return nil, ErrUnknownDocument
+	}
+	n := r.clone()
+	touch(n, m)
+	addHistory(n, Entry{At: m.Now, What: what, State: n.State, By: who})
+	return n, nil
+}
+
 // AnswerParked applies answer.parked: respond holds the answer until the
 // municipality's service agreements allow it. It returns nil when nothing
 // changes, and [ErrUnknownDocument] for a document decide does not know.
@@ -517,6 +538,7 @@ func AnswerParked(r *Record, p events.AnswerParked, m Meta) (*Record, error) {
 		return nil, nil
 	}
 	a.Status, a.AnswerID, a.ParkReason, a.ReportedAt = StatusParked, p.AnswerID, p.Reason, p.ParkedAt
+	a.NextAttemptAt = nil
 	a.Error, a.Permanent = "", false
 	touch(n, m)
 	addHistory(n, Entry{At: p.ParkedAt, What: WhatAnswerParked, State: n.State, By: byRespond, Detail: string(p.Reason)})
@@ -534,11 +556,13 @@ func AnswerDelivered(r *Record, p events.AnswerDelivered, m Meta) (*Record, erro
 	a := &n.Answer
 	at := p.DeliveredAt
 	a.Status, a.AnswerID, a.DeliveredAt, a.ReportedAt = StatusDelivered, p.AnswerID, &at, at
+	a.NextAttemptAt = nil
 	a.Attempts = max(a.Attempts, p.Attempts)
 	a.ParkReason, a.Error, a.Permanent = "", "", false
 	touch(n, m)
 	addHistory(n, Entry{At: at, What: WhatAnswerDelivered, State: n.State, By: byRespond,
-		Detail: fmt.Sprintf("to %s after %d attempt(s)", p.EconomySystemID, p.Attempts)})
+		Detail:  fmt.Sprintf("to %s after %d attempt(s)", p.EconomySystemID, p.Attempts),
+		Attempt: p.Attempts, StatusCode: p.StatusCode})
 	return n, nil
 }
 
@@ -556,12 +580,13 @@ func AnswerFailed(r *Record, p events.AnswerFailed, m Meta) (*Record, error) {
 	}
 	a.Status, a.AnswerID, a.ReportedAt = StatusFailed, p.AnswerID, p.FailedAt
 	a.Attempts = max(a.Attempts, p.Attempts)
-	a.Error, a.Permanent, a.ParkReason = p.Error, p.Permanent, ""
+	a.Error, a.Permanent, a.ParkReason, a.NextAttemptAt = p.Error, p.Permanent, "", p.NextAttemptAt
 	detail := fmt.Sprintf("attempt %d: %s", p.Attempts, p.Error)
 	if p.Permanent {
 		detail = fmt.Sprintf("gave up after %d attempt(s): %s", p.Attempts, p.Error)
 	}
 	touch(n, m)
-	addHistory(n, Entry{At: p.FailedAt, What: WhatAnswerFailed, State: n.State, By: byRespond, Detail: truncate(detail, MaxReasonText)})
+	addHistory(n, Entry{At: p.FailedAt, What: WhatAnswerFailed, State: n.State, By: byRespond, Detail: truncate(detail, MaxReasonText),
+		Attempt: p.Attempts, StatusCode: p.StatusCode})
 	return n, nil
 }

@@ -255,13 +255,20 @@ func TestTransitionsIdempotent(t *testing.T) {
 	if n, err := AnswerParked(r, parked, meta); n != nil || err != nil {
 		t.Errorf("AnswerParked twice = %v, %v", n, err)
 	}
-	failed := events.AnswerFailed{AnswerID: "a", DocumentID: docID, Kommune: "0101", Attempts: 1, Error: "503", FailedAt: t0.Add(3 * time.Hour)}
+	next := t0.Add(3*time.Hour + time.Minute)
+	failed := events.AnswerFailed{AnswerID: "a", DocumentID: docID, Kommune: "0101", Attempts: 1, Error: "503", FailedAt: t0.Add(3 * time.Hour), NextAttemptAt: &next}
 	r = must(AnswerFailed(r, failed, meta))(t)
 	if n, err := AnswerFailed(r, failed, meta); n != nil || err != nil {
 		t.Errorf("AnswerFailed twice = %v, %v", n, err)
 	}
+	if a := r.Answer; a.Status != StatusFailed || a.Attempts != 1 || a.NextAttemptAt == nil || !a.NextAttemptAt.Equal(next) {
+		t.Errorf("after a transient failure the answer is %+v; want failed, 1 attempt, the next at %v", a, next)
+	}
 	delivered := events.AnswerDelivered{AnswerID: "a", DocumentID: docID, Kommune: "0101", Attempts: 2, DeliveredAt: t0.Add(4 * time.Hour), StatusCode: 200}
 	r = must(AnswerDelivered(r, delivered, meta))(t)
+	if r.Answer.NextAttemptAt != nil {
+		t.Errorf("delivered answer still has next_attempt_at %v", r.Answer.NextAttemptAt)
+	}
 	if n, err := AnswerDelivered(r, delivered, meta); n != nil || err != nil {
 		t.Errorf("AnswerDelivered twice = %v, %v", n, err)
 	}
@@ -576,18 +583,19 @@ func TestMasked(t *testing.T) {
 	}
 }
 
-func TestTraceIDOf(t *testing.T) {
+func TestTraceOf(t *testing.T) {
 	e := cloudevents.NewEvent()
-	if got := TraceIDOf(e); got != "" {
-		t.Errorf("TraceIDOf(no traceparent) = %q, want empty", got)
+	if id, parent := TraceOf(e); id != "" || parent != "" {
+		t.Errorf("TraceOf(no traceparent) = %q, %q; want empty", id, parent)
 	}
-	e.SetExtension(telemetry.TraceParentExtension, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
-	if got := TraceIDOf(e); got != "4bf92f3577b34da6a3ce929d0e0e4736" {
-		t.Errorf("TraceIDOf = %q", got)
+	const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	e.SetExtension(telemetry.TraceParentExtension, traceparent)
+	if id, parent := TraceOf(e); id != "4bf92f3577b34da6a3ce929d0e0e4736" || parent != traceparent {
+		t.Errorf("TraceOf = %q, %q", id, parent)
 	}
 	e.SetExtension(telemetry.TraceParentExtension, "garbage")
-	if got := TraceIDOf(e); got != "" {
-		t.Errorf("TraceIDOf(garbage) = %q, want empty", got)
+	if id, parent := TraceOf(e); id != "" || parent != "" {
+		t.Errorf("TraceOf(garbage) = %q, %q; want empty", id, parent)
 	}
 }
 

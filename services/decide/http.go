@@ -8,13 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
-
-	"go.opentelemetry.io/otel/trace"
 
 	"github.com/kp-efaktura/efaktura/events"
 	"github.com/kp-efaktura/efaktura/pkg/tenant"
@@ -22,20 +18,31 @@ import (
 
 // Routes adds the caseworkers' API to mux:
 //
-//	POST /v1/documents/{id}/verdict   decide a document (a caseworker of its municipality)
-//	GET  /v1/documents                list the open documents (?state=&page=&per_page=; an admin also &kommune=)
-//	GET  /v1/documents/{id}           one document, in full; an archived one as its audit summary
-//	GET  /v1/archive                  page through the archived documents (?state=&limit=&cursor=; an admin also &kommune=)
+//	GET  /v1/me                          who the token is; for a caseworker, the municipality's agreements and answers_allowed
+//	GET  /v1/documents                   the open documents (?state=&q=&document_type=&overdue=&sort=&order=&page=&per_page=; an admin also &kommune=)
+//	GET  /v1/documents/{id}              one document, in full; an archived one as its audit summary
+//	GET  /v1/documents/{id}/invoice      its content as JSON, CPR numbers masked (?reveal=cpr shows them, and is logged in its history)
+//	GET  /v1/documents/{id}/original     its XML as received (ISO-8859-1)
+//	GET  /v1/documents/{id}/flow         the document's way through the workers, and its trace id
+//	POST /v1/documents/{id}/verdict      decide a document (a caseworker of its municipality)
+//	POST /v1/verdicts                    decide up to 1000 documents with one verdict, one result each
+//	GET  /v1/archive                     page through the archived documents (?state=&limit=&cursor=; an admin also &kommune=)
 //
 // Every request needs "Authorization: Bearer <token>". A caseworker sees and
 // decides only their own municipality's documents: another's answer 404, as
 // unknown ones do, so existence does not leak. An admin sees every
 // municipality's documents but decides none. Errors are JSON,
-// {"error": "..."}; see the handlers for the status codes.
+// {"error": "...", "problems": [...]}; see the handlers for the status
+// codes. Every response has Cache-Control: no-store.
 func (w *Worker) Routes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /v1/documents/{id}/verdict", w.postVerdict)
+	mux.HandleFunc("GET /v1/me", w.getMe)
 	mux.HandleFunc("GET /v1/documents", w.listDocuments)
 	mux.HandleFunc("GET /v1/documents/{id}", w.getDocument)
+	mux.HandleFunc("GET /v1/documents/{id}/invoice", w.getInvoice)
+	mux.HandleFunc("GET /v1/documents/{id}/original", w.getOriginal)
+	mux.HandleFunc("GET /v1/documents/{id}/flow", w.getFlow)
+	mux.HandleFunc("POST /v1/documents/{id}/verdict", w.postVerdict)
+	mux.HandleFunc("POST /v1/verdicts", w.postVerdicts)
 	mux.HandleFunc("GET /v1/archive", w.listArchive)
 }
 
@@ -93,19 +100,19 @@ func (w *Worker) authenticate(rw http.ResponseWriter, req *http.Request) (tenant
 	return tenant.Principal{}, false
 }
 
-// find returns the document id of the request path as p may see it: a
+// locate returns the document id of the request path as p may see it: a
 // caseworker's own municipality's, any for an admin (the lowest kommune
 // code should two municipalities ever hold the same id); the open record,
-// else the archived summary. It writes 404 or 500 and returns nil when
-// there is none to show.
-func (w *Worker) find(ctx context.Context, rw http.ResponseWriter, p tenant.Principal, id string) any {
+// else the archived summary, exactly one of them. It writes 404 or 500 and
+// returns false when there is none to show.
+func (w *Worker) locate(ctx context.Context, rw http.ResponseWriter, p tenant.Principal, id string) (*Record, *AuditSummary, bool) {
 	if !validID(id) {
 		writeError(rw, http.StatusNotFound, "no such document")
-		return nil
+		return nil, nil, false
 	}
 	r, err := w.findOpen(ctx, p, id)
 	if err == nil && r != nil {
-		return r.normalized()
+		return r, nil, true
 	}
 	var a *AuditSummary
 	if err == nil {
@@ -118,13 +125,13 @@ func (w *Worker) find(ctx context.Context, rw http.ResponseWriter, p tenant.Prin
 	if err != nil {
 		w.log.ErrorContext(ctx, "read document", "document_id", id, "err", err)
 		writeError(rw, http.StatusInternalServerError, "the document could not be read")
-		return nil
+		return nil, nil, false
 	}
 	if a == nil {
 		writeError(rw, http.StatusNotFound, "no such document")
-		return nil
+		return nil, nil, false
 	}
-	return a.normalized()
+	return nil, a, true
 }
 
 // findOpen returns the open record of document id as p may see it; nil
@@ -149,25 +156,31 @@ func (w *Worker) findOpen(ctx context.Context, p tenant.Principal, id string) (*
 	return r, err
 }
 
-// getDocument serves GET /v1/documents/{id}: 200 with the [Record] of an
-// open document, CPR numbers unmasked (the caseworker needs the document as
-// it is), or with the [AuditSummary] of an archived one ("archived":
-// true); 401, 403; 404 for an unknown document or another municipality's.
+// getDocument serves GET /v1/documents/{id}: 200 with the [Item] of an
+// open document (its [Record] and the queue's fields), CPR numbers
+// unmasked (the caseworker needs the document as it is), or with the
+// [AuditSummary] of an archived one ("archived": true); 401, 403; 404 for
+// an unknown document or another municipality's.
 func (w *Worker) getDocument(rw http.ResponseWriter, req *http.Request) {
 	p, ok := w.authenticate(rw, req)
 	if !ok {
 		return
 	}
-	if d := w.find(req.Context(), rw, p, req.PathValue("id")); d != nil {
-		writeJSON(rw, http.StatusOK, d)
+	r, a, ok := w.locate(req.Context(), rw, p, req.PathValue("id"))
+	switch {
+	case !ok:
+	case r != nil:
+		writeJSON(rw, http.StatusOK, item(r.normalized(), w.now()))
+	default:
+		writeJSON(rw, http.StatusOK, a.normalized())
 	}
 }
 
 // Page is the body of GET /v1/documents.
 type Page struct {
-	// Documents are the page's records, oldest first (newest last), with
-	// CPR numbers masked.
-	Documents []*Record `json:"documents"`
+	// Documents are the page's items, in the order asked for, with CPR
+	// numbers masked.
+	Documents []*Item `json:"documents"`
 	// Page is the 1-based page number, PerPage its size.
 	Page    int `json:"page"`
 	PerPage int `json:"per_page"`
@@ -177,15 +190,20 @@ type Page struct {
 	NextPage int `json:"next_page,omitempty"`
 }
 
-// listDocuments serves GET /v1/documents?state=&page=&per_page=, a
-// caseworker's queue with state=awaiting_verdict: 200 with a [Page] of the
-// caseworker's own municipality's open documents (an admin's: every
-// municipality's, or one with kommune=): received, awaiting a verdict, or
-// decided with the answer not delivered yet. Answered documents are in the
-// archive ([Worker.listArchive]). Sorted by created_at, newest last,
-// so new documents join the last page and the pages before stay as they
-// were. List items have CPR numbers masked. 400 for a bad parameter; 401,
-// 403; 503 while the replica has not loaded its index yet.
+// listDocuments serves GET /v1/documents?state=&q=&document_type=
+// &overdue=&sort=&order=&page=&per_page=, a caseworker's queue with
+// state=awaiting_verdict: 200 with a [Page] of [Item]s, the caseworker's
+// own municipality's open documents (an admin's: every municipality's, or
+// one with kommune=): received, awaiting a verdict, or decided with the
+// answer not delivered yet. Answered documents are in the archive
+// ([Worker.listArchive]). Filtered and sorted as [Query] says: by due
+// date, oldest first, unless sort= and order= say otherwise; ties by
+// received_at, created_at and id. List items have CPR numbers masked. 400
+// for a bad parameter; 401, 403; 503 while the replica has not loaded its
+// index yet.
+//
+// A list filters the open documents of the municipality in the index,
+// then sorts what is left: its cost grows with open work, not history.
 //
 // Lists come from the replica's in-memory [index], not the bucket: they
 // are eventually consistent. A change made through this replica (a verdict
@@ -199,11 +217,7 @@ func (w *Worker) listDocuments(rw http.ResponseWriter, req *http.Request) {
 		return
 	}
 	q := req.URL.Query()
-	var problems []string
-	state := State(q.Get("state"))
-	if state != "" && !slices.Contains(States, state) {
-		problems = append(problems, "state must be one of received, awaiting_verdict, approved, rejected")
-	}
+	query, problems := parseQuery(q.Get)
 	page, err := intParam(q.Get("page"), 1)
 	if err == nil && page > maxPage {
 		err = fmt.Errorf("page %d is past the last possible page %d", page, maxPage)
@@ -226,7 +240,7 @@ func (w *Worker) listDocuments(rw http.ResponseWriter, req *http.Request) {
 	if p.Role == tenant.RoleCaseworker {
 		if kommune != "" && kommune != p.Kommune {
 			// Another municipality's documents do not exist for them.
-			writeJSON(rw, http.StatusOK, Page{Documents: []*Record{}, Page: page, PerPage: perPage})
+			writeJSON(rw, http.StatusOK, Page{Documents: []*Item{}, Page: page, PerPage: perPage})
 			return
 		}
 		kommune = p.Kommune
@@ -235,19 +249,21 @@ func (w *Worker) listDocuments(rw http.ResponseWriter, req *http.Request) {
 	// but not forever.
 	ctx, cancel := context.WithTimeout(req.Context(), w.cfg.Timeout)
 	defer cancel()
-	rs, err := w.store.idx.list(ctx, kommune, state)
+	rs, err := w.store.idx.records(ctx, kommune, query.State, query.keep)
 	if err != nil {
 		w.log.WarnContext(req.Context(), "list documents", "err", err)
 		writeError(rw, http.StatusServiceUnavailable, "the documents cannot be listed yet; try again")
 		return
 	}
-	out := Page{Documents: []*Record{}, Page: page, PerPage: perPage, Total: len(rs)}
-	if from := (page - 1) * perPage; from < len(rs) {
-		to := min(from+perPage, len(rs))
-		for _, r := range rs[from:to] {
-			out.Documents = append(out.Documents, r.Masked().normalized())
+	now := w.now()
+	items := queue(rs, query, now)
+	out := Page{Documents: []*Item{}, Page: page, PerPage: perPage, Total: len(items)}
+	if from := (page - 1) * perPage; from < len(items) {
+		to := min(from+perPage, len(items))
+		for _, it := range items[from:to] {
+			out.Documents = append(out.Documents, item(it.Record.Masked().normalized(), now))
 		}
-		if to < len(rs) {
+		if to < len(items) {
 			out.NextPage = page + 1
 		}
 	}
@@ -361,169 +377,6 @@ func intParam(s string, def int) (int, error) {
 		return def, nil
 	}
 	return strconv.Atoi(s)
-}
-
-// VerdictRequest is the body of POST /v1/documents/{id}/verdict.
-type VerdictRequest struct {
-	// Decision is approve or reject.
-	Decision events.Decision `json:"decision"`
-	// Reasons are why: at least one to reject, none to approve.
-	Reasons []events.Reason `json:"reasons,omitempty"`
-	// Note is an internal note, never sent to the municipality.
-	Note string `json:"note,omitempty"`
-}
-
-// VerdictHeader names the response header of a verdict that was not
-// refused: "applied" when it decided the document, "repeated" when the
-// same verdict had decided it already (a no-op).
-const VerdictHeader = "Verdict-Outcome"
-
-// postVerdict serves POST /v1/documents/{id}/verdict for a caseworker of
-// the document's municipality:
-//
-//   - 200 with the [Record] when the verdict decided the document, or when
-//     the same verdict (same decision, same reasons) had decided it before:
-//     a no-op, no second document.decided ([VerdictHeader] tells which);
-//   - 400 {"error", "problems"} for a body that is not a valid verdict
-//     ([CheckVerdict]; unknown fields are refused too);
-//   - 401 without a valid token, 403 for an admin or another role;
-//   - 404 for an unknown document or another municipality's;
-//   - 409 {"error", "state", "verdict"} when another verdict decided the
-//     document, or it is not awaiting one (received, not validated yet);
-//   - 413 for a body over Config.MaxBody;
-//   - 503 when the bus or the bucket failed; repeat the request (a verdict
-//     recorded already is then a repeat, and announced).
-//
-// A verdict that would apply is written by compare-and-set, then announced
-// with document.decided. It is not published as verdict.submitted first:
-// that cost a stream write, a delivery and a second decision per verdict,
-// only to cover a process that stops between the write and the
-// announcement, which [Worker.reannounce] covers instead. A verdict that
-// loses a race to a different one gets 409.
-func (w *Worker) postVerdict(rw http.ResponseWriter, req *http.Request) {
-	p, ok := w.authenticate(rw, req)
-	if !ok {
-		return
-	}
-	if p.Role != tenant.RoleCaseworker {
-		writeError(rw, http.StatusForbidden, "only a caseworker of the document's municipality decides it")
-		return
-	}
-	id := req.PathValue("id")
-	var body VerdictRequest
-	dec := json.NewDecoder(http.MaxBytesReader(rw, req.Body, w.cfg.MaxBody))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(&body)
-	if err == nil && dec.More() {
-		err = errors.New("one JSON object expected")
-	}
-	if err == nil {
-		if _, terr := dec.Token(); !errors.Is(terr, io.EOF) {
-			err = errors.New("one JSON object expected")
-		}
-	}
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig):
-		writeError(rw, http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is over %d bytes", w.cfg.MaxBody))
-		return
-	case err != nil:
-		writeJSON(rw, http.StatusBadRequest, errorBody{Error: "the body is not a verdict", Problems: []string{jsonProblem(err)}})
-		return
-	}
-	body.Reasons = NormalizeReasons(body.Reasons)
-	if err := CheckVerdict(body.Decision, body.Reasons, body.Note); err != nil {
-		var iv *InvalidVerdictError
-		errors.As(err, &iv)
-		writeJSON(rw, http.StatusBadRequest, errorBody{Error: "invalid verdict", Problems: iv.Problems})
-		return
-	}
-	if !validID(id) {
-		writeError(rw, http.StatusNotFound, "no such document")
-		return
-	}
-
-	// From here on the work goes on if the client leaves.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(req.Context()), w.cfg.Timeout)
-	defer cancel()
-	caseworker := p.Name
-	if caseworker == "" {
-		caseworker = "caseworker"
-	}
-	v := events.VerdictSubmitted{
-		VerdictID:  verdictID(p.Kommune, id, caseworker, body.Decision, body.Reasons),
-		DocumentID: id, Kommune: p.Kommune, Decision: body.Decision, Reasons: body.Reasons, Note: body.Note,
-		Caseworker: caseworker, SubmittedAt: w.now().UTC(),
-	}
-	m := Meta{Now: v.SubmittedAt}
-	if sc := trace.SpanContextFromContext(ctx); sc.TraceID().IsValid() {
-		m.TraceID = sc.TraceID().String()
-	}
-	log := w.log.With("document_id", id, "kommune", p.Kommune, "verdict_id", v.VerdictID)
-
-	// One read-modify-write decides, refuses or repeats; another
-	// municipality's document is unknown under this one's key.
-	res, err := w.store.verdict(ctx, v, m)
-	if errors.Is(err, ErrArchived) {
-		w.archivedVerdictOverHTTP(ctx, rw, v, m, log)
-		return
-	}
-	switch {
-	case errors.Is(err, ErrNotValidated):
-		writeJSON(rw, http.StatusConflict, errorBody{Error: "the document is not awaiting a verdict yet", State: res.Record.State})
-		return
-	case errors.Is(err, ErrUnknownDocument):
-		writeError(rw, http.StatusNotFound, "no such document")
-		return
-	case errors.Is(err, ErrInvalidEvent):
-		log.ErrorContext(ctx, "apply verdict", "err", err)
-		writeError(rw, http.StatusInternalServerError, "the verdict could not be applied")
-		return
-	case err != nil:
-		log.WarnContext(ctx, "store verdict", "err", err)
-		writeError(rw, http.StatusServiceUnavailable, "the verdict could not be recorded; try again")
-		return
-	case res.Outcome == VerdictRefused:
-		writeJSON(rw, http.StatusConflict, errorBody{Error: res.Reason, State: res.Record.State, Verdict: res.Record.Verdict})
-		return
-	}
-	// Applied or repeated: announce the decision (again; the same event id,
-	// so JetStream keeps one).
-	// Should that fail, the caseworker's repeat announces it at once, as a
-	// repeated verdict; without one, [Worker.reannounce] does, later.
-	if err := w.bus.Publish(ctx, res.Events...); err != nil {
-		log.WarnContext(ctx, "publish decision", "outcome", res.Outcome, "err", err)
-		writeError(rw, http.StatusServiceUnavailable, "the verdict is recorded, but the decision could not be announced yet; repeat the request")
-		return
-	}
-	log.InfoContext(ctx, "verdict", "outcome", res.Outcome)
-	rw.Header().Set(VerdictHeader, string(res.Outcome))
-	writeJSON(rw, http.StatusOK, res.Record.normalized())
-}
-
-// archivedVerdictOverHTTP answers a verdict on an archived document: 200
-// ("repeated", with the summary) when it is the verdict in force, 409 with
-// the verdict in force otherwise; nothing is announced, since the answer is
-// delivered.
-func (w *Worker) archivedVerdictOverHTTP(ctx context.Context, rw http.ResponseWriter, v events.VerdictSubmitted, m Meta, log *slog.Logger) {
-	res, err := w.archivedVerdict(ctx, v, m)
-	if err != nil {
-		log.WarnContext(ctx, "read archived document", "err", err)
-		writeError(rw, http.StatusServiceUnavailable, "the verdict could not be checked; try again")
-		return
-	}
-	sum, err := w.store.arch.get(ctx, key(v.Kommune, v.DocumentID))
-	if err != nil || sum == nil {
-		log.WarnContext(ctx, "read archived document", "err", err)
-		writeError(rw, http.StatusServiceUnavailable, "the verdict could not be checked; try again")
-		return
-	}
-	if res.Outcome == VerdictRefused {
-		writeJSON(rw, http.StatusConflict, errorBody{Error: res.Reason, State: sum.State, Verdict: sum.Verdict})
-		return
-	}
-	rw.Header().Set(VerdictHeader, string(VerdictRepeated))
-	writeJSON(rw, http.StatusOK, sum.normalized())
 }
 
 // verdictID derives the id of a verdict given over HTTP from who gave what

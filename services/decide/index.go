@@ -219,26 +219,47 @@ func awaitsAnswer(r *Record) bool {
 // Before the watcher has delivered the bucket's contents once, it waits,
 // until ctx is done.
 func (x *index) list(ctx context.Context, kommune string, state State) ([]*Record, error) {
+	out, err := x.records(ctx, kommune, state, nil)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b *Record) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID), cmp.Compare(a.Kommune, b.Kommune))
+	})
+	return out, nil
+}
+
+// records returns the records of kommune (every municipality's when empty)
+// in state (every state when empty) that keep keeps (all when nil), in no
+// particular order. keep runs under the index's read lock, so it must be
+// quick and must not call the index. It costs time in proportion to the
+// records of kommune in state. Before the watcher has delivered the
+// bucket's contents once, it waits, until ctx is done.
+func (x *index) records(ctx context.Context, kommune string, state State, keep func(*Record) bool) ([]*Record, error) {
 	select {
 	case <-x.ready:
 	case <-ctx.Done():
 		return nil, fmt.Errorf("list documents: the index is not loaded yet: %w", ctx.Err())
 	}
 	var out []*Record
-	add := func(byState map[State]map[string]*Record) {
-		if state != "" {
-			for _, r := range byState[state] {
-				out = append(out, r)
-			}
-			return
-		}
-		for _, byKey := range byState {
-			for _, r := range byKey {
+	addAll := func(byKey map[string]*Record) {
+		for _, r := range byKey {
+			if keep == nil || keep(r) {
 				out = append(out, r)
 			}
 		}
 	}
+	add := func(byState map[State]map[string]*Record) {
+		if state != "" {
+			addAll(byState[state])
+			return
+		}
+		for _, byKey := range byState {
+			addAll(byKey)
+		}
+	}
 	x.mu.RLock()
+	defer x.mu.RUnlock()
 	if kommune != "" {
 		add(x.live[kommune])
 	} else {
@@ -246,10 +267,6 @@ func (x *index) list(ctx context.Context, kommune string, state State) ([]*Recor
 			add(byState)
 		}
 	}
-	x.mu.RUnlock()
-	slices.SortFunc(out, func(a, b *Record) int {
-		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID), cmp.Compare(a.Kommune, b.Kommune))
-	})
 	return out, nil
 }
 

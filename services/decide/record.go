@@ -65,6 +65,11 @@ type Record struct {
 	// Index is the 1-based position of the document in its bundle; 0 until
 	// document.received is seen.
 	Index int `json:"index,omitempty"`
+	// Raw is where ingest stored the document's bytes (stream
+	// EFAKTURA_BUNDLES), as document.received refers to it; nil until
+	// document.received is seen, and for records of before issue 11, whose
+	// document is found by [events.RawSubject] instead.
+	Raw *events.RawRef `json:"raw,omitempty"`
 	// ReceiptNo is HEADER/RECEIPT_NO.
 	ReceiptNo string `json:"receipt_no"`
 	// DocumentNo is DOCUMENT_HEAD/DOCUMENT_NO.
@@ -78,6 +83,9 @@ type Record struct {
 	// told decide of the document, so an SRE can find the document's trace;
 	// empty when that event carried no trace context.
 	TraceID string `json:"trace_id,omitempty"`
+	// TraceParent is that event's W3C traceparent: a verdict given over
+	// HTTP continues the document's trace from it (issue 12).
+	TraceParent string `json:"trace_parent,omitempty"`
 	// Findings are validate's findings: warnings for a valid document, the
 	// errors (and warnings) for a technically invalid one.
 	Findings []events.Finding `json:"findings"`
@@ -157,6 +165,9 @@ type Answer struct {
 	Error string `json:"error,omitempty"`
 	// Permanent is true when respond gave up; an operator must act.
 	Permanent bool `json:"permanent,omitempty"`
+	// NextAttemptAt is when respond tries again by itself, while failed and
+	// not permanent.
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
 	// ReportedAt is the time of the answer event behind Status; events
 	// older than it are ignored, so their order of arrival does not matter.
 	ReportedAt time.Time `json:"reported_at,omitzero"`
@@ -167,7 +178,8 @@ type Entry struct {
 	// At is when it happened, as the event that reported it says.
 	At time.Time `json:"at"`
 	// What happened: received, validated, rejected_technically, verdict,
-	// answer_parked, answer_delivered or answer_failed.
+	// answer_parked, answer_delivered, answer_failed; or a caseworker read
+	// personal data: cpr_revealed, original_read.
 	What string `json:"what"`
 	// State is the document's state after it.
 	State State `json:"state"`
@@ -176,6 +188,12 @@ type Entry struct {
 	By string `json:"by"`
 	// Detail adds what is needed to understand it, e.g. a park reason.
 	Detail string `json:"detail,omitempty"`
+	// Attempt is the delivery attempt, of an answer_failed or
+	// answer_delivered entry.
+	Attempt int `json:"attempt,omitempty"`
+	// StatusCode is the economy system's HTTP status of that attempt; 0
+	// when none came.
+	StatusCode int `json:"status_code,omitempty"`
 }
 
 // What values of [Entry].
@@ -187,6 +205,12 @@ const (
 	WhatAnswerParked        = "answer_parked"
 	WhatAnswerDelivered     = "answer_delivered"
 	WhatAnswerFailed        = "answer_failed"
+	// WhatCPRRevealed: a caseworker read the invoice with its CPR
+	// numbers shown (GET /v1/documents/{id}/invoice?reveal=cpr).
+	WhatCPRRevealed = "cpr_revealed"
+	// WhatOriginalRead: a caseworker read the document's XML as received,
+	// which holds its CPR numbers (GET /v1/documents/{id}/original).
+	WhatOriginalRead = "original_read"
 )
 
 // clone returns a deep copy of r, so transitions never change their input.
@@ -194,6 +218,10 @@ func (r *Record) clone() *Record {
 	c := *r
 	c.Findings = slices.Clone(r.Findings)
 	c.History = slices.Clone(r.History)
+	if r.Raw != nil {
+		ref := *r.Raw
+		c.Raw = &ref
+	}
 	if r.Verdict != nil {
 		v := *r.Verdict
 		v.Reasons = slices.Clone(r.Verdict.Reasons)
@@ -211,12 +239,17 @@ func (r *Record) clone() *Record {
 		t := *r.Answer.DeliveredAt
 		c.Answer.DeliveredAt = &t
 	}
+	if r.Answer.NextAttemptAt != nil {
+		t := *r.Answer.NextAttemptAt
+		c.Answer.NextAttemptAt = &t
+	}
 	return &c
 }
 
 // Masked returns a copy of r for lists: every CPR-shaped number in its free
-// texts (numbers, reference, bill-to name, findings, reasons, note, history,
-// answer error) replaced by [cpr.Mask]. Ids, codes and times are kept.
+// texts (numbers, reference, bill-to and billed-from names, findings,
+// reasons, note, history, answer error) replaced by [cpr.Mask]. Ids, codes
+// and times are kept.
 func (r *Record) Masked() *Record {
 	c := r.clone()
 	c.ReceiptNo = cpr.Mask(c.ReceiptNo)
@@ -225,6 +258,7 @@ func (r *Record) Masked() *Record {
 	c.Sender.ID = cpr.Mask(c.Sender.ID)
 	if c.Summary != nil {
 		c.Summary.BillToName = cpr.Mask(c.Summary.BillToName)
+		c.Summary.BilledFromName = cpr.Mask(c.Summary.BilledFromName)
 	}
 	for i := range c.Findings {
 		c.Findings[i].Path = cpr.Mask(c.Findings[i].Path)

@@ -107,7 +107,12 @@ func (w *Worker) deliver(ctx context.Context, _ cloudevents.Event, a events.Answ
 	case permanentDelivery(err):
 		return nil, bus.Permanent(err)
 	}
-	return nil, bus.RetryAfter(err, w.cfg.Backoff[min(max(attempt, 1), len(w.cfg.Backoff))-1])
+	return nil, bus.RetryAfter(err, w.backoff(attempt))
+}
+
+// backoff is how long a failed attempt waits before the next.
+func (w *Worker) backoff(attempt int) time.Duration {
+	return w.cfg.Backoff[min(max(attempt, 1), len(w.cfg.Backoff))-1]
 }
 
 // hold pauses kommune's queue and asks for the answer to be tried again as
@@ -142,14 +147,23 @@ func (w *Worker) failed(in cloudevents.Event, cause error, attempt int, final bo
 	}
 	t, _ := w.tenants.Get(a.Kommune)
 	now := time.Now()
+	p := events.AnswerFailed{
+		AnswerID: a.AnswerID, DocumentID: a.DocumentID, Kommune: a.Kommune, EconomySystemID: t.EconomySystem.ID,
+		Attempts: attempt, Permanent: final || holdsQueue(cause),
+		// The text names the economy system and the status, never the
+		// answer's data; CPR numbers are masked all the same.
+		Error: cpr.Mask(cause.Error()), FailedAt: now.UTC(),
+	}
+	if de := (*DeliveryError)(nil); errors.As(cause, &de) {
+		p.StatusCode = de.Status
+	}
+	if !p.Permanent {
+		// The caseworker sees when the next attempt comes (issue 12).
+		next := p.FailedAt.Add(w.backoff(attempt))
+		p.NextAttemptAt = &next
+	}
 	ev, err := events.New(events.TypeAnswerFailed, events.SourceRespond, a.Kommune, a.DocumentID,
-		[]string{a.AnswerID, strconv.Itoa(attempt)}, events.AnswerFailed{
-			AnswerID: a.AnswerID, DocumentID: a.DocumentID, Kommune: a.Kommune, EconomySystemID: t.EconomySystem.ID,
-			Attempts: attempt, Permanent: final || holdsQueue(cause),
-			// The text names the economy system and the status, never the
-			// answer's data; CPR numbers are masked all the same.
-			Error: cpr.Mask(cause.Error()), FailedAt: now.UTC(),
-		}, now)
+		[]string{a.AnswerID, strconv.Itoa(attempt)}, p, now)
 	if err != nil {
 		w.log.Error("answer.failed not built", "answer_id", a.AnswerID, "err", err)
 		return nil

@@ -342,6 +342,9 @@ func TestFailingEconomySystemGetsEachAnswerOnceInOrder(t *testing.T) {
 				if f.Permanent || !strings.Contains(f.Error, "503") {
 					t.Errorf("answer.failed %+v, want a transient 503", f)
 				}
+				if f.NextAttemptAt == nil || !f.NextAttemptAt.After(f.FailedAt) {
+					t.Errorf("answer.failed %+v: next_attempt_at %v; want the time of the retry, after failed_at", f, f.NextAttemptAt)
+				}
 			}
 		})
 	}

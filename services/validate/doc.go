@@ -3,6 +3,6 @@
 // publishes document.validated or document.rejected with the findings and
 // the rule-set version. A document.received carries no XML: validate reads
 // the document by its reference from the stream of raw documents that
-// ingest keeps (raw.go), and dead-letters the event when the document is
-// gone.
+// ingest keeps (with pkg/rawdoc), and dead-letters the event when the
+// document is gone.
 package validate

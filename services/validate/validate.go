@@ -10,6 +10,7 @@ import (
 	"github.com/kp-efaktura/efaktura/events"
 	"github.com/kp-efaktura/efaktura/pkg/bus"
 	"github.com/kp-efaktura/efaktura/pkg/efaktura"
+	"github.com/kp-efaktura/efaktura/pkg/rawdoc"
 	"github.com/kp-efaktura/efaktura/pkg/tenant"
 )
 
@@ -32,7 +33,7 @@ type Worker struct {
 	bus     *bus.Bus
 	tenants Tenants
 	cfg     Config
-	raw     *rawReader
+	raw     *rawdoc.Reader
 	now     func() time.Time
 }
 
@@ -44,7 +45,7 @@ func New(b *bus.Bus, tenants Tenants, cfg Config) *Worker {
 	}
 	w := &Worker{bus: b, tenants: tenants, cfg: cfg, now: time.Now}
 	if b != nil {
-		w.raw = newRawReader(b.JetStream())
+		w.raw = rawdoc.New(b.JetStream())
 	}
 	return w
 }
@@ -63,7 +64,7 @@ func (w *Worker) Register() {
 // dead-letters the event (ErrDocumentGone, ErrReference); a read that
 // fails otherwise is retried.
 func (w *Worker) received(ctx context.Context, _ cloudevents.Event, p events.DocumentReceived) ([]cloudevents.Event, error) {
-	xml, err := w.raw.read(ctx, p.Raw)
+	xml, err := w.raw.Read(ctx, p.Raw)
 	if err != nil {
 		return nil, fmt.Errorf("document %s: %w", p.DocumentID, err)
 	}
@@ -140,5 +141,7 @@ func summarize(d *efaktura.Document) events.Summary {
 		DocumentDate:       root.Find("DOCUMENT_HEAD/DOCUMENT_DATE").Value(),
 		BillToName:         root.Find("BILL_TO/NAME_1").Value(),
 		Lines:              lines,
+		DueDate:            root.Find("PAYMENT_TERMS/DUE_DATE").Value(),
+		BilledFromName:     root.Find("BILLED_FROM/NAME_1").Value(),
 	}
 }

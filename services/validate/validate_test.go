@@ -73,6 +73,9 @@ func TestJudge(t *testing.T) {
 	if v.Summary.Currency != "DKK" || v.Summary.Lines != 2 || v.Ruleset != efaktura.Ruleset {
 		t.Errorf("validated = %+v", v)
 	}
+	if v.Summary.DueDate != "2025-07-31" || v.Summary.BilledFromName != "Nordlys Rengøring A/S" {
+		t.Errorf("summary = %+v; want due date 2025-07-31 and the supplier Nordlys Rengøring A/S", v.Summary)
+	}
 	again, _ := w.Judge(context.Background(), docs[0].p, docs[0].xml)
 	if again[0].ID() != outs[0].ID() {
 		t.Errorf("judging twice gave ids %s and %s; want one deterministic id", outs[0].ID(), again[0].ID())

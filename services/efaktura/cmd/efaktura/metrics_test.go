@@ -58,9 +58,9 @@ func parseMetrics(body string) []series {
 	return out
 }
 
-// value returns the value of the one series named name whose labels
+// seriesValue returns the value of the one series named name whose labels
 // include want, or an error naming the series of that name there are.
-func value(all []series, name string, want map[string]string) (float64, error) {
+func seriesValue(all []series, name string, want map[string]string) (float64, error) {
 	var have []string
 	for _, s := range all {
 		if s.name != name {
@@ -85,7 +85,7 @@ func value(all []series, name string, want map[string]string) (float64, error) {
 func expect(body string, want []sample) error {
 	all := parseMetrics(body)
 	for _, w := range want {
-		v, err := value(all, w.name, w.labels)
+		v, err := seriesValue(all, w.name, w.labels)
 		if err != nil {
 			return err
 		}

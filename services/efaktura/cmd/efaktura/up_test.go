@@ -547,6 +547,19 @@ func TestAnswersSurviveAFailingEconomySystem(t *testing.T) {
 		t.Errorf("simulator stats %+v; want %d answers recorded once", stats, n)
 	}
 	t.Logf("%d requests refused on purpose; %d answers recorded once, %d repeated", stats.Injected, stats.Recorded, stats.Repeats)
+
+	// efaktura trace shows the first answer's failed attempts, each with the
+	// economy system's status, then its delivery.
+	code, out, stderr := runCmd(t, nil, "trace", "--api", s.base, "--token", "admin-t", waiting[0].ID)
+	if code != exitOK {
+		t.Fatalf("efaktura trace: exit %d, %s", code, stderr)
+	}
+	t.Logf("efaktura trace:\n%s", out)
+	for _, want := range []string{"document " + waiting[0].ID, "\ntrace    ", "received", "validated", "verdict", "answer_failed #1", "503", "answer_delivered #", "200"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("efaktura trace lacks %q:\n%s", want, out)
+		}
+	}
 }
 
 // TestMunicipalitiesAreIsolated: a caseworker of one municipality cannot

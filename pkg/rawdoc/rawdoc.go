@@ -1,4 +1,14 @@
-package validate
+// Package rawdoc reads received documents from the stream of raw documents
+// that ingest keeps ([events.RawStream], issue 10) by their references
+// ([events.RawRef]): validate reads each document it judges, decide each
+// one a caseworker opens.
+//
+// A document that is gone (its raw retention ran out, or it was purged)
+// is [ErrGone]; one whose stored bytes are not those referred to is
+// [ErrReference]. Both are permanent ([bus.Permanent]): no retry brings
+// the document back. Any other error (NATS, the stream's leader, the
+// stream itself missing while it is restored) may pass.
+package rawdoc
 
 import (
 	"context"
@@ -17,8 +27,21 @@ import (
 	"github.com/kp-efaktura/efaktura/pkg/bus"
 )
 
-// rawReader reads received documents by their references (events.RawRef,
-// issue 10): a get of the last message on the reference's subject.
+// Errors.
+var (
+	// ErrGone is wrapped by the error of a read whose document is no
+	// longer stored: it expired after ingest's raw retention
+	// (INGEST_RAW_RETENTION), or was purged. Nothing brings it back.
+	ErrGone = errors.New("the received document is no longer stored")
+
+	// ErrReference is wrapped by the error of a read whose reference names
+	// no document (no stream or subject, a wildcard), or whose stored
+	// document is not the one referred to (its size or SHA-256 differ).
+	ErrReference = errors.New("the document's reference does not hold")
+)
+
+// Reader reads received documents by their references: a get of the last
+// message on the reference's subject.
 //
 // The get is a direct get, which any replica of the stream may answer: it
 // does not queue behind the JetStream API on the stream's leader. A replica
@@ -28,33 +51,51 @@ import (
 // referred to, is asked again of the leader, whose answer stands.
 //
 // It is safe for concurrent use.
-type rawReader struct {
+type Reader struct {
 	js jetstream.JetStream
 
 	mu      sync.Mutex
 	streams map[string]jetstream.Stream // looked up once each
 }
 
-func newRawReader(js jetstream.JetStream) *rawReader {
-	return &rawReader{js: js, streams: map[string]jetstream.Stream{}}
+// New returns a Reader that reads through js.
+func New(js jetstream.JetStream) *Reader {
+	return &Reader{js: js, streams: map[string]jetstream.Stream{}}
 }
 
-// read returns the bytes of the document ref refers to. A document that is
-// gone (ErrDocumentGone) or not the one referred to (ErrReference) is a
-// permanent error ([bus.Permanent]); a read that fails otherwise (NATS, the
-// stream's leader, the stream itself missing while it is restored) is
-// retried by the bus.
-func (r *rawReader) read(ctx context.Context, ref events.RawRef) ([]byte, error) {
+// Read returns the bytes of the document ref refers to, as ingest stored
+// them (ISO-8859-1). A document that is gone ([ErrGone]) or not the one
+// referred to ([ErrReference]) is a permanent error ([bus.Permanent]); a
+// read that fails otherwise (NATS, the stream's leader, the stream itself
+// missing while it is restored) is worth retrying.
+func (r *Reader) Read(ctx context.Context, ref events.RawRef) ([]byte, error) {
+	return r.read(ctx, ref, true)
+}
+
+// ReadSubject returns the document stored on subject of stream, with no
+// size or SHA-256 to check it against: for a reader that knows where a
+// document is stored ([events.RawSubject]) but holds no reference to it,
+// such as a record of before references. Its errors are Read's, but for
+// [ErrReference], which it returns only for a subject that names no single
+// document.
+func (r *Reader) ReadSubject(ctx context.Context, stream, subject string) ([]byte, error) {
+	return r.read(ctx, events.RawRef{Stream: stream, Subject: subject}, false)
+}
+
+// read is Read, which checks that the document is the one ref refers to
+// when check is set, and ReadSubject.
+func (r *Reader) read(ctx context.Context, ref events.RawRef, check bool) ([]byte, error) {
 	if ref.Stream == "" || ref.Subject == "" || strings.ContainsAny(ref.Subject, "*> \t\r\n") {
 		return nil, bus.Permanent(fmt.Errorf("%w: stream %q, subject %q", ErrReference, ref.Stream, ref.Subject))
 	}
+	wanted := func(data []byte) bool { return !check || holds(data, ref) }
 	s, err := r.stream(ctx, ref.Stream)
 	if err != nil {
 		return nil, err
 	}
 	m, err := s.GetLastMsgForSubject(ctx, ref.Subject)
 	switch {
-	case err == nil && holds(m.Data, ref):
+	case err == nil && wanted(m.Data):
 		return m.Data, nil
 	case err != nil && !errors.Is(err, jetstream.ErrMsgNotFound):
 		return nil, fmt.Errorf("read raw document %s from stream %s: %w", ref.Subject, ref.Stream, err)
@@ -64,9 +105,9 @@ func (r *rawReader) read(ctx context.Context, ref events.RawRef) ([]byte, error)
 	case err != nil:
 		return nil, fmt.Errorf("read raw document %s from the leader of stream %s: %w", ref.Subject, ref.Stream, err)
 	case !found:
-		return nil, bus.Permanent(fmt.Errorf("%w: nothing on %s in stream %s: it expired after ingest's raw retention, or was purged; the document cannot be validated",
-			ErrDocumentGone, ref.Subject, ref.Stream))
-	case !holds(data, ref):
+		return nil, bus.Permanent(fmt.Errorf("%w: nothing on %s in stream %s: it expired after ingest's raw retention, or was purged",
+			ErrGone, ref.Subject, ref.Stream))
+	case !wanted(data):
 		sum := sha256.Sum256(data)
 		return nil, bus.Permanent(fmt.Errorf("%w: %s in stream %s holds %d bytes with SHA-256 %x; the reference says %d bytes with %s",
 			ErrReference, ref.Subject, ref.Stream, len(data), sum, ref.Size, ref.SHA256))
@@ -84,7 +125,7 @@ func holds(data []byte, ref events.RawRef) bool {
 // (the JetStream API's message get, which only the leader answers; the
 // client's Stream.GetLastMsgForSubject makes a direct get of it whenever
 // the stream allows direct gets).
-func (r *rawReader) leaderGet(ctx context.Context, ref events.RawRef) (data []byte, found bool, err error) {
+func (r *Reader) leaderGet(ctx context.Context, ref events.RawRef) (data []byte, found bool, err error) {
 	req, err := json.Marshal(struct {
 		LastBySubject string `json:"last_by_subj"`
 	}{ref.Subject})
@@ -130,7 +171,7 @@ const leaderGetTimeout = 5 * time.Second
 
 // apiPrefix is the JetStream API prefix of r.js: its own, its domain's, or
 // the default $JS.API.
-func (r *rawReader) apiPrefix() string {
+func (r *Reader) apiPrefix() string {
 	o := r.js.Options()
 	switch {
 	case o.APIPrefix != "":
@@ -142,7 +183,7 @@ func (r *rawReader) apiPrefix() string {
 }
 
 // stream returns the stream named name, looked up on first use.
-func (r *rawReader) stream(ctx context.Context, name string) (jetstream.Stream, error) {
+func (r *Reader) stream(ctx context.Context, name string) (jetstream.Stream, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if s, ok := r.streams[name]; ok {
