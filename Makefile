@@ -9,12 +9,17 @@ ALL_PKGS         = $(foreach d,$(ALL_GO_MOD_DIRS),$(d)/...)
 # Pinned tools, installed through the Go toolchain into ./bin/tools.
 STATICCHECK_VERSION := v0.8.2
 HELM_VERSION := v3.17.3
+# promtool's Go module is github.com/prometheus/prometheus, versioned v0.3xx
+# for Prometheus 3.x. remove_all_sd leaves out the service discovery plugins
+# (cloud SDKs, Kubernetes' client), which testing rules has no use for and
+# which made the build several times longer.
+PROMTOOL_VERSION := v0.316.0
 TOOLS := $(CURDIR)/bin/tools
 
 # Benchmark flags; e.g. make bench BENCHFLAGS='-count 6' for benchstat.
 BENCHFLAGS ?= -count 3
 
-.PHONY: all build run test test-short bench bench-scale vet fmt lint check-tree helm-lint tidy clean system-deps
+.PHONY: all build run test test-short test-alerts bench bench-scale vet fmt lint check-tree helm-lint tidy clean system-deps
 
 all: vet test build
 
@@ -30,9 +35,15 @@ build:
 run: system-deps build
 	bin/efaktura up
 
-## test: every test of every module, with the race detector
-test: system-deps $(TOOLS)/helm
+## test: every test of every module, with the race detector, and the alerts' unit tests
+test: system-deps $(TOOLS)/helm test-alerts
 	EFAKTURA_HELM=$(TOOLS)/helm $(GO) test -race -count=1 $(ALL_PKGS)
+
+## test-alerts: promtool checks deploy/prometheus/alerts.yaml and runs its unit tests
+## (deploy/prometheus/alerts_test.yaml)
+test-alerts: $(TOOLS)/promtool
+	$(TOOLS)/promtool check rules deploy/prometheus/alerts.yaml
+	$(TOOLS)/promtool test rules deploy/prometheus/alerts_test.yaml
 
 ## bench: benchmarks of every module; figures go into docs/performance.md.
 ## The comparison with xmllint needs libxml2-utils (apt-get install libxml2-utils).
@@ -81,6 +92,9 @@ helm-lint: $(TOOLS)/helm
 
 $(TOOLS)/helm:
 	GOBIN=$(TOOLS) $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+
+$(TOOLS)/promtool:
+	GOBIN=$(TOOLS) $(GO) install -tags remove_all_sd github.com/prometheus/prometheus/cmd/promtool@$(PROMTOOL_VERSION)
 
 tidy:
 	@for d in $(ALL_GO_MOD_DIRS); do (cd $$d && $(GO) mod tidy) || exit 1; done

@@ -249,6 +249,7 @@ type options struct {
 	subjects func(cloudevents.Event) (string, error)
 	template func(subject string) string
 	encode   func(subject string, e cloudevents.Event) (*nats.Msg, error)
+	types    func(subject string) []string
 }
 
 // WithLogger sets the logger, which should name the service; default
@@ -300,6 +301,23 @@ func WithSubjects(f func(cloudevents.Event) (string, error)) Option {
 	}
 }
 
+// WithEventTypes sets which event types a consumer's subject filter
+// matches, for the counters each handler has at 0 from the start
+// (efaktura_events_failed_total and the others, per event type): the
+// inverse of [WithSubjects]. Default: a subject without wildcards is the
+// one event type, as the default subjects are the types; a filter with
+// wildcards matches none the bus can name, and its counters appear at
+// their first event.
+func WithEventTypes(f func(subject string) []string) Option {
+	return func(o *options) error {
+		if f == nil {
+			return fmt.Errorf("%w: nil event types function", ErrOption)
+		}
+		o.types = f
+		return nil
+	}
+}
+
 // WithSubjectTemplate sets how a subject reads with its ids replaced by
 // placeholders, e.g. efaktura.{kommune}.document.received: span names and
 // messaging.destination.template, so that no id is in a span name. Default:
@@ -337,6 +355,7 @@ type Bus struct {
 	store    idem.Store
 	subjects func(cloudevents.Event) (string, error)
 	template func(subject string) string
+	types    func(subject string) []string // nil: the default of WithEventTypes
 	metrics  *metrics
 	// encode renders an event for the wire: binary mode, or structured
 	// with WithStructuredMode.
@@ -394,8 +413,9 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config, opts ...Option) (*Bus, 
 		}
 		o.store = kv
 	}
-	b := &Bus{cfg: cfg, nc: nc, js: js, log: o.logger, tracer: o.tracer, store: o.store, subjects: o.subjects, template: o.template, encode: o.encode}
-	if b.metrics, err = newMetrics(o.meter, cfg.Service, b.consumingRoutes); err != nil {
+	b := &Bus{cfg: cfg, nc: nc, js: js, log: o.logger, tracer: o.tracer, store: o.store, subjects: o.subjects, template: o.template,
+		encode: o.encode, types: o.types}
+	if b.metrics, err = newMetrics(o.meter, cfg.Service, b.consumingRoutes, cfg.dlqStream()); err != nil {
 		return nil, err
 	}
 	return b, nil

@@ -391,14 +391,22 @@ func (b *Bus) ack(ctx context.Context, r *route, m jetstream.Msg, e cloudevents.
 	}
 }
 
-// watchPending samples each consumer's backlog for the pending gauge.
+// watchPending samples each consumer's backlog for the pending gauge, and
+// the service's messages in the dead-letter stream for the dead letters
+// gauge.
 func (b *Bus) watchPending(ctx context.Context) {
 	t := time.NewTicker(5 * time.Second)
 	defer t.Stop()
+	subject := b.cfg.dlqSubject(b.cfg.Service)
 	for {
 		for _, r := range b.consumingRoutes() {
 			if info, err := r.consumer.Info(ctx); err == nil {
 				r.pending.Store(int64(info.NumPending + uint64(info.NumAckPending)))
+			}
+		}
+		if s, err := b.js.Stream(ctx, b.cfg.dlqStream()); err == nil {
+			if info, err := s.Info(ctx, jetstream.WithSubjectFilter(subject)); err == nil {
+				b.metrics.deadLetters.Store(int64(info.State.Subjects[subject]))
 			}
 		}
 		select {

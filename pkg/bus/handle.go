@@ -206,9 +206,25 @@ func (b *Bus) Handle(name, subject string, effect Effect, h Handler, opts ...Han
 		panic("bus: handler " + name + " registered twice")
 	}
 	b.handlers = append(b.handlers, r)
+	b.metrics.declare(r, b.eventTypes(r.subjects))
 	if b.running {
 		go b.startLate(r)
 	}
+}
+
+// eventTypes returns the event types subjects match, for the counters
+// declared at 0 (see [WithEventTypes]).
+func (b *Bus) eventTypes(subjects []string) []string {
+	var out []string
+	for _, s := range subjects {
+		switch {
+		case b.types != nil:
+			out = append(out, b.types(s)...)
+		case !strings.ContainsAny(s, "*>"):
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // Handles reports whether a handler is registered under name.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -22,6 +23,10 @@ type metrics struct {
 	durationH  metric.Float64Histogram
 
 	routes func() []*route // those consuming, for the pending gauge
+	// deadLetters is the number of this service's messages in the
+	// dead-letter stream as last sampled; -1 before the first sample.
+	deadLetters atomic.Int64
+	dlq         metric.MeasurementOption // service and dead-letter stream
 	// sets caches attribute sets: building one per event cost 8 % of a
 	// pipeline's CPU.
 	sets sync.Map // setKey -> metric.MeasurementOption
@@ -47,8 +52,9 @@ func (m *metrics) set(k setKey) metric.MeasurementOption {
 	return o
 }
 
-func newMetrics(mp metric.MeterProvider, service string, routes func() []*route) (*metrics, error) {
-	m := &metrics{service: attribute.String("service", service), routes: routes}
+func newMetrics(mp metric.MeterProvider, service string, routes func() []*route, dlqStream string) (*metrics, error) {
+	m := &metrics{service: attribute.String("service", service), routes: routes,
+		dlq: metric.WithAttributes(attribute.String("service", service), attribute.String("stream", dlqStream))}
 	meter := mp.Meter("github.com/kp-efaktura/efaktura/pkg/bus")
 	var err error
 	counter := func(name, desc string) metric.Int64Counter {
@@ -72,18 +78,50 @@ func newMetrics(mp metric.MeterProvider, service string, routes func() []*route)
 	if err != nil {
 		return nil, fmt.Errorf("bus: metrics: %w", err)
 	}
-	_, err = meter.Int64ObservableGauge("efaktura.consumer.pending",
-		metric.WithDescription("Events a consumer has not acked yet: waiting plus in flight."),
-		metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
-			for _, r := range m.routes() {
-				o.Observe(r.pending.Load(), metric.WithAttributes(m.service, attribute.String("consumer", r.durable)))
-			}
-			return nil
-		}))
+	// The gauges' callbacks are registered with RegisterCallback, not
+	// given to the instruments: several buses share one MeterProvider in
+	// efaktura up, and the SDK keeps only the callbacks of an observable
+	// instrument's first creation, so every bus but the first (up's admin
+	// bus, which consumes nothing) went unobserved (issue 12).
+	pending, err := meter.Int64ObservableGauge("efaktura.consumer.pending",
+		metric.WithDescription("Events a consumer has not acked yet: waiting plus in flight."))
 	if err != nil {
 		return nil, fmt.Errorf("bus: metrics: %w", err)
 	}
+	dead, err := meter.Int64ObservableGauge("efaktura.dead_letters",
+		metric.WithDescription("Messages in the dead-letter stream from this service, waiting for an operator (efaktura dlq list)."))
+	if err != nil {
+		return nil, fmt.Errorf("bus: metrics: %w", err)
+	}
+	_, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		for _, r := range m.routes() {
+			o.ObserveInt64(pending, r.pending.Load(), metric.WithAttributes(m.service, attribute.String("consumer", r.durable)))
+		}
+		if n := m.deadLetters.Load(); n >= 0 {
+			o.ObserveInt64(dead, n, m.dlq)
+		}
+		return nil
+	}, pending, dead)
+	if err != nil {
+		return nil, fmt.Errorf("bus: metrics: %w", err)
+	}
+	m.deadLetters.Store(-1) // unknown until sampled
 	return m, nil
+}
+
+// declare makes r's counters exist at 0 for each event type it consumes,
+// so a rate or an alert on failures has a series from start-up rather than
+// from the first failure.
+func (m *metrics) declare(r *route, eventTypes []string) {
+	ctx := context.Background()
+	for _, t := range eventTypes {
+		for _, outcome := range []string{"ok", "duplicate"} {
+			m.processedC.Add(ctx, 0, m.set(setKey{r.durable, t, outcome}))
+		}
+		m.failedC.Add(ctx, 0, m.attrs(r, t))
+		m.retriedC.Add(ctx, 0, m.attrs(r, t))
+		m.deadC.Add(ctx, 0, m.attrs(r, t))
+	}
 }
 
 func (m *metrics) attrs(r *route, eventType string) metric.MeasurementOption {

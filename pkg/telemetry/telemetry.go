@@ -119,7 +119,10 @@ func Start(ctx context.Context, cfg Config, getenv func(string) string, opts ...
 	if err := reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})); err != nil {
 		return fail(fmt.Errorf("telemetry: register process collector: %w", err))
 	}
-	promReader, err := otelprom.New(otelprom.WithRegisterer(reg))
+	// Without the otel_scope_* labels: every instrument's name says which
+	// part of efaktura it belongs to, and the three constant labels on
+	// every series only cost (issue 12).
+	promReader, err := otelprom.New(otelprom.WithRegisterer(reg), otelprom.WithoutScopeInfo())
 	if err != nil {
 		return fail(fmt.Errorf("telemetry: create Prometheus exporter: %w", err))
 	}

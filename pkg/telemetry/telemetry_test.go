@@ -79,7 +79,7 @@ func TestStartEmptyEnvironment(t *testing.T) {
 	}
 	for _, want := range []string{
 		"# TYPE efaktura_test_total counter",
-		`efaktura_test_total{kind="unit",otel_scope_name="test"`,
+		`efaktura_test_total{kind="unit"}`,
 		`service_name="telemetry-test"`, // target_info
 		`service_version="1.2.3"`,
 		"go_goroutines ",
@@ -88,6 +88,9 @@ func TestStartEmptyEnvironment(t *testing.T) {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("GET /metrics lacks %q; got:\n%s", want, body)
 		}
+	}
+	if strings.Contains(string(body), "otel_scope_") {
+		t.Errorf("GET /metrics carries the constant otel_scope_* labels; got:\n%s", body)
 	}
 	if !hasLine(string(body), "efaktura_test_total{", " 3") {
 		t.Errorf("GET /metrics: efaktura_test_total is not 3; got:\n%s", body)

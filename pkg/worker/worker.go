@@ -285,6 +285,11 @@ func Run(ctx context.Context, cfg Config, getenv func(string) string, setup func
 		if a.addr == "" {
 			continue
 		}
+		if a.addr != cfg.MetricsAddr && a.h != nil {
+			// The APIs' requests are traced and measured; the probes and
+			// scrapes of the metrics address are not (issue 12).
+			a.h = tel.HTTPHandler(a.h)
+		}
 		s, err := serve(a.addr, a.h, log)
 		if err != nil {
 			return err
@@ -360,7 +365,7 @@ func Connect(ctx context.Context, nc *nats.Conn, cfg Config, tel *telemetry.Prov
 	if len(bc.Subjects) == 0 {
 		bc.Subjects = events.StreamSubjects()
 	}
-	opts := []bus.Option{bus.WithLogger(log), bus.WithTelemetry(tel), bus.WithSubjects(events.SubjectOf), bus.WithSubjectTemplate(events.SubjectTemplate)}
+	opts := []bus.Option{bus.WithLogger(log), bus.WithTelemetry(tel), bus.WithSubjects(events.SubjectOf), bus.WithSubjectTemplate(events.SubjectTemplate), bus.WithEventTypes(eventTypes)}
 	if cfg.RedisURL != "" {
 		ro, err := redis.ParseURL(cfg.RedisURL)
 		if err != nil {

@@ -25,6 +25,11 @@ func Command() worker.Command {
 			if err != nil {
 				return err
 			}
+			if d.Telemetry != nil {
+				if err := w.Instrument(d.Telemetry.MeterProvider); err != nil {
+					return err
+				}
+			}
 			w.Register()
 			w.Routes(d.Mux)
 			// The caseworker's desk, at / on the same origin as the API

@@ -196,6 +196,8 @@ type Worker struct {
 	tenants Tenants // nil without WithTenants
 	log     *slog.Logger
 	now     func() time.Time
+	// metrics is nil until [Worker.Instrument].
+	metrics *metrics
 }
 
 // New creates or updates the KV bucket of the records, the archive bucket
@@ -465,8 +467,18 @@ func (w *Worker) onAnswerParked(ctx context.Context, in cloudevents.Event, p eve
 // straight on to archiving.
 func (w *Worker) onAnswerDelivered(ctx context.Context, in cloudevents.Event, p events.AnswerDelivered) ([]cloudevents.Event, error) {
 	m := w.meta(in)
-	if err := w.update(ctx, in, p.Kommune, p.DocumentID, func(r *Record) (*Record, error) { return AnswerDelivered(r, p, m) }); err != nil {
+	var took time.Duration // from receipt to delivery, when this event completes the record
+	if err := w.update(ctx, in, p.Kommune, p.DocumentID, func(r *Record) (*Record, error) {
+		took = 0
+		if r != nil && r.Answer.Status != StatusDelivered && !r.ReceivedAt.IsZero() {
+			took = p.DeliveredAt.Sub(r.ReceivedAt)
+		}
+		return AnswerDelivered(r, p, m)
+	}); err != nil {
 		return nil, done(err)
+	}
+	if took > 0 {
+		w.metrics.answered(ctx, took)
 	}
 	return nil, classify(w.store.archive(ctx, key(p.Kommune, p.DocumentID)))
 }

@@ -27,6 +27,11 @@ func Command() worker.Command {
 			if err != nil {
 				return err
 			}
+			if d.Telemetry != nil {
+				if err := w.Instrument(ctx, d.Telemetry.MeterProvider); err != nil {
+					return err
+				}
+			}
 			w.Register(ctx)
 			return nil
 		},

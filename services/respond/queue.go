@@ -84,7 +84,9 @@ func (w *Worker) deliver(ctx context.Context, _ cloudevents.Event, a events.Answ
 		return nil, w.hold(ctx, a.Kommune, t.Version, errNotAllowed)
 	}
 	a.EconomySystem = t.EconomySystem.ID
+	began := time.Now()
 	rcpt, err := w.deliverer.Deliver(ctx, t.EconomySystem, a)
+	w.metrics.delivered(ctx, time.Since(began), err)
 	attempt := bus.Attempt(ctx)
 	switch {
 	case err == nil:

@@ -94,6 +94,8 @@ type Worker struct {
 	// seen is the version of each municipality's record this replica has
 	// acted on; only followTenants uses it.
 	seen map[string]uint64
+	// metrics is nil until [Worker.Instrument].
+	metrics *metrics
 }
 
 // New creates or updates the stream of queued answers and returns a worker

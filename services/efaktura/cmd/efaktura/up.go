@@ -295,7 +295,9 @@ func up(ctx context.Context, c upConfig, getenv func(string) string, stdout io.W
 	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
 		mux.Handle("GET "+path, health)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute}
+	// Traced and measured as a worker's API is (issue 12); /healthz,
+	// /readyz and /metrics are left out there.
+	srv := &http.Server{Handler: tel.HTTPHandler(mux), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute}
 	served := make(chan error, 1)
 	go func() {
 		err := srv.Serve(ln)
