@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/kp-efaktura/efaktura/pkg/idem"
 	"github.com/kp-efaktura/efaktura/pkg/telemetry"
@@ -460,6 +461,16 @@ func (b *Bus) Idempotency() idem.Store { return b.store }
 
 // Config returns the effective configuration, defaults applied.
 func (b *Bus) Config() Config { return b.cfg }
+
+// TracerProvider is the provider the bus traces with, for the spans a
+// worker starts itself (an HTTP request's work on a document, say); a
+// no-op provider without [WithTelemetry].
+func (b *Bus) TracerProvider() trace.TracerProvider {
+	if b.tracer == nil {
+		return tracenoop.NewTracerProvider()
+	}
+	return b.tracer
+}
 
 // destination describes subject for a messaging span: its template and the
 // NATS server the connection is on now.

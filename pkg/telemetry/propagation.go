@@ -7,6 +7,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/cloudevents/sdk-go/v2/types"
 	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // The CloudEvents distributed-tracing extension attributes. Extension names
@@ -73,4 +74,11 @@ func (c eventCarrier) Keys() []string {
 		keys = append(keys, k)
 	}
 	return keys
+}
+
+// ParseTraceParent returns the span context a W3C traceparent value
+// names, remote; an invalid span context for a malformed one.
+func ParseTraceParent(traceparent string) trace.SpanContext {
+	ctx := traceContext.Extract(context.Background(), propagation.MapCarrier{TraceParentExtension: traceparent})
+	return trace.SpanContextFromContext(ctx)
 }

@@ -147,3 +147,16 @@ func TestInjectEventZeroEvent(t *testing.T) {
 
 // keptKey marks a context so a test can tell it was returned unchanged.
 type keptKey struct{}
+
+func TestParseTraceParent(t *testing.T) {
+	sc := ParseTraceParent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+	if !sc.IsValid() || !sc.IsRemote() || sc.TraceID().String() != "4bf92f3577b34da6a3ce929d0e0e4736" ||
+		sc.SpanID().String() != "00f067aa0ba902b7" || !sc.IsSampled() {
+		t.Errorf("ParseTraceParent = %+v", sc)
+	}
+	for _, bad := range []string{"", "garbage", "00-00000000000000000000000000000000-00f067aa0ba902b7-01"} {
+		if sc := ParseTraceParent(bad); sc.IsValid() {
+			t.Errorf("ParseTraceParent(%q) = %+v; want invalid", bad, sc)
+		}
+	}
+}

@@ -10,9 +10,13 @@ import (
 	"slices"
 	"sync"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/kp-efaktura/efaktura/events"
+	"github.com/kp-efaktura/efaktura/pkg/telemetry"
 	"github.com/kp-efaktura/efaktura/pkg/tenant"
 )
 
@@ -170,7 +174,7 @@ func (w *Worker) postVerdict(rw http.ResponseWriter, req *http.Request) {
 	// From here on the work goes on if the client leaves.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(req.Context()), w.cfg.Timeout)
 	defer cancel()
-	d := w.decideOne(ctx, p, req.PathValue("id"), body)
+	d := w.decideOne(ctx, routeVerdict, p, req.PathValue("id"), body)
 	if d.status != http.StatusOK {
 		writeJSON(rw, d.status, errorBody{Error: d.err, State: d.state, Verdict: d.verdict})
 		return
@@ -237,7 +241,7 @@ func (w *Worker) postVerdicts(rw http.ResponseWriter, req *http.Request) {
 			defer func() { <-sem }()
 			ctx, cancel := context.WithTimeout(base, w.cfg.Timeout)
 			defer cancel()
-			d := w.decideOne(ctx, p, id, body.VerdictRequest)
+			d := w.decideOne(ctx, routeVerdicts, p, id, body.VerdictRequest)
 			res := BulkVerdictResult{DocumentID: id, Status: d.status, Outcome: d.outcome, Error: d.err, State: d.state, Verdict: d.verdict}
 			if d.notValidated {
 				res.Status = http.StatusUnprocessableEntity
@@ -261,10 +265,18 @@ func (w *Worker) postVerdicts(rw http.ResponseWriter, req *http.Request) {
 // loses a race to a different one is refused (409). Its id derives from
 // who gave what on which document ([verdictID]), so the same request
 // repeated is the same verdict.
-func (w *Worker) decideOne(ctx context.Context, p tenant.Principal, id string, body VerdictRequest) verdictDone {
+func (w *Worker) decideOne(ctx context.Context, route string, p tenant.Principal, id string, body VerdictRequest) (d verdictDone) {
 	if !validID(id) {
 		return verdictDone{status: http.StatusNotFound, err: "no such document"}
 	}
+	ctx, span := w.verdictSpan(ctx, route, p.Kommune, id)
+	defer func() {
+		span.SetAttributes(semconv.HTTPResponseStatusCode(d.status))
+		if d.status >= http.StatusInternalServerError {
+			span.SetStatus(codes.Error, d.err)
+		}
+		span.End()
+	}()
 	who := caseworker(p)
 	v := events.VerdictSubmitted{
 		VerdictID:  verdictID(p.Kommune, id, who, body.Decision, body.Reasons),
@@ -272,8 +284,8 @@ func (w *Worker) decideOne(ctx context.Context, p tenant.Principal, id string, b
 		Caseworker: who, SubmittedAt: w.now().UTC(),
 	}
 	m := Meta{Now: v.SubmittedAt}
-	if sc := trace.SpanContextFromContext(ctx); sc.TraceID().IsValid() {
-		m.TraceID = sc.TraceID().String()
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		m.TraceID, m.TraceParent = sc.TraceID().String(), fmt.Sprintf("00-%s-%s-%s", sc.TraceID(), sc.SpanID(), sc.TraceFlags())
 	}
 	log := w.log.With("document_id", id, "kommune", p.Kommune, "verdict_id", v.VerdictID)
 
@@ -330,4 +342,37 @@ func (w *Worker) archivedVerdictDone(ctx context.Context, v events.VerdictSubmit
 		return verdictDone{status: http.StatusConflict, err: res.Reason, state: sum.State, verdict: sum.Verdict}
 	}
 	return verdictDone{status: http.StatusOK, outcome: VerdictRepeated, state: sum.State, body: sum.normalized()}
+}
+
+// tracerName is the instrumentation scope of the spans decide starts.
+const tracerName = "github.com/kp-efaktura/efaktura/services/decide"
+
+// The routes of the verdicts, as their spans name them.
+const (
+	routeVerdict  = "/v1/documents/{id}/verdict"
+	routeVerdicts = "/v1/verdicts"
+)
+
+// verdictSpan starts the SERVER span of a verdict on document id in the
+// document's own trace (issue 12): a child of the event that made its
+// record, so the decision and the answer that follow are in that trace
+// too, with a link to the request's span, which continues the client's
+// trace when it sent one. A bulk verdict starts one per document, all
+// linked to the one request. A document decide does not know (yet) gets a
+// child of the request's span.
+func (w *Worker) verdictSpan(ctx context.Context, route, kommune, id string) (context.Context, trace.Span) {
+	request := trace.SpanContextFromContext(ctx)
+	opts := []trace.SpanStartOption{
+		trace.WithSpanKind(trace.SpanKindServer),
+		trace.WithAttributes(semconv.HTTPRequestMethodPost, semconv.HTTPRoute(route), attribute.String("efaktura.document.id", id)),
+	}
+	if r, _ := w.store.idx.get(key(kommune, id)); r != nil {
+		if doc := telemetry.ParseTraceParent(r.TraceParent); doc.IsValid() {
+			ctx = trace.ContextWithRemoteSpanContext(ctx, doc)
+			if request.IsValid() {
+				opts = append(opts, trace.WithLinks(trace.Link{SpanContext: request}))
+			}
+		}
+	}
+	return w.bus.TracerProvider().Tracer(tracerName).Start(ctx, "POST "+route, opts...)
 }

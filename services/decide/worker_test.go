@@ -74,6 +74,12 @@ func start(t *testing.T) *env {
 // logger that discards everything.
 func startWith(t *testing.T, cfg decide.Config, opts ...decide.Option) *env {
 	t.Helper()
+	return startBus(t, nil, cfg, opts...)
+}
+
+// startBus is startWith with options of the bus besides the test's.
+func startBus(t *testing.T, busOpts []bus.Option, cfg decide.Config, opts ...decide.Option) *env {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
 	nc := natstest.Connect(t, natstest.Start(t))
@@ -81,7 +87,7 @@ func startWith(t *testing.T, cfg decide.Config, opts ...decide.Option) *env {
 	b, err := bus.New(ctx, nc, bus.Config{
 		Service: "decide", Subjects: events.StreamSubjects(), Storage: "memory",
 		MaxDeliver: 5, Backoff: []time.Duration{100 * time.Millisecond}, Drain: 2 * time.Second,
-	}, bus.WithSubjects(events.SubjectOf), bus.WithLogger(quiet))
+	}, append([]bus.Option{bus.WithSubjects(events.SubjectOf), bus.WithLogger(quiet)}, busOpts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
