@@ -7,6 +7,7 @@ import (
 
 	"github.com/kp-efaktura/efaktura/events"
 	"github.com/kp-efaktura/efaktura/pkg/answer"
+	"github.com/kp-efaktura/efaktura/pkg/efaktura"
 	"github.com/kp-efaktura/efaktura/services/respond"
 )
 
@@ -118,5 +119,22 @@ func TestBuildAnswerAutomatic(t *testing.T) {
 	a = respond.BuildAnswer(d, "answer-4")
 	if a.Reasons[0].Code != "OTH" || a.Findings != nil {
 		t.Errorf("caseworker's answer: reasons %+v, findings %+v; want OTH and none", a.Reasons, a.Findings)
+	}
+}
+
+// Every rule's reason code is one of the catalogue's Peppol codes, so an
+// answer never carries a code the schema refuses.
+func TestRuleReasonCodesAreCatalogued(t *testing.T) {
+	codes := map[string]bool{}
+	for _, c := range []events.ReasonCode{events.ReasonNoIssue, events.ReasonReferences, events.ReasonLegal,
+		events.ReasonReceiverUnknown, events.ReasonQuality, events.ReasonDelivery, events.ReasonPrices,
+		events.ReasonQuantity, events.ReasonItems, events.ReasonPayment, events.ReasonNotRecognized,
+		events.ReasonFinance, events.ReasonOther} {
+		codes[string(c)] = true
+	}
+	for _, r := range efaktura.Rules() {
+		if !codes[r.Reason] || r.Reason == string(events.ReasonNoIssue) {
+			t.Errorf("%s: reason %q is not a Peppol rejection code of the catalogue", r.ID, r.Reason)
+		}
 	}
 }
