@@ -36,8 +36,20 @@ type Finding struct {
 	Severity Severity `json:"severity"`
 	// Path locates the element, e.g. /INVOICES/DOCUMENT[2]/LINE[3]/AMOUNT/NET_PRICE.
 	Path string `json:"path"`
-	// Message says what was found and what was expected.
+	// Line and Column are where the element's start tag stands, 1-based,
+	// in what was validated: the bundle's XML, or, for a document validated
+	// by its reference, the DOCUMENT element alone (its start tag is line 1,
+	// column 1). For a missing element, the element that should hold it.
+	// 0 (absent) for the file as a whole, and in events written before
+	// findings had positions.
+	Line   int `json:"line,omitempty"`
+	Column int `json:"column,omitempty"`
+	// Message says what was found and what was expected, in English.
 	Message string `json:"message"`
+	// MessageDA and MessageEN are the message in Danish and English;
+	// absent in events written before findings had both.
+	MessageDA string `json:"message_da,omitempty"`
+	MessageEN string `json:"message_en,omitempty"`
 }
 
 // Sender identifies the issuer of a document as written in its HEADER.

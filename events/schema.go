@@ -75,6 +75,22 @@ var schemaIDs = sync.OnceValues(func() (map[string]string, error) {
 	return out, nil
 })
 
+// answerSchemaFile is the JSON Schema of the answer an economy system
+// receives, pkg/answer.Answer, published beside the payloads' schemas.
+const answerSchemaFile = "schemas/answer.v1.json"
+
+// AnswerSchema returns the JSON Schema (draft 2020-12) of the answer efaktura
+// POSTs to a municipality's economy system (pkg/answer.Answer): the payload
+// of [TypeAnswerQueued] with its economy system set. The file is
+// events/schemas/answer.v1.json.
+func AnswerSchema() []byte {
+	b, err := schemaFS.ReadFile(answerSchemaFile)
+	if err != nil {
+		panic("events: " + answerSchemaFile + " is not embedded") // cannot happen: go:embed holds it
+	}
+	return b
+}
+
 // compiled holds every payload schema, compiled once, formats asserted.
 var compiled = sync.OnceValues(func() (map[string]*jsonschema.Schema, error) {
 	c := jsonschema.NewCompiler()

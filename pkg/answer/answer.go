@@ -34,8 +34,15 @@ type Answer struct {
 	// Decision is "approved" or "rejected".
 	Decision string `json:"decision"`
 	// Reasons say why a document was rejected; an empty list when it was
-	// approved.
+	// approved. For an automatic rejection (a technically invalid
+	// document) each names a violated rule in its text, "V26: ...", with
+	// the rule's Peppol code (see Findings) rather than always OTH.
 	Reasons []Reason `json:"reasons"`
+	// Findings are the structured reasons of an automatic rejection: one
+	// per rule violation (error finding) of the document, with the rule's
+	// Peppol code, where it is and what is wrong in Danish and English.
+	// Absent when a caseworker decided.
+	Findings []Finding `json:"findings,omitempty"`
 	// DecidedAt is when the decision was made, in UTC.
 	DecidedAt time.Time `json:"decided_at"`
 	// Ruleset is the version of the format rules the document was judged by,
@@ -56,4 +63,28 @@ type Sender struct {
 type Reason struct {
 	Code string `json:"code"`
 	Text string `json:"text,omitempty"`
+}
+
+// Finding is one rule violation that made a document technically invalid,
+// as an economy system can act on it.
+type Finding struct {
+	// Code is the Peppol clarification reason code closest to the rule,
+	// e.g. "PRI" for a total that does not add up (efaktura's table of
+	// rules, docs/findings.md).
+	Code string `json:"code"`
+	// Rule is the format rule's stable id, "V01" to "V51".
+	Rule string `json:"rule"`
+	// Path is the element, e.g. /INVOICES/DOCUMENT[1]/TOTALAMOUNT/TOTAL_AMOUNT_INCL_VAT;
+	// its DOCUMENT index is the document's place in its bundle.
+	Path string `json:"path"`
+	// Line and Column are where the element's start tag stands, 1-based,
+	// counted from the DOCUMENT element's own start tag (line 1, column 1):
+	// efaktura judges each document on its own. For a missing element they
+	// are those of the element that should hold it; 0 when unknown.
+	Line   int `json:"line"`
+	Column int `json:"column"`
+	// MessageDA and MessageEN say what was found and what was expected, in
+	// Danish and in English.
+	MessageDA string `json:"message_da"`
+	MessageEN string `json:"message_en"`
 }

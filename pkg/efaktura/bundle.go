@@ -3,8 +3,10 @@ package efaktura
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // readBundle reads INVOICES' children after its start tag (V07 for their
@@ -25,12 +27,12 @@ func (v *validation) readBundle() error {
 				if c.MaxOccurs > 1 {
 					path += "[1]"
 				}
-				v.fileError("V07", path, "INVOICES lacks <%s>; expected %s", c.Name, requirement(c))
+				v.fileError("V07", path, v.rootPos, "V07.missing", c.Name, requirement(c))
 			}
 			return nil
 		case tokText:
 			if s.textFlags&textNonSpace != 0 {
-				v.fileError("V07", "/INVOICES", "INVOICES holds text directly; expected only elements")
+				v.fileError("V07", "/INVOICES", s.tokPos(), "V07.text")
 			}
 			continue
 		case tokPI:
@@ -49,12 +51,14 @@ func (v *validation) readBundle() error {
 		if cdef != nil && cdef.MaxOccurs > 1 {
 			path += "[" + strconv.Itoa(seq.count(cdef)) + "]"
 		}
+		at := s.tokPos()
 		if verdict != seqOK {
-			v.fileError("V07", path, "%s", seq.describe(verdict, cdef, string(s.name), "INVOICES"))
+			key, args := seq.describe(verdict, cdef, string(s.name), "INVOICES")
+			v.fileError("V07", path, at, key, args...)
 		}
 		if len(s.attrs) > 0 && (cdef == nil || cdef.Kind != KindGroup) {
 			// A DOCUMENT's own attributes are its structure's matter (V11).
-			v.fileError("V07", path, "<%s> has attributes; expected none", s.name)
+			v.fileError("V07", path, at, "V11.attrs", string(s.name))
 		}
 		switch {
 		case cdef == nil || verdict == seqTooMany:
@@ -80,20 +84,21 @@ func (v *validation) readBundle() error {
 				return err
 			}
 		default:
-			lv, err := v.readLeaf(path)
+			lv, err := v.readLeaf(path, at)
 			if err != nil {
 				return err
 			}
 			if lv.chars == 0 {
-				v.fileError("V07", path, "<%s> is empty; expected a value", cdef.Name)
+				v.fileError("V07", path, at, "V12.empty", cdef.Name)
 				lv.present = false // nothing for V08 and V09 to judge
-			} else if rule, msg := checkValue(cdef, lv.value, lv.chars); rule != "" {
-				v.fileError("V07", path, "%s", msg)
+			} else if key, args := checkValue(cdef, lv.value, lv.chars); key != "" {
+				v.fileError("V07", path, at, key, args...)
 				lv.present = false // unusable for V08 and V09
 			}
 			switch cdef.Name {
 			case "REFERENCE":
 				v.res.Reference = lv.value
+				v.referencePos = at
 			case "TOTAL_DOCUMENT_CHECKSUM":
 				v.totalChecksum = lv
 				v.res.TotalChecksum = lv.value
@@ -105,9 +110,10 @@ func (v *validation) readBundle() error {
 }
 
 // readLeaf reads the text of a leaf element up to its end tag.
-func (v *validation) readLeaf(path string) (leafValue, error) {
+func (v *validation) readLeaf(path string, at pos) (leafValue, error) {
 	s := v.s
-	lv := leafValue{present: true, path: path}
+	name := path[strings.LastIndexByte(path, '/')+1:]
+	lv := leafValue{present: true, path: path, at: at}
 	if s.selfClosing {
 		return lv, s.next()
 	}
@@ -132,7 +138,7 @@ func (v *validation) readLeaf(path string) (leafValue, error) {
 				b.Write(s.text)
 			}
 		case tokStart:
-			v.fileError("V07", path, "<%s> holds element <%s>; expected text only", s.name, s.name)
+			v.fileError("V07", path, s.tokPos(), "V07.holds_element", name, string(s.name))
 			if err := v.skipElement(); err != nil {
 				return lv, err
 			}
@@ -140,7 +146,8 @@ func (v *validation) readLeaf(path string) (leafValue, error) {
 			v.pi(false)
 		case tokEnd:
 			if flags&(textTabCRLF|textControl) != 0 {
-				v.fileError("V04", path, "%s", controlMessage(path[strings.LastIndexByte(path, '/')+1:], first))
+				key, args := controlMessage(name, first)
+				v.fileError("V04", path, at, key, args...)
 			}
 			lv.value = b.String()
 			return lv, nil
@@ -174,6 +181,7 @@ func (v *validation) skipElement() error {
 // frame is an open element while a document is read.
 type frame struct {
 	node     int32 // -1 inside a subtree that is not kept
+	last     int32 // the node's last child so far, or -1
 	def      *ElementDef
 	keep     bool    // children are kept (a known group)
 	counts   []int32 // occurrences so far of each child definition
@@ -202,7 +210,8 @@ func (v *validation) readDocument(index int) (*Document, error) {
 	v.arena = v.arena[:0]
 	v.frames = v.frames[:0]
 	def := v.opts.Schema.Lookup("/INVOICES/DOCUMENT")
-	doc.nodes = append(doc.nodes, node{name: def.Name, def: def, parent: -1, first: -1, last: -1, next: -1, occ: int32(index)})
+	doc.nodes = append(doc.nodes, node{name: def.Name, def: def, parent: -1, first: -1, next: -1, occ: int32(index),
+		line: int32(s.tokLine), col: int32(s.tokCol)})
 	if len(s.attrs) > 0 {
 		doc.nodes[0].flags |= hasAttrs
 	}
@@ -227,7 +236,7 @@ func (v *validation) readDocument(index int) (*Document, error) {
 				f.firstTabCRLF = s.firstTabCRLF
 			}
 			if f.node >= 0 && !f.keep {
-				v.arena = append(v.arena, s.text...)
+				v.arena = appendValue(v.arena, f.valStart, s.text)
 			}
 		case tokPI:
 			v.pi(false)
@@ -247,7 +256,7 @@ func (v *validation) pushFrame(n int32, def *ElementDef) {
 		v.frames = append(v.frames, frame{})
 	}
 	f := &v.frames[len(v.frames)-1]
-	*f = frame{node: n, def: def, counts: f.counts[:0], unknown: f.unknown[:0], valStart: len(v.arena), firstControl: -1, firstTabCRLF: -1}
+	*f = frame{node: n, last: -1, def: def, counts: f.counts[:0], unknown: f.unknown[:0], valStart: len(v.arena), firstControl: -1, firstTabCRLF: -1}
 	f.keep = n >= 0 && def != nil && def.Kind == KindGroup
 	if f.keep {
 		for range def.Children {
@@ -275,7 +284,7 @@ func (v *validation) openElement(doc *Document) {
 	pi := parent.node
 	doc.nodes[pi].flags |= hasElements
 	cdef := parent.def.childByName[string(s.name)]
-	n := node{def: cdef, parent: pi, first: -1, last: -1, next: -1}
+	n := node{def: cdef, parent: pi, first: -1, next: -1, line: int32(s.tokLine), col: int32(s.tokCol)}
 	if cdef != nil {
 		n.name = cdef.Name
 		parent.counts[cdef.pos]++
@@ -300,16 +309,15 @@ func (v *validation) openElement(doc *Document) {
 	}
 	idx := int32(len(doc.nodes))
 	doc.nodes = append(doc.nodes, n)
-	p := &doc.nodes[pi]
-	if p.last >= 0 {
-		doc.nodes[p.last].next = idx
+	if parent.last >= 0 {
+		doc.nodes[parent.last].next = idx
 	} else {
-		p.first = idx
+		doc.nodes[pi].first = idx
 	}
-	p.last = idx
+	parent.last = idx
 	for _, a := range s.attrs {
 		if a.control {
-			v.fileError("V04", Element{doc, idx}.Path(), "the value of attribute %s holds a control character; expected printable characters only", a.name)
+			v.fileError("V04", Element{doc, idx}.Path(), pos{n.line, n.col}, "V04.attr", a.name)
 		}
 	}
 	v.pushFrame(idx, cdef)
@@ -325,11 +333,14 @@ func (v *validation) closeElement(doc *Document) {
 		}
 	}
 	group := f.keep || f.children
+	el := Element{doc, at}
 	switch {
 	case f.text&textControl != 0:
-		v.fileError("V04", Element{doc, at}.Path(), "%s", controlMessage(Element{doc, at}.Name(), f.firstControl))
+		key, args := controlMessage(el.Name(), f.firstControl)
+		v.fileError("V04", el.Path(), elementPos(el), key, args...)
 	case !group && f.text&textTabCRLF != 0:
-		v.fileError("V04", Element{doc, at}.Path(), "%s", controlMessage(Element{doc, at}.Name(), f.firstTabCRLF))
+		key, args := controlMessage(el.Name(), f.firstTabCRLF)
+		v.fileError("V04", el.Path(), elementPos(el), key, args...)
 	}
 	if f.node < 0 {
 		return
@@ -340,9 +351,23 @@ func (v *validation) closeElement(doc *Document) {
 	}
 	if !f.keep {
 		n.valOff = int32(f.valStart)
-		n.valLen = int32(len(v.arena) - f.valStart)
+		n.valLen = uint16(len(v.arena) - f.valStart)
 		n.chars = int32(f.chars)
 	}
+}
+
+// appendValue adds text to the value that starts at arena[start], keeping at
+// most maxValueBytes of it, cut at a character boundary.
+func appendValue(arena []byte, start int, text []byte) []byte {
+	room := maxValueBytes - (len(arena) - start)
+	if len(text) > room {
+		room = max(room, 0)
+		for room > 0 && !utf8.RuneStart(text[room]) {
+			room--
+		}
+		text = text[:room]
+	}
+	return append(arena, text...)
 }
 
 // document runs the document rules on doc and keeps what the bundle rules
@@ -364,6 +389,7 @@ func (v *validation) document(doc *Document) error {
 		Findings:   []Finding{},
 	}
 	c := &checker{v: v, doc: doc, res: &dr}
+	v.hide = finalCustomerCPRs(doc, v.hide[:0])
 	c.run()
 
 	// What the bundle rules need: V09's sum, V10's first sender, V51's keys.
@@ -380,24 +406,25 @@ func (v *validation) document(doc *Document) error {
 	if senderType != "" && senderID != "" && dr.ReceiptNo != "" {
 		key := [3]string{senderType, senderID, dr.ReceiptNo}
 		if v.receipts == nil {
-			v.receipts = make(map[[3]string]int)
+			v.receipts = make(map[[3]string]receipt)
 		}
+		no := header.Child("RECEIPT_NO")
 		if first, dup := v.receipts[key]; dup {
 			// Both documents are blamed, each naming the other; the first
 			// once, however many documents repeat its number.
-			v51 := func(dst *[]Finding, path string, other int) {
-				v.add(dst, maxFindingsPerDocument, Finding{Rule: "V51", Severity: SeverityError, Path: path,
-					Message: fmt.Sprintf("RECEIPT_NO %s of sender %s %s is also used by document %d; expected a receipt number unique per sender within the bundle", quoteValue(dr.ReceiptNo), senderType, senderID, other)})
+			v51 := func(dst *[]Finding, path string, at pos, other int) {
+				v.add(dst, maxFindingsPerDocument, "V51", path, at, "V51", quoteValue(dr.ReceiptNo), senderType, senderID, other)
 			}
-			v51(&dr.Findings, header.Child("RECEIPT_NO").Path(), first)
-			if fr := &v.res.Documents[first-1]; !fr.dupReported {
+			v51(&dr.Findings, no.Path(), elementPos(no), first.index)
+			if fr := &v.res.Documents[first.index-1]; !fr.dupReported {
 				fr.dupReported = true
-				v51(&fr.Findings, fmt.Sprintf("/INVOICES/DOCUMENT[%d]/HEADER/RECEIPT_NO", first), doc.Index)
+				v51(&fr.Findings, fmt.Sprintf("/INVOICES/DOCUMENT[%d]/HEADER/RECEIPT_NO", first.index), first.at, doc.Index)
 			}
 		} else {
-			v.receipts[key] = doc.Index
+			v.receipts[key] = receipt{doc.Index, elementPos(no)}
 		}
 	}
+	v.hide = v.hide[:0]
 	dr.Valid = !hasError(dr.Findings)
 	if v.opts.Document != nil {
 		if err := v.opts.Document(doc, &dr); err != nil {
@@ -414,9 +441,9 @@ func (v *validation) document(doc *Document) error {
 func (v *validation) bundleRules() {
 	if n := v.noOfDocuments; n.present {
 		if !isDigits(n.value, 1, 4) {
-			v.fileError("V08", n.path, "NO_OF_DOCUMENTS is %s; expected the number of documents written in 1 to 4 digits", quoteValue(n.value))
+			v.fileError("V08", n.path, n.at, "V08.digits", quoteValue(n.value))
 		} else if got, _ := strconv.Atoi(n.value); got != v.documents {
-			v.fileError("V08", n.path, "NO_OF_DOCUMENTS is %d, but the bundle holds %s; expected %d", got, plural(v.documents, "DOCUMENT element"), v.documents)
+			v.fileError("V08", n.path, n.at, "V08.count", got, pluralOf(v.documents, "DOCUMENT-element", "DOCUMENT-elementer", "DOCUMENT element", "DOCUMENT elements"), v.documents)
 		}
 	}
 	if t := v.totalChecksum; t.present {
@@ -425,9 +452,9 @@ func (v *validation) bundleRules() {
 		case err != nil: // reported by V07
 		case v.unreadDocuments: // more than 1000 documents: V07 reports it, and the sum is unknown
 		case len(v.checksumMissing) > 0:
-			v.fileError("V09", t.path, "TOTAL_DOCUMENT_CHECKSUM cannot be confirmed because HEADER/CHECKSUM is missing or not a decimal in document %s; expected every document to state its checksum", joinInts(v.checksumMissing, 10))
+			v.fileError("V09", t.path, t.at, "V09.missing", joinInts(v.checksumMissing, 10))
 		case !total.Equal(v.checksumSum):
-			v.fileError("V09", t.path, "TOTAL_DOCUMENT_CHECKSUM is %s; expected %s, the sum of the CHECKSUM values written in the bundle's %s", FormatDecimal(total, 3), FormatDecimal(v.checksumSum, 3), plural(v.documents, "document"))
+			v.fileError("V09", t.path, t.at, "V09.sum", number(FormatDecimal(total, 3)), number(FormatDecimal(v.checksumSum, 3)), pluralOf(v.documents, "dokument", "dokumenter", "document", "documents"))
 		}
 	}
 	if v.bundleFailed || v.opts.Bundles == nil {
@@ -443,39 +470,45 @@ func (v *validation) bundleRules() {
 	dup, err := v.opts.Bundles.Register(v.ctx, key)
 	switch {
 	case err != nil:
-		v.fileError("V10", "/INVOICES/REFERENCE", "the duplicate-bundle register could not be consulted, so the bundle cannot be accepted now; send it again later")
+		v.fileError("V10", "/INVOICES/REFERENCE", v.referencePos, "V10.unavailable")
 	case dup:
-		v.fileError("V10", "/INVOICES/REFERENCE", "a bundle with REFERENCE %s from sender %s %s was already accepted in %d; expected a REFERENCE not used before this year", quoteValue(key.Reference), key.SenderType, quoteValue(key.SenderID), key.Year)
+		v.fileError("V10", "/INVOICES/REFERENCE", v.referencePos, "V10.duplicate", quoteValue(key.Reference), key.SenderType, quoteValue(key.SenderID), key.Year)
 	}
 }
 
-// plural renders a count with its noun, e.g. "1 document" or "3 documents".
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return strconv.Itoa(n) + " " + noun + "s"
-}
-
-// joinInts lists up to limit numbers, e.g. "2, 5 and 7" or "1, 2, 3, ... (12 in all)".
-func joinInts(ns []int, limit int) string {
+// joinInts lists up to limit numbers, e.g. "2, 5, 7" or "1, 2, 3, ... (12 in all)".
+func joinInts(ns []int, limit int) both {
 	parts := make([]string, 0, min(len(ns), limit))
 	for _, n := range ns[:min(len(ns), limit)] {
 		parts = append(parts, strconv.Itoa(n))
 	}
 	s := strings.Join(parts, ", ")
 	if len(ns) > limit {
-		s += fmt.Sprintf(", ... (%d in all)", len(ns))
+		return both{s + fmt.Sprintf(", ... (%d i alt)", len(ns)), s + fmt.Sprintf(", ... (%d in all)", len(ns))}
 	}
-	return s
+	return both{s, s}
 }
 
 // controlMessage is V04's message for the control character r in the value
 // of element name.
-func controlMessage(name string, r rune) string {
-	msg := fmt.Sprintf("%s holds the control character U+%04X in its value; expected printable characters only (TAB, CR and LF only as indentation between elements)", name, r)
+func controlMessage(name string, r rune) (key string, args []any) {
+	key = "V04.value"
 	if 0x80 <= r && r <= 0x9F {
-		msg += "; a UTF-8 file declared as ISO-8859-1 shows its Danish letters as such characters, so check the file's encoding"
+		key = "V04.value_encoding"
 	}
-	return msg
+	return key, []any{name, fmt.Sprintf("U+%04X", r)}
+}
+
+// finalCustomerCPRs appends to dst the values of the document's
+// FINAL_CUSTOMER elements of type CPR: they are hidden wherever a message
+// would show them, whatever their digits look like.
+func finalCustomerCPRs(doc *Document, dst []string) []string {
+	for line := range doc.Root().All("LINE") {
+		if line.Child("FINAL_CUSTOMER_TYPE").Value() == "CPR" {
+			if v := strings.TrimSpace(line.Child("FINAL_CUSTOMER").Value()); v != "" && !slices.Contains(dst, v) {
+				dst = append(dst, v)
+			}
+		}
+	}
+	return dst
 }

@@ -1,7 +1,6 @@
 package efaktura
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -15,16 +14,22 @@ const maxFastDigits = 18
 // The error texts are reasons meant to follow an element name in a message,
 // so they neither quote the value nor carry the package prefix.
 var (
-	errDecimalEmpty       = errors.New("is empty")
-	errDecimalSign        = errors.New("has a sign; amounts are unsigned")
-	errDecimalPeriod      = errors.New("uses a period as the decimal separator; expected a comma")
-	errDecimalThousands   = errors.New("uses a period as a thousands separator; expected none")
-	errDecimalSpace       = errors.New("contains a space; expected digits and at most one comma")
-	errDecimalChar        = errors.New("contains a character other than digits and one comma")
-	errDecimalCommas      = errors.New("has more than one comma; expected at most one")
-	errDecimalNoIntDigit  = errors.New("has no digit before the comma")
-	errDecimalNoFracDigit = errors.New("has no digit after the comma")
+	errDecimalEmpty       = &decimalError{"is empty", "er tom"}
+	errDecimalSign        = &decimalError{"has a sign; amounts are unsigned", "har et fortegn; beløb skrives uden fortegn"}
+	errDecimalPeriod      = &decimalError{"uses a period as the decimal separator; expected a comma", "bruger punktum som decimaltegn; der forventes komma"}
+	errDecimalThousands   = &decimalError{"uses a period as a thousands separator; expected none", "bruger punktum som tusindtalsseparator; der må ikke være nogen"}
+	errDecimalSpace       = &decimalError{"contains a space; expected digits and at most one comma", "indeholder et mellemrum; der forventes cifre og højst ét komma"}
+	errDecimalChar        = &decimalError{"contains a character other than digits and one comma", "indeholder et andet tegn end cifre og ét komma"}
+	errDecimalCommas      = &decimalError{"has more than one comma; expected at most one", "har mere end ét komma; der må højst være ét"}
+	errDecimalNoIntDigit  = &decimalError{"has no digit before the comma", "har intet ciffer før kommaet"}
+	errDecimalNoFracDigit = &decimalError{"has no digit after the comma", "har intet ciffer efter kommaet"}
 )
+
+// decimalError is why a text is not a decimal, in English (its Error) and in
+// Danish, for the messages of V18.
+type decimalError struct{ en, da string }
+
+func (e *decimalError) Error() string { return e.en }
 
 // ParseDecimal parses s as a decimal of type p.d (section 1.7): it must match
 // ^[0-9]{1,p}(,[0-9]{1,d})?$, so the separator is a comma and there is no
@@ -79,11 +84,14 @@ func checkDecimal(s string, p, d int) (v int64, fracDigits int, err error) {
 	case comma && fracDigits == 0:
 		return 0, 0, errDecimalNoFracDigit
 	case intDigits > p:
-		return 0, 0, fmt.Errorf("has %s before the comma; at most %d allowed", digitCount(intDigits), p)
+		return 0, 0, &decimalError{fmt.Sprintf("has %s before the comma; at most %d allowed", digitCount(intDigits).en, p),
+			fmt.Sprintf("har %s før kommaet; højst %d er tilladt", digitCount(intDigits).da, p)}
 	case fracDigits > d && d <= 0:
-		return 0, 0, fmt.Errorf("has %s after the comma; no decimals allowed", digitCount(fracDigits))
+		return 0, 0, &decimalError{fmt.Sprintf("has %s after the comma; no decimals allowed", digitCount(fracDigits).en),
+			fmt.Sprintf("har %s efter kommaet; decimaler er ikke tilladt", digitCount(fracDigits).da)}
 	case fracDigits > d:
-		return 0, 0, fmt.Errorf("has %s after the comma; at most %d allowed", digitCount(fracDigits), d)
+		return 0, 0, &decimalError{fmt.Sprintf("has %s after the comma; at most %d allowed", digitCount(fracDigits).en, d),
+			fmt.Sprintf("har %s efter kommaet; højst %d er tilladt", digitCount(fracDigits).da, d)}
 	}
 	if intDigits+fracDigits > maxFastDigits {
 		v = -1
@@ -108,11 +116,8 @@ func decimalCharError(s string) error {
 }
 
 // digitCount renders n digits with the right plural.
-func digitCount(n int) string {
-	if n == 1 {
-		return "1 digit"
-	}
-	return fmt.Sprintf("%d digits", n)
+func digitCount(n int) both {
+	return pluralOf(n, "ciffer", "cifre", "digit", "digits")
 }
 
 // FormatDecimal renders v with exactly places decimals and a decimal comma,

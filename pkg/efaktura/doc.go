@@ -18,8 +18,11 @@
 // A failed file or bundle rule rejects the whole bundle, and the [Result]
 // then lists no documents; a failed document rule rejects only that
 // document. Every violation found is reported, with its rule id, a path such
-// as /INVOICES/DOCUMENT[2]/LINE[3]/AMOUNT/NET_PRICE and a message saying what
-// was found and what was expected. A rule that cannot run (a register that
+// as /INVOICES/DOCUMENT[2]/LINE[3]/AMOUNT/NET_PRICE, the line and column of
+// the element's start tag, and a message saying what was found and what was
+// expected, in Danish and in English ([Finding]). Positions are relative to
+// what the reader was given: the file (the XML inside a ZIP archive) for
+// [Validate], the DOCUMENT element for [ValidateDocument]. A rule that cannot run (a register that
 // does not answer, an internal error) is an error finding too: a result is
 // never valid unless every rule ran.
 //
@@ -62,8 +65,19 @@
 // [ReadDocument] reads one stored DOCUMENT element into a tree without
 // applying the rules, for a document validated before.
 //
+// # Rules, messages and reason codes
+//
+// [Rules] lists the rules with what each requires in Danish and English and
+// the closest Peppol clarification reason code ([ReasonCode]) an automatic
+// rejection under it carries; docs/findings.md has the table, kept equal to
+// the code by a test. The messages come from one catalogue in both
+// languages.
+//
 // # Personal data
 //
-// FINAL_CUSTOMER may hold a CPR number. Messages never quote it, and every
-// value a message does quote has CPR-shaped numbers masked.
+// FINAL_CUSTOMER may hold a CPR number. Messages never quote it: the value of
+// a FINAL_CUSTOMER of type CPR is hidden wherever it would show in a message
+// of its document. Text values a message quotes have CPR numbers masked
+// (ddmmyy-xxxx or ddmmyyxxxx with a date, package cpr); the values of
+// numeric fields, amounts, checksums and identifiers, are never masked.
 package efaktura

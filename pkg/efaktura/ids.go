@@ -1,5 +1,7 @@
 package efaktura
 
+import "fmt"
+
 // isDigits reports whether s consists of ASCII digits only and has between
 // min and max bytes (inclusive). Unicode digits do not count: the format's
 // identifiers are plain 0-9.
@@ -19,7 +21,7 @@ func isDigits(s string, min, max int) bool {
 // for messages ("expected " + want).
 type idFormat struct {
 	valid func(string) bool
-	want  string
+	want  both
 }
 
 // exactDigits returns a check for exactly n digits.
@@ -39,12 +41,12 @@ func isPhoneNumber(s string) bool {
 // finalCustomerFormats maps each VT6 value of FINAL_CUSTOMER_TYPE to the
 // format FINAL_CUSTOMER must have (section 4.1, rule V49).
 var finalCustomerFormats = map[string]idFormat{
-	"CPR": {exactDigits(10), "exactly 10 digits"},
-	"TLF": {isPhoneNumber, "an optional leading + followed by 8 to 15 digits"},
-	"CVR": {exactDigits(8), "exactly 8 digits"},
-	"EAN": {exactDigits(13), "exactly 13 digits"},
-	"PNO": {exactDigits(10), "exactly 10 digits"},
-	"DUN": {exactDigits(9), "exactly 9 digits"},
+	"CPR": {exactDigits(10), digitsWant(10)},
+	"TLF": {isPhoneNumber, both{"et valgfrit + efterfulgt af 8 til 15 cifre", "an optional leading + followed by 8 to 15 digits"}},
+	"CVR": {exactDigits(8), digitsWant(8)},
+	"EAN": {exactDigits(13), digitsWant(13)},
+	"PNO": {exactDigits(10), digitsWant(10)},
+	"DUN": {exactDigits(9), digitsWant(9)},
 }
 
 // partyIDFormats maps SENDER_ID_TYPE and RECEIVER_ID_TYPE values (R3 and R4)
@@ -52,7 +54,12 @@ var finalCustomerFormats = map[string]idFormat{
 // types each element allows is the choice table's business (V21), and the
 // length limit of CUS is the CSV's (V17), so neither is repeated here.
 var partyIDFormats = map[string]idFormat{
-	"CVR": {exactDigits(8), "exactly 8 digits"},
-	"EAN": {exactDigits(13), "exactly 13 digits"},
-	"CUS": {func(string) bool { return true }, "any text"},
+	"CVR": {exactDigits(8), digitsWant(8)},
+	"EAN": {exactDigits(13), digitsWant(13)},
+	"CUS": {func(string) bool { return true }, both{"en vilkårlig tekst", "any text"}},
+}
+
+// digitsWant is "exactly n digits" for a message.
+func digitsWant(n int) both {
+	return both{fmt.Sprintf("præcis %d cifre", n), fmt.Sprintf("exactly %d digits", n)}
 }

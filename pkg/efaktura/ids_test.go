@@ -62,7 +62,7 @@ func checkIDFormats(t *testing.T, name string, formats map[string]idFormat, test
 			t.Errorf("%s[%q] missing", name, typ)
 			continue
 		}
-		if f.want == "" {
+		if f.want.en == "" || f.want.da == "" {
 			t.Errorf("%s[%q].want is empty", name, typ)
 		}
 		for s, want := range cases {
@@ -127,8 +127,8 @@ func TestIDFormatDescriptions(t *testing.T) {
 		{partyIDFormats["CUS"], "any text"},
 	}
 	for _, tt := range tests {
-		if tt.f.want != tt.want {
-			t.Errorf("want = %q, want %q", tt.f.want, tt.want)
+		if tt.f.want.en != tt.want {
+			t.Errorf("want = %q, want %q", tt.f.want.en, tt.want)
 		}
 	}
 }

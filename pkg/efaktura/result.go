@@ -17,9 +17,29 @@ type Finding struct {
 	// Path locates the element with 1-based indexes on repeatable elements,
 	// e.g. /INVOICES/DOCUMENT[2]/LINE[3]/AMOUNT/NET_PRICE. File-level findings
 	// have the path of the nearest element, or "/" before the root.
-	Path    string `json:"path"`
-	Message string `json:"message"` // says what was found and what was expected
+	Path string `json:"path"`
+	// Line and Column locate the element's start tag (its '<'), 1-based,
+	// the column in characters: in the file as Validate read it (the XML
+	// inside a ZIP archive), or in the DOCUMENT element as ValidateDocument
+	// was given it, whose start tag is line 1, column 1. A missing element
+	// has the position of the element that should hold it; a syntax error
+	// (V02) the position where reading stopped; a finding about the file as
+	// a whole (V01, and V03 on the declaration) line 1, column 1, or 0 and 0
+	// when no XML could be read at all (a ZIP archive that cannot be opened).
+	Line   int `json:"line"`
+	Column int `json:"column"`
+	// Message says what was found and what was expected, in English; it is
+	// MessageEN, kept under its old name for compatibility.
+	Message string `json:"message"`
+	// MessageDA and MessageEN are the message in Danish and English. Both
+	// come from one catalogue, so every rule speaks both languages.
+	MessageDA string `json:"message_da"`
+	MessageEN string `json:"message_en"`
 }
+
+// Reason returns the Peppol clarification reason code of the finding's
+// rule ([ReasonCode]).
+func (f Finding) Reason() string { return ReasonCode(f.Rule) }
 
 // DocumentResult is the verdict on one DOCUMENT of a bundle.
 type DocumentResult struct {

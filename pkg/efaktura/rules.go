@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,8 +26,22 @@ type checker struct {
 	senderErr   error
 }
 
-func (c *checker) report(rule, path, format string, args ...any) {
-	c.v.add(&c.res.Findings, maxFindingsPerDocument, Finding{Rule: rule, Severity: SeverityError, Path: path, Message: fmt.Sprintf(format, args...)})
+// report records a finding of the rule the message key names, at element at.
+func (c *checker) report(key string, at Element, args ...any) {
+	c.emit(ruleOf(key), key, at.Path(), at, args...)
+}
+
+// emit records a finding of rule with message key at path; at gives its
+// position: the element itself, or for a missing one the element that
+// should hold it.
+func (c *checker) emit(rule, key, path string, at Element, args ...any) {
+	c.v.add(&c.res.Findings, maxFindingsPerDocument, rule, path, elementPos(at), key, args...)
+}
+
+// ruleOf is the rule a message key names: "V43" for "V43.check".
+func ruleOf(key string) string {
+	rule, _, _ := strings.Cut(key, ".")
+	return rule
 }
 
 func (c *checker) unusable(e Element) {
@@ -104,7 +119,7 @@ func (c *checker) run() {
 func (c *checker) safely(id string, f func()) {
 	defer func() {
 		if p := recover(); p != nil {
-			c.report(id, c.doc.Root().Path(), "rule %s could not run because of an internal error; the document cannot be accepted until it can", id)
+			c.emit(id, "internal", c.doc.Root().Path(), c.doc.Root(), id)
 		}
 	}()
 	f()
@@ -116,13 +131,14 @@ var tolerance = decimal.New(50, -2)
 
 func within(a, b decimal.Decimal) bool { return a.Sub(b).Abs().LessThanOrEqual(tolerance) }
 
-// written is the value of parent's child name as written, for a message.
-func written(parent Element, name string) string { return parent.Child(name).Value() }
+// written is the value of parent's child name as written, a number, for a
+// message.
+func written(parent Element, name string) number { return number(parent.Child(name).Value()) }
 
 // money renders an amount for a message with 2 or 3 decimals, as amounts are
 // written; computed values are rounded to 3 decimals for display only.
-func money(d decimal.Decimal) string {
-	return strings.TrimSuffix(FormatDecimal(d, 3), "0")
+func money(d decimal.Decimal) number {
+	return number(strings.TrimSuffix(FormatDecimal(d, 3), "0"))
 }
 
 // fixedValues are HEADER's required values (V22), applied when filled.
@@ -137,7 +153,7 @@ func (c *checker) versions() {
 	for _, f := range fixedValues {
 		e := c.doc.Root().Find(f.path)
 		if v, ok := c.text(e); ok && v != f.want {
-			c.report("V22", e.Path(), "%s is %s; expected %s", e.Name(), quoteValue(v), f.want)
+			c.report("V22", e, e.Name(), quoteValue(v), f.want)
 		}
 	}
 }
@@ -151,9 +167,9 @@ func (c *checker) receiptTo() {
 	e := h.Child("RECEIPT_TO")
 	switch {
 	case !e.Exists():
-		c.report("V23", h.ChildPath("RECEIPT_TO"), "HEADER lacks <RECEIPT_TO/>; expected it present and empty")
+		c.emit("V23", "V23.missing", h.ChildPath("RECEIPT_TO"), h)
 	case e.Chars() > 0:
-		c.report("V23", e.Path(), "RECEIPT_TO has a value; expected it present and empty")
+		c.report("V23.value", e)
 	}
 }
 
@@ -185,13 +201,13 @@ func (c *checker) senderKnown() {
 	if !ok {
 		return
 	}
-	path := c.doc.Root().Find("HEADER/SENDER_ID").Path()
+	at := c.doc.Root().Find("HEADER/SENDER_ID")
 	_, found, err := c.lookupSender()
 	switch {
 	case err != nil:
-		c.report("V24", path, "the sender register could not be consulted, so the sender is not known; the document cannot be accepted until it can")
+		c.report("V24.unavailable", at)
 	case !found:
-		c.report("V24", path, "sender %s %s is not in the sender register; expected a registered sender", idType, quoteValue(id))
+		c.report("V24.unknown", at, idType, quoteNumber(id))
 	}
 }
 
@@ -203,12 +219,12 @@ func (c *checker) identifiers() {
 		id, ok2 := c.text(h.Child(p.id))
 		f, known := partyIDFormats[typ]
 		if ok1 && ok2 && known && !f.valid(id) {
-			c.report("V25", h.Child(p.id).Path(), "%s %s does not fit type %s; expected %s", p.id, quoteValue(id), typ, f.want)
+			c.report("V25.id", h.Child(p.id), p.id, quoteNumber(id), typ, f.want)
 		}
 	}
 	e := c.doc.Root().Find("FACTORING_INFO/FACTORING_CVR_NO")
 	if v, ok := c.text(e); ok && !isDigits(v, 8, 8) {
-		c.report("V25", e.Path(), "FACTORING_CVR_NO %s is not a CVR number; expected exactly 8 digits", quoteValue(v))
+		c.report("V25.factoring", e, quoteNumber(v))
 	}
 }
 
@@ -224,8 +240,8 @@ func (c *checker) checksum() {
 		return // P_FIK_NO is not a number: V43 reports it, and the checksum has no value
 	}
 	if !written.Equal(parts.Computed) {
-		c.report("V26", cs.Path(), "CHECKSUM is %s; expected %s (BILL_TO/NAME_1 %d + P_FIK_NO %s + NET_PRICE sum %s)",
-			FormatDecimal(written, 3), FormatDecimal(parts.Computed, 3), parts.Name, orZero(parts.FIK), money(parts.NetPrices))
+		c.report("V26", cs, number(FormatDecimal(written, 3)), number(FormatDecimal(parts.Computed, 3)),
+			number(strconv.FormatInt(parts.Name, 10)), number(orZero(parts.FIK)), money(parts.NetPrices))
 	}
 }
 
@@ -288,7 +304,7 @@ func (c *checker) addresses(yield func(party string, addr Element) bool) {
 func (c *checker) billToDenmark() {
 	e := c.doc.Root().Find("BILL_TO/ADDRESS/COUNTRY_CODE")
 	if v, ok := c.text(e); ok && !strings.EqualFold(v, "DK") {
-		c.report("V29", e.Path(), "BILL_TO's COUNTRY_CODE is %s; expected DK: the invoice recipient is Danish", quoteValue(v))
+		c.report("V29", e, quoteValue(v))
 	}
 }
 
@@ -311,12 +327,12 @@ func (c *checker) foreignPayment() {
 		return
 	}
 	if ptype != "DIRECT_DEBIT" {
-		c.report("V30", pt.Path(), "%s has country %s, and a country other than DK requires PAYMENT_TYPE DIRECT_DEBIT with P_DIRECT_DEBIT_TYPE OTHER; found PAYMENT_TYPE %s", foreign, country, quoteValue(ptype))
+		c.report("V30.payment_type", pt, foreign, country, quoteValue(ptype))
 		return
 	}
 	dt := root.Find("PAYMENT_MEANS/DIRECT_DEBIT/P_DIRECT_DEBIT_TYPE")
 	if v, ok := c.text(dt); ok && v != "OTHER" {
-		c.report("V30", dt.Path(), "%s has country %s, and a country other than DK requires P_DIRECT_DEBIT_TYPE OTHER; found %s", foreign, country, quoteValue(v))
+		c.report("V30.direct_debit_type", dt, foreign, country, quoteValue(v))
 	}
 }
 
@@ -329,7 +345,7 @@ func (c *checker) postalCodes() {
 			continue
 		}
 		if v := pc.Value(); !IsDanishPostalCode(v) {
-			c.report("V31", pc.Path(), "%s's POST_CODE is %s with country DK; expected a Danish postal code of 4 digits from the postal register", party, quoteValue(v))
+			c.report("V31", pc, party, quoteNumber(v))
 		}
 	}
 }
@@ -360,7 +376,7 @@ func (c *checker) vatPercents(yield func(Element) bool) {
 func (c *checker) vatRates() {
 	for e := range c.vatPercents {
 		if v, ok := c.amount(e); ok && !v.Equal(vat0) && !v.Equal(vat25) {
-			c.report("V32", e.Path(), "%s is %s %%; expected 0 or 25", e.Name(), e.Value())
+			c.report("V32", e, e.Name(), number(e.Value()))
 		}
 	}
 }
@@ -378,12 +394,12 @@ func (c *checker) lineAmounts() {
 		incl, okIncl := c.amount(a.Child("AMOUNT_INCL_VAT"))
 		if okNet && okPct && okVat {
 			if want := net.Mul(pct).Div(hundred); !within(vat, want) {
-				c.report("V33", a.Child("VAT_AMOUNT").Path(), "VAT_AMOUNT is %s; expected NET_PRICE %s x VAT_PERCENT %s / 100 = %s, within 0,50", written(a, "VAT_AMOUNT"), written(a, "NET_PRICE"), written(a, "VAT_PERCENT"), money(want))
+				c.report("V33.vat", a.Child("VAT_AMOUNT"), written(a, "VAT_AMOUNT"), written(a, "NET_PRICE"), written(a, "VAT_PERCENT"), money(want))
 			}
 		}
 		if okNet && okVat && okIncl {
 			if want := net.Add(vat); !within(incl, want) {
-				c.report("V33", a.Child("AMOUNT_INCL_VAT").Path(), "AMOUNT_INCL_VAT is %s; expected NET_PRICE %s + VAT_AMOUNT %s = %s, within 0,50", written(a, "AMOUNT_INCL_VAT"), written(a, "NET_PRICE"), written(a, "VAT_AMOUNT"), money(want))
+				c.report("V33.incl", a.Child("AMOUNT_INCL_VAT"), written(a, "AMOUNT_INCL_VAT"), written(a, "NET_PRICE"), written(a, "VAT_AMOUNT"), money(want))
 			}
 		}
 		qty, okQty := c.amount(line.Child("QUANTITY"))
@@ -395,7 +411,7 @@ func (c *checker) lineAmounts() {
 		}
 		if okNet && okQty && okPrice && okDisc {
 			if want := qty.Mul(price).Sub(disc); !within(net, want) {
-				c.report("V34", a.Child("NET_PRICE").Path(), "NET_PRICE is %s; expected QUANTITY %s x UNIT_PRICE %s - LINE_DISCOUNT_AMOUNT %s = %s, within 0,50", written(a, "NET_PRICE"), written(line, "QUANTITY"), written(line, "UNIT_PRICE"), cmp.Or(de.Value(), "0"), money(want))
+				c.report("V34", a.Child("NET_PRICE"), written(a, "NET_PRICE"), written(line, "QUANTITY"), written(line, "UNIT_PRICE"), number(cmp.Or(de.Value(), "0")), money(want))
 			}
 		}
 	}
@@ -447,13 +463,13 @@ func (c *checker) totals() {
 	checks := []struct {
 		rule, name string
 		want       decimal.Decimal
-		how        string
+		how        []any // the message's further arguments
 	}{
-		{"V35", "TOTAL_LINE_AMOUNT", sn, "the sum of the lines' NET_PRICE"},
-		{"V36", "TOTAL_CHARGE_AMOUNT", sc, "the sum of CHARGE_AMOUNT"},
-		{"V37", "TOTAL_AMOUNT_EXCL_VAT", excl, fmt.Sprintf("lines %s + charges %s - invoice discount %s", money(sn), money(sc), money(disc))},
-		{"V38", "VAT_BASE_AMOUNT", base, "the lines and charges at 25 % less a 25 % invoice discount"},
-		{"V39", "TOTAL_VAT_AMOUNT", vat, fmt.Sprintf("25 %% of the VAT base %s", money(base))},
+		{"V35", "TOTAL_LINE_AMOUNT", sn, nil},
+		{"V36", "TOTAL_CHARGE_AMOUNT", sc, nil},
+		{"V37", "TOTAL_AMOUNT_EXCL_VAT", excl, []any{money(sn), money(sc), money(disc)}},
+		{"V38", "VAT_BASE_AMOUNT", base, nil},
+		{"V39", "TOTAL_VAT_AMOUNT", vat, []any{money(base)}},
 	}
 	for _, ch := range checks {
 		if !baseKnown && (ch.rule == "V38" || ch.rule == "V39") {
@@ -461,14 +477,14 @@ func (c *checker) totals() {
 		}
 		e := t.Child(ch.name)
 		if got, ok := c.amount(e); ok && !within(got, ch.want) {
-			c.report(ch.rule, e.Path(), "%s is %s; expected %s (%s), within 0,50", ch.name, e.Value(), money(ch.want), ch.how)
+			c.report(ch.rule, e, append([]any{number(e.Value()), money(ch.want)}, ch.how...)...)
 		}
 	}
 	we, ok1 := c.amount(t.Child("TOTAL_AMOUNT_EXCL_VAT"))
 	wv, ok2 := c.amount(t.Child("TOTAL_VAT_AMOUNT"))
 	e := t.Child("TOTAL_AMOUNT_INCL_VAT")
 	if got, ok3 := c.amount(e); ok1 && ok2 && ok3 && !within(got, we.Add(wv)) {
-		c.report("V40", e.Path(), "TOTAL_AMOUNT_INCL_VAT is %s; expected TOTAL_AMOUNT_EXCL_VAT %s + TOTAL_VAT_AMOUNT %s = %s, within 0,50", e.Value(), t.Child("TOTAL_AMOUNT_EXCL_VAT").Value(), t.Child("TOTAL_VAT_AMOUNT").Value(), money(we.Add(wv)))
+		c.report("V40", e, number(e.Value()), written(t, "TOTAL_AMOUNT_EXCL_VAT"), written(t, "TOTAL_VAT_AMOUNT"), money(we.Add(wv)))
 	}
 }
 
@@ -484,7 +500,7 @@ func (c *checker) directDebitAmount() {
 	amt, ok3 := c.amount(dd.Child("P_AMOUNT"))
 	total, ok4 := c.amount(root.Find("TOTALAMOUNT/TOTAL_AMOUNT_INCL_VAT"))
 	if ok1 && ok2 && ok3 && ok4 && pc == cc && !within(amt, total) {
-		c.report("V41", dd.Child("P_AMOUNT").Path(), "P_AMOUNT is %s %s; expected TOTAL_AMOUNT_INCL_VAT %s, within 0,50", dd.Child("P_AMOUNT").Value(), pc, root.Find("TOTALAMOUNT/TOTAL_AMOUNT_INCL_VAT").Value())
+		c.report("V41", dd.Child("P_AMOUNT"), written(dd, "P_AMOUNT"), pc, number(root.Find("TOTALAMOUNT/TOTAL_AMOUNT_INCL_VAT").Value()))
 	}
 }
 
@@ -496,7 +512,7 @@ func (c *checker) itemNumbers() {
 		}
 		info := line.Child("ITEM_INFO")
 		if !info.Child("ITEM_NO").Filled() && !info.Child("BUYER_ITEM_NO").Filled() && !info.Child("EAN_ITEM_NO").Filled() {
-			c.report("V42", line.Path(), "the line has QUANTITY and NET_PRICE but no item number; expected ITEM_INFO with ITEM_NO, BUYER_ITEM_NO or EAN_ITEM_NO filled")
+			c.report("V42", line)
 		}
 	}
 }
@@ -516,19 +532,19 @@ func (c *checker) fik() {
 		if id, ok := c.text(e); ok {
 			switch {
 			case !isDigits(id, n, n):
-				c.report("V43", e.Path(), "P_FIK_NO %s does not fit card type %s; expected exactly %d digits", quoteValue(id), card, n)
+				c.report("V43.length", e, quoteNumber(id), card, n)
 			case !ValidMod10(id):
 				check, _ := Mod10CheckDigit(id[:n-1])
-				c.report("V43", e.Path(), "P_FIK_NO %s has check digit %c; expected %d by modulus 10", quoteValue(id), id[n-1], check)
+				c.report("V43.check", e, quoteNumber(id), string(id[n-1]), check)
 			}
 		}
 	}
 	e := fik.Child("P_CREDITOR_NO")
 	if v, ok := c.text(e); ok && !isDigits(v, 8, 8) {
-		c.report("V44", e.Path(), "P_CREDITOR_NO %s is not a creditor number; expected exactly 8 digits", quoteValue(v))
+		c.report("V44", e, quoteNumber(v))
 	}
 	if m := fik.Child("P_MESSAGE"); m.Exists() && cardOK && card != "73" && card != "75" {
-		c.report("V45", m.Path(), "P_MESSAGE is given with card type %s; expected it only with card type 73 or 75", card)
+		c.report("V45", m, card)
 	}
 }
 
@@ -542,7 +558,7 @@ func (c *checker) directDebit() {
 	if v, ok := c.text(e); ok {
 		day, _ := time.Parse(time.DateOnly, v)
 		if !c.v.opts.Calendar.IsBankDay(day) {
-			c.report("V46", e.Path(), "P_TRANSFER_DATE %s is a %s; expected a Danish bank day (Monday to Friday, not a bank holiday)", v, dayKind(day))
+			c.report("V46", e, v, dayKind(day))
 		}
 	}
 	typ, ok := c.text(dd.Child("P_DIRECT_DEBIT_TYPE"))
@@ -550,18 +566,21 @@ func (c *checker) directDebit() {
 		return
 	}
 	if reg := dd.Child("P_REG_NO"); reg.Filled() && !c.isUnusable(reg) && !isDigits(reg.Value(), 4, 4) {
-		c.report("V47", reg.Path(), "P_REG_NO %s is not a bank registration number; expected exactly 4 digits for %s", quoteValue(reg.Value()), typ)
+		c.report("V47.reg", reg, quoteNumber(reg.Value()), typ)
 	}
 	if acc := dd.Child("P_ACCOUNT_NO"); acc.Filled() && !c.isUnusable(acc) && !isDigits(acc.Value(), 1, 10) {
-		c.report("V47", acc.Path(), "P_ACCOUNT_NO %s is not an account number; expected 1 to 10 digits for %s", quoteValue(acc.Value()), typ)
+		c.report("V47.account", acc, quoteNumber(acc.Value()), typ)
 	}
 }
 
-func dayKind(t time.Time) string {
-	if wd := t.Weekday(); wd == time.Saturday || wd == time.Sunday {
-		return wd.String()
+func dayKind(t time.Time) both {
+	switch t.Weekday() {
+	case time.Saturday:
+		return both{"lørdag", "Saturday"}
+	case time.Sunday:
+		return both{"søndag", "Sunday"}
 	}
-	return "bank holiday"
+	return both{"banklukkedag", "bank holiday"}
 }
 
 // pbs is V48.
@@ -575,7 +594,7 @@ func (c *checker) pbs() {
 		return // V24 reports an unknown sender or an unreachable register
 	}
 	if !s.Nets {
-		c.report("V48", e.Path(), "P_DIRECT_DEBIT_TYPE is PBS, but sender %s %s is not flagged as Nets in the sender register; expected BS, LS or OTHER", s.Type, quoteValue(s.ID))
+		c.report("V48", e, s.Type, quoteNumber(s.ID))
 	}
 }
 
@@ -586,14 +605,14 @@ func (c *checker) finalCustomers() {
 		te, ve := line.Child("FINAL_CUSTOMER_TYPE"), line.Child("FINAL_CUSTOMER")
 		switch {
 		case te.Filled() && !ve.Filled():
-			c.report("V49", line.ChildPath("FINAL_CUSTOMER"), "FINAL_CUSTOMER_TYPE is filled but FINAL_CUSTOMER is not; expected both filled or both empty")
+			c.emit("V49", "V49.no_customer", line.ChildPath("FINAL_CUSTOMER"), atOr(ve, line))
 		case !te.Filled() && ve.Filled():
-			c.report("V49", line.ChildPath("FINAL_CUSTOMER_TYPE"), "FINAL_CUSTOMER is filled but FINAL_CUSTOMER_TYPE is not; expected both filled or both empty")
+			c.emit("V49", "V49.no_type", line.ChildPath("FINAL_CUSTOMER_TYPE"), atOr(te, line))
 		case te.Filled():
 			typ, ok := c.text(te)
 			f, known := finalCustomerFormats[typ]
 			if ok && known && !c.isUnusable(ve) && !f.valid(ve.Value()) {
-				c.report("V49", ve.Path(), "FINAL_CUSTOMER does not have the format of type %s; expected %s", typ, f.want)
+				c.report("V49.format", ve, typ, f.want)
 			}
 		}
 	}
@@ -607,7 +626,7 @@ func (c *checker) accountCodes() {
 	}
 	for line := range root.All("LINE") {
 		if line.Find("AMOUNT/NET_PRICE").Filled() && !line.Child("ACCOUNT_CODE").Filled() {
-			c.report("V50", line.ChildPath("ACCOUNT_CODE"), "the header's ACCOUNT_CODE is Linjespecificeret, but this priced line has no ACCOUNT_CODE; expected one on every line with a NET_PRICE")
+			c.emit("V50", "V50", line.ChildPath("ACCOUNT_CODE"), atOr(line.Child("ACCOUNT_CODE"), line))
 		}
 	}
 }

@@ -122,15 +122,19 @@ func TestRules(t *testing.T) {
 }
 
 // TestValidateDocumentAlone checks that a document judged on its own, from
-// its raw bytes, gets exactly the findings it got in its bundle, V51 aside.
+// its raw bytes, gets exactly the findings it got in its bundle, V51 aside,
+// with positions relative to the DOCUMENT's start tag instead of the file.
 func TestValidateDocumentAlone(t *testing.T) {
 	for _, tc := range ruleCases(t) {
 		file := applyEdits(t, readExample(t, tc.file), tc.edits)
 		opts := tc.opts
 		opts.KeepRaw = true
 		var raws [][]byte
+		var starts [][2]int
 		opts.Document = func(d *Document, _ *DocumentResult) error {
 			raws = append(raws, d.Raw())
+			line, col := d.Root().Position()
+			starts = append(starts, [2]int{line, col})
 			return nil
 		}
 		res, err := Validate(context.Background(), bytes.NewReader(file), opts)
@@ -146,6 +150,13 @@ func TestValidateDocumentAlone(t *testing.T) {
 				t.Fatalf("%s: document %d: %v", tc.name, in.Index, err)
 			}
 			want := slices.DeleteFunc(slices.Clone(in.Findings), func(f Finding) bool { return f.Rule == "V51" })
+			for j := range want {
+				f := &want[j]
+				if f.Line == starts[i][0] {
+					f.Column -= starts[i][1] - 1
+				}
+				f.Line -= starts[i][0] - 1
+			}
 			if !slices.Equal(alone.Findings, want) || alone.ReceiptNo != in.ReceiptNo || alone.Valid != !hasError(want) {
 				t.Errorf("%s: document %d alone = %+v, in its bundle %+v", tc.name, in.Index, alone, want)
 			}
@@ -471,27 +482,50 @@ func TestMessages(t *testing.T) {
 	}
 }
 
-// TestMessagesMaskCPR: rules echo values as written, and a CPR number keyed
-// into an amount is a valid decimal; no message may carry it.
+// TestMessagesMaskCPR: a CPR number is masked where it is one, in text
+// values a message quotes and wherever a FINAL_CUSTOMER of type CPR would
+// show, in both languages; numbers of numeric fields are never masked.
 func TestMessagesMaskCPR(t *testing.T) {
-	const cprNo = "0101001234"
-	for _, e := range []edit{
-		{"<QUANTITY>2<", "<QUANTITY>" + cprNo + "<"},                         // V34
-		{"<TOTAL_LINE_AMOUNT>3520,00<", "<TOTAL_LINE_AMOUNT>" + cprNo + "<"}, // V35
-		{"<P_CREDITOR_NO>81234567<", "<P_CREDITOR_NO>" + cprNo + "<"},        // V17
-	} {
-		file := applyEdits(t, readExample(t, invoice), []edit{e})
-		res, err := Validate(context.Background(), bytes.NewReader(file), Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res.Valid {
-			t.Errorf("%s: valid, want a finding", e.new)
-		}
-		for _, f := range allFindings(res) {
-			if strings.Contains(f.Message, cprNo) {
-				t.Errorf("%s: %s message carries the CPR number: %s", e.new, f.Rule, f.Message)
+	cases := []struct {
+		name    string
+		edits   []edit
+		rule    string
+		hidden  string // must be in no message
+		visible string // must be in the rule's messages
+	}{
+		{"CPR number as free text", []edit{{"<DOCUMENT_TYPE>INVOICE<", "<DOCUMENT_TYPE>010100-1234<"}}, "V21", "010100-1234", `"XXXXXX-XXXX"`},
+		{"CPR number without a hyphen", []edit{{"<DOCUMENT_TYPE>INVOICE<", "<DOCUMENT_TYPE>borger 3112991234<"}}, "V21", "3112991234", `"borger XXXXXXXXXX"`},
+		{"FINAL_CUSTOMER of type CPR, whatever its date", []edit{
+			{"<FINAL_CUSTOMER>0101001234<", "<FINAL_CUSTOMER>3213001234<"},
+			{"<DOCUMENT_TYPE>INVOICE<", "<DOCUMENT_TYPE>3213001234<"}}, "V21", "3213001234", `"XXXXXXXXXX"`},
+		{"a ten-digit checksum", []edit{
+			{"<CHECKSUM>202508643,000<", "<CHECKSUM>1202508643,000<"},
+			{"<TOTAL_DOCUMENT_CHECKSUM>202508643,000<", "<TOTAL_DOCUMENT_CHECKSUM>1202508643,000<"}}, "V26", "", "CHECKSUM is 1202508643,000"},
+		{"an amount without decimals", []edit{{"<TOTAL_LINE_AMOUNT>3520,00<", "<TOTAL_LINE_AMOUNT>0202001234<"}}, "V35", "", "TOTAL_LINE_AMOUNT is 0202001234"},
+		{"an identifier", []edit{{"<RECEIVER_ID>5798000000018<", "<RECEIVER_ID>0202001234<"}}, "V25", "", `RECEIVER_ID "0202001234"`},
+		{"an impossible date", []edit{{"<DOCUMENT_TYPE>INVOICE<", "<DOCUMENT_TYPE>3213001234<"}}, "V21", "", `"3213001234"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			file := applyEdits(t, readExample(t, invoice), tc.edits)
+			res, err := Validate(context.Background(), bytes.NewReader(file), Options{})
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
+			found := false
+			for _, f := range allFindings(res) {
+				for _, m := range []string{f.Message, f.MessageDA, f.MessageEN} {
+					if tc.hidden != "" && strings.Contains(m, tc.hidden) {
+						t.Errorf("%s message carries %s: %s", f.Rule, tc.hidden, m)
+					}
+				}
+				if f.Rule == tc.rule && strings.Contains(f.MessageEN, tc.visible) && strings.Contains(f.MessageDA, strings.TrimPrefix(strings.TrimPrefix(tc.visible, "CHECKSUM is "), "TOTAL_LINE_AMOUNT is ")) {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("no %s finding showing %s in both languages; findings:%s", tc.rule, tc.visible, describe(res))
+			}
+		})
 	}
 }

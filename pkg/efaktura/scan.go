@@ -26,10 +26,15 @@ type scanner struct {
 	eof  bool
 	rerr error // a read error other than io.EOF
 	line int   // line of buf[pos], 1-based
+	// base is the offset in the input of buf[0], lineStart that of the
+	// first byte of the current line: the column of buf[pos] is
+	// base+pos-lineStart+1, in characters, since every byte is one.
+	base, lineStart int
 
 	// The current token, valid until the next call of next.
 	kind        tokenKind
-	tokLine     int
+	tokLine     int // where the token starts
+	tokCol      int
 	name        []byte // element name, or PI target
 	attrs       []attr
 	selfClosing bool
@@ -91,11 +96,13 @@ const (
 // SyntaxError is a well-formedness error: the file is not XML the reader can
 // go on with. It becomes a V02 finding.
 type SyntaxError struct {
-	Line int
-	Msg  string
+	Line, Column int // 1-based; the column counts characters
+	Msg          string
 }
 
-func (e *SyntaxError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Msg) }
+func (e *SyntaxError) Error() string {
+	return fmt.Sprintf("line %d, column %d: %s", e.Line, e.Column, e.Msg)
+}
 
 // scanBufs recycles scanner buffers: a service validates many small bundles,
 // and a fresh 256 KiB buffer per bundle would dominate their cost.
@@ -113,8 +120,11 @@ func (s *scanner) release() {
 }
 
 func (s *scanner) errorf(format string, args ...any) error {
-	return &SyntaxError{Line: s.line, Msg: fmt.Sprintf(format, args...)}
+	return &SyntaxError{Line: s.line, Column: s.col(), Msg: fmt.Sprintf(format, args...)}
 }
+
+// col is the column of buf[pos], 1-based.
+func (s *scanner) col() int { return s.base + s.pos - s.lineStart + 1 }
 
 // fill moves unread bytes to the front and reads more. It reports whether
 // new bytes arrived.
@@ -124,6 +134,7 @@ func (s *scanner) fill() bool {
 	}
 	if s.pos > 0 {
 		n := copy(s.buf, s.buf[s.pos:s.end])
+		s.base += s.pos
 		s.pos, s.end = 0, n
 	}
 	if s.end == len(s.buf) {
@@ -157,7 +168,11 @@ func (s *scanner) readErr(what string) error {
 }
 
 func (s *scanner) advance(n int) {
-	s.line += bytes.Count(s.buf[s.pos:s.pos+n], []byte{'\n'})
+	b := s.buf[s.pos : s.pos+n]
+	if lines := bytes.Count(b, []byte{'\n'}); lines > 0 {
+		s.line += lines
+		s.lineStart = s.base + s.pos + bytes.LastIndexByte(b, '\n') + 1
+	}
 	if s.capture != nil {
 		s.capture = append(s.capture, s.buf[s.pos:s.pos+n]...)
 	}
@@ -182,7 +197,7 @@ func (s *scanner) next() error {
 		s.popOpen()
 		return nil
 	}
-	s.tokLine = s.line
+	s.tokLine, s.tokCol = s.line, s.col()
 	if s.pos == s.end && !s.fill() {
 		if s.rerr != nil {
 			return s.rerr

@@ -62,35 +62,37 @@ var removedTags = map[string]string{
 	"PAYMENT_INFO_JOINT_TRANSFER_FORM_VERSION": "HEADER/PAYMENT_MEANS_VERSION",
 }
 
-func (q *sequence) describe(v seqVerdict, d *ElementDef, name, parent string) string {
+// describe returns the message key and arguments of a verdict other than
+// seqOK.
+func (q *sequence) describe(v seqVerdict, d *ElementDef, name, parent string) (string, []any) {
 	switch v {
 	case seqUnknown:
 		if succ, ok := removedTags[name]; ok {
-			return fmt.Sprintf("<%s> was removed in format 2.1.0; expected %s instead", name, succ)
+			return "V11.removed", []any{name, succ}
 		}
 		names := make([]string, len(q.def.Children))
 		for i, c := range q.def.Children {
 			names[i] = c.Name
 		}
-		return fmt.Sprintf("<%s> is not defined inside <%s>; expected only %s", name, parent, strings.Join(names, ", "))
+		return "V11.unknown", []any{name, parent, strings.Join(names, ", ")}
 	case seqOrder:
-		return fmt.Sprintf("<%s> comes after <%s>; expected it before <%s>, in the order of the format (repeated elements together)", name, q.def.Children[q.pos].Name, q.def.Children[q.pos].Name)
+		return "V11.order", []any{name, q.def.Children[q.pos].Name}
 	case seqTooMany:
-		return fmt.Sprintf("<%s> occurs %d times inside <%s>; expected %s", name, q.counts[d.pos], parent, occursText(d))
+		return "V11.too_many", []any{name, q.counts[d.pos], parent, occursText(d)}
 	}
-	return ""
+	return "", nil
 }
 
-func occursText(d *ElementDef) string {
+func occursText(d *ElementDef) both {
 	switch {
 	case d.MinOccurs == d.MaxOccurs && d.MaxOccurs == 1:
-		return "exactly once"
+		return both{"præcis én gang", "exactly once"}
 	case d.MaxOccurs == 1:
-		return "at most once"
+		return both{"højst én gang", "at most once"}
 	case d.MinOccurs == 0:
-		return fmt.Sprintf("at most %d times", d.MaxOccurs)
+		return both{fmt.Sprintf("højst %d gange", d.MaxOccurs), fmt.Sprintf("at most %d times", d.MaxOccurs)}
 	}
-	return fmt.Sprintf("%d to %d times", d.MinOccurs, d.MaxOccurs)
+	return both{fmt.Sprintf("%d til %d gange", d.MinOccurs, d.MaxOccurs), fmt.Sprintf("%d to %d times", d.MinOccurs, d.MaxOccurs)}
 }
 
 // checkedElsewhere are elements whose presence and content a later rule
@@ -105,49 +107,54 @@ var spacesAllowed = map[string]bool{
 }
 
 // checkValue applies the content rules to a filled value: V20, V17, V18,
-// V19, then V21, V27 or V28. It returns the first rule broken, since a value
-// that cannot be used is reported once.
-func checkValue(d *ElementDef, value string, chars int) (rule, msg string) {
+// V19, then V21, V27 or V28. It returns the message key and arguments of
+// the first rule broken (the key names the rule), since a value that cannot
+// be used is reported once; "" when the value is fine.
+func checkValue(d *ElementDef, value string, chars int) (key string, args []any) {
 	if strings.Trim(value, " ") == "" && chars > 0 && !spacesAllowed[d.Path] {
-		want := "a value or an empty element"
+		want := both{"en værdi eller et tomt element", "a value or an empty element"}
 		if d.Usage == Mandatory {
-			want = "a value"
+			want = both{"en værdi", "a value"}
 		}
-		return "V20", fmt.Sprintf("%s consists of spaces only; expected %s", d.Name, want)
+		return "V20", []any{d.Name, want}
 	}
 	switch d.Kind {
 	case KindText:
 		if chars > d.MaxLength {
 			if d.MaxLength == 0 {
-				return "V17", fmt.Sprintf("%s has a value; expected it empty", d.Name)
+				return "V17.not_empty", []any{d.Name}
 			}
-			return "V17", fmt.Sprintf("%s has %d characters; expected at most %d (Text A(%d))", d.Name, chars, d.MaxLength, d.MaxLength)
+			return "V17.length", []any{d.Name, chars, d.MaxLength}
 		}
 	case KindDecimal:
 		if _, _, err := checkDecimal(value, d.MaxLength, d.Decimals); err != nil {
-			return "V18", fmt.Sprintf("%s is %s, which %v (Decimal %d.%d: up to %d digits, a decimal comma and up to %d decimals, no sign)", d.Name, quoteValue(value), err, d.MaxLength, d.Decimals, d.MaxLength, d.Decimals)
+			reason := both{err.Error(), err.Error()}
+			if de, ok := err.(*decimalError); ok {
+				reason = both{de.da, de.en}
+			}
+			return "V18", []any{d.Name, quoteValue(value), reason, d.MaxLength, d.Decimals}
 		}
 	case KindDate:
 		if !validDate(value) {
-			return "V19", fmt.Sprintf("%s is %s; expected a calendar date written YYYY-MM-DD", d.Name, quoteValue(value))
+			return "V19", []any{d.Name, quoteValue(value)}
 		}
 	}
 	switch d.ChoiceTable {
 	case "":
 	case codeListCountry:
 		if !IsCountryCode(value) {
-			return "V27", fmt.Sprintf("%s is %s; expected an ISO 3166-1 alpha-2 country code such as DK or SE", d.Name, quoteValue(value))
+			return "V27", []any{d.Name, quoteValue(value)}
 		}
 	case codeListCurrency:
 		if !IsCurrencyCode(value) {
-			return "V28", fmt.Sprintf("%s is %s; expected an ISO 4217 currency code in upper case such as DKK or EUR", d.Name, quoteValue(value))
+			return "V28", []any{d.Name, quoteValue(value)}
 		}
 	default:
 		if table := choiceTables[d.ChoiceTable]; !slices.Contains(table, value) {
-			return "V21", fmt.Sprintf("%s is %s; expected one of %s (table %s, exact upper case)", d.Name, quoteValue(value), strings.Join(table, ", "), d.ChoiceTable)
+			return "V21", []any{d.Name, quoteValue(value), strings.Join(table, ", "), d.ChoiceTable}
 		}
 	}
-	return "", ""
+	return "", nil
 }
 
 func validDate(s string) bool {
@@ -165,7 +172,7 @@ func (c *checker) structure(e Element) {
 	n := e.n()
 	c.noAttributes(e)
 	if n.flags&hasText != 0 {
-		c.report("V11", e.Path(), "<%s> holds text; a sub-level holds only elements", d.Name)
+		c.report("V11.text", e, d.Name)
 	}
 	seq := newSequence(d)
 	children := slices.Collect(e.Children())
@@ -181,11 +188,12 @@ func (c *checker) structure(e Element) {
 			// the longest ordered run blames the moved element itself.
 			verdict = seqOK
 			if misplaced[i] {
-				c.report("V11", child.Path(), "<%s> is out of order; the format places it %s", child.Name(), placement(cd))
+				c.report("V11.misplaced", child, child.Name(), placement(cd))
 			}
 		}
 		if verdict != seqOK {
-			c.report("V11", child.Path(), "%s", seq.describe(verdict, cd, child.Name(), d.Name))
+			key, args := seq.describe(verdict, cd, child.Name(), d.Name)
+			c.report(key, child, args...)
 		}
 		if verdict == seqUnknown || verdict == seqTooMany {
 			c.unusable(child)
@@ -198,7 +206,7 @@ func (c *checker) structure(e Element) {
 		}
 	}
 	if e.doc.truncated && e.i == 0 {
-		c.report("V11", e.Path(), "the document has more than %d elements, this reader's limit; the rest was not checked", maxDocumentNodes)
+		c.report("V11.truncated", e, maxDocumentNodes)
 	}
 	for _, cd := range d.Children {
 		if _, ok := checkedElsewhere[cd.Path]; ok {
@@ -210,7 +218,7 @@ func (c *checker) structure(e Element) {
 			if cd.MaxOccurs > 1 {
 				path += fmt.Sprintf("[%d]", seq.count(cd)+1)
 			}
-			c.report(rule, path, "<%s> lacks <%s>; expected %s", d.Name, cd.Name, requirement(cd))
+			c.emit(rule, rule+".missing", path, e, d.Name, cd.Name, requirement(cd))
 			continue
 		}
 		if cd.Usage == Dependent {
@@ -241,7 +249,7 @@ func (c *checker) usageRule(parent, d *ElementDef) string {
 // noAttributes is V11's "no attributes".
 func (c *checker) noAttributes(e Element) {
 	if e.n().flags&hasAttrs != 0 {
-		c.report("V11", e.Path(), "<%s> has attributes; expected none", e.Name())
+		c.report("V11.attrs", e, e.Name())
 	}
 }
 
@@ -251,7 +259,7 @@ func (c *checker) leaf(e Element) {
 	n := e.n()
 	c.noAttributes(e)
 	if n.flags&skipped != 0 {
-		c.report("V11", e.Path(), "<%s> holds elements; expected text only", d.Name)
+		c.report("V11.holds_elements", e, d.Name)
 		c.unusable(e)
 		return
 	}
@@ -260,12 +268,13 @@ func (c *checker) leaf(e Element) {
 	}
 	if e.Chars() == 0 {
 		if d.Usage == Mandatory {
-			c.report(c.usageRule(d.Parent, d), e.Path(), "<%s> is empty; expected a value", d.Name)
+			rule := c.usageRule(d.Parent, d)
+			c.emit(rule, rule+".empty", e.Path(), e, d.Name)
 		}
 		return
 	}
-	if rule, msg := checkValue(d, e.Value(), e.Chars()); rule != "" {
-		c.report(rule, e.Path(), "%s", msg)
+	if key, args := checkValue(d, e.Value(), e.Chars()); key != "" {
+		c.report(key, e, args...)
 		c.unusable(e)
 	}
 }
@@ -277,50 +286,61 @@ func (c *checker) dependent(parent Element, d *ElementDef) {
 	onName := d.DependsOn.Parent.Name + "/" + d.DependsOn.Name
 	if len(d.DependsValues) == 0 {
 		if on.Filled() && !el.Filled() {
-			c.report("V14", parent.ChildPath(d.Name), "<%s> is %s although %s is %s; expected it filled", d.Name, presence(el), onName, filledWord(d.DependsOn))
+			c.emit("V14", "V14.dependent", parent.ChildPath(d.Name), atOr(el, parent), d.Name, presence(el), onName, filledWord(d.DependsOn))
 		}
 		return
 	}
 	if c.isUnusable(on) || !on.Filled() {
 		return // its own rule reports the condition's element
 	}
-	values := strings.Join(d.DependsValues, " or ")
+	values := both{strings.Join(d.DependsValues, " eller "), strings.Join(d.DependsValues, " or ")}
 	holds := slices.Contains(d.DependsValues, on.Value())
 	switch {
 	case holds && !el.Filled():
-		c.report("V15", parent.ChildPath(d.Name), "<%s> is %s although %s is %s; expected it filled", d.Name, presence(el), onName, on.Value())
+		c.emit("V15", "V15.required", parent.ChildPath(d.Name), atOr(el, parent), d.Name, presence(el), onName, on.Value())
 	case !holds && el.Filled():
-		want := "absent"
+		want := both{"fraværende", "absent"}
 		if d.MinOccurs == 1 {
-			want = "empty"
+			want = both{"tomt", "empty"}
 		}
-		c.report("V15", el.Path(), "<%s> is filled although %s is %s; expected it %s unless %s is %s", d.Name, onName, quoteValue(on.Value()), want, onName, values)
+		c.report("V15.forbidden", el, d.Name, onName, quoteValue(on.Value()), want, onName, values)
 	}
 }
 
 // requirement says what the table requires of d, for a message.
-func requirement(d *ElementDef) string {
+func requirement(d *ElementDef) both {
+	o := occursText(d)
 	switch {
 	case d.Kind == KindGroup:
-		return fmt.Sprintf("<%s> %s", d.Name, occursText(d))
+		return both{fmt.Sprintf("<%s> %s", d.Name, o.da), fmt.Sprintf("<%s> %s", d.Name, o.en)}
 	case d.Usage == Mandatory:
-		return fmt.Sprintf("<%s> %s, with a value", d.Name, occursText(d))
+		return both{fmt.Sprintf("<%s> %s med en værdi", d.Name, o.da), fmt.Sprintf("<%s> %s, with a value", d.Name, o.en)}
 	}
-	return fmt.Sprintf("<%s> present, empty or with a value (usage %c, N=1)", d.Name, d.Usage)
+	return both{fmt.Sprintf("<%s> til stede, tomt eller med en værdi (anvendelse %c, N=1)", d.Name, d.Usage),
+		fmt.Sprintf("<%s> present, empty or with a value (usage %c, N=1)", d.Name, d.Usage)}
 }
 
-func presence(e Element) string {
+func presence(e Element) both {
 	if e.Exists() {
-		return "empty"
+		return both{"tomt", "empty"}
 	}
-	return "missing"
+	return both{"fraværende", "missing"}
 }
 
-func filledWord(d *ElementDef) string {
+func filledWord(d *ElementDef) both {
 	if d.Kind == KindGroup {
-		return "present"
+		return both{"til stede", "present"}
 	}
-	return "filled"
+	return both{"udfyldt", "filled"}
+}
+
+// atOr is e when it exists, else where its finding is placed instead: the
+// element that should hold it.
+func atOr(e, parent Element) Element {
+	if e.Exists() {
+		return e
+	}
+	return parent
 }
 
 // resolve finds the element def stands for, looked up inside the same
@@ -393,13 +413,14 @@ func outOfOrder(children []Element) []bool {
 }
 
 // placement says where the table puts d among its siblings.
-func placement(d *ElementDef) string {
+func placement(d *ElementDef) both {
 	sib := d.Parent.Children
 	switch {
 	case d.pos == 0:
-		return fmt.Sprintf("first, before <%s>", sib[1].Name)
+		return both{fmt.Sprintf("først, før <%s>", sib[1].Name), fmt.Sprintf("first, before <%s>", sib[1].Name)}
 	case d.pos == len(sib)-1:
-		return fmt.Sprintf("last, after <%s>", sib[d.pos-1].Name)
+		return both{fmt.Sprintf("sidst, efter <%s>", sib[d.pos-1].Name), fmt.Sprintf("last, after <%s>", sib[d.pos-1].Name)}
 	}
-	return fmt.Sprintf("after <%s> and before <%s>", sib[d.pos-1].Name, sib[d.pos+1].Name)
+	return both{fmt.Sprintf("efter <%s> og før <%s>", sib[d.pos-1].Name, sib[d.pos+1].Name),
+		fmt.Sprintf("after <%s> and before <%s>", sib[d.pos-1].Name, sib[d.pos+1].Name)}
 }

@@ -8,10 +8,10 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
-	"github.com/kp-efaktura/efaktura/pkg/cpr"
 	"github.com/shopspring/decimal"
 )
 
@@ -192,7 +192,7 @@ type sizedReaderAt interface {
 func (v *validation) unzip(r io.Reader, ra sizedReaderAt) (*zipEntry, error) {
 	limit := v.opts.MaxZipBytes
 	tooLarge := func() (*zipEntry, error) {
-		v.fileError("V01", "/", "the ZIP file is larger than %d bytes; expected at most %s", limit, byteSize(limit))
+		v.fileError("V01", "/", pos{}, "V01.zip_size", number(strconv.FormatInt(limit, 10)), byteSize(limit))
 		return nil, nil
 	}
 	if ra == nil {
@@ -209,7 +209,7 @@ func (v *validation) unzip(r io.Reader, ra sizedReaderAt) (*zipEntry, error) {
 	}
 	zr, err := zip.NewReader(ra, ra.Size())
 	if err != nil {
-		v.fileError("V01", "/", "the file starts like a ZIP archive but cannot be read as one (%v); expected a ZIP archive holding one XML file", err)
+		v.fileError("V01", "/", pos{}, "V01.zip_unreadable", err)
 		return nil, nil
 	}
 	// Directory entries are not files; archivers add them freely.
@@ -220,12 +220,12 @@ func (v *validation) unzip(r io.Reader, ra sizedReaderAt) (*zipEntry, error) {
 		}
 	}
 	if len(files) != 1 {
-		v.fileError("V01", "/", "the ZIP archive holds %s; expected exactly one file, the XML bundle", plural(len(files), "file"))
+		v.fileError("V01", "/", pos{}, "V01.zip_files", pluralOf(len(files), "fil", "filer", "file", "files"))
 		return nil, nil
 	}
 	f, err := files[0].Open()
 	if err != nil {
-		v.fileError("V01", "/", "the file in the ZIP archive cannot be opened (%v); expected a stored or deflated file", err)
+		v.fileError("V01", "/", pos{}, "V01.zip_open", err)
 		return nil, nil
 	}
 	return &zipEntry{f: f, limit: limitReader{r: f, n: v.opts.MaxUnzippedBytes, err: errUnzippedTooLarge}}, nil
@@ -272,8 +272,11 @@ type validation struct {
 	checksumSum     decimal.Decimal
 	checksumMissing []int // documents whose CHECKSUM is missing or not a decimal
 	firstSender     [2]string
-	receipts        map[[3]string]int // V51: sender type, sender id, receipt no -> first index
+	receipts        map[[3]string]receipt // V51: sender type, sender id, receipt no -> first use
 	arena           []byte
+	rootPos         pos      // INVOICES' start tag
+	referencePos    pos      // INVOICES/REFERENCE's start tag
+	hide            []string // the current document's CPR numbers, hidden in every message
 	frames          []frame
 	lastNodes       int    // elements of the previous document
 	rawBuf          []byte // reused capture buffer for KeepRaw
@@ -285,27 +288,49 @@ type leafValue struct {
 	value   string
 	chars   int
 	path    string
+	at      pos
 }
 
-// add records f unless dst is full. Every finding passes here, so this is
-// where CPR-shaped numbers leave its message: rules echo amounts and names
-// as written, and any of them may hold one.
-func (v *validation) add(dst *[]Finding, limit int, f Finding) {
+// receipt is where a receipt number was first used in the bundle (V51).
+type receipt struct {
+	index int
+	at    pos
+}
+
+// pos is a place in what the reader was given: line and column, 1-based;
+// the zero pos stands for the file as a whole.
+type pos struct{ line, col int32 }
+
+func (s *scanner) tokPos() pos { return pos{int32(s.tokLine), int32(s.tokCol)} }
+func (s *scanner) here() pos   { return pos{int32(s.line), int32(s.col())} }
+
+func elementPos(e Element) pos {
+	line, col := e.Position()
+	return pos{int32(line), int32(col)}
+}
+
+// add records an error finding of rule at path and at, with the message key
+// rendered in both languages, unless dst is full. Every finding passes here,
+// and so through [render], which is where CPR numbers leave its messages:
+// rules echo values as written, and a text value may hold one. Numbers
+// (amounts, checksums, identifiers) are left as they are.
+func (v *validation) add(dst *[]Finding, limit int, rule, path string, at pos, key string, args ...any) {
 	if len(*dst) >= limit {
 		v.res.Suppressed++
 		return
 	}
-	f.Message = cpr.Mask(f.Message)
-	*dst = append(*dst, f)
+	da, en := render(key, v.hide, args...)
+	*dst = append(*dst, Finding{Rule: rule, Severity: SeverityError, Path: path, Line: int(at.line), Column: int(at.col),
+		Message: en, MessageDA: da, MessageEN: en})
 }
 
-func (v *validation) fileError(rule, path, format string, args ...any) {
+func (v *validation) fileError(rule, path string, at pos, key string, args ...any) {
 	if rule <= "V06" {
 		v.fileFailed = true
 	} else {
 		v.bundleFailed = true
 	}
-	v.add(&v.res.Findings, maxFileFindings, Finding{Rule: rule, Severity: SeverityError, Path: path, Message: fmt.Sprintf(format, args...)})
+	v.add(&v.res.Findings, maxFileFindings, rule, path, at, key, args...)
 }
 
 // finish settles the verdict. A bundle rejected by a file or bundle rule
@@ -347,13 +372,13 @@ func (v *validation) run(in io.Reader) error {
 	switch {
 	case err == nil:
 	case errors.As(err, &syn):
-		v.fileError("V02", "/", "the file is not well-formed XML at line %d: %s", syn.Line, syn.Msg)
+		v.fileError("V02", "/", pos{int32(syn.Line), int32(syn.Column)}, "V02.syntax", syn.Line, syn.Column, syn.Msg)
 	case errors.Is(err, errTooLarge):
-		v.fileError("V01", "/", "the XML file is larger than %d bytes; expected at most %s", v.opts.MaxXMLBytes, byteSize(v.opts.MaxXMLBytes))
+		v.fileError("V01", "/", pos{}, "V01.xml_size", number(strconv.FormatInt(v.opts.MaxXMLBytes, 10)), byteSize(v.opts.MaxXMLBytes))
 	case errors.Is(err, errUnzippedTooLarge):
-		v.fileError("V01", "/", "the file in the ZIP archive expands to more than %s, this service's limit", byteSize(v.opts.MaxUnzippedBytes))
+		v.fileError("V01", "/", pos{}, "V01.unzipped_size", byteSize(v.opts.MaxUnzippedBytes))
 	case errors.As(err, &zerr):
-		v.fileError("V01", "/", "the ZIP archive is damaged (%v); expected a readable ZIP archive", zerr.err)
+		v.fileError("V01", "/", pos{}, "V01.zip_damaged", zerr.err)
 	case errors.Is(err, errStop):
 	default:
 		return err
@@ -375,21 +400,21 @@ func (v *validation) prolog() error {
 	for s.end-s.pos < 512 && s.fill() {
 	}
 	b := s.buf[s.pos:s.end]
-	const want = `expected <?xml version="1.0" encoding="ISO-8859-1" standalone="yes"?> as the very first bytes`
+	start := pos{1, 1}
 	switch {
 	case len(b) == 0:
-		v.fileError("V03", "/", "the file is empty; %s", want)
+		v.fileError("V03", "/", start, "V03.empty", expectedDecl)
 		return errStop
 	case bytes.HasPrefix(b, []byte{0xEF, 0xBB, 0xBF}), bytes.HasPrefix(b, []byte{0xFE, 0xFF}), bytes.HasPrefix(b, []byte{0xFF, 0xFE}):
-		v.fileError("V03", "/", "the file starts with a byte-order mark; %s", want)
+		v.fileError("V03", "/", start, "V03.bom", expectedDecl)
 		return errStop
 	case isSpace(b[0]):
-		v.fileError("V03", "/", "white space comes before the XML declaration; %s", want)
+		v.fileError("V03", "/", start, "V03.space", expectedDecl)
 		return errStop
 	}
 	m := xmlDecl.FindSubmatch(b)
 	if m == nil {
-		v.fileError("V03", "/", "the file does not start with a well-formed XML declaration; %s", want)
+		v.fileError("V03", "/", start, "V03.malformed", expectedDecl)
 		return errStop
 	}
 	pick := func(a, b []byte) ([]byte, bool) {
@@ -402,13 +427,13 @@ func (v *validation) prolog() error {
 	encoding, hasEnc := pick(m[3], m[4])
 	standalone, hasSA := pick(m[5], m[6])
 	if string(version) != "1.0" {
-		v.fileError("V03", "/", "the XML declaration says version %q; expected \"1.0\"", version)
+		v.fileError("V03", "/", start, "V03.version", strconv.Quote(string(version)))
 	}
 	if !hasSA || string(standalone) != "yes" {
-		v.fileError("V03", "/", "the XML declaration has standalone=%q; expected standalone=\"yes\"", standalone)
+		v.fileError("V03", "/", start, "V03.standalone", strconv.Quote(string(standalone)))
 	}
 	if !hasEnc || !strings.EqualFold(string(encoding), "ISO-8859-1") {
-		v.fileError("V03", "/", "the XML declaration names encoding %q; expected \"ISO-8859-1\"", encoding)
+		v.fileError("V03", "/", start, "V03.encoding", strconv.Quote(string(encoding)))
 		return errStop // the bytes cannot be read as intended
 	}
 	s.advance(len(m[0]))
@@ -428,7 +453,7 @@ func (v *validation) read() error {
 		}
 		switch s.kind {
 		case tokEOF:
-			v.fileError("V02", "/", "the file has no root element; expected <INVOICES>")
+			v.fileError("V02", "/", s.here(), "V02.no_root")
 			return nil
 		case tokText, tokComment:
 			if s.kind == tokComment {
@@ -436,7 +461,7 @@ func (v *validation) read() error {
 			}
 			continue
 		case tokDoctype:
-			v.fileError("V02", "/", "the file has a DOCTYPE declaration at line %d; DOCTYPE declarations are not allowed", s.line)
+			v.fileError("V02", "/", s.tokPos(), "V02.doctype", s.line)
 			return errStop
 		case tokPI:
 			v.pi(first)
@@ -447,9 +472,10 @@ func (v *validation) read() error {
 		break
 	}
 	if string(s.name) != "INVOICES" {
-		v.fileError("V06", "/"+string(s.name), "the root element is <%s>; expected <INVOICES>", s.name)
+		v.fileError("V06", "/"+string(s.name), s.tokPos(), "V06.root", string(s.name))
 		return errStop
 	}
+	v.rootPos = s.tokPos()
 	v.rootAttrs()
 	if err := v.readBundle(); err != nil {
 		return err
@@ -476,13 +502,14 @@ func (v *validation) read() error {
 // only one can, so a second stylesheet is always reported.
 func (v *validation) pi(firstAfterDecl bool) {
 	target := string(v.s.name)
+	at := v.s.tokPos()
 	switch {
 	case target != "xml-stylesheet":
-		v.fileError("V05", "/", "line %d has a processing instruction <?%s?>; no processing instructions are allowed", v.s.tokLine, target)
+		v.fileError("V05", "/", at, "V05.other", v.s.tokLine, target)
 	case v.opts.Profile == ProfileSender:
-		v.fileError("V05", "/", "line %d has an xml-stylesheet processing instruction; a sender must not add one (the hub adds it on delivery)", v.s.tokLine)
+		v.fileError("V05", "/", at, "V05.sender", v.s.tokLine)
 	case !firstAfterDecl:
-		v.fileError("V05", "/", "line %d has an xml-stylesheet processing instruction; the delivered profile allows one only, directly after the XML declaration", v.s.tokLine)
+		v.fileError("V05", "/", at, "V05.delivered", v.s.tokLine)
 	}
 }
 
@@ -495,34 +522,35 @@ const (
 func (v *validation) rootAttrs() {
 	want := map[string]string{"xmlns:xsi": xsiNamespace, "xsi:noNamespaceSchemaLocation": schemaLocation}
 	seen := map[string]bool{}
+	at := v.rootPos
 	for _, a := range v.s.attrs {
 		if a.control {
-			v.fileError("V04", "/INVOICES", "the value of attribute %s holds a control character (TAB, CR, LF or U+0000-U+001F, U+007F-U+009F); expected printable characters only", a.name)
+			v.fileError("V04", "/INVOICES", at, "V04.root_attr", a.name)
 		}
 		w, ok := want[a.name]
 		switch {
 		case a.name == "xmlns":
-			v.fileError("V06", "/INVOICES", "INVOICES declares the default namespace %q; expected no namespace", a.value)
+			v.fileError("V06", "/INVOICES", at, "V06.xmlns", strconv.Quote(a.value))
 		case !ok:
-			v.fileError("V06", "/INVOICES", "INVOICES has attribute %s; expected only xmlns:xsi and xsi:noNamespaceSchemaLocation", a.name)
+			v.fileError("V06", "/INVOICES", at, "V06.attr", a.name)
 		case a.value != w:
-			v.fileError("V06", "/INVOICES", "attribute %s of INVOICES is %s; expected %q", a.name, quoteValue(a.value), w)
+			v.fileError("V06", "/INVOICES", at, "V06.attr_value", a.name, quoteValue(a.value), strconv.Quote(w))
 		}
 		seen[a.name] = true
 	}
 	for _, name := range []string{"xmlns:xsi", "xsi:noNamespaceSchemaLocation"} {
 		if !seen[name] {
-			v.fileError("V06", "/INVOICES", "INVOICES lacks attribute %s=%q", name, want[name])
+			v.fileError("V06", "/INVOICES", at, "V06.attr_missing", name, strconv.Quote(want[name]))
 		}
 	}
 }
 
 // byteSize renders a limit, e.g. "47185920 bytes (45 MB)".
-func byteSize(n int64) string {
+func byteSize(n int64) both {
 	if n%(1<<20) == 0 {
-		return fmt.Sprintf("%d bytes (%d MB)", n, n>>20)
+		return both{fmt.Sprintf("%d byte (%d MB)", n, n>>20), fmt.Sprintf("%d bytes (%d MB)", n, n>>20)}
 	}
-	return fmt.Sprintf("%d bytes", n)
+	return both{fmt.Sprintf("%d byte", n), fmt.Sprintf("%d bytes", n)}
 }
 
 // ErrFragment is returned by [ValidateDocument] for bytes that are not one

@@ -235,7 +235,7 @@ func (w *Worker) submitted(ctx context.Context, in cloudevents.Event) ([]cloudev
 		rejected.Findings = []events.Finding{{Rule: "V24", Severity: events.Severity(efaktura.SeverityError), Path: "/INVOICES/DOCUMENT[1]/HEADER/SENDER_ID", Message: r.message}}
 	}
 	for _, f := range r.findings {
-		rejected.Findings = append(rejected.Findings, events.Finding{Rule: f.Rule, Severity: events.Severity(f.Severity), Path: f.Path, Message: f.Message})
+		rejected.Findings = append(rejected.Findings, eventFinding(f))
 	}
 	e, err := events.New(events.TypeBundleRejected, events.SourceIngest, kommune, r.bundleID, []string{kommune, r.sha256}, rejected, s.receivedAt)
 	if err != nil {

@@ -93,6 +93,10 @@ type document struct {
 	sha256               string // of the bytes, lower-case hex
 	senderType, senderID string
 	findings             []events.Finding
+	// line and col are where the DOCUMENT's start tag stood in the bundle:
+	// its findings are told relative to the DOCUMENT, as validate, which
+	// reads it alone, tells its own.
+	line, col int
 }
 
 // classify validates a submission and judges it. The duplicate-bundle key
@@ -131,8 +135,9 @@ func (w *Worker) classify(ctx context.Context, s submission) (verdict, error) {
 			raw, err := spool.add(d.Raw())
 			sum := sha256.Sum256(d.Raw())
 			h := d.Root().Child("HEADER")
+			line, col := d.Root().Position()
 			docs = append(docs, document{raw: raw, sha256: hex.EncodeToString(sum[:]),
-				senderType: h.Child("SENDER_ID_TYPE").Value(), senderID: h.Child("SENDER_ID").Value()})
+				senderType: h.Child("SENDER_ID_TYPE").Value(), senderID: h.Child("SENDER_ID").Value(), line: line, col: col})
 			return err
 		},
 	})
@@ -195,7 +200,7 @@ func (w *Worker) classify(ctx context.Context, s submission) (verdict, error) {
 		// Bundle rules such as V51 add their findings once the whole
 		// bundle was read, so they are taken from the result, not from the
 		// Document callback.
-		docs[i].findings = bundleScoped(dr.Findings)
+		docs[i].findings = bundleScoped(dr.Findings, docs[i].line, docs[i].col)
 		a.received.Documents = append(a.received.Documents, events.BundleDocument{
 			DocumentID: events.DocumentID(id, dr.Index), Index: dr.Index, ReceiptNo: dr.ReceiptNo,
 			DocumentNo: dr.DocumentNo, DocumentType: events.DocumentType(dr.Type),
@@ -246,13 +251,24 @@ func (a *acceptance) abort(ctx context.Context) { a.claim.release(ctx) }
 func (a *acceptance) close() { a.spool.Close() }
 
 // bundleScoped are the findings that need the whole bundle (V51): the
-// validate worker judges the rest from the document alone.
-func bundleScoped(fs []efaktura.Finding) []events.Finding {
+// validate worker judges the rest from the document alone. Their positions
+// are made relative to the DOCUMENT, whose start tag stood at line:col.
+func bundleScoped(fs []efaktura.Finding, line, col int) []events.Finding {
 	var out []events.Finding
 	for _, f := range fs {
 		if f.Rule == "V51" {
-			out = append(out, events.Finding{Rule: f.Rule, Severity: events.Severity(f.Severity), Path: f.Path, Message: f.Message})
+			if f.Line == line {
+				f.Column -= col - 1
+			}
+			f.Line -= line - 1
+			out = append(out, eventFinding(f))
 		}
 	}
 	return out
+}
+
+// eventFinding is f as the events carry it.
+func eventFinding(f efaktura.Finding) events.Finding {
+	return events.Finding{Rule: f.Rule, Severity: events.Severity(f.Severity), Path: f.Path, Line: f.Line, Column: f.Column,
+		Message: f.Message, MessageDA: f.MessageDA, MessageEN: f.MessageEN}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/kp-efaktura/efaktura/events"
 	"github.com/kp-efaktura/efaktura/pkg/answer"
+	"github.com/kp-efaktura/efaktura/pkg/efaktura"
 	"github.com/kp-efaktura/efaktura/services/respond"
 )
 
@@ -71,5 +72,69 @@ func TestAnswerJSON(t *testing.T) {
 		`"decision":"approved","reasons":[],"decided_at":"2026-02-09T10:30:00Z","ruleset":"efaktura-2.1.0/r1"}`
 	if string(raw) != want {
 		t.Errorf("answer JSON = %s\nwant %s", raw, want)
+	}
+}
+
+// An automatic rejection answers with one structured finding per error
+// finding, each with its rule's Peppol code, and its reasons get the same
+// codes instead of OTH.
+func TestBuildAnswerAutomatic(t *testing.T) {
+	d := events.DocumentDecided{
+		DocumentID: "doc-3", Kommune: "0101", Reference: "R", Sender: events.Sender{Type: "CVR", ID: "12345674"},
+		ReceiptNo: "1", DocumentNo: "2", DocumentType: events.DocumentInvoice, Decision: events.OutcomeRejected,
+		Reasons: []events.Reason{
+			{Code: events.ReasonOther, Text: "V40: TOTAL_AMOUNT_INCL_VAT is 4431,25; expected ..."},
+			{Code: events.ReasonOther, Text: "V51: RECEIPT_NO ..."},
+			{Code: events.ReasonOther, Text: "3 more rule violations; see the findings"},
+		},
+		Findings: []events.Finding{
+			{Rule: "V40", Severity: events.SeverityError, Path: "/INVOICES/DOCUMENT[1]/TOTALAMOUNT/TOTAL_AMOUNT_INCL_VAT", Line: 160, Column: 5,
+				Message: "TOTAL_AMOUNT_INCL_VAT is 4431,25; expected ...", MessageEN: "TOTAL_AMOUNT_INCL_VAT is 4431,25; expected ...",
+				MessageDA: "Beløbet i TOTAL_AMOUNT_INCL_VAT (4431,25) svarer ikke til ..."},
+			{Rule: "V99", Severity: events.SeverityWarning, Path: "/INVOICES/DOCUMENT[1]", Message: "advice"},
+			{Rule: "V51", Severity: events.SeverityError, Path: "/INVOICES/DOCUMENT[1]/HEADER/RECEIPT_NO", Line: 7, Column: 7,
+				Message: "RECEIPT_NO ..."}, // an event from before findings had Danish
+		},
+		DecidedAt: time.Date(2026, 2, 9, 10, 30, 0, 0, time.UTC), DecidedBy: events.DecidedBySystem, Ruleset: "efaktura-2.1.0/r1",
+	}
+	a := respond.BuildAnswer(d, "answer-3")
+	raw, err := json.Marshal(struct {
+		Reasons  []answer.Reason  `json:"reasons"`
+		Findings []answer.Finding `json:"findings"`
+	}{a.Reasons, a.Findings})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"reasons":[{"code":"PRI","text":"V40: TOTAL_AMOUNT_INCL_VAT is 4431,25; expected ..."},{"code":"REF","text":"V51: RECEIPT_NO ..."},` +
+		`{"code":"OTH","text":"3 more rule violations; see the findings"}],` +
+		`"findings":[{"code":"PRI","rule":"V40","path":"/INVOICES/DOCUMENT[1]/TOTALAMOUNT/TOTAL_AMOUNT_INCL_VAT","line":160,"column":5,` +
+		`"message_da":"Beløbet i TOTAL_AMOUNT_INCL_VAT (4431,25) svarer ikke til ...","message_en":"TOTAL_AMOUNT_INCL_VAT is 4431,25; expected ..."},` +
+		`{"code":"REF","rule":"V51","path":"/INVOICES/DOCUMENT[1]/HEADER/RECEIPT_NO","line":7,"column":7,"message_da":"RECEIPT_NO ...","message_en":"RECEIPT_NO ..."}]}`
+	if string(raw) != want {
+		t.Errorf("answer = %s\nwant %s", raw, want)
+	}
+
+	// A caseworker's OTH stays OTH, and a caseworker's answer has no findings.
+	d.DecidedBy, d.VerdictID = "cw1", "v-1"
+	a = respond.BuildAnswer(d, "answer-4")
+	if a.Reasons[0].Code != "OTH" || a.Findings != nil {
+		t.Errorf("caseworker's answer: reasons %+v, findings %+v; want OTH and none", a.Reasons, a.Findings)
+	}
+}
+
+// Every rule's reason code is one of the catalogue's Peppol codes, so an
+// answer never carries a code the schema refuses.
+func TestRuleReasonCodesAreCatalogued(t *testing.T) {
+	codes := map[string]bool{}
+	for _, c := range []events.ReasonCode{events.ReasonNoIssue, events.ReasonReferences, events.ReasonLegal,
+		events.ReasonReceiverUnknown, events.ReasonQuality, events.ReasonDelivery, events.ReasonPrices,
+		events.ReasonQuantity, events.ReasonItems, events.ReasonPayment, events.ReasonNotRecognized,
+		events.ReasonFinance, events.ReasonOther} {
+		codes[string(c)] = true
+	}
+	for _, r := range efaktura.Rules() {
+		if !codes[r.Reason] || r.Reason == string(events.ReasonNoIssue) {
+			t.Errorf("%s: reason %q is not a Peppol rejection code of the catalogue", r.ID, r.Reason)
+		}
 	}
 }

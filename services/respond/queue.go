@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -13,6 +14,7 @@ import (
 	"github.com/kp-efaktura/efaktura/pkg/answer"
 	"github.com/kp-efaktura/efaktura/pkg/bus"
 	"github.com/kp-efaktura/efaktura/pkg/cpr"
+	"github.com/kp-efaktura/efaktura/pkg/efaktura"
 	"github.com/kp-efaktura/efaktura/pkg/tenant"
 )
 
@@ -173,14 +175,34 @@ func (w *Worker) failed(in cloudevents.Event, cause error, attempt int, final bo
 
 // BuildAnswer builds the answer to a decided document; answerID is the id
 // of the document.decided event. Its economy system is left empty: it is
-// set from the municipality's record when the answer is sent. The findings
-// of a technically invalid document are not copied: their messages may
-// quote the document's data, and the reasons already name the violated
-// rules.
+// set from the municipality's record when the answer is sent.
+//
+// An automatic rejection (decided by the system, for a technically invalid
+// document) answers with structured findings: one per error finding, with
+// the rule's closest Peppol reason code ([efaktura.ReasonCode]), its path,
+// line and column and the message in Danish and English. Its reasons, which
+// decide writes as OTH "<rule>: <message>", get the same rule's code, so an
+// economy system that reads only reasons sees PRI for a wrong total rather
+// than OTH; texts are kept. Warnings are no reason and are left out. The
+// messages quote the document's values as the economy system sent them,
+// with CPR numbers masked by the format library.
 func BuildAnswer(d events.DocumentDecided, answerID string) answer.Answer {
+	automatic := d.DecidedBy == events.DecidedBySystem && d.Decision == events.OutcomeRejected
 	reasons := make([]answer.Reason, 0, len(d.Reasons))
 	for _, r := range d.Reasons {
-		reasons = append(reasons, answer.Reason{Code: string(r.Code), Text: r.Text})
+		code := string(r.Code)
+		if automatic && r.Code == events.ReasonOther {
+			if rule, _, ok := strings.Cut(r.Text, ": "); ok {
+				if _, known := efaktura.Rule(rule); known {
+					code = efaktura.ReasonCode(rule)
+				}
+			}
+		}
+		reasons = append(reasons, answer.Reason{Code: code, Text: r.Text})
+	}
+	var findings []answer.Finding
+	if automatic {
+		findings = AnswerFindings(d.Findings)
 	}
 	return answer.Answer{
 		AnswerID:     answerID,
@@ -193,6 +215,7 @@ func BuildAnswer(d events.DocumentDecided, answerID string) answer.Answer {
 		Sender:       answer.Sender{Type: d.Sender.Type, ID: d.Sender.ID},
 		Decision:     string(d.Decision),
 		Reasons:      reasons,
+		Findings:     findings,
 		DecidedAt:    d.DecidedAt.UTC(),
 		Ruleset:      d.Ruleset,
 	}

@@ -95,7 +95,8 @@ func (w *Worker) Judge(ctx context.Context, p events.DocumentReceived, xml []byt
 	}
 	findings := p.Findings
 	for _, f := range res.Findings {
-		findings = append(findings, events.Finding{Rule: f.Rule, Severity: events.Severity(f.Severity), Path: f.Path, Message: f.Message})
+		findings = append(findings, events.Finding{Rule: f.Rule, Severity: events.Severity(f.Severity), Path: f.Path,
+			Line: f.Line, Column: f.Column, Message: f.Message, MessageDA: f.MessageDA, MessageEN: f.MessageEN})
 	}
 	key := []string{p.DocumentID, efaktura.Ruleset}
 	now := w.now()

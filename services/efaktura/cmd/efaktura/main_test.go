@@ -194,9 +194,9 @@ func TestValidateInvalid(t *testing.T) {
 		wantRule string
 		wantText string
 	}{
-		{"V26 text", wrongChecksum(t), false, "V26", "  V26 error /INVOICES/DOCUMENT[1]/HEADER/CHECKSUM: CHECKSUM is 202508644,000; expected 202508643,000"},
+		{"V26 text", wrongChecksum(t), false, "V26", "  V26 error /INVOICES/DOCUMENT[1]/HEADER/CHECKSUM at 15:7: CHECKSUM is 202508644,000; expected 202508643,000"},
 		{"V26 json", wrongChecksum(t), true, "V26", ""},
-		{"V09 text", wrongChecksumOnly(t), false, "V09", "  V09 error /INVOICES/TOTAL_DOCUMENT_CHECKSUM: "},
+		{"V09 text", wrongChecksumOnly(t), false, "V09", "  V09 error /INVOICES/TOTAL_DOCUMENT_CHECKSUM at 162:3: "},
 		{"V09 json", wrongChecksumOnly(t), true, "V09", ""},
 	}
 	for _, tt := range tests {
@@ -382,7 +382,7 @@ func TestChecksum(t *testing.T) {
 			"202508643,000 202508643,000 OK\n",
 			"TOTAL_DOCUMENT_CHECKSUM (missing)\n",
 			"sum of the declared CHECKSUMs 202508643,000 MISMATCH\n"}},
-		{name: "file rule fails", data: broken, wantCode: exitInvalid, want: []string{"no checksums", "V03 error /: "}},
+		{name: "file rule fails", data: broken, wantCode: exitInvalid, want: []string{"no checksums", "V03 error / at 1:1: "}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -13,8 +13,10 @@ import (
 )
 
 func runValidate(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlagSet("validate", "efaktura validate [--json] [--senders FILE] [--profile sender|delivered] FILE...")
-	asJSON := fs.Bool("json", false, "print one JSON object per file (JSON Lines) instead of the text report")
+	fs := newFlagSet("validate", "efaktura validate [--format text|json|html|svrl] [--json] [--senders FILE] [--profile sender|delivered] FILE...")
+	format := &formatFlag{f: formatText}
+	fs.Var(format, "format", "report `format`: text (the default), json (one JSON object per file, JSON Lines), html (one self-contained Danish page) or svrl (ISO Schematron Validation Report Language); html and svrl take one FILE")
+	asJSON := fs.Bool("json", false, "the same as --format json")
 	sendersFile := fs.String("senders", "", "sender register, a CSV `file` with the header type,id,nets; without it V24 and V48 are not applied")
 	profile := profileVar(fs)
 	files, err := fs.parse(args, stdout, stderr)
@@ -24,6 +26,16 @@ func runValidate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	if len(files) == 0 {
 		return fs.usageError(stderr, "no files given")
 	}
+	if *asJSON {
+		if format.f != formatText && format.f != formatJSON {
+			return fs.usageError(stderr, "--json and --format %s contradict each other", format.f)
+		}
+		format.f = formatJSON
+	}
+	if (format.f == formatHTML || format.f == formatSVRL) && len(files) > 1 {
+		return fs.usageError(stderr, "--format %s writes one document per file; give one FILE (%d given)", format.f, len(files))
+	}
+	textOut := format.f == formatText
 	stdinUses := 0
 	for _, f := range files {
 		if f == "-" {
@@ -64,7 +76,16 @@ func runValidate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 			status = exitError
 			continue
 		}
-		if *asJSON {
+		switch format.f {
+		case formatHTML:
+			if err := writeHTML(out, res); err != nil {
+				return writeError(stderr, err)
+			}
+		case formatSVRL:
+			if err := writeSVRL(out, res); err != nil {
+				return writeError(stderr, err)
+			}
+		case formatJSON:
 			b, err := json.Marshal(res)
 			if err != nil { // cannot happen: Result holds strings, bools and ints
 				fmt.Fprintf(stderr, "efaktura validate: %s: %v\n", name, err)
@@ -78,7 +99,7 @@ func runValidate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 				}
 				fmt.Fprintf(stderr, "note: %s: %s\n", displayName(name), suppressedNote(res.Suppressed))
 			}
-		} else {
+		default:
 			if reported > 0 {
 				out.WriteByte('\n')
 			}
@@ -100,7 +121,7 @@ func runValidate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	}
 	switch {
 	case len(notes) == 0:
-	case *asJSON:
+	case !textOut:
 		short := make([]string, len(notes))
 		for i, n := range notes {
 			short[i] = n.short()
@@ -206,7 +227,11 @@ func writeReport(w io.Writer, res *efaktura.Result) {
 
 func writeFindings(w io.Writer, fs []efaktura.Finding) {
 	for _, f := range fs {
-		fmt.Fprintf(w, "  %s %s %s: %s\n", f.Rule, f.Severity, f.Path, f.Message)
+		at := ""
+		if f.Line > 0 {
+			at = fmt.Sprintf(" at %d:%d", f.Line, f.Column)
+		}
+		fmt.Fprintf(w, "  %s %s %s%s: %s\n", f.Rule, f.Severity, f.Path, at, f.Message)
 	}
 }
 
