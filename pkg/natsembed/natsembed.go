@@ -4,6 +4,7 @@
 package natsembed
 
 import (
+	"crypto/tls"
 	"fmt"
 	"strings"
 	"time"
@@ -43,6 +44,17 @@ type Config struct {
 	// Cluster joins the server to a JetStream cluster, for tests of
 	// replicated streams; nil for a single server.
 	Cluster *Cluster
+	// ConfigFile is a NATS server configuration file whose accounts,
+	// users and permissions the server takes, e.g. a users file that
+	// includes deploy/nats/permissions.conf (issue 16); "" for none, and
+	// then every client may do anything. The fields above win over the
+	// file's listen address, store and limits.
+	ConfigFile string
+	// TLS makes clients connect over TLS with this configuration (its
+	// certificate, and a ClientCAs pool to verify client certificates
+	// when TLSVerify is set); nil for plain TCP.
+	TLS       *tls.Config
+	TLSVerify bool
 }
 
 // Cluster is a server's place in a cluster of embedded servers.
@@ -73,18 +85,22 @@ func Start(c Config) (*server.Server, error) {
 	if c.Name == "" {
 		c.Name = "efaktura"
 	}
-	o := &server.Options{
-		ServerName: c.Name,
-		Host:       c.Host,
-		Port:       c.Port,
-		JetStream:  true,
-		StoreDir:   c.StoreDir,
-		MaxPayload: c.MaxPayload,
-		NoLog:      !c.Log,
-		NoSigs:     true,
-		// 0 leaves the choice to the server (see Config).
-		JetStreamMaxMemory: c.MaxMemory,
-		JetStreamMaxStore:  c.MaxStore,
+	o := &server.Options{}
+	if c.ConfigFile != "" {
+		var err error
+		if o, err = server.ProcessConfigFile(c.ConfigFile); err != nil {
+			return nil, fmt.Errorf("natsembed: %w", err)
+		}
+	}
+	o.ServerName = c.Name
+	o.Host, o.Port = c.Host, c.Port
+	o.JetStream, o.StoreDir = true, c.StoreDir
+	o.MaxPayload = c.MaxPayload
+	o.NoLog, o.NoSigs = !c.Log, true
+	// 0 leaves the choice to the server (see Config).
+	o.JetStreamMaxMemory, o.JetStreamMaxStore = c.MaxMemory, c.MaxStore
+	if c.TLS != nil {
+		o.TLS, o.TLSConfig, o.TLSVerify, o.TLSTimeout = true, c.TLS, c.TLSVerify, 2
 	}
 	if c.Cluster != nil {
 		o.Cluster = server.ClusterOpts{Name: c.Cluster.Name, Host: c.Host, Port: c.Cluster.Port}
