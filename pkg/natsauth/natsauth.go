@@ -144,6 +144,8 @@ func For(name string, l Layout) (Permissions, bool) {
 	}
 	var p perms
 	p.sub(InboxPrefix(name) + ".>")
+	// The account's JetStream limits, which opening a KV bucket reads.
+	p.pub(jsAPI("INFO")...)
 	// The event stream and the dead letters: every worker provisions both.
 	p.stream(l.Stream)
 	p.stream(l.Stream + "_DLQ")

@@ -247,3 +247,57 @@ func TestUsers(t *testing.T) {
 		t.Errorf("Users: %v\n%s", err, got)
 	}
 }
+
+// A worker's NATS credential rotates without downtime: the identity has
+// two users while the workers move to the new key, and once the old one
+// is removed and the server reloaded, the old key is refused and its
+// connections closed.
+func TestRotation(t *testing.T) {
+	s := natsauthtest.Start(t, natsauthtest.Options{})
+	var users []natsauth.User
+	for _, name := range natsauth.Identities {
+		users = append(users, natsauth.User{Identity: name, NKey: s.Identities[name].Public})
+	}
+	old := s.Identities[natsauth.Ingest]
+	next := natsauthtest.NewIdentity(t, t.TempDir(), natsauth.Ingest)
+	s.SetUsers(t, append(users, natsauth.User{Identity: natsauth.Ingest, NKey: next.Public}))
+
+	oldConn := connect(t, s, natsauth.Ingest)
+	s.Identities[natsauth.Ingest] = next
+	nextConn := connect(t, s, natsauth.Ingest)
+	for _, c := range []*conn{oldConn, nextConn} {
+		if err := c.Publish("efaktura.0101.bundle.received", nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if v := s.Violations(); len(v) > 0 {
+		t.Fatalf("refused during the change: %q", v)
+	}
+
+	// The old key removed: the users file lists the new one only.
+	for i := range users {
+		if users[i].Identity == natsauth.Ingest {
+			users[i].NKey = next.Public
+		}
+	}
+	s.SetUsers(t, users)
+	bustest.Eventually(t, "the old key's connection to be closed", func() error {
+		if oldConn.IsConnected() {
+			return errors.New("still connected")
+		}
+		return nil
+	})
+	seed, _ := nats.NkeyOptionFromSeed(old.SeedFile)
+	if _, err := nats.Connect(s.ClientURL(), seed, nats.NoReconnect()); err == nil {
+		t.Error("the removed key still connects")
+	}
+	if err := nextConn.Publish("efaktura.0101.bundle.received", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := nextConn.Flush(); err != nil {
+		t.Errorf("the new key's connection after the reload: %v", err)
+	}
+}

@@ -6,6 +6,7 @@ package natsembed
 import (
 	"crypto/tls"
 	"fmt"
+	"net"
 	"strings"
 	"time"
 
@@ -73,6 +74,27 @@ func Start(c Config) (*server.Server, error) {
 	if c.MaxMemory < 0 || c.MaxStore < 0 {
 		return nil, fmt.Errorf("natsembed: max memory %d and max store %d must not be negative; 0 takes the server's default", c.MaxMemory, c.MaxStore)
 	}
+	c = c.withDefaults()
+	o, err := c.options()
+	if err != nil {
+		return nil, err
+	}
+	s, err := server.NewServer(o)
+	if err != nil {
+		return nil, fmt.Errorf("natsembed: %w", err)
+	}
+	if c.Log {
+		s.ConfigureLogger()
+	}
+	go s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		s.Shutdown()
+		return nil, fmt.Errorf("natsembed: server on %s:%d not ready within 10s", c.Host, c.Port)
+	}
+	return s, nil
+}
+
+func (c Config) withDefaults() Config {
 	if c.Host == "" {
 		c.Host = "127.0.0.1"
 	}
@@ -85,6 +107,11 @@ func Start(c Config) (*server.Server, error) {
 	if c.Name == "" {
 		c.Name = "efaktura"
 	}
+	return c
+}
+
+// options are the server's options under c, defaults applied.
+func (c Config) options() (*server.Options, error) {
 	o := &server.Options{}
 	if c.ConfigFile != "" {
 		var err error
@@ -106,17 +133,21 @@ func Start(c Config) (*server.Server, error) {
 		o.Cluster = server.ClusterOpts{Name: c.Cluster.Name, Host: c.Host, Port: c.Cluster.Port}
 		o.Routes = server.RoutesFromStr(strings.Join(c.Cluster.Routes, ","))
 	}
-	s, err := server.NewServer(o)
+	return o, nil
+}
+
+// Reload applies c's configuration file again to a server Start started
+// with c, as a SIGHUP does to nats-server: users added or removed there
+// take effect at once, and connections of removed users are closed. This
+// is how a NATS credential is rotated without downtime (docs/operations.md).
+func Reload(s *server.Server, c Config) error {
+	c.Port = s.Addr().(*net.TCPAddr).Port
+	o, err := c.withDefaults().options()
 	if err != nil {
-		return nil, fmt.Errorf("natsembed: %w", err)
+		return err
 	}
-	if c.Log {
-		s.ConfigureLogger()
+	if err := s.ReloadOptions(o); err != nil {
+		return fmt.Errorf("natsembed: reload: %w", err)
 	}
-	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		s.Shutdown()
-		return nil, fmt.Errorf("natsembed: server on %s:%d not ready within 10s", c.Host, c.Port)
-	}
-	return s, nil
+	return nil
 }

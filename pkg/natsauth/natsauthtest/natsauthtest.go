@@ -66,6 +66,9 @@ type Server struct {
 	// UsersFile is the users file the server loaded.
 	UsersFile string
 
+	config natsembed.Config
+	dir    string
+
 	mu         sync.Mutex
 	violations []string
 }
@@ -94,20 +97,8 @@ func Start(t testing.TB, o Options) *Server {
 		users = append(users, natsauth.User{Identity: name, NKey: id.Public})
 	}
 	users = append(users, o.Extra...)
-	// NATS reads an include relative to the including file, whatever it
-	// says.
-	rel, err := filepath.Rel(dir, PermissionsFile(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	conf, err := natsauth.Users(rel, users)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.UsersFile = filepath.Join(dir, "users.conf")
-	if err := os.WriteFile(s.UsersFile, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	s.dir, s.UsersFile = dir, filepath.Join(dir, "users.conf")
+	s.writeUsers(t, users)
 	c := natsembed.Config{StoreDir: filepath.Join(dir, "store"), Name: "natsauthtest", ConfigFile: s.UsersFile}
 	if o.TLS != nil {
 		cert, key := o.TLS.Issue(t, "nats-server", true)
@@ -121,6 +112,7 @@ func Start(t testing.TB, o Options) *Server {
 			c.TLSVerify = true
 		}
 	}
+	s.config = c
 	ns, err := natsembed.Start(c)
 	if err != nil {
 		t.Fatalf("natsauthtest: %v", err)
@@ -129,6 +121,36 @@ func Start(t testing.TB, o Options) *Server {
 	s.Server = ns
 	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
 	return s
+}
+
+// writeUsers writes the users file with users.
+func (s *Server) writeUsers(t testing.TB, users []natsauth.User) {
+	t.Helper()
+	// NATS reads an include relative to the including file, whatever it
+	// says.
+	rel, err := filepath.Rel(s.dir, PermissionsFile(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf, err := natsauth.Users(rel, users)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(s.UsersFile, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// SetUsers rewrites the users file with users and reloads the server, as
+// an operator does with nats-server --signal reload.
+func (s *Server) SetUsers(t testing.TB, users []natsauth.User) {
+	t.Helper()
+	s.writeUsers(t, users)
+	if err := natsembed.Reload(s.Server, s.config); err != nil {
+		t.Fatal(err)
+	}
+	ns := s.Server
+	ns.SetLogger(violationLog{s}, false, false)
 }
 
 // NewIdentity makes an nkey user and writes its seed to a file in dir.
