@@ -4,7 +4,9 @@
 package natsembed
 
 import (
+	"crypto/tls"
 	"fmt"
+	"net"
 	"strings"
 	"time"
 
@@ -43,6 +45,17 @@ type Config struct {
 	// Cluster joins the server to a JetStream cluster, for tests of
 	// replicated streams; nil for a single server.
 	Cluster *Cluster
+	// ConfigFile is a NATS server configuration file whose accounts,
+	// users and permissions the server takes, e.g. a users file that
+	// includes deploy/nats/permissions.conf (issue 16); "" for none, and
+	// then every client may do anything. The fields above win over the
+	// file's listen address, store and limits.
+	ConfigFile string
+	// TLS makes clients connect over TLS with this configuration (its
+	// certificate, and a ClientCAs pool to verify client certificates
+	// when TLSVerify is set); nil for plain TCP.
+	TLS       *tls.Config
+	TLSVerify bool
 }
 
 // Cluster is a server's place in a cluster of embedded servers.
@@ -61,34 +74,10 @@ func Start(c Config) (*server.Server, error) {
 	if c.MaxMemory < 0 || c.MaxStore < 0 {
 		return nil, fmt.Errorf("natsembed: max memory %d and max store %d must not be negative; 0 takes the server's default", c.MaxMemory, c.MaxStore)
 	}
-	if c.Host == "" {
-		c.Host = "127.0.0.1"
-	}
-	if c.Port == 0 {
-		c.Port = server.RANDOM_PORT
-	}
-	if c.MaxPayload == 0 {
-		c.MaxPayload = 8 << 20
-	}
-	if c.Name == "" {
-		c.Name = "efaktura"
-	}
-	o := &server.Options{
-		ServerName: c.Name,
-		Host:       c.Host,
-		Port:       c.Port,
-		JetStream:  true,
-		StoreDir:   c.StoreDir,
-		MaxPayload: c.MaxPayload,
-		NoLog:      !c.Log,
-		NoSigs:     true,
-		// 0 leaves the choice to the server (see Config).
-		JetStreamMaxMemory: c.MaxMemory,
-		JetStreamMaxStore:  c.MaxStore,
-	}
-	if c.Cluster != nil {
-		o.Cluster = server.ClusterOpts{Name: c.Cluster.Name, Host: c.Host, Port: c.Cluster.Port}
-		o.Routes = server.RoutesFromStr(strings.Join(c.Cluster.Routes, ","))
+	c = c.withDefaults()
+	o, err := c.options()
+	if err != nil {
+		return nil, err
 	}
 	s, err := server.NewServer(o)
 	if err != nil {
@@ -103,4 +92,62 @@ func Start(c Config) (*server.Server, error) {
 		return nil, fmt.Errorf("natsembed: server on %s:%d not ready within 10s", c.Host, c.Port)
 	}
 	return s, nil
+}
+
+func (c Config) withDefaults() Config {
+	if c.Host == "" {
+		c.Host = "127.0.0.1"
+	}
+	if c.Port == 0 {
+		c.Port = server.RANDOM_PORT
+	}
+	if c.MaxPayload == 0 {
+		c.MaxPayload = 8 << 20
+	}
+	if c.Name == "" {
+		c.Name = "efaktura"
+	}
+	return c
+}
+
+// options are the server's options under c, defaults applied.
+func (c Config) options() (*server.Options, error) {
+	o := &server.Options{}
+	if c.ConfigFile != "" {
+		var err error
+		if o, err = server.ProcessConfigFile(c.ConfigFile); err != nil {
+			return nil, fmt.Errorf("natsembed: %w", err)
+		}
+	}
+	o.ServerName = c.Name
+	o.Host, o.Port = c.Host, c.Port
+	o.JetStream, o.StoreDir = true, c.StoreDir
+	o.MaxPayload = c.MaxPayload
+	o.NoLog, o.NoSigs = !c.Log, true
+	// 0 leaves the choice to the server (see Config).
+	o.JetStreamMaxMemory, o.JetStreamMaxStore = c.MaxMemory, c.MaxStore
+	if c.TLS != nil {
+		o.TLS, o.TLSConfig, o.TLSVerify, o.TLSTimeout = true, c.TLS, c.TLSVerify, 2
+	}
+	if c.Cluster != nil {
+		o.Cluster = server.ClusterOpts{Name: c.Cluster.Name, Host: c.Host, Port: c.Cluster.Port}
+		o.Routes = server.RoutesFromStr(strings.Join(c.Cluster.Routes, ","))
+	}
+	return o, nil
+}
+
+// Reload applies c's configuration file again to a server Start started
+// with c, as a SIGHUP does to nats-server: users added or removed there
+// take effect at once, and connections of removed users are closed. This
+// is how a NATS credential is rotated without downtime (docs/operations.md).
+func Reload(s *server.Server, c Config) error {
+	c.Port = s.Addr().(*net.TCPAddr).Port
+	o, err := c.withDefaults().options()
+	if err != nil {
+		return err
+	}
+	if err := s.ReloadOptions(o); err != nil {
+		return fmt.Errorf("natsembed: reload: %w", err)
+	}
+	return nil
 }

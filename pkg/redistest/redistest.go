@@ -24,10 +24,17 @@ type Server struct {
 	Addr string // host:port
 	cmd  *exec.Cmd
 	dir  string
+	url  string // set by StartTLS
 }
 
-// URL returns the server's address as a redis:// URL, as REDIS_URL takes it.
-func (s *Server) URL() string { return "redis://" + s.Addr }
+// URL returns the server's address as a redis:// URL, as REDIS_URL takes
+// it; a rediss:// URL with the user and password for StartTLS's.
+func (s *Server) URL() string {
+	if s.url != "" {
+		return s.url
+	}
+	return "redis://" + s.Addr
+}
 
 // Start runs redis-server without persistence on a free port and stops it
 // when the test ends.
@@ -61,10 +68,14 @@ func Start(t testing.TB) *Server {
 	return nil
 }
 
-func start(bin, dir string, port int) (*Server, error) {
-	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+func start(bin, dir string, port int, more ...string) (*Server, error) {
+	return startWith(bin, dir, port, func(addr string) error { return ping(addr) }, append([]string{"--port", strconv.Itoa(port)}, more...)...)
+}
+
+func startWith(bin, dir string, port int, ping func(addr string) error, args ...string) (*Server, error) {
+	cmd := exec.Command(bin, append(append([]string{}, args...), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no",
-		"--logfile", dir+"/redis.log")
+		"--logfile", dir+"/redis.log")...)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start redis-server: %w", err)
 	}

@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -72,6 +73,20 @@ func TestComposeFile(t *testing.T) {
 	if cmd := strings.Join(compose.Services["redis"].Command, " "); !strings.Contains(cmd, "--appendonly yes") {
 		t.Errorf("redis runs %q, without append-only persistence", cmd)
 	}
+	for _, want := range []string{"--port 0 --tls-port 6379", "--user default off", "--user efaktura on >redis-compose"} {
+		if cmd := strings.Join(compose.Services["redis"].Command, " "); !strings.Contains(cmd, want) {
+			t.Errorf("redis runs %q, without %s: TLS only, no default user, one ACL user", cmd, want)
+		}
+	}
+	for _, name := range []string{"nats-0", "nats-1", "nats-2"} {
+		s := compose.Services[name]
+		if !slices.Contains(s.Command, "--config=/etc/nats/nats-compose.conf") || !slices.Contains(s.Volumes, "./nats:/etc/nats:ro") {
+			t.Errorf("%s does not load deploy/nats/nats-compose.conf (users, permissions, TLS)", name)
+		}
+	}
+	if s, ok := compose.Services["certs"]; !ok || !slices.Contains(s.Volumes, "./certs.sh:/certs.sh:ro") {
+		t.Error("no one-shot certs service making the stack's certificates with deploy/certs.sh")
+	}
 
 	documented, err := os.ReadFile("../../docs/configuration.md")
 	if err != nil {
@@ -104,7 +119,18 @@ func TestComposeFile(t *testing.T) {
 				t.Errorf("%s: NATS_URL %q lacks %s", name, env["NATS_URL"], node)
 			}
 		}
-		if env["REDIS_URL"] != "redis://redis:6379/0" || env["EFAKTURA_REPLICAS"] != "3" || env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "" || env["EFAKTURA_METRICS"] != ":9090" {
+		// Issue 16: its own NATS user, TLS to NATS and Redis, Redis's ACL user.
+		users, err := os.ReadFile(filepath.Join(deploy, "nats", "users-compose.conf"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprintf("{user: %q, password: %q, permissions: $EFAKTURA_%s_PERMISSIONS}", name, env["NATS_PASSWORD"], strings.ToUpper(name)); env["NATS_USER"] != name || !strings.Contains(string(users), want) {
+			t.Errorf("%s connects to NATS as %q, not as its own user of users-compose.conf", name, env["NATS_USER"])
+		}
+		if env["NATS_CA"] == "" || env["REDIS_CA"] == "" || !slices.Contains(s.Volumes, "certs:/certs:ro") {
+			t.Errorf("%s does not verify NATS's and Redis's certificates with the stack's CA", name)
+		}
+		if env["REDIS_URL"] != "rediss://efaktura:redis-compose@redis:6379/0" || env["EFAKTURA_REPLICAS"] != "3" || env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "" || env["EFAKTURA_METRICS"] != ":9090" {
 			t.Errorf("%s: environment %v lacks Redis, replicas 3, the collector or metrics on :9090", name, env)
 		}
 		// With the endpoint alone a worker pushes metrics over OTLP too.

@@ -46,6 +46,19 @@ type manifest struct {
 				Port int `yaml:"port"`
 			} `yaml:"ports"`
 		} `yaml:"ingress"`
+		PolicyTypes []string `yaml:"policyTypes"`
+		Egress      []struct {
+			To []struct {
+				IPBlock *struct {
+					CIDR string `yaml:"cidr"`
+				} `yaml:"ipBlock"`
+			} `yaml:"to"`
+			Ports []struct {
+				Port int `yaml:"port"`
+			} `yaml:"ports"`
+		} `yaml:"egress"`
+		// SecretName is a cert-manager Certificate's.
+		SecretName string `yaml:"secretName"`
 		// Endpoints are a ServiceMonitor's.
 		Endpoints []struct {
 			Port string `yaml:"port"`
@@ -62,6 +75,12 @@ type manifest struct {
 				} `yaml:"securityContext"`
 				TopologySpreadConstraints []any       `yaml:"topologySpreadConstraints"`
 				Containers                []container `yaml:"containers"`
+				Volumes                   []struct {
+					Name   string `yaml:"name"`
+					Secret *struct {
+						SecretName string `yaml:"secretName"`
+					} `yaml:"secret"`
+				} `yaml:"volumes"`
 			} `yaml:"spec"`
 		} `yaml:"template"`
 	} `yaml:"spec"`
@@ -197,14 +216,15 @@ func TestHelmChart(t *testing.T) {
 		natsSecret bool
 		secrets    int  // Secrets the chart makes
 		otlp       bool // the workers export traces
+		secured    bool // issue 16: own NATS identities, TLS, cert-manager
 	}{
-		{"default", nil, "1", 0, 0, false, 0, false},
-		{"production", []string{"-f", "../../helm/efaktura/ci/production-values.yaml"}, "3", 2, 1, true, 0, true},
+		{"default", nil, "1", 0, 0, false, 0, false, false},
+		{"production", []string{"-f", "../../helm/efaktura/ci/production-values.yaml"}, "3", 2, 1, true, 0, true, true},
 		// Ports moved: probes, Services and the ServiceMonitor must follow.
-		{"other ports", []string{"--set", "metricsPort=9191,workers.ingest.apiPort=8181,admin.port=8189,serviceMonitor.enabled=true"}, "1", 0, 1, false, 0, false},
+		{"other ports", []string{"--set", "metricsPort=9191,workers.ingest.apiPort=8181,admin.port=8189,serviceMonitor.enabled=true"}, "1", 0, 1, false, 0, false, false},
 		// Admin token hashes and economy systems' secrets given in values
 		// go into the chart's own Secrets, never into a pod's spec.
-		{"inline secrets", []string{"--set", "admin.tokenSha256={" + strings.Repeat("ab", 32) + "},tenants.secrets.EFAKTURA_SECRET_0101=s3cret"}, "1", 0, 0, false, 2, false},
+		{"inline secrets", []string{"--set", "admin.tokenSha256={" + strings.Repeat("ab", 32) + "},tenants.secrets.EFAKTURA_SECRET_0101=s3cret"}, "1", 0, 0, false, 2, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			kinds := map[string]int{}
@@ -265,8 +285,12 @@ func TestHelmChart(t *testing.T) {
 					t.Errorf("%s has no replica count and no autoscaler", m.Metadata.Name)
 				}
 				checkPorts(t, m.Metadata.Name, c)
+				if tc.secured {
+					checkSecured(t, m, env)
+				}
 			}
 			checkServices(t, ms, pods)
+			checkEgress(t, ms, tc.secured)
 			for kind, want := range map[string]int{"Deployment": 4, "PodDisruptionBudget": 4, "Service": 4, "NetworkPolicy": 4, "HorizontalPodAutoscaler": tc.hpa, "ServiceMonitor": tc.monitors, "Secret": tc.secrets} {
 				if kinds[kind] != want {
 					t.Errorf("%d %s, want %d", kinds[kind], kind, want)
@@ -382,4 +406,78 @@ func matches(selector, labels map[string]string) bool {
 		}
 	}
 	return len(selector) > 0
+}
+
+// checkSecured: with the production values each worker connects as its own
+// NATS identity, mounting its own credentials Secret and no other's, over
+// TLS with its own client certificate, and serves its API over HTTPS
+// (issue 16).
+func checkSecured(t *testing.T, m manifest, env map[string]string) {
+	t.Helper()
+	component := m.Spec.Template.Metadata.Labels["app.kubernetes.io/component"]
+	secrets := map[string]string{}
+	for _, v := range m.Spec.Template.Spec.Volumes {
+		if v.Secret != nil {
+			secrets[v.Name] = v.Secret.SecretName
+		}
+	}
+	if got := secrets["nats-credentials"]; got != "efaktura-nats-"+component || env["NATS_NKEY"] == "" {
+		t.Errorf("%s: NATS identity from Secret %q (NATS_NKEY %q), want its own, efaktura-nats-%s", m.Metadata.Name, got, env["NATS_NKEY"], component)
+	}
+	if got := secrets["client-tls"]; got != "efaktura-"+component+"-client-tls" || env["NATS_CA"] == "" || env["NATS_CERT"] == "" || env["REDIS_CA"] == "" {
+		t.Errorf("%s: client certificate from %q, NATS_CA %q, NATS_CERT %q, REDIS_CA %q", m.Metadata.Name, got, env["NATS_CA"], env["NATS_CERT"], env["REDIS_CA"])
+	}
+	if api := env["EFAKTURA_HTTP"] != ""; api != (env["EFAKTURA_TLS_CERT"] != "") {
+		t.Errorf("%s: API on %q with certificate %q: every API serves HTTPS", m.Metadata.Name, env["EFAKTURA_HTTP"], env["EFAKTURA_TLS_CERT"])
+	}
+}
+
+// checkEgress: each worker's NetworkPolicy limits egress to NATS (and DNS,
+// Redis, the collector); only respond may leave the cluster, to the
+// economy systems on 443. With the production values, cert-manager makes
+// the API's certificate and one client certificate per worker, and the
+// chart ships the NATS permissions as a ConfigMap equal to
+// deploy/nats/permissions.conf.
+func checkEgress(t *testing.T, ms []manifest, secured bool) {
+	t.Helper()
+	certs := map[string]bool{}
+	for _, m := range ms {
+		switch m.Kind {
+		case "Certificate":
+			certs[m.Spec.SecretName] = true
+		case "NetworkPolicy":
+			if !slices.Contains(m.Spec.PolicyTypes, "Egress") {
+				t.Errorf("NetworkPolicy %s does not limit egress", m.Metadata.Name)
+				continue
+			}
+			nats, outside := false, false
+			for _, e := range m.Spec.Egress {
+				for _, p := range e.Ports {
+					nats = nats || p.Port == 4222
+				}
+				for _, to := range e.To {
+					outside = outside || to.IPBlock != nil
+				}
+			}
+			if !nats {
+				t.Errorf("NetworkPolicy %s lets no traffic out to NATS", m.Metadata.Name)
+			}
+			if respond := m.Spec.PodSelector.MatchLabels["app.kubernetes.io/component"] == "respond"; outside != respond {
+				t.Errorf("NetworkPolicy %s lets traffic leave the cluster: %v; only respond, to the economy systems, may", m.Metadata.Name, outside)
+			}
+		}
+	}
+	if !secured {
+		return
+	}
+	for _, want := range []string{"efaktura-api-tls", "efaktura-ingest-client-tls", "efaktura-validate-client-tls", "efaktura-decide-client-tls", "efaktura-respond-client-tls"} {
+		if !certs[want] {
+			t.Errorf("no cert-manager Certificate for Secret %s", want)
+		}
+	}
+	chart, err1 := os.ReadFile("../../helm/efaktura/files/nats-permissions.conf")
+	shipped, err2 := os.ReadFile("../../deploy/nats/permissions.conf")
+	if err1 != nil || err2 != nil || !bytes.Equal(chart, shipped) {
+		t.Errorf("the chart's NATS permissions differ from deploy/nats/permissions.conf (%v, %v)", err1, err2)
+	}
 }

@@ -72,6 +72,9 @@ type Config struct {
 	// rollout), and a cluster needs a few seconds to elect its leaders.
 	StartWait time.Duration
 	Bus       bus.Config
+	// Security is the worker's NATS identity and the TLS settings of
+	// NATS, Redis and its API (issue 16).
+	Security Security
 	// Flags are the effective value of every flag, by name, the worker's
 	// own included: what the start-up line logs of them.
 	Flags map[string]string
@@ -105,6 +108,7 @@ func Load(name, httpAddr string, args []string, getenv func(string) string, more
 	fs.StringVar(&c.AdminAddr, "admin-http", env.String("EFAKTURA_ADMIN_HTTP", ""), "`address` of the admin API, /v1/tenants; empty for none (env EFAKTURA_ADMIN_HTTP)")
 	adminHashes := fs.String("admin-token-sha256", env.String("EFAKTURA_ADMIN_TOKEN_SHA256", ""), "comma-separated hex SHA-256 `hashes` of admin tokens (env EFAKTURA_ADMIN_TOKEN_SHA256)")
 	logLevel := fs.String("log-level", env.String("EFAKTURA_LOG_LEVEL", "info"), "`level`: debug, info, warn or error (env EFAKTURA_LOG_LEVEL)")
+	securityFlags(fs, env, &c.Security)
 	common := map[string]bool{}
 	fs.VisitAll(func(f *flag.Flag) { common[f.Name] = true })
 	if more != nil {
@@ -120,7 +124,7 @@ func Load(name, httpAddr string, args []string, getenv func(string) string, more
 			c.own = append(c.own, f.Name)
 		}
 	})
-	problems := []error{env.Err()}
+	problems := []error{env.Err(), c.Security.check(getenv)}
 	if fs.NArg() > 0 {
 		problems = append(problems, fmt.Errorf("unexpected arguments %q", fs.Args()))
 	}
@@ -183,6 +187,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("max_age", c.Bus.MaxAge),
 		slog.Int("admin_tokens", len(c.AdminTokenHashes)),
 		slog.String("log_level", c.LogLevel.String()),
+		slog.Any("security", c.Security),
 		slog.Any("own", c.ownValue()),
 	)
 }
@@ -244,7 +249,7 @@ func Run(ctx context.Context, cfg Config, getenv func(string) string, setup func
 	// for cfg.StartWait, then exit and leave it to the supervisor.
 	deadline := time.Now().Add(cfg.StartWait)
 	nc, err := untilUp(ctx, log, deadline, "connect to NATS", func() (*nats.Conn, error) {
-		nc, err := nats.Connect(cfg.NATSURL, nats.Name("efaktura-"+cfg.Name), nats.MaxReconnects(-1))
+		nc, err := nats.Connect(cfg.NATSURL, append(cfg.Security.NATSOptions(cfg.Name), nats.Name("efaktura-"+cfg.Name), nats.MaxReconnects(-1), natsErrors(log))...)
 		if err != nil {
 			return nil, fmt.Errorf("connect to NATS at %s: %w", RedactURL(cfg.NATSURL), err)
 		}
@@ -281,7 +286,8 @@ func Run(ctx context.Context, cfg Config, getenv func(string) string, setup func
 	for _, a := range []struct {
 		addr string
 		h    http.Handler
-	}{{cfg.HTTPAddr, d.Mux}, {cfg.MetricsAddr, Health(tel, d.Checks()...)}, {cfg.AdminAddr, admin}} {
+		tls  bool
+	}{{cfg.HTTPAddr, d.Mux, true}, {cfg.MetricsAddr, Health(tel, d.Checks()...), false}, {cfg.AdminAddr, admin, true}} {
 		if a.addr == "" {
 			continue
 		}
@@ -290,7 +296,11 @@ func Run(ctx context.Context, cfg Config, getenv func(string) string, setup func
 			// scrapes of the metrics address are not (issue 12).
 			a.h = tel.HTTPHandler(a.h)
 		}
-		s, err := serve(a.addr, a.h, log)
+		ln, err := cfg.Security.listen(a.addr, a.tls)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", a.addr, err)
+		}
+		s, err := serve(ln, a.h, log)
 		if err != nil {
 			return err
 		}
@@ -367,11 +377,11 @@ func Connect(ctx context.Context, nc *nats.Conn, cfg Config, tel *telemetry.Prov
 	}
 	opts := []bus.Option{bus.WithLogger(log), bus.WithTelemetry(tel), bus.WithSubjects(events.SubjectOf), bus.WithSubjectTemplate(events.SubjectTemplate), bus.WithEventTypes(eventTypes)}
 	if cfg.RedisURL != "" {
-		ro, err := redis.ParseURL(cfg.RedisURL)
+		rc, err := cfg.Security.RedisClient(cfg.RedisURL)
 		if err != nil {
-			return nil, fmt.Errorf("REDIS_URL %s is not a valid Redis URL", RedactURL(cfg.RedisURL))
+			return nil, err
 		}
-		opts = append(opts, bus.WithIdempotency(idem.NewRedis(redis.NewClient(ro), "")))
+		opts = append(opts, bus.WithIdempotency(idem.NewRedis(rc, "")))
 	}
 	b, err := bus.New(ctx, nc, bc, opts...)
 	if err != nil {
@@ -440,13 +450,10 @@ func Health(tel *telemetry.Providers, checks ...Check) http.Handler {
 	return mux
 }
 
-// serve listens on addr at once, so a taken port fails the start rather
-// than leaving a worker running without its API, and serves h.
-func serve(addr string, h http.Handler, log *slog.Logger) (*http.Server, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", addr, err)
-	}
+// serve serves h on ln, which the caller opened at once, so a taken port
+// fails the start rather than leaving a worker running without its API.
+func serve(ln net.Listener, h http.Handler, log *slog.Logger) (*http.Server, error) {
+	addr := ln.Addr().String()
 	s := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute}
 	go func() {
 		if err := s.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

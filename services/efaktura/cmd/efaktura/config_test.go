@@ -55,6 +55,30 @@ var samples = map[string]string{
 	"DECIDE_ARCHIVE_RETENTION":    "70h0m0s",
 	"RESPOND_HTTP_TIMEOUT":        "7m0s",
 	"RESPOND_BACKOFF":             "1s,7s",
+	"NATS_CREDS":                  "/etc/efaktura/nats/ingest.creds",
+	"NATS_NKEY":                   "/etc/efaktura/nats/ingest.nk",
+	"NATS_CA":                     "/etc/efaktura/tls/ca.crt",
+	"NATS_CERT":                   "/etc/efaktura/tls/tls.crt",
+	"NATS_KEY":                    "/etc/efaktura/tls/tls.key",
+	"REDIS_CA":                    "/etc/efaktura/tls/ca.crt",
+	"REDIS_CERT":                  "/etc/efaktura/tls/tls.crt",
+	"REDIS_KEY":                   "/etc/efaktura/tls/tls.key",
+	"EFAKTURA_TLS_CERT":           "/etc/efaktura/api/tls.crt",
+	"EFAKTURA_TLS_KEY":            "/etc/efaktura/api/tls.key",
+	"NATS_USER":                   "ingest",
+}
+
+// partners are the variables that go with a sample's, since a worker
+// refuses one without the other (a certificate without its key, a user
+// without a password).
+var partners = map[string]map[string]string{
+	"NATS_CERT":         {"NATS_KEY": samples["NATS_KEY"]},
+	"NATS_KEY":          {"NATS_CERT": samples["NATS_CERT"]},
+	"REDIS_CERT":        {"REDIS_KEY": samples["REDIS_KEY"]},
+	"REDIS_KEY":         {"REDIS_CERT": samples["REDIS_CERT"]},
+	"EFAKTURA_TLS_CERT": {"EFAKTURA_TLS_KEY": samples["EFAKTURA_TLS_KEY"]},
+	"EFAKTURA_TLS_KEY":  {"EFAKTURA_TLS_CERT": samples["EFAKTURA_TLS_CERT"]},
+	"NATS_USER":         {"NATS_PASSWORD": "secret"},
 }
 
 // upsOwn are the variables efaktura up replaces with its own flags
@@ -87,7 +111,7 @@ func TestEveryVariableWorksAloneAndInUp(t *testing.T) {
 					if k == name {
 						return sample
 					}
-					return ""
+					return partners[name][k]
 				}
 				alone, err := cmd.Load(nil, getenv)
 				if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/kp-efaktura/efaktura/pkg/bus"
+	"github.com/kp-efaktura/efaktura/pkg/natsauth"
 	"github.com/kp-efaktura/efaktura/pkg/worker"
 )
 
@@ -121,9 +122,15 @@ type deadLetterJSON struct {
 	At         time.Time `json:"at"`
 }
 
-// connectJetStream connects an operator command to NATS at url.
+// connectJetStream connects an operator command to NATS at url, as the
+// admin identity of the environment (NATS_CREDS, NATS_NKEY or NATS_USER,
+// and NATS_CA, NATS_CERT, NATS_KEY), if any.
 func connectJetStream(url, name string) (jetstream.JetStream, func(), error) {
-	nc, err := nats.Connect(url, nats.Name(name), nats.Timeout(5*time.Second))
+	sec, err := worker.SecurityFromEnv(os.Getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	nc, err := nats.Connect(url, append(sec.NATSOptions(natsauth.Admin), nats.Name(name), nats.Timeout(5*time.Second))...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect to NATS at %s: %w", worker.RedactURL(url), err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/kp-efaktura/efaktura/pkg/dirlock"
+	"github.com/kp-efaktura/efaktura/pkg/natsauth"
 	"github.com/kp-efaktura/efaktura/pkg/natsembed"
 	"github.com/kp-efaktura/efaktura/pkg/telemetry"
 	"github.com/kp-efaktura/efaktura/pkg/tenant"
@@ -193,7 +194,15 @@ func up(ctx context.Context, c upConfig, getenv func(string) string, stdout io.W
 		}
 		defer os.Remove(recorded)
 	}
-	nc, err := nats.Connect(natsURL, nats.Name("efaktura up"), nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
+	opts := []nats.Option{nats.Name("efaktura up"), nats.MaxReconnects(-1), nats.ReconnectWait(100 * time.Millisecond)}
+	if c.NATSURL != "" {
+		// An external server: up runs every worker on one connection, so
+		// it connects as the admin identity the environment names
+		// (NATS_CREDS, NATS_NKEY or NATS_USER; NATS_CA, ...). The embedded
+		// server listens on loopback without authentication.
+		opts = append(adminCfg.Security.NATSOptions(natsauth.Admin), opts...)
+	}
+	nc, err := nats.Connect(natsURL, opts...)
 	if err != nil {
 		return fmt.Errorf("connect to NATS at %s: %w", worker.RedactURL(natsURL), err)
 	}
