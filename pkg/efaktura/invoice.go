@@ -40,24 +40,24 @@ func (d *Document) Invoice() *Invoice {
 	h, dh := root.Child("HEADER"), root.Child("DOCUMENT_HEAD")
 	inv := &Invoice{
 		Header: Header{
-			Version:             written(h, "VERSION"),
-			PaymentMeansVersion: written(h, "PAYMENT_MEANS_VERSION"),
-			FactoringVersion:    written(h, "FACTORING_VERSION"),
-			SenderIDType:        written(h, "SENDER_ID_TYPE"),
-			SenderID:            written(h, "SENDER_ID"),
-			ReceiverIDType:      written(h, "RECEIVER_ID_TYPE"),
-			ReceiverID:          written(h, "RECEIVER_ID"),
-			ReceiptTo:           written(h, "RECEIPT_TO"),
-			ReceiptNo:           written(h, "RECEIPT_NO"),
-			Checksum:            written(h, "CHECKSUM"),
+			Version:             leaf(h, "VERSION"),
+			PaymentMeansVersion: leaf(h, "PAYMENT_MEANS_VERSION"),
+			FactoringVersion:    leaf(h, "FACTORING_VERSION"),
+			SenderIDType:        leaf(h, "SENDER_ID_TYPE"),
+			SenderID:            leaf(h, "SENDER_ID"),
+			ReceiverIDType:      leaf(h, "RECEIVER_ID_TYPE"),
+			ReceiverID:          leaf(h, "RECEIVER_ID"),
+			ReceiptTo:           leaf(h, "RECEIPT_TO"),
+			ReceiptNo:           leaf(h, "RECEIPT_NO"),
+			Checksum:            leaf(h, "CHECKSUM"),
 		},
 		Head: DocumentHead{
-			DocumentType:       written(dh, "DOCUMENT_TYPE"),
-			DocumentNo:         written(dh, "DOCUMENT_NO"),
-			DocumentDate:       written(dh, "DOCUMENT_DATE"),
-			OriginalDocumentNo: written(dh, "ORIGINAL_DOCUMENT_NO"),
-			ExternalDocumentNo: written(dh, "EXTERNAL_DOCUMENT_NO"),
-			AccountCode:        written(dh, "ACCOUNT_CODE"),
+			DocumentType:       leaf(dh, "DOCUMENT_TYPE"),
+			DocumentNo:         leaf(dh, "DOCUMENT_NO"),
+			DocumentDate:       leaf(dh, "DOCUMENT_DATE"),
+			OriginalDocumentNo: leaf(dh, "ORIGINAL_DOCUMENT_NO"),
+			ExternalDocumentNo: leaf(dh, "EXTERNAL_DOCUMENT_NO"),
+			AccountCode:        leaf(dh, "ACCOUNT_CODE"),
 		},
 		BilledFrom:   readParty(root.Child("BILLED_FROM")),
 		SoldFrom:     optParty(root.Child("SOLD_FROM")),
@@ -73,34 +73,34 @@ func (d *Document) Invoice() *Invoice {
 		inv.Lines = append(inv.Lines, readLine(l))
 	}
 	if pt := root.Child("PAYMENT_TERMS"); pt.Exists() {
-		inv.PaymentTerms = &PaymentTerms{DueDate: written(pt, "DUE_DATE"), Text: written(pt, "PAYMENT_TERMS_TXT")}
+		inv.PaymentTerms = &PaymentTerms{DueDate: leaf(pt, "DUE_DATE"), Text: leaf(pt, "PAYMENT_TERMS_TXT")}
 	}
 	t := root.Child("TOTALAMOUNT")
 	inv.Totals = Totals{
-		TotalLineAmount:           written(t, "TOTAL_LINE_AMOUNT"),
-		InvoiceDiscountAmount:     written(t, "INVOICE_DISCOUNT_AMOUNT"),
-		InvoiceDiscountVATPercent: written(t, "INVOICE_DISCOUNT_VAT_PERCENT"),
-		TotalChargeAmount:         written(t, "TOTAL_CHARGE_AMOUNT"),
-		TotalAmountExclVAT:        written(t, "TOTAL_AMOUNT_EXCL_VAT"),
-		VATBaseAmount:             written(t, "VAT_BASE_AMOUNT"),
-		TotalVATAmount:            written(t, "TOTAL_VAT_AMOUNT"),
-		TotalAmountInclVAT:        written(t, "TOTAL_AMOUNT_INCL_VAT"),
+		TotalLineAmount:           leaf(t, "TOTAL_LINE_AMOUNT"),
+		InvoiceDiscountAmount:     leaf(t, "INVOICE_DISCOUNT_AMOUNT"),
+		InvoiceDiscountVATPercent: leaf(t, "INVOICE_DISCOUNT_VAT_PERCENT"),
+		TotalChargeAmount:         leaf(t, "TOTAL_CHARGE_AMOUNT"),
+		TotalAmountExclVAT:        leaf(t, "TOTAL_AMOUNT_EXCL_VAT"),
+		VATBaseAmount:             leaf(t, "VAT_BASE_AMOUNT"),
+		TotalVATAmount:            leaf(t, "TOTAL_VAT_AMOUNT"),
+		TotalAmountInclVAT:        leaf(t, "TOTAL_AMOUNT_INCL_VAT"),
 	}
 	for c := range t.All("CHARGE") {
 		inv.Totals.Charges = append(inv.Totals.Charges, Charge{
-			Text: written(c, "CHARGE_TXT"), Amount: written(c, "CHARGE_AMOUNT"), VATPercent: written(c, "CHARGE_VAT_PERCENT"),
+			Text: leaf(c, "CHARGE_TXT"), Amount: leaf(c, "CHARGE_AMOUNT"), VATPercent: leaf(c, "CHARGE_VAT_PERCENT"),
 		})
 	}
 	if dt := root.Child("DELIVERY_TERMS"); dt.Exists() {
-		inv.DeliveryTerms = &DeliveryTerms{DeliveryDate: written(dt, "DELIVERY_DATE"), Text: written(dt, "DELIVERY_TERMS_TXT")}
+		inv.DeliveryTerms = &DeliveryTerms{DeliveryDate: leaf(dt, "DELIVERY_DATE"), Text: leaf(dt, "DELIVERY_TERMS_TXT")}
 	}
 	pm := root.Child("PAYMENT_MEANS")
-	inv.Payment.PaymentType = written(pm, "PAYMENT_TYPE")
+	inv.Payment.PaymentType = leaf(pm, "PAYMENT_TYPE")
 	if f := pm.Child("FIK"); f.Exists() {
 		inv.Payment.FIK = &FIK{
-			CardType:        written(f, "P_CARD_TYPE"),
-			FIKNo:           written(f, "P_FIK_NO"),
-			CreditorNo:      written(f, "P_CREDITOR_NO"),
+			CardType:        leaf(f, "P_CARD_TYPE"),
+			FIKNo:           leaf(f, "P_FIK_NO"),
+			CreditorNo:      leaf(f, "P_CREDITOR_NO"),
 			CreditorAddress: optPAddress(f.Child("P_CREDITOR_ADDRESS")),
 			AlternateSender: optPAddress(f.Child("P_ALTERNATE_SENDER")),
 		}
@@ -110,16 +110,16 @@ func (d *Document) Invoice() *Invoice {
 	}
 	if dd := pm.Child("DIRECT_DEBIT"); dd.Exists() {
 		inv.Payment.DirectDebit = &DirectDebit{
-			Type:         written(dd, "P_DIRECT_DEBIT_TYPE"),
-			CurrencyCode: written(dd, "P_CURRENCY_CODE"),
-			Amount:       written(dd, "P_AMOUNT"),
-			TransferDate: written(dd, "P_TRANSFER_DATE"),
-			RegNo:        written(dd, "P_REG_NO"),
-			AccountNo:    written(dd, "P_ACCOUNT_NO"),
+			Type:         leaf(dd, "P_DIRECT_DEBIT_TYPE"),
+			CurrencyCode: leaf(dd, "P_CURRENCY_CODE"),
+			Amount:       leaf(dd, "P_AMOUNT"),
+			TransferDate: leaf(dd, "P_TRANSFER_DATE"),
+			RegNo:        leaf(dd, "P_REG_NO"),
+			AccountNo:    leaf(dd, "P_ACCOUNT_NO"),
 		}
 	}
 	if f := root.Child("FACTORING_INFO"); f.Exists() {
-		inv.Factoring = &Factoring{Name: written(f, "FACTORING_NAME"), CVRNo: written(f, "FACTORING_CVR_NO"), Text: written(f, "FACTORING_TXT")}
+		inv.Factoring = &Factoring{Name: leaf(f, "FACTORING_NAME"), CVRNo: leaf(f, "FACTORING_CVR_NO"), Text: leaf(f, "FACTORING_TXT")}
 	}
 	return inv
 }
@@ -136,14 +136,14 @@ func values(e Element, name string) []string {
 func readParty(p Element) Party {
 	a := p.Child("ADDRESS")
 	return Party{
-		Name1: written(p, "NAME_1"),
-		Name2: written(p, "NAME_2"),
+		Name1: leaf(p, "NAME_1"),
+		Name2: leaf(p, "NAME_2"),
 		Address: Address{
-			Address1:    written(a, "ADDRESS_1"),
-			Address2:    written(a, "ADDRESS_2"),
-			PostCode:    written(a, "POST_CODE"),
-			City:        written(a, "CITY"),
-			CountryCode: written(a, "COUNTRY_CODE"),
+			Address1:    leaf(a, "ADDRESS_1"),
+			Address2:    leaf(a, "ADDRESS_2"),
+			PostCode:    leaf(a, "POST_CODE"),
+			City:        leaf(a, "CITY"),
+			CountryCode: leaf(a, "COUNTRY_CODE"),
 		},
 	}
 }
@@ -161,38 +161,41 @@ func optPAddress(a Element) *PAddress {
 		return nil
 	}
 	return &PAddress{
-		Name:     written(a, "P_NAME"),
-		Address1: written(a, "P_ADDRESS_1"),
-		Address2: written(a, "P_ADDRESS_2"),
-		Address3: written(a, "P_ADDRESS_3"),
+		Name:     leaf(a, "P_NAME"),
+		Address1: leaf(a, "P_ADDRESS_1"),
+		Address2: leaf(a, "P_ADDRESS_2"),
+		Address3: leaf(a, "P_ADDRESS_3"),
 	}
 }
 
 func readLine(l Element) Line {
 	line := Line{
-		LineNo:              written(l, "LINE_NO"),
-		Description1:        written(l, "DESCRIPTION_1"),
-		Description2:        written(l, "DESCRIPTION_2"),
-		Quantity:            written(l, "QUANTITY"),
-		UnitOfMeasure:       written(l, "UNIT_OF_MEASURE"),
-		QtyPerUnitOfMeasure: written(l, "QTY_PER_UNIT_OF_MEASURE"),
-		UnitPrice:           written(l, "UNIT_PRICE"),
-		AccountCode:         written(l, "ACCOUNT_CODE"),
-		FinalCustomerType:   written(l, "FINAL_CUSTOMER_TYPE"),
-		FinalCustomer:       written(l, "FINAL_CUSTOMER"),
-		OrderNo:             written(l, "ORDER_NO"),
+		LineNo:              leaf(l, "LINE_NO"),
+		Description1:        leaf(l, "DESCRIPTION_1"),
+		Description2:        leaf(l, "DESCRIPTION_2"),
+		Quantity:            leaf(l, "QUANTITY"),
+		UnitOfMeasure:       leaf(l, "UNIT_OF_MEASURE"),
+		QtyPerUnitOfMeasure: leaf(l, "QTY_PER_UNIT_OF_MEASURE"),
+		UnitPrice:           leaf(l, "UNIT_PRICE"),
+		AccountCode:         leaf(l, "ACCOUNT_CODE"),
+		FinalCustomerType:   leaf(l, "FINAL_CUSTOMER_TYPE"),
+		FinalCustomer:       leaf(l, "FINAL_CUSTOMER"),
+		OrderNo:             leaf(l, "ORDER_NO"),
 	}
 	if it := l.Child("ITEM_INFO"); it.Exists() {
-		line.Item = &ItemInfo{ItemNo: written(it, "ITEM_NO"), BuyerItemNo: written(it, "BUYER_ITEM_NO"), EANItemNo: written(it, "EAN_ITEM_NO")}
+		line.Item = &ItemInfo{ItemNo: leaf(it, "ITEM_NO"), BuyerItemNo: leaf(it, "BUYER_ITEM_NO"), EANItemNo: leaf(it, "EAN_ITEM_NO")}
 	}
 	if a := l.Child("AMOUNT"); a.Exists() {
 		line.Amount = &LineAmount{
-			LineDiscountAmount: written(a, "LINE_DISCOUNT_AMOUNT"),
-			NetPrice:           written(a, "NET_PRICE"),
-			VATPercent:         written(a, "VAT_PERCENT"),
-			VATAmount:          written(a, "VAT_AMOUNT"),
-			AmountInclVAT:      written(a, "AMOUNT_INCL_VAT"),
+			LineDiscountAmount: leaf(a, "LINE_DISCOUNT_AMOUNT"),
+			NetPrice:           leaf(a, "NET_PRICE"),
+			VATPercent:         leaf(a, "VAT_PERCENT"),
+			VATAmount:          leaf(a, "VAT_AMOUNT"),
+			AmountInclVAT:      leaf(a, "AMOUNT_INCL_VAT"),
 		}
 	}
 	return line
 }
+
+// leaf is the value of parent's child name as written; "" when absent.
+func leaf(parent Element, name string) string { return parent.Child(name).Value() }
