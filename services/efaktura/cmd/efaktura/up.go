@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/kp-efaktura/efaktura/pkg/dirlock"
 	"github.com/kp-efaktura/efaktura/pkg/natsauth"
@@ -122,6 +123,10 @@ type upConfig struct {
 	// (0 for EFAKTURA_REPLICAS, or 1).
 	NATSURL  string
 	Replicas int
+
+	// spans, when not nil, receives every span besides what the OTEL_*
+	// variables set up: for tests.
+	spans sdktrace.SpanExporter
 }
 
 // load is a worker's configuration under up: as its command loads it
@@ -207,7 +212,11 @@ func up(ctx context.Context, c upConfig, getenv func(string) string, stdout io.W
 		return fmt.Errorf("connect to NATS at %s: %w", worker.RedactURL(natsURL), err)
 	}
 	defer nc.Close()
-	tel, err := telemetry.Start(ctx, telemetry.Config{ServiceName: "efaktura"}, getenv)
+	var telOpts []telemetry.Option
+	if c.spans != nil {
+		telOpts = append(telOpts, telemetry.WithSpanExporter(c.spans))
+	}
+	tel, err := telemetry.Start(ctx, telemetry.Config{ServiceName: "efaktura"}, getenv, telOpts...)
 	if err != nil {
 		return err
 	}
