@@ -208,10 +208,10 @@ func (a *adminAPI) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, ErrConflict):
 		writeError(w, http.StatusConflict, err.Error()+"; read the tenant again and retry with its version")
 	case errors.Is(err, ErrNotPublished):
-		a.log.Error("tenant change not published", "method", r.Method, "path", r.URL.Path, "err", err)
+		a.log.ErrorContext(r.Context(), "tenant change not published", "method", r.Method, "path", r.URL.Path, "err", err)
 		writeError(w, http.StatusInternalServerError, err.Error()+"; repeat the request to publish it")
 	default:
-		a.log.Error("admin request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		a.log.ErrorContext(r.Context(), "admin request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		writeError(w, http.StatusInternalServerError, "internal error; see the server's log")
 	}
 }
