@@ -364,6 +364,32 @@ func deskScenario(t *testing.T, b *browser, s *system, base string) {
 	if approved != 2 {
 		t.Errorf("answers %v: want two approved", decisions)
 	}
+
+	// The agreements no longer both approved: a banner says decisions are
+	// kept and answers wait.
+	if code, body := s.do("PUT", "/v1/tenants/0101/agreements/bagside", "admin-t", []byte(`{"state":"requested"}`)); code != 200 {
+		t.Fatalf("bagside requested: %d %s", code, body)
+	}
+	b.run("reload the desk", chromedp.Reload())
+	b.until("the agreements banner", `(document.querySelector('#agreements-banner')?.textContent || '').includes('svarene sendes først, når begge aftaler er godkendt')`)
+
+	// Another caseworker decides the last document first: approving it in
+	// the desk says who did and what, and nothing else is decided.
+	b.until("the last document listed", `document.querySelectorAll('#queue tbody tr[data-id] a.doc-link').length === 1`)
+	last := value(b, "read the last row", chromedp.Evaluate[string](`document.querySelector('#queue tbody tr[data-id]').dataset.id`))
+	b.run("open the last document", chromedp.Click(chromedp.CSS("#queue tbody tr[data-id] a.doc-link")))
+	b.run("wait for its approve button", chromedp.WaitVisible(chromedp.ID("approve")))
+	if code, body := s.verdict(last, `{"decision":"reject","reasons":[{"code":"QTY","text":"forkert antal"}]}`); code != 200 {
+		t.Fatalf("reject %s over the API: %d %s", last, code, body)
+	}
+	b.run("approve in the desk", chromedp.Click(chromedp.ID("approve")))
+	b.until("the conflict explained", `(document.querySelector('#doc-messages')?.textContent || '').includes('En anden har afgjort dokumentet først')`)
+	if msg := b.text("#doc-messages"); !strings.Contains(msg, "Afvist af demo-caseworker") {
+		t.Errorf("the conflict reads %q; want who decided first and what (Afvist af demo-caseworker)", msg)
+	}
+	if n := len(b.logged()); n > 0 {
+		t.Errorf("the page logged %d problems: %v", n, b.logged())
+	}
 }
 
 // clear empties the field sel matches, as selecting its text and deleting
