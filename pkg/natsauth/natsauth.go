@@ -187,8 +187,15 @@ func For(name string, l Layout) (Permissions, bool) {
 		// of respond's alone, so any consumer name on it.
 		p.pub(jsAPI("CONSUMER.CREATE."+answersStream+".*", "CONSUMER.CREATE."+answersStream+".*.>",
 			"CONSUMER.DURABLE.CREATE."+answersStream+".*", "CONSUMER.INFO."+answersStream+".*",
-			"CONSUMER.MSG.NEXT."+answersStream+".*", "CONSUMER.PAUSE."+answersStream+".*")...)
+			"CONSUMER.MSG.NEXT."+answersStream+".*", "CONSUMER.PAUSE."+answersStream+".*",
+			// The metrics of parked answers read every queue's state.
+			"CONSUMER.LIST."+answersStream)...)
 		p.pub("$JS.ACK." + answersStream + ".>")
+		// The metric of set-aside answers reads respond's own dead letters
+		// with an ordered consumer, filtered to its subject.
+		dlq := l.Stream + "_DLQ"
+		p.pub(jsAPI("CONSUMER.CREATE."+dlq+".*."+dlqPrefix+"."+strings.ToLower(l.Stream)+"."+name,
+			"CONSUMER.MSG.NEXT."+dlq+".*", "CONSUMER.DELETE."+dlq+".*", "CONSUMER.INFO."+dlq+".*")...)
 	}
 	return p.done(), true
 }

@@ -232,8 +232,10 @@ func (b *browser) screenshot(name string) {
 // writes the three screens for the README (nothing otherwise, so make
 // test leaves the tree as it was).
 func TestDeskInBrowser(t *testing.T) {
-	b := newBrowser(t)
 	s := startUp(t, false)
+	// The browser after the system, so that it closes first: a connection
+	// it opened ahead (Chromium preconnects) would hold up's shutdown.
+	b := newBrowser(t)
 	for _, f := range []string{"valid-invoice.xml", "valid-bundle-3-documents.xml"} {
 		if code, body := s.post(f); code != 202 {
 			t.Fatalf("POST %s: %d %s", f, code, body)
