@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/kp-efaktura/efaktura/events"
+	"github.com/kp-efaktura/efaktura/pkg/bus/bustest"
 	"github.com/kp-efaktura/efaktura/services/decide"
 )
 
@@ -99,10 +101,18 @@ func (e *env) exampleAwaiting(i int, withRef bool) string {
 		Summary: events.Summary{Currency: "DKK", TotalAmountInclVAT: "4431,25", DocumentDate: "2025-06-02",
 			BillToName: "Kærholm Kommune", Lines: 4, DueDate: "2025-07-02", BilledFromName: "Østbyens Hjælpemidler ApS"},
 	})
-	r := e.waitState(cw0101, id, decide.StateAwaitingVerdict)
-	if withRef && (r.Raw == nil || *r.Raw != ref) {
-		e.t.Fatalf("record's raw reference = %+v, want %+v", r.Raw, ref)
-	}
+	e.waitState(cw0101, id, decide.StateAwaitingVerdict)
+	// The two events are handled apart, in either order: wait for both.
+	bustest.Eventually(e.t, "document.received applied", func() error {
+		r, _ := e.get(cw0101, id)
+		switch {
+		case r == nil || r.ReceivedAt.IsZero():
+			return errors.New("not yet")
+		case withRef && (r.Raw == nil || *r.Raw != ref):
+			return fmt.Errorf("record's raw reference = %+v, want %+v", r.Raw, ref)
+		}
+		return nil
+	})
 	return id
 }
 
