@@ -156,9 +156,9 @@ func (w *Worker) getInvoice(rw http.ResponseWriter, req *http.Request) {
 // getOriginal serves GET /v1/documents/{id}/original: 200 with the
 // DOCUMENT element as stored (ISO-8859-1), as an attachment named after
 // its document number. A document with a final customer identified by CPR
-// number holds it unmasked, so its read is written to the history first
-// ([WhatOriginalRead]; 503 when that fails). 401, 403, 404 and 410 as
-// [Worker.getInvoice].
+// number, or a CPR number anywhere else, holds it unmasked, so its read is
+// written to the history first ([WhatOriginalRead]; 503 when that fails).
+// 401, 403, 404 and 410 as [Worker.getInvoice].
 func (w *Worker) getOriginal(rw http.ResponseWriter, req *http.Request) {
 	p, ok := w.authenticate(rw, req)
 	if !ok {
@@ -176,7 +176,7 @@ func (w *Worker) getOriginal(rw http.ResponseWriter, req *http.Request) {
 		return
 	}
 	doc, err := efaktura.ReadDocument(data, max(d.index, 1))
-	if err != nil || HasCPR(doc.Invoice()) {
+	if err != nil || HasCPR(doc.Invoice()) || cpr.Contains(string(data)) {
 		// Unreadable: it may hold a CPR number all the same.
 		if err := w.recordRead(ctx, d, p, WhatOriginalRead); err != nil {
 			w.log.WarnContext(ctx, "record original read", "document_id", d.id, "err", err)

@@ -83,7 +83,13 @@ func (e *env) purgeRaw(kommune string, i int) {
 // waits until it awaits a verdict.
 func (e *env) exampleAwaiting(i int, withRef bool) string {
 	e.t.Helper()
-	ref := e.storeRaw("0101", i, exampleDocument(e.t))
+	return e.storedAwaiting(i, withRef, exampleDocument(e.t))
+}
+
+// storedAwaiting is [env.exampleAwaiting] with doc as the stored document.
+func (e *env) storedAwaiting(i int, withRef bool, doc []byte) string {
+	e.t.Helper()
+	ref := e.storeRaw("0101", i, doc)
 	id := e.docID(i)
 	p := events.DocumentReceived{
 		DocumentID: id, BundleID: e.bundle, Kommune: "0101", Index: i, ReceiptNo: "OEH-2025-000412",
@@ -258,6 +264,39 @@ func TestInvoiceOfTheExample(t *testing.T) {
 	}
 	if _, res := e.invoice(admin, id, ""); res.status != http.StatusOK {
 		t.Errorf("an admin: %d, want 200", res.status)
+	}
+}
+
+// TestRevealOfACPRInFreeText: a CPR number outside FINAL_CUSTOMER (here
+// in a remark, with no final customer of type CPR) is masked, and its
+// reveal is recorded as a final customer's is, as is a read of the
+// original that holds it.
+func TestRevealOfACPRInFreeText(t *testing.T) {
+	e := startWith(t, decide.Config{})
+	doc := exampleDocument(t)
+	doc = bytes.ReplaceAll(doc, []byte("<FINAL_CUSTOMER_TYPE>CPR</FINAL_CUSTOMER_TYPE>"), nil)
+	doc = bytes.ReplaceAll(doc, []byte("<FINAL_CUSTOMER>"+exampleCPR+"</FINAL_CUSTOMER>"), nil)
+	doc = bytes.Replace(doc, []byte("<REMARK_TXT>"), []byte("<REMARK_TXT>Borger 010100-1234. "), 1)
+	id := e.storedAwaiting(1, true, doc)
+
+	v, res := e.invoice(cw0101, id, "")
+	if res.status != http.StatusOK || bytes.Contains(res.body, []byte("010100-1234")) || v.CPRRevealed {
+		t.Fatalf("GET invoice: %d, revealed %v, %s; want the remark's CPR number masked", res.status, v.CPRRevealed, res.body)
+	}
+	v, res = e.invoice(cw0101, id, "?reveal=cpr")
+	if res.status != http.StatusOK || !v.CPRRevealed || !strings.Contains(v.Remarks[0], "010100-1234") {
+		t.Fatalf("GET invoice?reveal=cpr: %d, revealed %v, remarks %q", res.status, v.CPRRevealed, v.Remarks)
+	}
+	r, _ := e.get(cw0101, id)
+	if got := reads(r.History, decide.WhatCPRRevealed); len(got) != 1 {
+		t.Errorf("reveals in the history = %+v; want one", got)
+	}
+	if res := e.do(http.MethodGet, "/v1/documents/"+id+"/original", cw0101, nil); res.status != http.StatusOK {
+		t.Fatalf("GET original: %d %s", res.status, res.body)
+	}
+	r, _ = e.get(cw0101, id)
+	if got := reads(r.History, decide.WhatOriginalRead); len(got) != 1 {
+		t.Errorf("original reads in the history = %+v; want one", got)
 	}
 }
 

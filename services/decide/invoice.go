@@ -194,11 +194,16 @@ func HasCPR(inv *efaktura.Invoice) bool {
 // NewInvoiceView returns the view of document id, inv; with CPR numbers
 // masked unless reveal.
 func NewInvoiceView(id string, inv *efaktura.Invoice, reveal bool) *InvoiceView {
+	// holds says whether any value is a CPR number, so that a reveal of a
+	// number in free text is recorded as one of a final customer's is.
+	holds := HasCPR(inv)
 	t := func(s string) string {
+		m := cpr.Mask(s)
+		holds = holds || m != s
 		if reveal {
 			return s
 		}
-		return cpr.Mask(s)
+		return m
 	}
 	amount := func(s string) string { return t(strings.Replace(s, ",", ".", 1)) }
 	texts := func(ss ...string) []string {
@@ -263,8 +268,7 @@ func NewInvoiceView(id string, inv *efaktura.Invoice, reveal bool) *InvoiceView 
 			TotalAmountInclVAT:        amount(inv.Totals.TotalAmountInclVAT),
 			Charges:                   make([]ChargeView, 0, len(inv.Totals.Charges)),
 		},
-		Payment:     PaymentView{Type: t(inv.Payment.PaymentType)},
-		CPRRevealed: reveal && HasCPR(inv),
+		Payment: PaymentView{Type: t(inv.Payment.PaymentType)},
 	}
 	if inv.Remark != nil {
 		v.Remarks = texts(inv.Remark.Texts...)
@@ -319,6 +323,7 @@ func NewInvoiceView(id string, inv *efaktura.Invoice, reveal bool) *InvoiceView 
 	if f := inv.Factoring; f != nil {
 		v.Factoring = &FactoringView{Name: t(f.Name), CVRNo: t(f.CVRNo), Text: t(f.Text)}
 	}
+	v.CPRRevealed = reveal && holds
 	return v
 }
 

@@ -27,7 +27,7 @@ function findingsCell(findings) {
   const errors = (findings || []).filter((f) => f.severity === 'error').length;
   const warnings = (findings || []).filter((f) => f.severity !== 'error').length;
   const out = [];
-  if (errors) out.push(badge('error', `${errors} ${errors === 1 ? 'fejl' : 'fejl'}`));
+  if (errors) out.push(badge('error', `${errors} fejl`)); // fejl is its own plural
   if (warnings) out.push(badge('warning', `${warnings} ${warnings === 1 ? 'advarsel' : 'advarsler'}`));
   return out.length ? out : 'Ingen';
 }

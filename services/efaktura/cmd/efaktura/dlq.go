@@ -142,7 +142,6 @@ func connectJetStream(url, name string) (jetstream.JetStream, func(), error) {
 	return js, nc.Close, nil
 }
 
-// envOr returns the environment variable name, or def when it is unset.
 // natsURLFile is the file in up's data directory that holds the URL of its
 // embedded NATS server while it runs.
 const natsURLFile = "nats.url"
@@ -166,6 +165,8 @@ func defaultNATSURL() string {
 	return nats.DefaultURL
 }
 
+// envOr returns the environment variable name, or def when it is unset
+// or empty.
 func envOr(name, def string) string {
 	if v, ok := os.LookupEnv(name); ok && v != "" {
 		return v
