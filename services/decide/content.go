@@ -108,7 +108,9 @@ func (w *Worker) recordRead(ctx context.Context, d stored, p tenant.Principal, w
 // the [InvoiceView] of the document, open or archived, read from the raw
 // store; CPR numbers masked unless reveal=cpr, whose read is written to
 // the document's history first (503 when that fails: nothing is revealed
-// unrecorded). 400 for another reveal value; 401, 403; 404 for an unknown
+// unrecorded). 400 for another reveal value; 401; 403, and for an admin
+// with reveal=cpr (personal data is for the municipality's caseworkers);
+// 404 for an unknown
 // document or another municipality's; 410 once the raw retention ran out.
 func (w *Worker) getInvoice(rw http.ResponseWriter, req *http.Request) {
 	p, ok := w.authenticate(rw, req)
@@ -122,6 +124,9 @@ func (w *Worker) getInvoice(rw http.ResponseWriter, req *http.Request) {
 		reveal = true
 	default:
 		writeJSON(rw, http.StatusBadRequest, errorBody{Error: "invalid query", Problems: []string{"reveal must be cpr"}})
+		return
+	}
+	if reveal && !caseworkerOnly(rw, p) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(req.Context(), w.cfg.Timeout)
@@ -158,10 +163,11 @@ func (w *Worker) getInvoice(rw http.ResponseWriter, req *http.Request) {
 // its document number. A document with a final customer identified by CPR
 // number, or a CPR number anywhere else, holds it unmasked, so its read is
 // written to the history first ([WhatOriginalRead]; 503 when that fails).
-// 401, 403, 404 and 410 as [Worker.getInvoice].
+// 401, 403 (an admin too: it holds personal data unmasked), 404 and 410
+// as [Worker.getInvoice].
 func (w *Worker) getOriginal(rw http.ResponseWriter, req *http.Request) {
 	p, ok := w.authenticate(rw, req)
-	if !ok {
+	if !ok || !caseworkerOnly(rw, p) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(req.Context(), w.cfg.Timeout)
@@ -202,4 +208,15 @@ func fileName(d stored) string {
 		name = d.id
 	}
 	return name + ".xml"
+}
+
+// caseworkerOnly writes 403 and returns false unless p is a caseworker:
+// CPR numbers unmasked are for the municipality's caseworkers, not for
+// KP's administrators, who see every municipality's documents masked.
+func caseworkerOnly(rw http.ResponseWriter, p tenant.Principal) bool {
+	if p.Role == tenant.RoleCaseworker {
+		return true
+	}
+	writeError(rw, http.StatusForbidden, "only a caseworker of the document's municipality sees its personal data")
+	return false
 }

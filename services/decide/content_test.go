@@ -265,6 +265,13 @@ func TestInvoiceOfTheExample(t *testing.T) {
 	if _, res := e.invoice(admin, id, ""); res.status != http.StatusOK {
 		t.Errorf("an admin: %d, want 200", res.status)
 	}
+	// Personal data unmasked is the municipality's caseworkers' alone.
+	if _, res := e.invoice(admin, id, "?reveal=cpr"); res.status != http.StatusForbidden {
+		t.Errorf("an admin's reveal: %d, want 403", res.status)
+	}
+	if res := e.do(http.MethodGet, "/v1/documents/"+id+"/original", admin, nil); res.status != http.StatusForbidden {
+		t.Errorf("an admin's read of the original: %d, want 403", res.status)
+	}
 }
 
 // TestRevealOfACPRInFreeText: a CPR number outside FINAL_CUSTOMER (here
