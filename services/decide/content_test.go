@@ -206,6 +206,9 @@ func TestInvoiceOfTheExample(t *testing.T) {
 			t.Errorf("%s = %q, want %q", c.name, c.got, c.want)
 		}
 	}
+	if !v.CPRMasked {
+		t.Error("cpr_masked false for a document whose CPR numbers are masked")
+	}
 	if len(v.Lines) != 4 || v.Lines[0].LineNo != 1 || v.Lines[3].FinalCustomer != nil || v.ShipTo == nil || v.SoldFrom != nil || v.Factoring != nil || v.CPRRevealed {
 		t.Errorf("lines %d, first line no %d, line 4's final customer %v, ship_to %v, sold_from %v, factoring %v, cpr_revealed %v",
 			len(v.Lines), v.Lines[0].LineNo, v.Lines[3].FinalCustomer, v.ShipTo, v.SoldFrom, v.Factoring, v.CPRRevealed)
@@ -225,7 +228,7 @@ func TestInvoiceOfTheExample(t *testing.T) {
 	}
 
 	v, res = e.invoice(cw0101, id, "?reveal=cpr")
-	if res.status != http.StatusOK || !v.CPRRevealed || v.Lines[0].FinalCustomer.ID != exampleCPR {
+	if res.status != http.StatusOK || !v.CPRRevealed || v.CPRMasked || v.Lines[0].FinalCustomer.ID != exampleCPR {
 		t.Fatalf("GET invoice?reveal=cpr: %d, revealed %v, final customer %+v", res.status, v.CPRRevealed, v.Lines[0].FinalCustomer)
 	}
 	r, _ = e.get(cw0101, id)

@@ -47,6 +47,9 @@ type InvoiceView struct {
 	// CPRRevealed is true when CPR numbers are shown unmasked: asked for
 	// with ?reveal=cpr, and written to the document's history.
 	CPRRevealed bool `json:"cpr_revealed"`
+	// CPRMasked is true when CPR numbers are in the document and masked in
+	// this view: ?reveal=cpr would show them.
+	CPRMasked bool `json:"cpr_masked"`
 }
 
 // HeaderView is HEADER, but for RECEIPT_NO, which is the view's
@@ -324,6 +327,7 @@ func NewInvoiceView(id string, inv *efaktura.Invoice, reveal bool) *InvoiceView 
 		v.Factoring = &FactoringView{Name: t(f.Name), CVRNo: t(f.CVRNo), Text: t(f.Text)}
 	}
 	v.CPRRevealed = reveal && holds
+	v.CPRMasked = !reveal && holds
 	return v
 }
 

@@ -120,7 +120,7 @@ function payment(inv) {
 // invoice renders the document's content; revealCpr is the "Vis CPR-nummer" button, if any.
 export function invoice(inv, {revealCpr} = {}) {
   const typeTitle = {INVOICE: 'Faktura', CREDIT_NOTE: 'Kreditnota', REMINDER: 'Rykker'}[inv.document_type] || 'Dokument';
-  const hasMaskedCpr = (inv.lines || []).some((l) => l.final_customer?.type === 'CPR') && !inv.cpr_revealed;
+  const hasMaskedCpr = inv.cpr_masked;
   return h('article', {class: 'invoice', 'aria-labelledby': 'invoice-h'},
     h('div', {class: 'row invoice-head'},
       h('div', {class: 'col-12 col-md-7'},
