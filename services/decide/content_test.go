@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/kp-efaktura/efaktura/events"
+	"github.com/kp-efaktura/efaktura/pkg/bus/bustest"
 	"github.com/kp-efaktura/efaktura/services/decide"
 )
 
@@ -99,10 +100,21 @@ func (e *env) exampleAwaiting(i int, withRef bool) string {
 		Summary: events.Summary{Currency: "DKK", TotalAmountInclVAT: "4431,25", DocumentDate: "2025-06-02",
 			BillToName: "Kærholm Kommune", Lines: 4, DueDate: "2025-07-02", BilledFromName: "Østbyens Hjælpemidler ApS"},
 	})
-	r := e.waitState(cw0101, id, decide.StateAwaitingVerdict)
-	if withRef && (r.Raw == nil || *r.Raw != ref) {
-		e.t.Fatalf("record's raw reference = %+v, want %+v", r.Raw, ref)
-	}
+	e.waitState(cw0101, id, decide.StateAwaitingVerdict)
+	// document.validated may be handled before document.received, which
+	// brings the index and the reference: wait for both.
+	bustest.Eventually(e.t, "document.received recorded", func() error {
+		r, status := e.get(cw0101, id)
+		switch {
+		case r == nil:
+			return fmt.Errorf("GET %d", status)
+		case r.Index != i:
+			return fmt.Errorf("index %d", r.Index)
+		case withRef && (r.Raw == nil || *r.Raw != ref):
+			return fmt.Errorf("raw reference %+v, want %+v", r.Raw, ref)
+		}
+		return nil
+	})
 	return id
 }
 
