@@ -73,6 +73,7 @@ const (
 	tenantsBucket = "EFAKTURA_tenants"   // pkg/tenant.DefaultBucket
 	answersStream = "EFAKTURA_ANSWERS"   // services/respond
 	archiveBucket = "EFAKTURA_archive"   // services/decide.ArchiveBucket
+	bundlesBucket = "EFAKTURA_bundles"   // services/decide.BundlesBucket
 	archiveStream = "EFAKTURA_ARCHIVE"   // services/decide.ArchiveStream
 	archivePrefix = "efaktura_archive"   // services/decide.ArchiveSubject
 	resumedPrefix = "_efaktura.resumed"  // pkg/bus resume notices
@@ -108,8 +109,9 @@ func InboxPrefix(name string) string { return "_INBOX." + name }
 var durables = map[string][]string{
 	Ingest:   {"bundles"},
 	Validate: {"documents"},
-	Decide:   {"document-received", "document-validated", "document-rejected", "verdict-submitted", "answer-parked", "answer-delivered", "answer-failed"},
-	Respond:  {"decided"},
+	Decide: {"document-received", "document-validated", "document-rejected", "verdict-submitted", "answer-parked", "answer-delivered", "answer-failed",
+		"bundle-received", "bundle-rejected"},
+	Respond: {"decided"},
 }
 
 // publishes are the event types each worker publishes.
@@ -176,6 +178,7 @@ func For(name string, l Layout) (Permissions, bool) {
 	case Decide:
 		p.bucket(l.Documents, true)
 		p.bucket(archiveBucket, true)
+		p.bucket(bundlesBucket, true)
 		p.stream(archiveStream)
 		p.pub(archivePrefix + ".>")
 		// Pages of the archive: ephemeral consumers, made and deleted.
