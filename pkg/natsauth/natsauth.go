@@ -191,6 +191,14 @@ func For(name string, l Layout) (Permissions, bool) {
 		p.pub(jsAPI("CONSUMER.CREATE."+answersStream+".*", "CONSUMER.CREATE."+answersStream+".*.>",
 			"CONSUMER.DURABLE.CREATE."+answersStream+".*", "CONSUMER.INFO."+answersStream+".*",
 			"CONSUMER.MSG.NEXT."+answersStream+".*", "CONSUMER.PAUSE."+answersStream+".*")...)
+		// Its gauges (services/respond/metrics.go) list the queues
+		// (respond.Queues) and read its own dead letters through an
+		// ordered consumer filtered on its dead-letter subject
+		// (bus.DeadLetters.List): made, read and deleted.
+		p.pub(jsAPI("CONSUMER.LIST." + answersStream)...)
+		dlq := l.Stream + "_DLQ"
+		p.pub(jsAPI("CONSUMER.CREATE."+dlq+".*."+dlqPrefix+"."+strings.ToLower(l.Stream)+"."+name,
+			"CONSUMER.MSG.NEXT."+dlq+".*", "CONSUMER.INFO."+dlq+".*", "CONSUMER.DELETE."+dlq+".*")...)
 		p.pub("$JS.ACK." + answersStream + ".>")
 	}
 	return p.done(), true
