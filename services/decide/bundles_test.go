@@ -75,6 +75,9 @@ func TestBundleStatus(t *testing.T) {
 		if len(st.Documents) != 4 {
 			return fmt.Errorf("%d documents", len(st.Documents))
 		}
+		if !st.Documents[0].Archived { // the index may not have seen the purge yet
+			return fmt.Errorf("document 1 not archived yet")
+		}
 		return is(st.Documents[1].AnswerStatus, decide.StatusParked)
 	})
 	if st.BundleID != e.bundle || st.Kommune != "0101" || st.Reference != "REF "+e.bundle[:8] || !st.ReceivedAt.Equal(t0) ||

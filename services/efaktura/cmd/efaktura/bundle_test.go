@@ -64,13 +64,20 @@ func TestBundleStatus(t *testing.T) {
 		return st, code, body
 	}
 	var st decide.BundleStatus
-	bustest.Eventually(t, "both answers delivered", func() error {
+	bustest.Eventually(t, "both answers delivered and the documents archived", func() error {
 		var code int
 		var body []byte
 		if st, code, body = status("ingest-t"); code != 200 {
 			return fmt.Errorf("GET %d %s", code, body)
 		}
-		return is(st.Answers[decide.StatusDelivered], 2)
+		archived := 0
+		for _, d := range st.Documents {
+			if d.Archived {
+				archived++
+			}
+		}
+		// Delivered comes first; archived follows a moment later.
+		return is(fmt.Sprintf("%d delivered, %d archived", st.Answers[decide.StatusDelivered], archived), "2 delivered, 2 archived")
 	})
 	if st.BundleID != id || st.Kommune != "0101" || st.Reference != accepted.Reference || st.DocumentCount != 3 || st.Rejected != nil ||
 		st.ReceivedAt.IsZero() || len(st.Documents) != 3 {
