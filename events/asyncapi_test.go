@@ -201,8 +201,8 @@ func TestAsyncAPIOperations(t *testing.T) {
 		receive []string
 	}{
 		TypeBundleSubmitted:   {[]string{"submitter"}, []string{"ingest"}},
-		TypeBundleReceived:    {[]string{"ingest"}, []string{"submitter"}},
-		TypeBundleRejected:    {[]string{"ingest"}, []string{"submitter"}},
+		TypeBundleReceived:    {[]string{"ingest"}, []string{"decide", "submitter"}},
+		TypeBundleRejected:    {[]string{"ingest"}, []string{"decide", "submitter"}},
 		TypeDocumentReceived:  {[]string{"ingest"}, []string{"decide", "validate"}},
 		TypeDocumentValidated: {[]string{"validate"}, []string{"decide"}},
 		TypeDocumentRejected:  {[]string{"validate"}, []string{"decide"}},

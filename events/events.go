@@ -33,13 +33,15 @@ const (
 	TypeBundleSubmitted = "dk.kp.efaktura.bundle.submitted.v1"
 	// TypeBundleReceived: ingest accepted a bundle (rules V01 to V10 passed),
 	// stored its documents raw ([RawStream]) and publishes one
-	// [TypeDocumentReceived] per document. Payload [BundleReceived]; CE
+	// [TypeDocumentReceived] per document; decide keeps a record of the
+	// bundle for GET /v1/bundles/{id}. Payload [BundleReceived]; CE
 	// subject and key: the bundle id. Version 2 replaced the object store
 	// key of the whole bundle (object) with where its documents are (raw)
 	// and its size.
 	TypeBundleReceived = "dk.kp.efaktura.bundle.received.v2"
 	// TypeBundleRejected: ingest refused a bundle (file or bundle findings,
 	// a duplicate, or an unknown sender); none of its documents goes on.
+	// decide records a refused bundle that has an id and is no duplicate.
 	// Payload [BundleRejected]; CE subject: the bundle id when the bundle's
 	// duplicate key could be read, otherwise empty; key: the kommune and the
 	// bundle's SHA-256 ([BundleRejected].SHA256).

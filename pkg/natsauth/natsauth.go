@@ -73,6 +73,7 @@ const (
 	tenantsBucket = "EFAKTURA_tenants"   // pkg/tenant.DefaultBucket
 	answersStream = "EFAKTURA_ANSWERS"   // services/respond
 	archiveBucket = "EFAKTURA_archive"   // services/decide.ArchiveBucket
+	bundlesBucket = "EFAKTURA_bundles"   // services/decide.BundlesBucket
 	archiveStream = "EFAKTURA_ARCHIVE"   // services/decide.ArchiveStream
 	archivePrefix = "efaktura_archive"   // services/decide.ArchiveSubject
 	resumedPrefix = "_efaktura.resumed"  // pkg/bus resume notices
@@ -108,8 +109,9 @@ func InboxPrefix(name string) string { return "_INBOX." + name }
 var durables = map[string][]string{
 	Ingest:   {"bundles"},
 	Validate: {"documents"},
-	Decide:   {"document-received", "document-validated", "document-rejected", "verdict-submitted", "answer-parked", "answer-delivered", "answer-failed"},
-	Respond:  {"decided"},
+	Decide: {"document-received", "document-validated", "document-rejected", "verdict-submitted", "answer-parked", "answer-delivered", "answer-failed",
+		"bundle-received", "bundle-rejected"},
+	Respond: {"decided"},
 }
 
 // publishes are the event types each worker publishes.
@@ -176,6 +178,7 @@ func For(name string, l Layout) (Permissions, bool) {
 	case Decide:
 		p.bucket(l.Documents, true)
 		p.bucket(archiveBucket, true)
+		p.bucket(bundlesBucket, true)
 		p.stream(archiveStream)
 		p.pub(archivePrefix + ".>")
 		// Pages of the archive: ephemeral consumers, made and deleted.
@@ -187,15 +190,16 @@ func For(name string, l Layout) (Permissions, bool) {
 		// of respond's alone, so any consumer name on it.
 		p.pub(jsAPI("CONSUMER.CREATE."+answersStream+".*", "CONSUMER.CREATE."+answersStream+".*.>",
 			"CONSUMER.DURABLE.CREATE."+answersStream+".*", "CONSUMER.INFO."+answersStream+".*",
-			"CONSUMER.MSG.NEXT."+answersStream+".*", "CONSUMER.PAUSE."+answersStream+".*",
-			// The metrics of parked answers read every queue's state.
-			"CONSUMER.LIST."+answersStream)...)
-		p.pub("$JS.ACK." + answersStream + ".>")
-		// The metric of set-aside answers reads respond's own dead letters
-		// with an ordered consumer, filtered to its subject.
+			"CONSUMER.MSG.NEXT."+answersStream+".*", "CONSUMER.PAUSE."+answersStream+".*")...)
+		// Its gauges (services/respond/metrics.go) list the queues
+		// (respond.Queues) and read its own dead letters through an
+		// ordered consumer filtered on its dead-letter subject
+		// (bus.DeadLetters.List): made, read and deleted.
+		p.pub(jsAPI("CONSUMER.LIST." + answersStream)...)
 		dlq := l.Stream + "_DLQ"
 		p.pub(jsAPI("CONSUMER.CREATE."+dlq+".*."+dlqPrefix+"."+strings.ToLower(l.Stream)+"."+name,
-			"CONSUMER.MSG.NEXT."+dlq+".*", "CONSUMER.DELETE."+dlq+".*", "CONSUMER.INFO."+dlq+".*")...)
+			"CONSUMER.MSG.NEXT."+dlq+".*", "CONSUMER.INFO."+dlq+".*", "CONSUMER.DELETE."+dlq+".*")...)
+		p.pub("$JS.ACK." + answersStream + ".>")
 	}
 	return p.done(), true
 }

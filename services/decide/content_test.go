@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -108,14 +107,17 @@ func (e *env) storedAwaiting(i int, withRef bool, doc []byte) string {
 			BillToName: "Kærholm Kommune", Lines: 4, DueDate: "2025-07-02", BilledFromName: "Østbyens Hjælpemidler ApS"},
 	})
 	e.waitState(cw0101, id, decide.StateAwaitingVerdict)
-	// The two events are handled apart, in either order: wait for both.
-	bustest.Eventually(e.t, "document.received applied", func() error {
-		r, _ := e.get(cw0101, id)
+	// document.validated may be handled before document.received, which
+	// brings the index and the reference: wait for both.
+	bustest.Eventually(e.t, "document.received recorded", func() error {
+		r, status := e.get(cw0101, id)
 		switch {
-		case r == nil || r.ReceivedAt.IsZero():
-			return errors.New("not yet")
+		case r == nil:
+			return fmt.Errorf("GET %d", status)
+		case r.Index != i:
+			return fmt.Errorf("index %d", r.Index)
 		case withRef && (r.Raw == nil || *r.Raw != ref):
-			return fmt.Errorf("record's raw reference = %+v, want %+v", r.Raw, ref)
+			return fmt.Errorf("raw reference %+v, want %+v", r.Raw, ref)
 		}
 		return nil
 	})

@@ -194,6 +194,7 @@ type Worker struct {
 	store   *store
 	raw     *rawdoc.Reader
 	tenants Tenants // nil without WithTenants
+	bundles *bundles
 	log     *slog.Logger
 	now     func() time.Time
 	// metrics is nil until [Worker.Instrument].
@@ -254,8 +255,12 @@ func New(ctx context.Context, b *bus.Bus, auth Authenticator, cfg Config, opts .
 	if err != nil {
 		return nil, err
 	}
+	bun, err := newBundles(ctx, b.JetStream(), bc.Replicas, bc.StorageType(), cfg.ArchiveRetention, cfg.Attempts)
+	if err != nil {
+		return nil, err
+	}
 	w := &Worker{
-		cfg: cfg, bus: b, auth: auth,
+		cfg: cfg, bus: b, auth: auth, bundles: bun,
 		raw: rawdoc.New(b.JetStream()), tenants: o.tenants,
 		log: o.log.With("component", "decide"),
 		now: o.now,
@@ -296,8 +301,9 @@ const (
 )
 
 // Register registers the worker's handlers on its bus, for every
-// municipality: document.received, .validated and .rejected, verdict.submitted, and
-// answer.parked, .delivered and .failed. Call it once, before the bus's Run.
+// municipality: document.received, .validated and .rejected, verdict.submitted,
+// answer.parked, .delivered and .failed, and bundle.received and .rejected
+// (for GET /v1/bundles/{id}). Call it once, before the bus's Run.
 //
 // Every handler writes the KV bucket and guards the write itself
 // ([bus.WritesState], so the bus claims nothing): a transition applied to
@@ -318,6 +324,7 @@ func (w *Worker) Register() {
 	b.Handle(HandlerAnswerParked, events.Filter(events.TypeAnswerParked), bus.WritesState, bus.Typed(w.onAnswerParked), conc)
 	b.Handle(HandlerAnswerDelivered, events.Filter(events.TypeAnswerDelivered), bus.WritesState, bus.Typed(w.onAnswerDelivered), conc)
 	b.Handle(HandlerAnswerFailed, events.Filter(events.TypeAnswerFailed), bus.WritesState, bus.Typed(w.onAnswerFailed), conc)
+	w.registerBundles(conc) // bundle.received and .rejected: bundles.go
 }
 
 // meta is the Meta of a bus input.

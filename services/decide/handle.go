@@ -14,6 +14,7 @@ import (
 
 	"github.com/kp-efaktura/efaktura/events"
 	"github.com/kp-efaktura/efaktura/pkg/cpr"
+	"github.com/kp-efaktura/efaktura/pkg/efaktura"
 	"github.com/kp-efaktura/efaktura/pkg/telemetry"
 )
 
@@ -254,9 +255,12 @@ func countErrors(fs []events.Finding) int {
 }
 
 // AutomaticReasons returns the reasons of an automatic rejection for
-// findings: one OTH reason "<rule>: <message>" per error finding, at most
-// 20, the 20th then counting the rest; one generic OTH reason when there is
-// no error finding.
+// findings: one reason "<rule>: <message>" per error finding, at most 20,
+// the 20th then counting the rest (OTH); one generic OTH reason when there
+// is no error finding. Each finding's reason has its rule's closest Peppol
+// reason code ([efaktura.ReasonCode]: PRI for a wrong total, REF for a bad
+// reference, OTH for a rule without a counterpart), the code respond puts
+// in the answer, so the record shows what the economy system gets.
 func AutomaticReasons(findings []events.Finding) []events.Reason {
 	var errs []events.Finding
 	for _, f := range findings {
@@ -274,7 +278,7 @@ func AutomaticReasons(findings []events.Finding) []events.Reason {
 				Text: fmt.Sprintf("%d more rule violations; see the findings", len(errs)-i)})
 			break
 		}
-		rs = append(rs, events.Reason{Code: events.ReasonOther, Text: truncate(f.Rule+": "+f.Message, MaxReasonText)})
+		rs = append(rs, events.Reason{Code: events.ReasonCode(efaktura.ReasonCode(f.Rule)), Text: truncate(f.Rule+": "+f.Message, MaxReasonText)})
 	}
 	return rs
 }

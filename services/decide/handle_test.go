@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/kp-efaktura/efaktura/events"
+	"github.com/kp-efaktura/efaktura/pkg/efaktura"
 	"github.com/kp-efaktura/efaktura/pkg/telemetry"
 )
 
@@ -199,7 +200,7 @@ func TestTechnicallyRejectedAtOnce(t *testing.T) {
 	}
 	wantReasons := []events.Reason{
 		{Code: events.ReasonOther, Text: "V26: CHECKSUM is 1; expected 2"},
-		{Code: events.ReasonOther, Text: "V31: NET_PRICE missing"},
+		{Code: events.ReasonLegal, Text: "V31: NET_PRICE missing"}, // V31's code, as respond answers
 	}
 	if diff := cmp.Diff(wantReasons, n.Verdict.Reasons); diff != "" {
 		t.Errorf("reasons (-want +got):\n%s", diff)
@@ -462,7 +463,7 @@ func TestCheckVerdictInvalid(t *testing.T) {
 func TestAutomaticReasons(t *testing.T) {
 	var fs []events.Finding
 	for i := range 25 {
-		fs = append(fs, events.Finding{Rule: "V26", Severity: events.SeverityError, Message: "m" + strings.Repeat("x", i)})
+		fs = append(fs, events.Finding{Rule: "V31", Severity: events.SeverityError, Message: "m" + strings.Repeat("x", i)})
 	}
 	rs := AutomaticReasons(fs)
 	if len(rs) != maxAutoReasons {
@@ -471,9 +472,20 @@ func TestAutomaticReasons(t *testing.T) {
 	if last := rs[len(rs)-1]; last.Text != "6 more rule violations; see the findings" {
 		t.Errorf("last reason = %q", last.Text)
 	}
-	for _, r := range rs {
-		if r.Code != events.ReasonOther || r.Text == "" {
-			t.Errorf("reason %+v, want OTH with a text", r)
+	for i, r := range rs {
+		// V31's Peppol code, as in the answer; the count of the rest is OTH.
+		want := events.ReasonLegal
+		if i == len(rs)-1 {
+			want = events.ReasonOther
+		}
+		if r.Code != want || r.Text == "" {
+			t.Errorf("reason %d %+v, want %s with a text", i, r, want)
+		}
+	}
+	for _, rule := range []string{"V26", "V35", "V99"} {
+		got := AutomaticReasons([]events.Finding{{Rule: rule, Severity: events.SeverityError, Message: "m"}})
+		if want := events.ReasonCode(efaktura.ReasonCode(rule)); len(got) != 1 || got[0].Code != want {
+			t.Errorf("AutomaticReasons(%s) = %v, want code %s", rule, got, want)
 		}
 	}
 	if err := CheckVerdict(events.DecisionReject, rs, ""); err != nil {
@@ -564,7 +576,8 @@ func TestMasked(t *testing.T) {
 	r.ReceiptNo = "0102031234"
 	r.Reference = "ref 010203-1234"
 	r.Summary.BillToName = "Jens 010203-1234"
-	r.Findings = []events.Finding{{Rule: "V26", Message: "CPR 0102031234 wrong"}}
+	r.Findings = []events.Finding{{Rule: "V26", Message: "CPR 0102031234 wrong",
+		MessageDA: "CPR 010203-1234 er forkert", MessageEN: "CPR 010203-1234 is wrong"}}
 	r.Verdict.Note = "see 010203-1234"
 	before := asJSON(t, r)
 	m := r.Masked()
@@ -580,6 +593,9 @@ func TestMasked(t *testing.T) {
 	}
 	if m.ReceiptNo != "XXXXXXXXXX" || m.Verdict.Reasons[0].Text != "borger XXXXXX-XXXX" {
 		t.Errorf("masked receipt %q, reason %q", m.ReceiptNo, m.Verdict.Reasons[0].Text)
+	}
+	if f := m.Findings[0]; f.MessageDA != "CPR XXXXXX-XXXX er forkert" || f.MessageEN != "CPR XXXXXX-XXXX is wrong" {
+		t.Errorf("masked finding messages %q, %q", f.MessageDA, f.MessageEN)
 	}
 }
 

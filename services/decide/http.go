@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -27,6 +28,7 @@ import (
 //	POST /v1/documents/{id}/verdict      decide a document (a caseworker of its municipality)
 //	POST /v1/verdicts                    decide up to 1000 documents with one verdict, one result each
 //	GET  /v1/archive                     page through the archived documents (?state=&limit=&cursor=; an admin also &kommune=)
+//	GET  /v1/bundles/{id}                what became of a bundle and each of its documents (also with the municipality's ingest token)
 //
 // Every request needs "Authorization: Bearer <token>". A caseworker sees and
 // decides only their own municipality's documents: another's answer 404, as
@@ -44,6 +46,9 @@ func (w *Worker) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/documents/{id}/verdict", w.postVerdict)
 	mux.HandleFunc("POST /v1/verdicts", w.postVerdicts)
 	mux.HandleFunc("GET /v1/archive", w.listArchive)
+	// GET only: ingest serves POST /v1/bundles on the same mux under
+	// efaktura up.
+	mux.HandleFunc("GET /v1/bundles/{id}", w.getBundle)
 }
 
 // errorBody is every error response.
@@ -73,6 +78,12 @@ func writeError(rw http.ResponseWriter, status int, msg string) {
 // writes 401 (no or a bad token), 403 (a role other than caseworker or
 // admin) or 503 and returns false.
 func (w *Worker) authenticate(rw http.ResponseWriter, req *http.Request) (tenant.Principal, bool) {
+	return w.authenticateRoles(rw, req, tenant.RoleCaseworker, tenant.RoleAdmin)
+}
+
+// authenticateRoles is [Worker.authenticate] for the given roles: an admin,
+// or a caseworker or economy system (ingest) of a municipality.
+func (w *Worker) authenticateRoles(rw http.ResponseWriter, req *http.Request, roles ...tenant.Role) (tenant.Principal, bool) {
 	token, ok := tenant.Bearer(req)
 	if !ok {
 		rw.Header().Set("WWW-Authenticate", `Bearer realm="efaktura"`)
@@ -91,12 +102,17 @@ func (w *Worker) authenticate(rw http.ResponseWriter, req *http.Request) (tenant
 		return tenant.Principal{}, false
 	}
 	switch {
+	case !slices.Contains(roles, p.Role):
 	case p.Role == tenant.RoleAdmin:
 		return p, true
-	case p.Role == tenant.RoleCaseworker && events.ValidKommune(p.Kommune):
+	case events.ValidKommune(p.Kommune):
 		return p, true
 	}
-	writeError(rw, http.StatusForbidden, "only caseworkers and admins use this API")
+	msg := "only caseworkers and admins use this API"
+	if slices.Contains(roles, tenant.RoleIngest) {
+		msg = "only the municipality's economy system, its caseworkers and admins use this API"
+	}
+	writeError(rw, http.StatusForbidden, msg)
 	return tenant.Principal{}, false
 }
 

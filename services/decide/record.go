@@ -263,6 +263,8 @@ func (r *Record) Masked() *Record {
 	for i := range c.Findings {
 		c.Findings[i].Path = cpr.Mask(c.Findings[i].Path)
 		c.Findings[i].Message = cpr.Mask(c.Findings[i].Message)
+		c.Findings[i].MessageDA = cpr.Mask(c.Findings[i].MessageDA)
+		c.Findings[i].MessageEN = cpr.Mask(c.Findings[i].MessageEN)
 	}
 	if c.Verdict != nil {
 		c.Verdict.Note = cpr.Mask(c.Verdict.Note)

@@ -224,12 +224,22 @@ export function documentView(id, ctx) {
     return h('div', {class: 'table--responsive-scroll', tabindex: '0', role: 'region', 'aria-labelledby': 'findings-h'},
       h('table', {class: 'table table--compact'},
         h('thead', null, h('tr', null, h('th', {scope: 'col'}, 'Regel'), h('th', {scope: 'col'}, 'Alvor'),
-          h('th', {scope: 'col'}, 'Beskrivelse'), h('th', {scope: 'col'}, 'Sted i dokumentet'))),
+          h('th', {scope: 'col'}, 'Beskrivelse'), h('th', {scope: 'col'}, 'Sted i dokumentet'),
+          h('th', {scope: 'col'}, 'Linje:kolonne'))),
         h('tbody', null, list.map((f) => h('tr', null,
           h('td', null, h('strong', null, f.rule)),
           h('td', null, f.severity === 'error' ? badge('error', 'Fejl') : badge('warning', 'Advarsel')),
-          h('td', null, f.message),
-          h('td', {class: 'path'}, f.path))))));
+          h('td', {lang: f.message_da ? null : 'en'}, f.message_da || f.message),
+          h('td', {class: 'path'}, f.path),
+          h('td', {class: 'nowrap'}, position(f)))))));
+  }
+
+  // position is where a finding's element starts, "line:column" in the
+  // DOCUMENT element as validated (its start tag is 1:1); a dash for a
+  // finding of before positions, or of the file as a whole.
+  function position(f) {
+    if (!f.line) return '–';
+    return f.column ? `${f.line}:${f.column}` : String(f.line);
   }
 
   function history() {

@@ -88,6 +88,7 @@ func commands() []command {
 		{"dlq", "list or replay dead letters: events a worker gave up on", runDLQ},
 		{"answers", "show the municipalities' answer queues: paused or sending, how many wait, the oldest", runAnswers},
 		{"trace", "print one document's way through the workers as a timeline, with its trace id", runTrace},
+		{"bundle", "show what became of a bundle: each document's state and answer", runBundle},
 		{"retention", "report what each store keeps and what its retention removes soon (deletes nothing)", runRetention},
 		{"tenant", "list, get or put municipalities through the admin API", runTenant},
 		{"agreement", "set a municipality's forside or bagside service agreement", runAgreement},
