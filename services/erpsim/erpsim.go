@@ -42,6 +42,9 @@ type Config struct {
 	// Delay is how long each request waits before it is answered; default
 	// none.
 	Delay time.Duration
+	// RetryAfter, rounded up to whole seconds, is sent as the Retry-After
+	// header of each injected 503; default none.
+	RetryAfter time.Duration
 	// Seed makes the failures reproducible: whether the n-th request with
 	// a given Idempotency-Key fails depends only on Seed, the key and n, so
 	// a test's outcome does not depend on how concurrent requests
@@ -107,11 +110,12 @@ type Settings struct {
 //
 // It is safe for concurrent use.
 type Simulator struct {
-	mux       *http.ServeMux
-	secrets   map[string]string
-	seed      int64
-	tolerance time.Duration
-	log       *slog.Logger
+	mux        *http.ServeMux
+	secrets    map[string]string
+	seed       int64
+	tolerance  time.Duration
+	retryAfter string // the header's value, "" for none
+	log        *slog.Logger
 
 	mu        sync.Mutex
 	failRatio float64
@@ -142,6 +146,9 @@ func New(cfg Config) *Simulator {
 	}
 	if s.log == nil {
 		s.log = slog.Default()
+	}
+	if cfg.RetryAfter > 0 {
+		s.retryAfter = strconv.FormatInt(int64((cfg.RetryAfter+time.Second-1)/time.Second), 10)
 	}
 	s.mux.HandleFunc("POST "+PathAnswers, s.receive)
 	s.mux.HandleFunc("GET "+PathAnswers, s.list)
@@ -268,6 +275,9 @@ func (s *Simulator) receive(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	if fail {
+		if s.retryAfter != "" {
+			w.Header().Set("Retry-After", s.retryAfter)
+		}
 		s.refuse(w, http.StatusServiceUnavailable, "injected failure")
 		return
 	}

@@ -196,9 +196,21 @@ func TestRefusesWhatItCannotTrust(t *testing.T) {
 }
 
 func TestInjectedFailuresComeBeforeRecording(t *testing.T) {
-	sim, srv := newServer(t, erpsim.Config{FailRatio: 1})
-	if status, _ := post(t, srv, signed(newAnswer("a-1"))); status != http.StatusServiceUnavailable {
-		t.Fatalf("POST with fail ratio 1 = %d, want 503", status)
+	sim, srv := newServer(t, erpsim.Config{FailRatio: 1, RetryAfter: 1500 * time.Millisecond})
+	r := signed(newAnswer("a-1"))
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+erpsim.PathAnswers, bytes.NewReader(r.body))
+	req.Header.Set("Content-Type", r.contentType)
+	req.Header.Set(answer.HeaderIdempotencyKey, r.key)
+	req.Header.Set(answer.HeaderWebhookID, r.key)
+	req.Header.Set(answer.HeaderWebhookTimestamp, r.timestamp)
+	req.Header.Set(answer.HeaderWebhookSignature, sign(t, r))
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") != "2" {
+		t.Fatalf("POST with fail ratio 1 = %d, Retry-After %q; want 503, 2 (seconds, rounded up)", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
 	if got := sim.Answers(); len(got) != 0 {
 		t.Fatalf("a failed request was recorded: %+v", got)
