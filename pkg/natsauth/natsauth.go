@@ -187,8 +187,15 @@ func For(name string, l Layout) (Permissions, bool) {
 		// of respond's alone, so any consumer name on it.
 		p.pub(jsAPI("CONSUMER.CREATE."+answersStream+".*", "CONSUMER.CREATE."+answersStream+".*.>",
 			"CONSUMER.DURABLE.CREATE."+answersStream+".*", "CONSUMER.INFO."+answersStream+".*",
-			"CONSUMER.MSG.NEXT."+answersStream+".*", "CONSUMER.PAUSE."+answersStream+".*")...)
+			"CONSUMER.MSG.NEXT."+answersStream+".*", "CONSUMER.PAUSE."+answersStream+".*",
+			// The queue gauges (efaktura_answers_parked, ...) list them.
+			"CONSUMER.LIST."+answersStream)...)
 		p.pub("$JS.ACK." + answersStream + ".>")
+		// efaktura_answers_set_aside reads respond's own dead letters
+		// through an ordered consumer filtered to them (bus.DeadLetters).
+		dlq := l.Stream + "_DLQ"
+		p.pub(jsAPI("CONSUMER.CREATE."+dlq+".*."+dlqPrefix+"."+strings.ToLower(l.Stream)+"."+name,
+			"CONSUMER.MSG.NEXT."+dlq+".*", "CONSUMER.INFO."+dlq+".*", "CONSUMER.DELETE."+dlq+".*")...)
 	}
 	return p.done(), true
 }
