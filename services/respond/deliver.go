@@ -282,9 +282,8 @@ func (d *HTTPDeliverer) Deliver(ctx context.Context, es tenant.EconomySystem, a 
 	case s >= 200 && s < 300:
 		return Receipt{Status: s}, nil
 	case s == http.StatusTooManyRequests, s == http.StatusServiceUnavailable:
-		r, err := fail(s, false, nil)
-		err.(*DeliveryError).RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), now())
-		return r, err
+		return Receipt{}, &DeliveryError{EconomySystem: es.ID, Status: s,
+			RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), now())}
 	case s == http.StatusRequestTimeout, s >= 500:
 		return fail(s, false, nil)
 	default:
