@@ -11,8 +11,9 @@ import "time"
 // simulator: fields are only ever added, and only optional ones.
 type Answer struct {
 	// AnswerID identifies the answer: the id of the document.decided event
-	// it answers. The economy system gets it in the Idempotency-Key header
-	// too and must treat a repeated id as the same answer.
+	// it answers. The economy system gets it in the webhook-id and
+	// Idempotency-Key headers too and must treat a repeated id as the same
+	// answer.
 	AnswerID string `json:"answer_id"`
 	// DocumentID is efaktura's id of the document, for support requests.
 	DocumentID string `json:"document_id"`

@@ -23,10 +23,13 @@ const maxBody = 1 << 20
 //	PUT /v1/tenants/{kommune}                           body Tenant; Tenant
 //	PUT /v1/tenants/{kommune}/agreements/{agreement}    body {"state": "...", "economy_system": "..."}; Tenant
 //
-// Responses show tenants without their signing secret and token hashes
+// Responses show tenants without their signing secrets and token hashes
 // ([Tenant.Public]), with the version as ETag. PUT /v1/tenants/{kommune}
-// takes the Tenant JSON, secret and token hashes included, with [Store.Put]'s
-// semantics: a missing secret or "tokens" key keeps the stored ones, so a
+// takes the Tenant JSON, secrets and token hashes included, with
+// [Store.Put]'s semantics: the economy system's "secrets" (a list in the
+// whsec_ form) replace the stored ones, and so does a legacy single
+// "secret" (see [EconomySystem]); without either, and without a "tokens"
+// key, the stored ones are kept, so a
 // tenant read with GET can be changed and put back. "If-Match: <version>"
 // makes it compare-and-set; without it, it creates or replaces. The body's
 // kommune, when given, must be the path's; its version is ignored.

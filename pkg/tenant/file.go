@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -33,11 +34,12 @@ type (
 		Tokens        *[]fileToken                    `json:"tokens" yaml:"tokens"`
 	}
 	fileEconomySystem struct {
-		ID        string `json:"id" yaml:"id"`
-		Name      string `json:"name" yaml:"name"`
-		Endpoint  string `json:"endpoint" yaml:"endpoint"`
-		Secret    string `json:"secret" yaml:"secret"`
-		SecretEnv string `json:"secret_env" yaml:"secret_env"`
+		ID        string   `json:"id" yaml:"id"`
+		Name      string   `json:"name" yaml:"name"`
+		Endpoint  string   `json:"endpoint" yaml:"endpoint"`
+		Secret    string   `json:"secret" yaml:"secret"`
+		Secrets   []string `json:"secrets" yaml:"secrets"`
+		SecretEnv string   `json:"secret_env" yaml:"secret_env"`
 	}
 	fileSender struct {
 		Type string `json:"type" yaml:"type"`
@@ -59,8 +61,13 @@ type (
 // LoadFile reads tenants from a YAML (.yaml, .yml) or JSON (.json) file with
 // a top-level list "tenants", each in the form of the [Tenant] JSON, with
 // these differences (see testdata/tenants.yaml):
-//   - the economy system's signing secret is given as "secret" or as
-//     "secret_env: NAME", read with getenv (a nil getenv reads nothing);
+//   - the economy system's signing secrets are given as "secrets", a list
+//     in the "whsec_" form, as "secret", one secret (plain text is mapped
+//     to "whsec_" as [EconomySystem].Secret says), or as "secret_env:
+//     NAME", read with getenv (a nil getenv reads nothing): the variable
+//     holds one plain secret, or one or more "whsec_" secrets separated
+//     by spaces (two while a secret is rotated); "secrets" may be given
+//     with either of the others, "secret" and "secret_env" not together;
 //   - a token is given as "sha256" (its hex SHA-256, see [HashToken]) or as
 //     a plain "token", which is hashed at once and not kept;
 //   - an agreement's "economy_system" may be left out: it then names the
@@ -144,13 +151,21 @@ func (ft fileTenant) tenant(getenv func(string) string) (Tenant, []error) {
 			Name:     ft.EconomySystem.Name,
 			Endpoint: ft.EconomySystem.Endpoint,
 			Secret:   ft.EconomySystem.Secret,
+			Secrets:  ft.EconomySystem.Secrets,
 		},
 	}
 	if es := ft.EconomySystem; es.SecretEnv != "" {
-		if es.Secret != "" {
+		// A plain secret is taken byte for byte, as before.
+		v := getenv(es.SecretEnv)
+		switch {
+		case es.Secret != "":
 			errs = append(errs, errors.New("economy system: give secret or secret_env, not both"))
-		} else if t.EconomySystem.Secret = getenv(es.SecretEnv); t.EconomySystem.Secret == "" {
+		case v == "":
 			errs = append(errs, fmt.Errorf("economy system: secret_env %s is not set or empty", es.SecretEnv))
+		case strings.HasPrefix(strings.TrimSpace(v), "whsec_"):
+			t.EconomySystem.Secrets = append(slices.Clone(t.EconomySystem.Secrets), strings.Fields(v)...)
+		default:
+			t.EconomySystem.Secret = v
 		}
 	}
 	for _, s := range ft.Senders {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kp-efaktura/efaktura/pkg/answer"
 	"github.com/kp-efaktura/efaktura/pkg/tenant"
 )
 
@@ -29,8 +30,8 @@ func TestLoadFileYAML(t *testing.T) {
 	if kbh.Name != "København" || kbh.CVR != "64942212" || kbh.EconomySystem.Endpoint != "https://erp.kbh.example/efaktura/svar" {
 		t.Errorf("0101 = %+v", kbh)
 	}
-	if kbh.EconomySystem.Secret != "kbh-secret" || aar.EconomySystem.Secret != "dev-secret-0751" {
-		t.Errorf("secrets = %q, %q; want kbh-secret from secret_env, dev-secret-0751 from secret", kbh.EconomySystem.Secret, aar.EconomySystem.Secret)
+	if !slices.Equal(kbh.EconomySystem.Secrets, []string{answer.SecretFromRaw("kbh-secret")}) || !slices.Equal(aar.EconomySystem.Secrets, []string{answer.SecretFromRaw("dev-secret-0751")}) {
+		t.Errorf("secrets = %q, %q; want kbh-secret from secret_env, dev-secret-0751 from secret, in the whsec_ form", kbh.EconomySystem.Secrets, aar.EconomySystem.Secrets)
 	}
 	wantTokens := []tenant.Token{
 		{Role: tenant.RoleIngest, Name: "opus-kbh", SHA256: tenant.HashToken("ingest-kbh-dev")},
@@ -73,7 +74,7 @@ func TestLoadFileJSON(t *testing.T) {
 		t.Fatalf("LoadFile = %d tenants, want 1", len(got))
 	}
 	ode := got[0]
-	if ode.Kommune != "0461" || ode.EconomySystem.Secret != "ode-secret" || len(ode.Senders) != 1 {
+	if ode.Kommune != "0461" || !slices.Equal(ode.EconomySystem.Secrets, []string{answer.SecretFromRaw("ode-secret")}) || len(ode.Senders) != 1 {
 		t.Errorf("0461 = %+v", ode)
 	}
 	wantTokens := []tenant.Token{
@@ -109,6 +110,38 @@ func TestLoadFileTokensKey(t *testing.T) {
 	got, err = tenant.LoadFile(empty, nil)
 	if err != nil || got[0].Tokens == nil || len(got[0].Tokens) != 0 {
 		t.Errorf("LoadFile(tokens: []) = tokens %#v, %v; want empty, not nil", got[0].Tokens, err)
+	}
+}
+
+// Secrets for rotation: a "secrets" list, or a secret_env variable
+// holding several whsec_ secrets separated by spaces.
+func TestLoadFileSecrets(t *testing.T) {
+	oldS, newS := answer.SecretFromRaw("the old secret, 24 bytes+"), answer.SecretFromRaw("the new secret, 24 bytes+")
+	dir := t.TempDir()
+	list := filepath.Join(dir, "list.yaml")
+	write(t, list, strings.Replace(validYAML, "secret: s", "secrets: ["+oldS+", "+newS+"]", 1))
+	fromEnv := filepath.Join(dir, "env.yaml")
+	write(t, fromEnv, strings.Replace(validYAML, "secret: s", "secret_env: ES_SECRETS", 1))
+	plain := filepath.Join(dir, "plain.yaml")
+	write(t, plain, strings.Replace(validYAML, "secret: s", "secret_env: ES_PLAIN", 1))
+	getenv := envOf(map[string]string{"ES_SECRETS": " " + oldS + "  " + newS + "\n", "ES_PLAIN": "plain secret with spaces"})
+	for _, tc := range []struct {
+		path string
+		want []string
+	}{
+		{list, []string{oldS, newS}},
+		{fromEnv, []string{oldS, newS}},
+		{plain, []string{answer.SecretFromRaw("plain secret with spaces")}},
+	} {
+		got, err := tenant.LoadFile(tc.path, getenv)
+		if err != nil || !slices.Equal(got[0].EconomySystem.Secrets, tc.want) {
+			t.Errorf("LoadFile(%s) = %d secrets, %v; want %d", filepath.Base(tc.path), len(got), err, len(tc.want))
+		}
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	write(t, bad, strings.Replace(validYAML, "secret: s", "secrets: [raw-secret-in-a-list]", 1))
+	if _, err := tenant.LoadFile(bad, nil); !errors.Is(err, tenant.ErrInvalid) || strings.Contains(err.Error(), "raw-secret-in-a-list") {
+		t.Errorf("LoadFile(a secrets entry not in the whsec_ form) = %v; want ErrInvalid without the secret", err)
 	}
 }
 

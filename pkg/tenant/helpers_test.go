@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/kp-efaktura/efaktura/events"
+	"github.com/kp-efaktura/efaktura/pkg/answer"
 	"github.com/kp-efaktura/efaktura/pkg/bus"
 	"github.com/kp-efaktura/efaktura/pkg/natstest"
 	"github.com/kp-efaktura/efaktura/pkg/tenant"
@@ -118,10 +119,14 @@ func example(kommune string) tenant.Tenant {
 	}
 }
 
+// stored is how the store keeps the example's plain secret: in the
+// whsec_ form, with the same key.
+func storedSecrets() []string { return []string{answer.SecretFromRaw(secret)} }
+
 // secrets are the strings no event and no API response may contain.
 func secrets(kommune string) []string {
 	return []string{
-		secret,
+		secret, answer.SecretFromRaw(secret),
 		tenant.HashToken(ingestToken + kommune), ingestToken + kommune,
 		tenant.HashToken(caseworkerToken + kommune), caseworkerToken + kommune,
 		tenant.HashToken(adminToken), adminToken,

@@ -3,6 +3,7 @@ package tenant_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -42,7 +43,7 @@ func TestRegistryFollowsChangesAndDeletes(t *testing.T) {
 	}
 	v1 := e.put(t, example("0101"))
 	got, ok := e.registry.Get("0101")
-	if !ok || got.Version != v1.Version || got.EconomySystem.Secret != secret {
+	if !ok || got.Version != v1.Version || !slices.Equal(got.EconomySystem.Secrets, storedSecrets()) {
 		t.Errorf("Get(0101) = %+v, %v; want version %d with its secret", got, ok, v1.Version)
 	}
 	senders := e.registry.Senders("0101")

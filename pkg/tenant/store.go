@@ -179,6 +179,9 @@ func decodeEntry(e jetstream.KeyValueEntry) (Tenant, error) {
 	if t.Kommune != e.Key() {
 		return Tenant{}, fmt.Errorf("tenant: record %s revision %d holds kommune %q", e.Key(), e.Revision(), t.Kommune)
 	}
+	// A record written before Standard Webhooks holds one plain "secret":
+	// it reads as that secret in the whsec_ form (see EconomySystem).
+	t.EconomySystem.Secrets, t.EconomySystem.Secret = t.EconomySystem.SigningSecrets(), ""
 	t.Version = e.Revision()
 	return t, nil
 }
@@ -215,7 +218,8 @@ func (s *Store) List(ctx context.Context) ([]Tenant, error) {
 //
 // Put validates t first ([Tenant.Normalized], then [Tenant.Validate]), and
 // merges it with the stored record:
-//   - an empty EconomySystem.Secret keeps the stored secret;
+//   - no EconomySystem.Secrets (nor a legacy Secret) keeps the stored
+//     secrets; any other list replaces them;
 //   - nil Tokens keep the stored tokens; any other list, also an empty one,
 //     replaces them;
 //   - agreements missing from t keep their stored state: Put never removes
@@ -339,8 +343,8 @@ func merge(cur Tenant, found bool, in Tenant) Tenant {
 	if !found {
 		return next
 	}
-	if next.EconomySystem.Secret == "" {
-		next.EconomySystem.Secret = cur.EconomySystem.Secret
+	if len(next.EconomySystem.Secrets) == 0 {
+		next.EconomySystem.Secrets = slices.Clone(cur.EconomySystem.Secrets)
 	}
 	if next.Tokens == nil {
 		next.Tokens = slices.Clone(cur.Tokens)

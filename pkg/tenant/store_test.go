@@ -3,6 +3,8 @@ package tenant_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -12,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/kp-efaktura/efaktura/events"
+	"github.com/kp-efaktura/efaktura/pkg/answer"
 	"github.com/kp-efaktura/efaktura/pkg/natstest"
 	"github.com/kp-efaktura/efaktura/pkg/tenant"
 )
@@ -40,7 +43,7 @@ func TestStoreCRUD(t *testing.T) {
 	if diff := diff(saved, got); diff != "" {
 		t.Errorf("Get(0751) differs from what Put returned (-put +get):\n%s", diff)
 	}
-	if got.EconomySystem.Secret != secret || len(got.Tokens) != 2 {
+	if !slices.Equal(got.EconomySystem.Secrets, storedSecrets()) || len(got.Tokens) != 2 {
 		t.Errorf("Get(0751) lost the secret or the tokens: %+v", got)
 	}
 
@@ -130,8 +133,8 @@ func TestStorePutMergesSecretsTokensAndAgreements(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v2.EconomySystem.Secret != secret {
-		t.Errorf("an empty secret replaced the stored one: %q", v2.EconomySystem.Secret)
+	if !slices.Equal(v2.EconomySystem.Secrets, storedSecrets()) {
+		t.Errorf("no secrets replaced the stored ones: %d secrets", len(v2.EconomySystem.Secrets))
 	}
 	if diff := diff(v1.Tokens, v2.Tokens); diff != "" {
 		t.Errorf("nil tokens changed the stored ones (-want +got):\n%s", diff)
@@ -147,9 +150,64 @@ func TestStorePutMergesSecretsTokensAndAgreements(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v3.EconomySystem.Secret != "rotated" || v3.Tokens != nil {
-		t.Errorf("Put(new secret, tokens []) = secret %q tokens %v; want rotated, none", v3.EconomySystem.Secret, v3.Tokens)
+	if !slices.Equal(v3.EconomySystem.Secrets, []string{answer.SecretFromRaw("rotated")}) || v3.EconomySystem.Secret != "" || v3.Tokens != nil {
+		t.Errorf("Put(new secret, tokens []) = secrets %q, secret %q, tokens %v; want rotated, none", v3.EconomySystem.Secrets, v3.EconomySystem.Secret, v3.Tokens)
 	}
+
+	// Rotation: the new secret added, then the old one removed.
+	oldS, newS := answer.SecretFromRaw("rotated"), answer.SecretFromRaw("the next secret, 32 bytes long..")
+	rotate = v3.Public()
+	rotate.EconomySystem.Secrets = []string{oldS, newS}
+	v4, err := e.store.Put(ctx, rotate, v3.Version)
+	if err != nil || !slices.Equal(v4.EconomySystem.Secrets, []string{oldS, newS}) {
+		t.Fatalf("Put(old and new secret) = %d secrets, %v; want both", len(v4.EconomySystem.Secrets), err)
+	}
+	rotate = v4.Public()
+	rotate.EconomySystem.Secrets = []string{newS}
+	v5, err := e.store.Put(ctx, rotate, v4.Version)
+	if err != nil || !slices.Equal(v5.EconomySystem.Secrets, []string{newS}) {
+		t.Fatalf("Put(new secret only) = %d secrets, %v; want the new one", len(v5.EconomySystem.Secrets), err)
+	}
+	if p := v5.Public().EconomySystem; len(p.Secrets) != 0 || p.Secret != "" {
+		t.Error("Public() keeps the secrets")
+	}
+
+	// A secret not in the whsec_ form is refused, without being quoted.
+	bad := v5.Public()
+	bad.EconomySystem.Secrets = []string{"whsec_not base64!"}
+	if _, err := e.store.Put(ctx, bad, 0); !errors.Is(err, tenant.ErrInvalid) || strings.Contains(err.Error(), "not base64!") {
+		t.Errorf("Put(a malformed secret) = %v; want ErrInvalid, not quoting it", err)
+	}
+}
+
+// A record written before Standard Webhooks holds a plain "secret": it
+// reads as that secret in the whsec_ form, the same key.
+func TestStoreReadsALegacySecret(t *testing.T) {
+	e := newEnv(t)
+	_, err := e.store.Put(e.ctx, example("0101"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv, err := e.js.KeyValue(e.ctx, tenant.DefaultBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry, err := kv.Get(e.ctx, "0101")
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy := strings.Replace(string(entry.Value()), fmt.Sprintf(`"secrets":[%q]`, answer.SecretFromRaw(secret)), fmt.Sprintf(`"secret":%q`, secret), 1)
+	if legacy == string(entry.Value()) {
+		t.Fatalf("the record has no secrets list to replace: %d bytes", len(legacy))
+	}
+	if _, err := kv.Update(e.ctx, "0101", []byte(legacy), entry.Revision()); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.store.Get(e.ctx, "0101")
+	if err != nil || !slices.Equal(got.EconomySystem.Secrets, storedSecrets()) || got.EconomySystem.Secret != "" {
+		t.Errorf("Get of a legacy record = %d secrets (secret set: %v), %v; want the whsec_ form of the plain secret", len(got.EconomySystem.Secrets), got.EconomySystem.Secret != "", err)
+	}
+
 }
 
 func TestStoreEvents(t *testing.T) {

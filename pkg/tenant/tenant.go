@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kp-efaktura/efaktura/events"
+	"github.com/kp-efaktura/efaktura/pkg/answer"
 )
 
 // AgreementName names one of the two SF1590_D service agreements for
@@ -52,12 +53,47 @@ type EconomySystem struct {
 	ID       string `json:"id"`
 	Name     string `json:"name"`
 	Endpoint string `json:"endpoint"` // URL answers are POSTed to
-	// Secret signs answers (HMAC-SHA256). It never appears in events, logs
-	// or API responses.
+	// Secrets sign answers (Standard Webhooks: HMAC-SHA256), each in the
+	// form "whsec_" and the standard base64 of its key. Every one is
+	// current: each answer is signed with all of them, one signature each,
+	// so a secret is rotated by adding the new one, letting the economy
+	// system switch to it, and then removing the old one. They never
+	// appear in events, logs or API responses.
 	//
-	// In JSON it is left out when empty: [Store.Put] keeps the stored secret
-	// when the incoming one is empty.
+	// In JSON they are left out when empty: [Store.Put] keeps the stored
+	// secrets when the incoming tenant has none.
+	Secrets []string `json:"secrets,omitempty"`
+	// Secret is the single signing secret of records and files written
+	// before Standard Webhooks. It is still accepted, as one more secret:
+	// a plain secret's bytes are its key (answer.SecretFromRaw: "s3cret"
+	// becomes "whsec_czNjcmV0"), a secret that starts with "whsec_" is
+	// taken as it is. [Tenant.Normalized] moves it into Secrets, so the
+	// store never writes it.
 	Secret string `json:"secret,omitempty"`
+}
+
+// maxSecrets bounds an economy system's secrets: rotation needs two.
+const maxSecrets = 5
+
+// SigningSecrets returns the secrets to sign an answer with, each in the
+// "whsec_" form: Secrets, and Secret mapped by answer.SecretFromRaw when
+// set, without repeats.
+func (es EconomySystem) SigningSecrets() []string {
+	out := make([]string, 0, len(es.Secrets)+1)
+	for _, s := range es.Secrets {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	if es.Secret != "" {
+		if s := answer.SecretFromRaw(es.Secret); !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 // Sender is an entry of the municipality's sender register: who may submit
@@ -135,7 +171,8 @@ var (
 // [ErrInvalid]: the kommune is 4 digits, the name is set, the CVR is 8
 // digits, the economy system has an id and an http(s) answer endpoint, each
 // agreement is forside or bagside with a known state and names an economy
-// system, senders are CVR or EAN with an id and listed once, and tokens have
+// system, the economy system's secrets (at most 5) are in the "whsec_"
+// form, senders are CVR or EAN with an id and listed once, and tokens have
 // the role ingest or caseworker and a distinct SHA-256 in lower-case hex.
 // The problems never quote a secret or a token hash.
 func (t Tenant) Validate() error {
@@ -161,6 +198,15 @@ func (t Tenant) problems() []error {
 		errs = append(errs, errors.New("economy system needs an id and an answer endpoint"))
 	} else if u, err := url.Parse(t.EconomySystem.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, fmt.Errorf("economy system endpoint %q is not an http or https URL", t.EconomySystem.Endpoint))
+	}
+	if n := len(t.EconomySystem.Secrets); n > maxSecrets {
+		errs = append(errs, fmt.Errorf("economy system has %d secrets; at most %d (rotation needs two)", n, maxSecrets))
+	}
+	for i, s := range t.EconomySystem.Secrets {
+		// The error of ParseSecret never quotes the secret.
+		if _, err := answer.ParseSecret(s); err != nil {
+			errs = append(errs, fmt.Errorf("economy system secret %d: %w", i+1, err))
+		}
 	}
 	names := slices.Sorted(maps.Keys(t.Agreements))
 	for _, name := range names {
@@ -203,12 +249,15 @@ func (t Tenant) problems() []error {
 }
 
 // Normalized returns t in the form the store keeps and [Tenant.Validate]
-// expects: token hashes in lower case, an agreement that names no economy
+// expects: the economy system's signing secrets in Secrets, each once and
+// in the "whsec_" form (a legacy Secret mapped, see [EconomySystem]),
+// token hashes in lower case, an agreement that names no economy
 // system naming the municipality's, and empty sender lists as nil. Tokens
 // keep the difference between nil and empty (see [Tenant].Tokens). The
 // result shares nothing with t.
 func (t Tenant) Normalized() Tenant {
 	t = t.clone()
+	t.EconomySystem.Secrets, t.EconomySystem.Secret = t.EconomySystem.SigningSecrets(), ""
 	for i := range t.Tokens {
 		t.Tokens[i].SHA256 = strings.ToLower(t.Tokens[i].SHA256)
 	}
@@ -231,14 +280,15 @@ func (t Tenant) Normalized() Tenant {
 func (t Tenant) clone() Tenant {
 	t.Senders = slices.Clone(t.Senders)
 	t.Tokens = slices.Clone(t.Tokens)
+	t.EconomySystem.Secrets = slices.Clone(t.EconomySystem.Secrets)
 	t.Agreements = maps.Clone(t.Agreements)
 	return t
 }
 
-// Public returns the tenant without secrets: no signing secret, no token
+// Public returns the tenant without secrets: no signing secrets, no token
 // hashes. Use it for events and API responses.
 func (t Tenant) Public() Tenant {
-	t.EconomySystem.Secret = ""
+	t.EconomySystem.Secret, t.EconomySystem.Secrets = "", nil
 	t.Tokens = nil
 	return t
 }

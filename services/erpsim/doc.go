@@ -2,8 +2,9 @@
 // demos: it receives answers, verifies their signatures and records them.
 //
 // A [Simulator] is an http.Handler: POST /erp-sim/answers takes an answer
-// as respond.HTTPDeliverer sends it (JSON, Idempotency-Key, signed with
-// respond.Sign), GET /erp-sim/answers lists the recorded answers as JSON,
+// as respond.HTTPDeliverer sends it (JSON, Idempotency-Key, signed as
+// Standard Webhooks specify) and verifies it with answer.VerifyWebhook, as
+// an integrator would; GET /erp-sim/answers lists the recorded answers as JSON,
 // and PUT /erp-sim/config makes it fail a share of requests or answer
 // slowly. It records each answer once per Idempotency-Key and counts the
 // repeats, as a real economy system must. Injected failures depend only on

@@ -29,8 +29,12 @@ const maxBody = 1 << 20
 // Config sets a simulator up. The zero value accepts nothing: every answer
 // names an economy system, and only those in Secrets are known.
 type Config struct {
-	// Secrets maps an economy system's id to its signing secret; an answer
-	// for an id not listed is refused with 401.
+	// Secrets maps an economy system's id to the signing secret it knows:
+	// in the Standard Webhooks form "whsec_<base64>", or plain text, whose
+	// bytes are the key (answer.SecretFromRaw), as efaktura maps a plain
+	// secret. An answer for an id not listed is refused with 401. It knows
+	// one secret per economy system, as a receiver does: during a rotation
+	// efaktura signs with the old and the new secret, and either verifies.
 	Secrets map[string]string
 	// FailRatio is the share of requests, 0 to 1, answered 503 before
 	// anything is recorded; default 0.
@@ -38,6 +42,9 @@ type Config struct {
 	// Delay is how long each request waits before it is answered; default
 	// none.
 	Delay time.Duration
+	// RetryAfter, rounded up to whole seconds, is sent as the Retry-After
+	// header of each injected 503; default none.
+	RetryAfter time.Duration
 	// Seed makes the failures reproducible: whether the n-th request with
 	// a given Idempotency-Key fails depends only on Seed, the key and n, so
 	// a test's outcome does not depend on how concurrent requests
@@ -94,18 +101,21 @@ type Settings struct {
 //	                         {"fail_ratio":0.3,"delay":"200ms"}
 //
 // A POST gets 415 without a JSON body, 400 for an answer that does not
-// decode or whose Idempotency-Key is missing or not its answer_id, 401 for
-// an unknown economy system, a bad signature or a stale timestamp, 503 for
+// decode or whose Idempotency-Key or webhook-id is missing or not its
+// answer_id, 401 for an unknown economy system, a Standard Webhooks
+// signature that does not verify (answer.VerifyWebhook) or a stale
+// webhook-timestamp, 503 for
 // an injected failure, and 200 {"status":"recorded"} (or
 // {"status":"duplicate"} for a repeated key) otherwise.
 //
 // It is safe for concurrent use.
 type Simulator struct {
-	mux       *http.ServeMux
-	secrets   map[string]string
-	seed      int64
-	tolerance time.Duration
-	log       *slog.Logger
+	mux        *http.ServeMux
+	secrets    map[string]string
+	seed       int64
+	tolerance  time.Duration
+	retryAfter string // the header's value, "" for none
+	log        *slog.Logger
 
 	mu        sync.Mutex
 	failRatio float64
@@ -132,10 +142,13 @@ func New(cfg Config) *Simulator {
 		index:     make(map[string]int),
 	}
 	for id, secret := range cfg.Secrets {
-		s.secrets[id] = secret
+		s.secrets[id] = answer.SecretFromRaw(secret)
 	}
 	if s.log == nil {
 		s.log = slog.Default()
+	}
+	if cfg.RetryAfter > 0 {
+		s.retryAfter = strconv.FormatInt(int64((cfg.RetryAfter+time.Second-1)/time.Second), 10)
 	}
 	s.mux.HandleFunc("POST "+PathAnswers, s.receive)
 	s.mux.HandleFunc("GET "+PathAnswers, s.list)
@@ -233,13 +246,14 @@ func (s *Simulator) receive(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, http.StatusUnauthorized, fmt.Sprintf("unknown economy system %q", a.EconomySystem))
 		return
 	}
-	if err := answer.Verify(secret, r.Header.Get(answer.HeaderSignature), r.Header.Get(answer.HeaderTimestamp), body, time.Now(), s.tolerance); err != nil {
+	if err := answer.VerifyWebhook([]string{secret}, r.Header, body, time.Now(), s.tolerance); err != nil {
 		s.refuse(w, http.StatusUnauthorized, err.Error())
 		return
 	}
 	key := r.Header.Get(answer.HeaderIdempotencyKey)
-	if key == "" || key != a.AnswerID {
-		s.refuse(w, http.StatusBadRequest, fmt.Sprintf("%s %q must be the answer_id %q", answer.HeaderIdempotencyKey, key, a.AnswerID))
+	if key == "" || key != a.AnswerID || r.Header.Get(answer.HeaderWebhookID) != key {
+		s.refuse(w, http.StatusBadRequest, fmt.Sprintf("%s %q and %s %q must be the answer_id %q",
+			answer.HeaderIdempotencyKey, key, answer.HeaderWebhookID, r.Header.Get(answer.HeaderWebhookID), a.AnswerID))
 		return
 	}
 
@@ -261,6 +275,9 @@ func (s *Simulator) receive(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	if fail {
+		if s.retryAfter != "" {
+			w.Header().Set("Retry-After", s.retryAfter)
+		}
 		s.refuse(w, http.StatusServiceUnavailable, "injected failure")
 		return
 	}

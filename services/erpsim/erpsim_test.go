@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -39,6 +40,7 @@ type request struct {
 	body        []byte
 	secret      string
 	key         string
+	id          string // webhook-id; default key
 	timestamp   string
 	signature   string // default: the right one for secret, timestamp and body
 	contentType string
@@ -49,6 +51,28 @@ func signed(a answer.Answer) request {
 	return request{body: body, secret: "s3cret", key: a.AnswerID, timestamp: answer.Timestamp(time.Now()), contentType: "application/json"}
 }
 
+// sign is the Standard Webhooks signature of r with its secret (plain, as
+// the simulator's configuration gives it).
+func sign(t *testing.T, r request) string {
+	t.Helper()
+	sec, err := strconv.ParseInt(r.timestamp, 10, 64)
+	if err != nil {
+		sec = 0 // a spoiled timestamp: sign with some other
+	}
+	id := r.id
+	if id == "" {
+		id = r.key
+	}
+	if id == "" {
+		id = "no-id"
+	}
+	sig, err := answer.SignWebhook([]string{answer.SecretFromRaw(r.secret)}, id, time.Unix(sec, 0), r.body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sig
+}
+
 func post(t *testing.T, srv *httptest.Server, r request) (int, map[string]string) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, srv.URL+erpsim.PathAnswers, bytes.NewReader(r.body))
@@ -57,12 +81,17 @@ func post(t *testing.T, srv *httptest.Server, r request) (int, map[string]string
 	}
 	sig := r.signature
 	if sig == "" {
-		sig = answer.Sign(r.secret, r.timestamp, r.body)
+		sig = sign(t, r)
+	}
+	id := r.id
+	if id == "" {
+		id = r.key
 	}
 	req.Header.Set("Content-Type", r.contentType)
 	req.Header.Set(answer.HeaderIdempotencyKey, r.key)
-	req.Header.Set(answer.HeaderTimestamp, r.timestamp)
-	req.Header.Set(answer.HeaderSignature, sig)
+	req.Header.Set(answer.HeaderWebhookID, id)
+	req.Header.Set(answer.HeaderWebhookTimestamp, r.timestamp)
+	req.Header.Set(answer.HeaderWebhookSignature, sig)
 	resp, err := srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -126,7 +155,7 @@ func TestRefusesWhatItCannotTrust(t *testing.T) {
 	}{
 		{"wrong secret", func(r *request) { r.secret = "guess" }, http.StatusUnauthorized},
 		{"tampered body", func(r *request) {
-			r.signature = answer.Sign(r.secret, r.timestamp, r.body)
+			r.signature = sign(t, *r)
 			r.body = bytes.Replace(r.body, []byte("approved"), []byte("rejected"), 1)
 		}, http.StatusUnauthorized},
 		{"replayed an hour later", func(r *request) { r.timestamp = answer.Timestamp(time.Now().Add(-time.Hour)) }, http.StatusUnauthorized},
@@ -136,7 +165,17 @@ func TestRefusesWhatItCannotTrust(t *testing.T) {
 			a.EconomySystem = "es-2"
 			r.body, _ = json.Marshal(a)
 		}, http.StatusUnauthorized},
-		{"no idempotency key", func(r *request) { r.key = "" }, http.StatusBadRequest},
+		{"signed for another webhook-id", func(r *request) {
+			r.signature = sign(t, *r)
+			r.id = "a-2"
+		}, http.StatusUnauthorized},
+		{"no webhook-id", func(r *request) {
+			r.signature = sign(t, *r)
+			r.id = " "
+		}, http.StatusUnauthorized},
+		{"webhook-id is not the idempotency key", func(r *request) { r.id = "a-2" }, http.StatusBadRequest},
+		{"the old X-Efaktura-Signature scheme", func(r *request) { r.signature = "sha256=" + strings.Repeat("ab", 32) }, http.StatusUnauthorized},
+		{"no idempotency key", func(r *request) { r.key = ""; r.id = "a-1" }, http.StatusBadRequest},
 		{"key is not the answer id", func(r *request) { r.key = "a-2" }, http.StatusBadRequest},
 		{"not JSON", func(r *request) { r.body = []byte("<answer/>") }, http.StatusBadRequest},
 		{"wrong content type", func(r *request) { r.contentType = "application/xml" }, http.StatusUnsupportedMediaType},
@@ -157,9 +196,21 @@ func TestRefusesWhatItCannotTrust(t *testing.T) {
 }
 
 func TestInjectedFailuresComeBeforeRecording(t *testing.T) {
-	sim, srv := newServer(t, erpsim.Config{FailRatio: 1})
-	if status, _ := post(t, srv, signed(newAnswer("a-1"))); status != http.StatusServiceUnavailable {
-		t.Fatalf("POST with fail ratio 1 = %d, want 503", status)
+	sim, srv := newServer(t, erpsim.Config{FailRatio: 1, RetryAfter: 1500 * time.Millisecond})
+	r := signed(newAnswer("a-1"))
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+erpsim.PathAnswers, bytes.NewReader(r.body))
+	req.Header.Set("Content-Type", r.contentType)
+	req.Header.Set(answer.HeaderIdempotencyKey, r.key)
+	req.Header.Set(answer.HeaderWebhookID, r.key)
+	req.Header.Set(answer.HeaderWebhookTimestamp, r.timestamp)
+	req.Header.Set(answer.HeaderWebhookSignature, sign(t, r))
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") != "2" {
+		t.Fatalf("POST with fail ratio 1 = %d, Retry-After %q; want 503, 2 (seconds, rounded up)", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
 	if got := sim.Answers(); len(got) != 0 {
 		t.Fatalf("a failed request was recorded: %+v", got)
@@ -242,5 +293,32 @@ func TestConfigEndpoint(t *testing.T) {
 	}
 	if took := time.Since(began); took < 150*time.Millisecond {
 		t.Errorf("POST took %v, want the configured delay of 150ms", took)
+	}
+}
+
+// Rotation: efaktura signs with the old and the new secret while the
+// economy system moves; a receiver that knows only the new one verifies.
+func TestVerifiesDuringRotation(t *testing.T) {
+	oldS, newS := answer.SecretFromRaw("s3cret"), "whsec_"+"MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	_, srv := newServer(t, erpsim.Config{Secrets: map[string]string{"es-1": newS}})
+	for _, tc := range []struct {
+		name    string
+		secrets []string
+		status  int
+	}{
+		{"old and new", []string{oldS, newS}, http.StatusOK},
+		{"new and old", []string{newS, oldS}, http.StatusOK},
+		{"old only", []string{oldS}, http.StatusUnauthorized},
+	} {
+		r := signed(newAnswer("a-" + strings.ReplaceAll(tc.name, " ", "-")))
+		sec, _ := strconv.ParseInt(r.timestamp, 10, 64)
+		sig, err := answer.SignWebhook(tc.secrets, r.key, time.Unix(sec, 0), r.body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.signature = sig
+		if status, out := post(t, srv, r); status != tc.status {
+			t.Errorf("%s: POST = %d %v, want %d", tc.name, status, out, tc.status)
+		}
 	}
 }

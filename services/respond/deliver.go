@@ -2,15 +2,25 @@ package respond
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/attribute"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/kp-efaktura/efaktura/pkg/answer"
 	"github.com/kp-efaktura/efaktura/pkg/tenant"
@@ -52,6 +62,10 @@ type DeliveryError struct {
 	Permanent bool
 	// Err is the cause, when there is one besides the status.
 	Err error
+	// RetryAfter is how long a 429 or 503 asked to wait before the next
+	// attempt (its Retry-After header, seconds or a date); 0 when it did
+	// not say.
+	RetryAfter time.Duration
 }
 
 func (e *DeliveryError) Error() string {
@@ -100,22 +114,33 @@ func holdsQueue(err error) bool {
 }
 
 // HTTPDeliverer delivers answers as JSON over HTTP: one POST per answer to
-// the economy system's endpoint, with the headers
+// the economy system's endpoint, signed as Standard Webhooks
+// (https://www.standardwebhooks.com/) specify:
 //
 //	Content-Type: application/json
 //	Idempotency-Key: <answer id>
-//	X-Efaktura-Timestamp: <Unix seconds>
-//	X-Efaktura-Signature: sha256=<hex HMAC-SHA256 of timestamp + "." + body>
+//	webhook-id: <answer id>
+//	webhook-timestamp: <Unix seconds of this attempt>
+//	webhook-signature: v1,<base64 HMAC-SHA256 of id + "." + timestamp + "." + body> ...
 //
-// keyed with the economy system's secret (see answer.Sign). A 2xx status is a
-// delivery; 408, 429, 5xx and network errors are transient; any other
-// status (other 4xx, a redirect, which is never followed) is permanent.
+// with one signature per secret of the economy system (see
+// tenant.EconomySystem.Secrets), separated by spaces; the receiver checks
+// them with answer.VerifyWebhook. The signatures are made with the
+// Standard Webhooks Go library. A 2xx status is a delivery; 408, 429, 5xx
+// and network errors are transient, with the Retry-After of a 429 or 503
+// in [DeliveryError].RetryAfter; any other status (other 4xx, a redirect,
+// which is never followed) is permanent.
+//
+// Each attempt is an HTTP client span ("POST", with url.template the
+// endpoint's path, which holds no ids) in the trace of the context given
+// to Deliver.
 // It is safe for concurrent use.
 type HTTPDeliverer struct {
 	// Client sends the requests. [NewHTTPDeliverer] sets one with
 	// timeouts that does not follow redirects.
 	Client *http.Client
-	// Now is the clock of the signature timestamp; nil means time.Now.
+	// Now is the clock of the signature timestamp and of a Retry-After
+	// date; nil means time.Now.
 	Now func() time.Time
 }
 
@@ -129,12 +154,30 @@ const DefaultHTTPTimeout = 30 * time.Second
 // the connection can be reused.
 const maxResponse = 64 << 10
 
+// DelivererOption configures [NewHTTPDeliverer].
+type DelivererOption func(*delivererOptions)
+
+type delivererOptions struct {
+	tracer trace.TracerProvider
+}
+
+// WithTracerProvider sets the provider of the deliveries' client spans,
+// e.g. the bus's (bus.Bus.TracerProvider); default the global one.
+func WithTracerProvider(tp trace.TracerProvider) DelivererOption {
+	return func(o *delivererOptions) { o.tracer = tp }
+}
+
 // NewHTTPDeliverer returns an [HTTPDeliverer] whose requests time out
 // after timeout (0 means [DefaultHTTPTimeout]), with connect, TLS and
-// response-header timeouts below that.
-func NewHTTPDeliverer(timeout time.Duration) *HTTPDeliverer {
+// response-header timeouts below that, and which traces each request as
+// an HTTP client span.
+func NewHTTPDeliverer(timeout time.Duration, opts ...DelivererOption) *HTTPDeliverer {
 	if timeout <= 0 {
 		timeout = DefaultHTTPTimeout
+	}
+	var o delivererOptions
+	for _, opt := range opts {
+		opt(&o)
 	}
 	transport := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
@@ -145,13 +188,33 @@ func NewHTTPDeliverer(timeout time.Duration) *HTTPDeliverer {
 		MaxIdleConnsPerHost:   16,
 		ForceAttemptHTTP2:     true,
 	}
+	otelOpts := []otelhttp.Option{
+		// The HTTP client conventions name the span by the method.
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method }),
+		// efaktura_delivery_duration_seconds measures deliveries already;
+		// no second, unlabelled histogram of the same requests.
+		otelhttp.WithMeterProvider(metricnoop.NewMeterProvider()),
+	}
+	if o.tracer != nil {
+		otelOpts = append(otelOpts, otelhttp.WithTracerProvider(o.tracer))
+	}
 	return &HTTPDeliverer{Client: &http.Client{
-		Transport: transport,
+		Transport: otelhttp.NewTransport(urlTemplate{transport}, otelOpts...),
 		Timeout:   timeout,
 		// A POST must not silently turn into a GET elsewhere: a redirect
 		// is reported as the permanent error it is (fix the endpoint).
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
+}
+
+// urlTemplate gives the client span otelhttp started url.template: the
+// endpoint's path. An economy system's endpoint holds no ids, so the path
+// is its own low-cardinality template.
+type urlTemplate struct{ next http.RoundTripper }
+
+func (u urlTemplate) RoundTrip(r *http.Request) (*http.Response, error) {
+	trace.SpanFromContext(r.Context()).SetAttributes(attribute.String("url.template", cmp.Or(r.URL.Path, "/")))
+	return u.next.RoundTrip(r)
 }
 
 // Deliver POSTs a to es.Endpoint. It returns a [*DeliveryError] on failure.
@@ -163,8 +226,12 @@ func (d *HTTPDeliverer) Deliver(ctx context.Context, es tenant.EconomySystem, a 
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fail(0, true, fmt.Errorf("endpoint %q is not an http or https URL", es.Endpoint))
 	}
-	if es.Secret == "" {
+	secrets := es.SigningSecrets()
+	if len(secrets) == 0 {
 		return fail(0, true, errors.New("the economy system has no signing secret"))
+	}
+	if a.AnswerID == "" || strings.Contains(a.AnswerID, ".") {
+		return fail(0, true, fmt.Errorf("answer id %q cannot be a webhook-id: empty or holding a full stop", a.AnswerID))
 	}
 	body, err := json.Marshal(a)
 	if err != nil {
@@ -174,15 +241,33 @@ func (d *HTTPDeliverer) Deliver(ctx context.Context, es tenant.EconomySystem, a 
 	if d.Now != nil {
 		now = d.Now
 	}
-	ts := answer.Timestamp(now())
+	ts := now()
+	sigs := make([]string, 0, len(secrets))
+	for i, secret := range secrets {
+		// The secret is validated as whsec_ when stored; the errors of
+		// either parser never quote it.
+		if _, err := answer.ParseSecret(secret); err != nil {
+			return fail(0, true, fmt.Errorf("signing secret %d: %w", i+1, err))
+		}
+		wh, err := standardwebhooks.NewWebhook(secret)
+		if err != nil {
+			return fail(0, true, fmt.Errorf("signing secret %d: not usable", i+1))
+		}
+		sig, err := wh.Sign(a.AnswerID, ts, body)
+		if err != nil {
+			return fail(0, true, fmt.Errorf("sign with secret %d: %w", i+1, err))
+		}
+		sigs = append(sigs, sig)
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
 	if err != nil {
 		return fail(0, true, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(answer.HeaderIdempotencyKey, a.AnswerID)
-	req.Header.Set(answer.HeaderTimestamp, ts)
-	req.Header.Set(answer.HeaderSignature, answer.Sign(es.Secret, ts, body))
+	req.Header.Set(answer.HeaderWebhookID, a.AnswerID)
+	req.Header.Set(answer.HeaderWebhookTimestamp, answer.Timestamp(ts))
+	req.Header.Set(answer.HeaderWebhookSignature, strings.Join(sigs, " "))
 	client := d.Client
 	if client == nil {
 		client = http.DefaultClient
@@ -196,9 +281,31 @@ func (d *HTTPDeliverer) Deliver(ctx context.Context, es tenant.EconomySystem, a 
 	switch s := resp.StatusCode; {
 	case s >= 200 && s < 300:
 		return Receipt{Status: s}, nil
-	case s == http.StatusRequestTimeout, s == http.StatusTooManyRequests, s >= 500:
+	case s == http.StatusTooManyRequests, s == http.StatusServiceUnavailable:
+		return Receipt{}, &DeliveryError{EconomySystem: es.ID, Status: s,
+			RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), now())}
+	case s == http.StatusRequestTimeout, s >= 500:
 		return fail(s, false, nil)
 	default:
 		return fail(s, true, nil)
 	}
+}
+
+// parseRetryAfter reads a Retry-After header (RFC 9110 §10.2.3): delay
+// seconds, or an HTTP date, counted from now. It returns 0 when the header
+// is absent or malformed, or the date has passed.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.ParseUint(v, 10, 63); err == nil {
+		// A number of seconds too large for a Duration is as good as forever;
+		// the worker bounds it.
+		return time.Duration(min(secs, uint64(math.MaxInt64/int64(time.Second)))) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(0, t.Sub(now))
+	}
+	return 0
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 
 	"github.com/kp-efaktura/efaktura/events"
@@ -78,8 +79,9 @@ func answersAllowed(t tenant.Tenant, found bool) (bool, events.ParkReason, strin
 //     municipality's record changes;
 //   - the economy system refuses this answer (another 4xx): it is
 //     dead-lettered, with answer.failed, and the queue goes on;
-//   - any other failure: tried again after Config.Backoff, for as long as
-//     it takes.
+//   - any other failure: tried again after the backoff (exponential, with
+//     jitter; see [Config]), or after the Retry-After of a 429 or 503, for
+//     as long as it takes.
 func (w *Worker) deliver(ctx context.Context, _ cloudevents.Event, a events.AnswerQueued) ([]cloudevents.Event, error) {
 	t, found := w.tenants.Get(a.Kommune)
 	if ok, _, _ := answersAllowed(t, found); !ok {
@@ -109,12 +111,50 @@ func (w *Worker) deliver(ctx context.Context, _ cloudevents.Event, a events.Answ
 	case permanentDelivery(err):
 		return nil, bus.Permanent(err)
 	}
-	return nil, bus.RetryAfter(err, w.backoff(attempt))
+	delay := w.retryDelay(err, attempt)
+	return nil, bus.RetryAfter(&retryIn{err: err, delay: delay}, delay)
 }
 
-// backoff is how long a failed attempt waits before the next.
-func (w *Worker) backoff(attempt int) time.Duration {
-	return w.cfg.Backoff[min(max(attempt, 1), len(w.cfg.Backoff))-1]
+// retryIn is a failed attempt with the delay chosen for the next, so
+// answer.failed can tell when that is (see [Worker.failed]).
+type retryIn struct {
+	err   error
+	delay time.Duration
+}
+
+func (r *retryIn) Error() string { return r.err.Error() }
+func (r *retryIn) Unwrap() error { return r.err }
+
+// retryDelay is how long the answer waits after a transient failure: what
+// the economy system asked for with Retry-After (a 429 or 503), bounded by
+// Config.RetryAfterMax, or else the backoff of this attempt.
+func (w *Worker) retryDelay(err error, attempt int) time.Duration {
+	if de := (*DeliveryError)(nil); errors.As(err, &de) && de.RetryAfter > 0 {
+		return min(de.RetryAfter, w.cfg.RetryAfterMax)
+	}
+	return Backoff(w.cfg, attempt)
+}
+
+// Backoff is the pause after failed attempt number attempt (from 1):
+// Config.BackoffInitial doubled for each attempt before it, up to
+// Config.BackoffMax, then drawn at random within [BackoffJitter] of that
+// step either way. It uses cenkalti/backoff's ExponentialBackOff, which
+// keeps its step as state: the attempt number, which JetStream keeps
+// across redeliveries and replicas, is replayed into a fresh one.
+func Backoff(cfg Config, attempt int) time.Duration {
+	cfg = cfg.withDefaults()
+	b := &backoff.ExponentialBackOff{
+		InitialInterval:     cfg.BackoffInitial,
+		RandomizationFactor: BackoffJitter,
+		Multiplier:          backoffMultiplier,
+		MaxInterval:         cfg.BackoffMax,
+	}
+	b.Reset()
+	// 64 doublings pass any maximum a Duration can hold.
+	for range min(max(attempt, 1), 64) - 1 {
+		b.NextBackOff()
+	}
+	return b.NextBackOff()
 }
 
 // hold pauses kommune's queue and asks for the answer to be tried again as
@@ -159,9 +199,12 @@ func (w *Worker) failed(in cloudevents.Event, cause error, attempt int, final bo
 	if de := (*DeliveryError)(nil); errors.As(cause, &de) {
 		p.StatusCode = de.Status
 	}
-	if !p.Permanent {
-		// The caseworker sees when the next attempt comes (issue 12).
-		next := p.FailedAt.Add(w.backoff(attempt))
+	if ri := (*retryIn)(nil); !p.Permanent && errors.As(cause, &ri) {
+		// The caseworker sees when the next attempt comes (issue 12): the
+		// delay deliver chose, which the runtime naks with. A failure that
+		// is not a delivery's (the queue could not be paused, say) is
+		// retried on the bus's own backoff, which respond does not know.
+		next := p.FailedAt.Add(ri.delay)
 		p.NextAttemptAt = &next
 	}
 	ev, err := events.New(events.TypeAnswerFailed, events.SourceRespond, a.Kommune, a.DocumentID,

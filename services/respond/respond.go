@@ -31,26 +31,49 @@ type Config struct {
 	// without an age limit that keeps each answer until it is delivered or
 	// dead-lettered; default "EFAKTURA_ANSWERS" ([DefaultStream]).
 	Stream string
-	// Backoff are the pauses between attempts at an answer the economy
-	// system cannot take now (a network error, 408, 429, 5xx). The last
-	// one repeats for as long as it takes; the municipality's later answers
-	// wait behind it. Default 1s, 5s, 30s, 2m, 5m.
-	Backoff []time.Duration
+	// BackoffInitial is the pause after the first failed attempt at an
+	// answer the economy system cannot take now (a network error, 408,
+	// 429, 5xx); each further failure doubles it, up to BackoffMax, for as
+	// long as it takes; the municipality's later answers wait behind it.
+	// Each pause is drawn at random between half and one and a half times
+	// its step (jitter), so the retries of many municipalities, or of one
+	// after an outage, do not come in waves. Defaults 1s and 5m.
+	BackoffInitial, BackoffMax time.Duration
+	// RetryAfterMax bounds the wait a 429 or 503 asks for with
+	// Retry-After, which is used instead of the backoff; default 1h.
+	RetryAfterMax time.Duration
 }
 
 // DefaultStream is the stream of queued answers when Config.Stream is
 // empty.
 const DefaultStream = "EFAKTURA_ANSWERS"
 
-// DefaultBackoff is Config.Backoff's default.
-var DefaultBackoff = []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute, 5 * time.Minute}
+// Defaults of Config.
+const (
+	DefaultBackoffInitial = time.Second
+	DefaultBackoffMax     = 5 * time.Minute
+	DefaultRetryAfterMax  = time.Hour
+)
+
+// BackoffJitter is the backoff's randomization factor: a pause lies within
+// this share of its step either way.
+const BackoffJitter = 0.5
+
+// backoffMultiplier makes each step twice the one before.
+const backoffMultiplier = 2
 
 func (c Config) withDefaults() Config {
 	if c.Stream == "" {
 		c.Stream = DefaultStream
 	}
-	if len(c.Backoff) == 0 {
-		c.Backoff = DefaultBackoff
+	if c.BackoffInitial == 0 {
+		c.BackoffInitial = DefaultBackoffInitial
+	}
+	if c.BackoffMax == 0 {
+		c.BackoffMax = max(DefaultBackoffMax, c.BackoffInitial)
+	}
+	if c.RetryAfterMax == 0 {
+		c.RetryAfterMax = DefaultRetryAfterMax
 	}
 	return c
 }
@@ -58,11 +81,11 @@ func (c Config) withDefaults() Config {
 // Validate reports every problem of a configuration with defaults applied.
 func (c Config) Validate() error {
 	var errs []error
-	for _, d := range c.Backoff {
-		if d <= 0 {
-			errs = append(errs, fmt.Errorf("backoff %v: every pause must be positive", c.Backoff))
-			break
-		}
+	if c.BackoffInitial <= 0 || c.BackoffMax < c.BackoffInitial {
+		errs = append(errs, fmt.Errorf("backoff %v to %v: the first pause must be positive and the longest no shorter", c.BackoffInitial, c.BackoffMax))
+	}
+	if c.RetryAfterMax <= 0 {
+		errs = append(errs, fmt.Errorf("retry-after maximum %v: must be positive", c.RetryAfterMax))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)

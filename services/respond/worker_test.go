@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -45,6 +46,22 @@ type env struct {
 	sim   *erpsim.Simulator
 	url   string // the simulator's endpoint for answers
 	rec   *bustest.Recorder
+	// cfg is the workers' configuration; start gives a zero one fast
+	// retries.
+	cfg respond.Config
+	// opts are the buses' options besides subjects and logger, e.g.
+	// telemetry.
+	opts []bus.Option
+	// posts are the times of the requests the simulator got, in order.
+	mu    sync.Mutex
+	posts []time.Time
+}
+
+// postTimes returns the times of the requests the simulator got so far.
+func (e *env) postTimes() []time.Time {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.posts)
 }
 
 // busConfig is the workers' bus in these tests: memory storage, fast
@@ -58,14 +75,14 @@ func busConfig(service string) bus.Config {
 
 func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
-func newEnv(t *testing.T, sim erpsim.Config) *env {
+func newEnv(t *testing.T, sim erpsim.Config, opts ...bus.Option) *env {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	e := &env{t: t, ctx: ctx, srv: natstest.Start(t)}
+	e := &env{t: t, ctx: ctx, srv: natstest.Start(t), opts: opts}
 	nc := natstest.Connect(t, e.srv)
 	var err error
-	if e.admin, err = bus.New(ctx, nc, busConfig("admin"), bus.WithSubjects(events.SubjectOf), bus.WithLogger(quiet())); err != nil {
+	if e.admin, err = bus.New(ctx, nc, busConfig("admin"), e.busOptions()...); err != nil {
 		t.Fatal(err)
 	}
 	e.js = e.admin.JetStream()
@@ -77,7 +94,14 @@ func newEnv(t *testing.T, sim erpsim.Config) *env {
 	}
 	sim.Logger = quiet()
 	e.sim = erpsim.New(sim)
-	hs := httptest.NewServer(e.sim)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			e.mu.Lock()
+			e.posts = append(e.posts, time.Now())
+			e.mu.Unlock()
+		}
+		e.sim.ServeHTTP(w, r)
+	}))
 	t.Cleanup(hs.Close)
 	e.url = hs.URL + erpsim.PathAnswers
 	e.rec = bustest.Record(t, e.js, "EFAKTURA", "efaktura.*.answer.>")
@@ -90,7 +114,7 @@ func (e *env) start() (stop func() error) {
 	e.t.Helper()
 	nc := natstest.Connect(e.t, e.srv)
 	ctx, cancel := context.WithCancel(e.ctx)
-	b, err := bus.New(ctx, nc, busConfig("respond"), bus.WithSubjects(events.SubjectOf), bus.WithLogger(quiet()))
+	b, err := bus.New(ctx, nc, busConfig("respond"), e.busOptions()...)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -98,14 +122,22 @@ func (e *env) start() (stop func() error) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	w, err := respond.New(ctx, b, reg, respond.NewHTTPDeliverer(5*time.Second),
-		respond.Config{Backoff: []time.Duration{20 * time.Millisecond, 50 * time.Millisecond}}, respond.WithLogger(quiet()))
+	cfg := e.cfg
+	if cfg == (respond.Config{}) {
+		cfg = respond.Config{BackoffInitial: 20 * time.Millisecond, BackoffMax: 50 * time.Millisecond}
+	}
+	d := respond.NewHTTPDeliverer(5*time.Second, respond.WithTracerProvider(b.TracerProvider()))
+	w, err := respond.New(ctx, b, reg, d, cfg, respond.WithLogger(quiet()))
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	w.Register(ctx)
 	stopBus := bustest.Run(e.t, b)
 	return func() error { err := stopBus(); cancel(); return err }
+}
+
+func (e *env) busOptions() []bus.Option {
+	return append([]bus.Option{bus.WithSubjects(events.SubjectOf), bus.WithLogger(quiet())}, e.opts...)
 }
 
 // put stores municipality k with both agreements in state, naming es, and
@@ -559,7 +591,9 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		name string
 		cfg  respond.Config
 	}{
-		{"negative backoff", respond.Config{Backoff: []time.Duration{time.Second, -time.Second}}},
+		{"negative backoff", respond.Config{BackoffInitial: -time.Second}},
+		{"longest pause below the first", respond.Config{BackoffInitial: time.Minute, BackoffMax: time.Second}},
+		{"negative retry-after maximum", respond.Config{RetryAfterMax: -time.Second}},
 	} {
 		if _, err := respond.New(e.ctx, e.admin, reg, d, tc.cfg); !errors.Is(err, respond.ErrConfig) {
 			t.Errorf("%s: New = %v, want ErrConfig", tc.name, err)

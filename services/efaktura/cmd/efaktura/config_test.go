@@ -55,6 +55,7 @@ var samples = map[string]string{
 	"DECIDE_ARCHIVE_RETENTION":    "70h0m0s",
 	"RESPOND_HTTP_TIMEOUT":        "7m0s",
 	"RESPOND_BACKOFF":             "1s,7s",
+	"RESPOND_RETRY_AFTER_MAX":     "7m0s",
 	"NATS_CREDS":                  "/etc/efaktura/nats/ingest.creds",
 	"NATS_NKEY":                   "/etc/efaktura/nats/ingest.nk",
 	"NATS_CA":                     "/etc/efaktura/tls/ca.crt",

@@ -90,7 +90,7 @@ func commands() []command {
 		{"trace", "print one document's way through the workers as a timeline, with its trace id", runTrace},
 		{"bundle", "show what became of a bundle: each document's state and answer", runBundle},
 		{"retention", "report what each store keeps and what its retention removes soon (deletes nothing)", runRetention},
-		{"tenant", "list, get or put municipalities through the admin API", runTenant},
+		{"tenant", "list, get or put municipalities through the admin API; make a signing secret", runTenant},
 		{"agreement", "set a municipality's forside or bagside service agreement", runAgreement},
 		{"version", "print the rule-set version and the program version", runVersion},
 		{"help", "show this help", nil},

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +17,7 @@ import (
 	"time"
 
 	"github.com/kp-efaktura/efaktura/events"
+	"github.com/kp-efaktura/efaktura/pkg/answer"
 	"github.com/kp-efaktura/efaktura/pkg/tenant"
 )
 
@@ -25,7 +28,8 @@ const defaultAPI = "http://127.0.0.1:8080"
 const (
 	tenantSynopsis = "efaktura tenant list [--api URL] [--token TOKEN] [--json]\n" +
 		"       efaktura tenant get [--api URL] [--token TOKEN] [--json] KOMMUNE\n" +
-		"       efaktura tenant put [--api URL] [--token TOKEN] [--json] FILE"
+		"       efaktura tenant put [--api URL] [--token TOKEN] [--json] FILE\n" +
+		"       efaktura tenant secret"
 	agreementSynopsis = "efaktura agreement set [--api URL] [--token TOKEN] [--economy-system ID] [--json] KOMMUNE forside|bagside requested|approved|rejected"
 )
 
@@ -34,9 +38,12 @@ const (
 // changed concurrently) or the file's content is invalid, 2 usage, I/O,
 // connection and authentication errors.
 func runTenant(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	sub, code, ok := subcommand(args, tenantSynopsis, stderr, "list", "get", "put")
+	sub, code, ok := subcommand(args, tenantSynopsis, stderr, "list", "get", "put", "secret")
 	if !ok {
 		return code
+	}
+	if sub == "secret" {
+		return newSecret(args[1:], stdout, stderr)
 	}
 	fs := newFlagSet("tenant "+sub, tenantSynopsis)
 	flags := apiFlagsVar(fs)
@@ -344,4 +351,30 @@ func writeTenant(w io.Writer, t tenant.Tenant) {
 	}
 	fmt.Fprintf(tw, "version\t%d, changed %s\n", t.Version, t.UpdatedAt.Format(time.RFC3339))
 	tw.Flush()
+}
+
+// secretBytes is the size of a new signing secret's key: Standard Webhooks
+// asks for 24 to 64 random bytes.
+const secretBytes = 32
+
+// newSecret prints a new economy-system signing secret in the Standard
+// Webhooks form, whsec_ and the base64 of 32 random bytes, for a tenants
+// file's secret_env variable or "secrets" list. It talks to no API: the
+// secret goes to the economy system and into efaktura by the operator.
+func newSecret(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("tenant secret", tenantSynopsis)
+	operands, err := fs.parse(args, stdout, stderr)
+	if err != nil {
+		return parseStatus(err)
+	}
+	if len(operands) != 0 {
+		return fs.usageError(stderr, "secret takes no arguments")
+	}
+	key := make([]byte, secretBytes)
+	if _, err := rand.Read(key); err != nil {
+		fmt.Fprintf(stderr, "efaktura tenant secret: %v\n", err)
+		return exitError
+	}
+	fmt.Fprintln(stdout, answer.SecretPrefix+base64.StdEncoding.EncodeToString(key))
+	return exitOK
 }

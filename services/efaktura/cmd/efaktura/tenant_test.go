@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/kp-efaktura/efaktura/pkg/answer"
 	"github.com/kp-efaktura/efaktura/pkg/natstest"
 	"github.com/kp-efaktura/efaktura/pkg/tenant"
 )
@@ -86,8 +88,28 @@ func TestTenantCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if stored.EconomySystem.Secret != testSecret || len(stored.Tokens) != 1 || stored.Tokens[0].SHA256 != tenant.HashToken("cli-ingest-token") {
-		t.Errorf("after tenant put, 0751 = %+v; want the secret from the environment and the hashed token", stored)
+	if !slices.Equal(stored.EconomySystem.Secrets, []string{answer.SecretFromRaw(testSecret)}) || len(stored.Tokens) != 1 || stored.Tokens[0].SHA256 != tenant.HashToken("cli-ingest-token") {
+		t.Errorf("after tenant put, 0751 = %+v; want the plain secret from the environment as whsec_ and the hashed token", stored)
+	}
+
+	// Rotation: tenant secret makes a new whsec_ secret; the variable holds
+	// the old and the new one, then the new one alone.
+	code, stdout, stderr = runCmd(t, nil, "tenant", "secret")
+	newSecret := strings.TrimSpace(stdout)
+	if key, err := answer.ParseSecret(newSecret); code != exitOK || err != nil || len(key) != 32 {
+		t.Fatalf("tenant secret: exit %d, %d bytes of key, %v, %q", code, len(key), err, stderr)
+	}
+	if _, again, _ := runCmd(t, nil, "tenant", "secret"); strings.TrimSpace(again) == newSecret {
+		t.Error("tenant secret printed the same secret twice")
+	}
+	for _, secrets := range [][]string{{answer.SecretFromRaw(testSecret), newSecret}, {newSecret}} {
+		t.Setenv("CLI_TEST_SECRET", strings.Join(secrets, " "))
+		if code, _, stderr := runCmd(t, nil, cmd("tenant", "put", file)...); code != exitOK {
+			t.Fatalf("tenant put with %d secrets: exit %d, %s", len(secrets), code, stderr)
+		}
+		if stored, _ = store.Get(context.Background(), "0751"); !slices.Equal(stored.EconomySystem.Secrets, secrets) {
+			t.Errorf("after tenant put, 0751 has %d secrets, want %d", len(stored.EconomySystem.Secrets), len(secrets))
+		}
 	}
 
 	code, stdout, stderr = runCmd(t, nil, cmd("tenant", "list")...)
@@ -150,7 +172,7 @@ func TestTenantCommands(t *testing.T) {
 	// Nothing printed holds a secret or a token hash.
 	for _, args := range [][]string{cmd("tenant", "list", "--json"), cmd("tenant", "get", "0751", "--json"), cmd("tenant", "get", "0751")} {
 		_, stdout, _ := runCmd(t, nil, args...)
-		for _, sec := range []string{testSecret, "kbh-secret", tenant.HashToken("cli-ingest-token"), `"secret"`, `"tokens"`} {
+		for _, sec := range []string{testSecret, "kbh-secret", answer.SecretFromRaw("kbh-secret"), newSecret, tenant.HashToken("cli-ingest-token"), `"secret"`, `"secrets"`, `"tokens"`} {
 			if strings.Contains(stdout, sec) {
 				t.Errorf("%v prints %q", args, sec)
 			}

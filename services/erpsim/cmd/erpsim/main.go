@@ -7,8 +7,10 @@
 //	erpsim [--http ADDR] [--secret ID=SECRET]... [--fail RATIO] [--delay D] [--seed N]
 //
 // Secrets name the economy systems the simulator plays and the secret each
-// signs with; without --secret they come from EFAKTURA_ERPSIM_SECRETS,
-// e.g. "es-1=secret1,es-2=secret2". PUT /erp-sim/config changes --fail and
+// verifies Standard Webhooks signatures with, "whsec_<base64>" or plain
+// text (whose bytes are the key, as efaktura maps a plain secret); without
+// --secret they come from EFAKTURA_ERPSIM_SECRETS, e.g.
+// "es-1=whsec_czNjcmV0,es-2=secret2". PUT /erp-sim/config changes --fail and
 // --delay while it runs.
 package main
 
@@ -82,7 +84,7 @@ func flags(c *config, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("erpsim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.addr, "http", ":8090", "`address` to listen on")
-	fs.Var(secrets(c.sim.Secrets), "secret", "an economy system `ID=SECRET` it accepts answers for; repeatable (env EFAKTURA_ERPSIM_SECRETS, e.g. id=secret,id2=secret2)")
+	fs.Var(secrets(c.sim.Secrets), "secret", "an economy system `ID=SECRET` it accepts answers for, the secret whsec_... or plain; repeatable (env EFAKTURA_ERPSIM_SECRETS, e.g. id=whsec_czNjcmV0,id2=secret2)")
 	fs.Float64Var(&c.sim.FailRatio, "fail", 0, "share of requests, 0 to 1, answered 503 before recording")
 	fs.DurationVar(&c.sim.Delay, "delay", 0, "how long each request waits before it is answered")
 	fs.Int64Var(&c.sim.Seed, "seed", 1, "seed of the injected failures")

@@ -4,8 +4,9 @@
 //
 // Configuration is pkg/worker's (run with -h), plus:
 //
-//	--http-timeout D   RESPOND_HTTP_TIMEOUT   one delivery to an economy system; default 30s
-//	--backoff LIST     RESPOND_BACKOFF        pauses between attempts at an answer; default 1s,5s,30s,2m,5m
+//	--http-timeout D       RESPOND_HTTP_TIMEOUT     one delivery to an economy system; default 30s
+//	--backoff FIRST,LONGEST RESPOND_BACKOFF         exponential backoff with jitter between attempts; default 1s,5m
+//	--retry-after-max D    RESPOND_RETRY_AFTER_MAX  longest Retry-After honoured; default 1h
 package main
 
 import "github.com/kp-efaktura/efaktura/services/respond"
