@@ -42,20 +42,28 @@ func (w *Worker) queue(_ context.Context, in cloudevents.Event, d events.Documen
 	if err != nil {
 		return nil, bus.Permanent(err)
 	}
-	t, found := w.tenants.Get(kommune)
+	return append([]cloudevents.Event{queued}, w.parked(a)...), nil
+}
+
+// parked is answer.parked for a, when the municipality's agreements do not
+// allow answers now; nothing when they do.
+func (w *Worker) parked(a events.AnswerQueued) []cloudevents.Event {
+	t, found := w.tenants.Get(a.Kommune)
 	ok, reason, detail := answersAllowed(t, found)
 	if ok {
-		return []cloudevents.Event{queued}, nil
+		return nil
 	}
-	parked, err := events.New(events.TypeAnswerParked, events.SourceRespond, kommune, a.DocumentID,
+	now := time.Now()
+	e, err := events.New(events.TypeAnswerParked, events.SourceRespond, a.Kommune, a.DocumentID,
 		[]string{a.AnswerID, string(reason)}, events.AnswerParked{
-			AnswerID: a.AnswerID, DocumentID: a.DocumentID, Kommune: kommune,
-			Reason: reason, Detail: detail, ParkedAt: time.Now().UTC(),
-		}, time.Now())
+			AnswerID: a.AnswerID, DocumentID: a.DocumentID, Kommune: a.Kommune,
+			Reason: reason, Detail: detail, ParkedAt: now.UTC(),
+		}, now)
 	if err != nil {
-		return nil, bus.Permanent(err)
+		w.log.Error("answer.parked not built", "answer_id", a.AnswerID, "err", err)
+		return nil
 	}
-	return []cloudevents.Event{queued, parked}, nil
+	return []cloudevents.Event{e}
 }
 
 // answersAllowed is tenant.Tenant's AnswersAllowed, for a municipality
@@ -180,12 +188,15 @@ func (w *Worker) hold(ctx context.Context, kommune string, version uint64, cause
 // when it was dead-lettered, permanent as well when the economy system
 // refused efaktura itself and the queue waits for an operator.
 func (w *Worker) failed(in cloudevents.Event, cause error, attempt int, final bool) []cloudevents.Event {
-	if errors.Is(cause, errNotAllowed) {
-		return nil // not an attempt: the answer waits for the agreements
-	}
 	a, err := events.Decode[events.AnswerQueued](in)
 	if err != nil {
 		return nil // not an answer we could have sent
+	}
+	if errors.Is(cause, errNotAllowed) {
+		// Not an attempt: the answer waits for the agreements. Say so,
+		// should the change have come after the answer was queued (then
+		// queue did not); the same id as queue's answer.parked otherwise.
+		return w.parked(a)
 	}
 	t, _ := w.tenants.Get(a.Kommune)
 	now := time.Now()

@@ -13,6 +13,7 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/protobuf/proto"
 
@@ -49,6 +50,14 @@ func TestOneTracePerDocument(t *testing.T) {
 		}
 	}
 	agreement("requested")
+	// respond's view of the change first: an answer queued before would go.
+	bustest.Eventually(t, "the answer queue paused", func() error {
+		q, err := s.queue(demoKommune)
+		if err != nil {
+			return err
+		}
+		return is(q.Paused, true)
+	})
 	if code, body := s.verdict(parked, `{"decision":"approve"}`); code != 200 {
 		t.Fatalf("approve: %d %s", code, body)
 	}
@@ -92,11 +101,35 @@ func TestOneTracePerDocument(t *testing.T) {
 			}
 		}
 	}
-	// Parking and release: answer.parked, and the queued answer processed
-	// once when held and again when released.
-	t.Logf("the parked document's spans: %v", byName(parked))
-	if got := byName(parked); got["send efaktura.{kommune}.answer.parked"] == 0 || got["process efaktura.{kommune}.answer.queued"] < 2 {
-		t.Errorf("parked document's spans %v; want answer.parked sent and the queued answer processed at least twice", got)
+	// Every delivery attempt is an HTTP client span under the queued
+	// answer's processing, in the document's trace.
+	for _, id := range []string{delivered, parked, rejected} {
+		processing := map[string]bool{}
+		for _, sp := range spans.GetSpans() {
+			if sp.Name == "process efaktura.{kommune}.answer.queued" && about(sp.Attributes, id) {
+				processing[sp.SpanContext.SpanID().String()] = true
+			}
+		}
+		attempts := 0
+		for _, sp := range spans.GetSpans() {
+			if sp.Name == "POST" && sp.SpanKind == trace.SpanKindClient && processing[sp.Parent.SpanID().String()] {
+				attempts++
+				if sp.SpanContext.TraceID().String() != s.traceID(id) || !slices.ContainsFunc(sp.Attributes, func(kv attribute.KeyValue) bool {
+					return kv.Key == "http.response.status_code" && kv.Value.AsInt64() == 200
+				}) {
+					t.Errorf("document %s: delivery span %+v; want it in the document's trace with status 200", id, sp.Attributes)
+				}
+			}
+		}
+		if attempts != 1 {
+			t.Errorf("document %s: %d delivery client spans; want 1", id, attempts)
+		}
+	}
+	// Parking and release: answer.parked sent when the decision was queued,
+	// and the queued answer processed (and delivered, above) only once the
+	// queue was resumed.
+	if got := byName(parked); got["send efaktura.{kommune}.answer.parked"] != 1 {
+		t.Errorf("parked document's spans %v; want answer.parked sent once", got)
 	}
 	for _, sp := range spans.GetSpans() {
 		for _, id := range append([]string{"0101"}, delivered, parked, rejected) {
