@@ -46,21 +46,22 @@ type PossibleDuplicate struct {
 }
 
 // Bounds of the index: the ids kept under one key (the newest), and the
-// earlier documents reported per reason (the newest), each costing at
-// most one read of the archive for its state.
+// earlier documents reported (the newest per reason, at most this many
+// distinct ones in all), each costing at most two reads for its state.
 const (
 	maxDuplicatesKept  = 20
 	maxDuplicatesShown = 3
 )
 
 // duplicates is the possible-duplicate index: one KV entry per (kommune,
-// sender, DOCUMENT_NO) and per (kommune, sender, total, DOCUMENT_DATE), the
+// sender, DOCUMENT_NO) and per (kommune, sender, total, currency,
+// DOCUMENT_DATE), the
 // key a SHA-256 of the tuple (so no document number, and thus no CPR
 // number, is in a key), the value a JSON list of the document ids seen
 // with it, oldest first, at most [maxDuplicatesKept]. A document costs one
-// Create per key when it is the first with that tuple, and a Get and an
-// Update by compare-and-set when it is not: a constant number of round
-// trips, whatever the history.
+// write per key when it is the first with that tuple, and a refused write,
+// a Get and an Update by compare-and-set when it is not: a constant number
+// of round trips, whatever the history.
 type duplicates struct {
 	kv       jetstream.KeyValue
 	attempts int
@@ -111,17 +112,20 @@ func duplicateKeys(p events.DocumentValidated) map[DuplicateReason]string {
 // nothing and returns the same.
 func (d *duplicates) note(ctx context.Context, k, id string) ([]string, error) {
 	for range d.attempts {
+		// A write expecting no revision: KeyValue.Create would read the key
+		// after a refusal to tell a deleted key from a live one, and the
+		// read below does that anyway.
 		first, _ := json.Marshal([]string{id})
-		_, err := d.kv.Create(ctx, k, first)
-		if err == nil {
+		_, cerr := d.kv.Update(ctx, k, first, 0)
+		if cerr == nil {
 			return nil, nil
-		}
-		if !errors.Is(err, jetstream.ErrKeyExists) {
-			return nil, fmt.Errorf("duplicate index %s: %w", k, err)
 		}
 		e, err := d.kv.Get(ctx, k)
 		if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
-			continue // expired in between
+			if errors.Is(cerr, jetstream.ErrKeyExists) || errors.Is(cerr, jetstream.ErrKeyRevisionMismatch) {
+				continue // expired in between
+			}
+			return nil, fmt.Errorf("duplicate index %s: %w", k, cerr)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("duplicate index %s: %w", k, err)
@@ -157,8 +161,8 @@ func newestFirst(ids []string) []string {
 }
 
 // possibleDuplicates records a validated document in the index and
-// returns the earlier documents it may repeat, at most
-// [maxDuplicatesShown] per reason, newest first, each with its state: from
+// returns the earlier documents it may repeat, newest first per reason, at
+// most [maxDuplicatesShown] distinct ones, each with its state: from
 // this replica's index while open, from the archive once answered. The two
 // keys are written at once.
 func (w *Worker) possibleDuplicates(ctx context.Context, p events.DocumentValidated) ([]PossibleDuplicate, error) {
@@ -181,6 +185,7 @@ func (w *Worker) possibleDuplicates(ctx context.Context, p events.DocumentValida
 		<-done
 	}
 	var out []PossibleDuplicate
+	states := map[string]State{} // at most maxDuplicatesShown lookups in all
 	for _, reason := range []DuplicateReason{SameDocumentNo, SameAmountAndDate} {
 		f := results[reason]
 		if f == nil {
@@ -190,9 +195,16 @@ func (w *Worker) possibleDuplicates(ctx context.Context, p events.DocumentValida
 			return nil, f.err
 		}
 		for _, other := range f.ids[:min(len(f.ids), maxDuplicatesShown)] {
-			state, err := w.stateOf(ctx, p.Kommune, other)
-			if err != nil {
-				return nil, err
+			state, ok := states[other]
+			if !ok {
+				if len(states) == maxDuplicatesShown {
+					break
+				}
+				var err error
+				if state, err = w.stateOf(ctx, p.Kommune, other); err != nil {
+					return nil, err
+				}
+				states[other] = state
 			}
 			out = append(out, PossibleDuplicate{DocumentID: other, Reason: reason, State: state})
 		}
