@@ -70,17 +70,18 @@ type Layout struct {
 // because pkg cannot import the services. The whole-flow test with the
 // shipped permissions fails when one of them changes.
 const (
-	tenantsBucket = "EFAKTURA_tenants"   // pkg/tenant.DefaultBucket
-	answersStream = "EFAKTURA_ANSWERS"   // services/respond
-	archiveBucket = "EFAKTURA_archive"   // services/decide.ArchiveBucket
-	bundlesBucket = "EFAKTURA_bundles"   // services/decide.BundlesBucket
-	archiveStream = "EFAKTURA_ARCHIVE"   // services/decide.ArchiveStream
-	archivePrefix = "efaktura_archive"   // services/decide.ArchiveSubject
-	resumedPrefix = "_efaktura.resumed"  // pkg/bus resume notices
-	dlqPrefix     = "dlq"                // pkg/bus dead-letter subjects
-	documentsDflt = "EFAKTURA_documents" // services/decide.DefaultBucket
-	streamDflt    = "EFAKTURA"           // pkg/bus default stream
-	respondQueues = "answers"            // services/respond.QueueHandler prefix
+	tenantsBucket = "EFAKTURA_tenants"    // pkg/tenant.DefaultBucket
+	answersStream = "EFAKTURA_ANSWERS"    // services/respond
+	archiveBucket = "EFAKTURA_archive"    // services/decide.ArchiveBucket
+	bundlesBucket = "EFAKTURA_bundles"    // services/decide.BundlesBucket
+	dupsBucket    = "EFAKTURA_duplicates" // services/decide.DuplicatesBucket
+	archiveStream = "EFAKTURA_ARCHIVE"    // services/decide.ArchiveStream
+	archivePrefix = "efaktura_archive"    // services/decide.ArchiveSubject
+	resumedPrefix = "_efaktura.resumed"   // pkg/bus resume notices
+	dlqPrefix     = "dlq"                 // pkg/bus dead-letter subjects
+	documentsDflt = "EFAKTURA_documents"  // services/decide.DefaultBucket
+	streamDflt    = "EFAKTURA"            // pkg/bus default stream
+	respondQueues = "answers"             // services/respond.QueueHandler prefix
 )
 
 func (l Layout) withDefaults() Layout {
@@ -179,6 +180,7 @@ func For(name string, l Layout) (Permissions, bool) {
 		p.bucket(l.Documents, true)
 		p.bucket(archiveBucket, true)
 		p.bucket(bundlesBucket, true)
+		p.bucket(dupsBucket, true)
 		p.stream(archiveStream)
 		p.pub(archivePrefix + ".>")
 		// Pages of the archive: ephemeral consumers, made and deleted.

@@ -22,6 +22,8 @@ const maxBody = 1 << 20
 //	GET /v1/tenants/{kommune}                           Tenant
 //	PUT /v1/tenants/{kommune}                           body Tenant; Tenant
 //	PUT /v1/tenants/{kommune}/agreements/{agreement}    body {"state": "...", "economy_system": "..."}; Tenant
+//	GET /v1/tenants/{kommune}/rules                     Rules (rules.go)
+//	PUT /v1/tenants/{kommune}/rules                     body Rules; Rules, or 400 {"error", "problems"}
 //
 // Responses show tenants without their signing secrets and token hashes
 // ([Tenant.Public]), with the version as ETag. PUT /v1/tenants/{kommune}
@@ -45,10 +47,13 @@ func NewAdminAPI(store *Store, registry *Registry) http.Handler {
 	mux.HandleFunc("GET /v1/tenants/{kommune}", a.get)
 	mux.HandleFunc("PUT /v1/tenants/{kommune}", a.put)
 	mux.HandleFunc("PUT /v1/tenants/{kommune}/agreements/{agreement}", a.setAgreement)
+	mux.HandleFunc("GET /v1/tenants/{kommune}/rules", a.getRules)
+	mux.HandleFunc("PUT /v1/tenants/{kommune}/rules", a.putRules)
 	// The rest in JSON too: ServeMux's own 404 and 405 are plain text.
 	mux.Handle("/v1/tenants", methodNotAllowed("GET"))
 	mux.Handle("/v1/tenants/{kommune}", methodNotAllowed("GET, PUT"))
 	mux.Handle("/v1/tenants/{kommune}/agreements/{agreement}", methodNotAllowed("PUT"))
+	mux.Handle("/v1/tenants/{kommune}/rules", methodNotAllowed("GET, PUT"))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such resource; see /v1/tenants")
 	})

@@ -349,6 +349,9 @@ func merge(cur Tenant, found bool, in Tenant) Tenant {
 	if next.Tokens == nil {
 		next.Tokens = slices.Clone(cur.Tokens)
 	}
+	if next.Rules == nil {
+		next.Rules = cloneRules(cur.Rules)
+	}
 	for name, a := range cur.Agreements {
 		if _, ok := next.Agreements[name]; !ok {
 			if next.Agreements == nil {

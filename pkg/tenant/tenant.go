@@ -139,6 +139,10 @@ type Tenant struct {
 	// written as []: [Store.Put] keeps the stored tokens for nil and
 	// replaces them for any other list, so [] revokes every token.
 	Tokens []Token `json:"tokens,omitzero"`
+	// Rules are the municipality's straight-through rules (issue 14; see
+	// rules.go); nil when it has none. [Store.Put] keeps the stored rules
+	// for nil; [Store.SetRules] replaces them.
+	Rules *Rules `json:"rules,omitempty"`
 	// Version is the store's revision of this record (the JetStream KV
 	// revision); it orders changes. It grows with every change, but not by
 	// one: the revision counts the writes of the whole bucket.
@@ -245,7 +249,7 @@ func (t Tenant) problems() []error {
 		}
 		hashes[tok.SHA256] = true
 	}
-	return errs
+	return append(errs, t.rulesProblems()...)
 }
 
 // Normalized returns t in the form the store keeps and [Tenant.Validate]
@@ -282,6 +286,7 @@ func (t Tenant) clone() Tenant {
 	t.Tokens = slices.Clone(t.Tokens)
 	t.EconomySystem.Secrets = slices.Clone(t.EconomySystem.Secrets)
 	t.Agreements = maps.Clone(t.Agreements)
+	t.Rules = cloneRules(t.Rules)
 	return t
 }
 

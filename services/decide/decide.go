@@ -1,6 +1,7 @@
 package decide
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -193,6 +194,7 @@ type Worker struct {
 	auth    Authenticator
 	store   *store
 	raw     *rawdoc.Reader
+	dups    *duplicates
 	tenants Tenants // nil without WithTenants
 	bundles *bundles
 	log     *slog.Logger
@@ -266,6 +268,9 @@ func New(ctx context.Context, b *bus.Bus, auth Authenticator, cfg Config, opts .
 		now: o.now,
 	}
 	w.store = &store{kv: kv, attempts: cfg.Attempts, idx: newIndex(w.log), arch: arch, markerTTL: o.markerTTL}
+	if w.dups, err = newDuplicates(ctx, b.JetStream(), bc.Replicas, bc.StorageType(), cfg.ArchiveRetention, cfg.Attempts); err != nil {
+		return nil, err
+	}
 	var view kvwatch.View = w.store.idx
 	if o.loadGate != nil {
 		view = gatedView{w.store.idx, o.loadGate}
@@ -374,21 +379,44 @@ func (w *Worker) onReceived(ctx context.Context, in cloudevents.Event, p events.
 	return nil, done(w.update(ctx, in, p.Kommune, p.DocumentID, func(r *Record) (*Record, error) { return Received(r, p, m) }))
 }
 
+// onValidated records the validation with decision assistance (possible
+// duplicates, the rules' outcome: [Worker.assess]) in one write, then lets
+// a rule that matched in enforce mode decide ([Worker.applyRule]); a
+// redelivery does what is left of that.
 func (w *Worker) onValidated(ctx context.Context, in cloudevents.Event, p events.DocumentValidated) ([]cloudevents.Event, error) {
 	m := w.meta(in)
-	return nil, done(w.update(ctx, in, p.Kommune, p.DocumentID, func(r *Record) (*Record, error) { return Validated(r, p, m) }))
+	a, err := w.assess(ctx, p)
+	if err != nil {
+		return nil, classify(err)
+	}
+	var rec *Record
+	if err := w.update(ctx, in, p.Kommune, p.DocumentID, func(r *Record) (*Record, error) {
+		n, err := Validated(r, p, m)
+		if n != nil {
+			n = withAssist(n, a, p.ValidatedAt)
+		}
+		rec = cmp.Or(n, r)
+		return n, err
+	}); err != nil {
+		return nil, done(err)
+	}
+	return nil, classify(w.applyRule(ctx, rec))
 }
 
 func (w *Worker) onRejected(ctx context.Context, in cloudevents.Event, p events.DocumentRejected) ([]cloudevents.Event, error) {
 	m := w.meta(in)
 	var outs []cloudevents.Event
+	var decided bool
 	err := w.update(ctx, in, p.Kommune, p.DocumentID, func(r *Record) (*Record, error) {
 		n, evs, err := TechnicallyRejected(r, p, m)
-		outs = evs
+		outs, decided = evs, n != nil
 		return n, err
 	})
 	if err != nil {
 		return nil, done(err)
+	}
+	if decided {
+		w.metrics.decide(ctx, events.DecidedBySystem)
 	}
 	if len(outs) > 0 {
 		w.log.InfoContext(ctx, "document rejected automatically", "document_id", p.DocumentID, "kommune", p.Kommune)
@@ -410,6 +438,9 @@ func (w *Worker) onVerdict(ctx context.Context, in cloudevents.Event, v events.V
 	}
 	if err != nil {
 		return nil, classify(err)
+	}
+	if res.Outcome == VerdictApplied {
+		w.metrics.decide(ctx, v.Caseworker)
 	}
 	w.log.InfoContext(ctx, "verdict", "document_id", v.DocumentID, "kommune", v.Kommune, "verdict_id", v.VerdictID, "outcome", res.Outcome)
 	return res.Events, nil

@@ -18,6 +18,8 @@ import (
 // only, never a document id or a CPR number.
 type metrics struct {
 	timeToAnswer metric.Float64Histogram
+	decided      metric.Int64Counter
+	decidedBy    map[string]metric.AddOption // by label value → its attribute set
 
 	mu   sync.Mutex
 	seen map[string]bool // every kommune observed, so a gauge falls to 0 instead of vanishing
@@ -40,7 +42,10 @@ var TimeToAnswerBuckets = []float64{
 //     long the oldest of them has been waiting since it was received, 0
 //     when none waits;
 //   - efaktura_document_time_to_answer_seconds: from ingest's receipt of a
-//     document to its answer's delivery, once per document.
+//     document to its answer's delivery, once per document;
+//   - efaktura_documents_decided_total{by}: decisions this replica made,
+//     by caseworker, rule or automatic (issue 14), each at 0 from the
+//     start.
 //
 // Every replica holds every open document, so each reports the same
 // gauges: aggregate them with max, not sum.
@@ -53,6 +58,16 @@ func (w *Worker) Instrument(mp metric.MeterProvider) error {
 		metric.WithExplicitBucketBoundaries(TimeToAnswerBuckets...))
 	if err != nil {
 		return fmt.Errorf("decide: metrics: %w", err)
+	}
+	m.decided, err = meter.Int64Counter("efaktura.documents.decided",
+		metric.WithDescription("Documents decided, by who decided: a caseworker, a straight-through rule, or automatically (technically invalid)."))
+	if err != nil {
+		return fmt.Errorf("decide: metrics: %w", err)
+	}
+	m.decidedBy = map[string]metric.AddOption{}
+	for _, by := range []string{"caseworker", "rule", "automatic"} {
+		m.decidedBy[by] = metric.WithAttributeSet(attribute.NewSet(attribute.String("by", by)))
+		m.decided.Add(context.Background(), 0, m.decidedBy[by]) // at 0 from start-up
 	}
 	awaiting, err := meter.Int64ObservableGauge("efaktura.documents.awaiting_verdict",
 		metric.WithDescription("Open documents awaiting a caseworker's verdict."))
@@ -107,6 +122,13 @@ func (m *metrics) kommunes(counts map[string]int, auth Authenticator) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// decide counts a decision by who ([decidedBy]); a nil m counts nothing.
+func (m *metrics) decide(ctx context.Context, who string) {
+	if m != nil {
+		m.decided.Add(ctx, 1, m.decidedBy[decidedBy(who)])
+	}
 }
 
 // answered records a document's time to answer; a nil m records nothing.

@@ -120,6 +120,10 @@ type Record struct {
 	CreatedAt time.Time `json:"created_at"`
 	// UpdatedAt is when decide last changed the record.
 	UpdatedAt time.Time `json:"updated_at"`
+
+	// Assist is decision assistance (issue 14, rules.go): possible
+	// duplicates and what the municipality's rules made of the document.
+	Assist
 }
 
 // Verdict is a decision on a document.
@@ -218,6 +222,7 @@ func (r *Record) clone() *Record {
 	c := *r
 	c.Findings = slices.Clone(r.Findings)
 	c.History = slices.Clone(r.History)
+	c.Assist = r.Assist.clone()
 	if r.Raw != nil {
 		ref := *r.Raw
 		c.Raw = &ref

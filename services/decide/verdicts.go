@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -129,8 +130,11 @@ func verdictProblems(v *VerdictRequest) []string {
 
 // caseworker is p's name in verdicts.
 func caseworker(p tenant.Principal) string {
-	if p.Name == "" {
+	switch {
+	case p.Name == "":
 		return "caseworker"
+	case strings.HasPrefix(p.Name, rulePrefix):
+		return "caseworker " + p.Name // never taken for a rule's verdict
 	}
 	return p.Name
 }
@@ -277,17 +281,24 @@ func (w *Worker) decideOne(ctx context.Context, route string, p tenant.Principal
 		}
 		span.End()
 	}()
-	who := caseworker(p)
+	return w.applyVerdict(ctx, p.Kommune, id, caseworker(p), body)
+}
+
+// applyVerdict is the core of [Worker.decideOne]: the verdict body given by
+// who, on kommune's document id, in one read-modify-write, then announced.
+// A straight-through rule's verdict takes it too ([Worker.applyRule]), by
+// "rule:<name>", so a rule and a caseworker cannot both decide a document.
+func (w *Worker) applyVerdict(ctx context.Context, kommune, id, who string, body VerdictRequest) verdictDone {
 	v := events.VerdictSubmitted{
-		VerdictID:  verdictID(p.Kommune, id, who, body.Decision, body.Reasons),
-		DocumentID: id, Kommune: p.Kommune, Decision: body.Decision, Reasons: slices.Clone(body.Reasons), Note: body.Note,
+		VerdictID:  verdictID(kommune, id, who, body.Decision, body.Reasons),
+		DocumentID: id, Kommune: kommune, Decision: body.Decision, Reasons: slices.Clone(body.Reasons), Note: body.Note,
 		Caseworker: who, SubmittedAt: w.now().UTC(),
 	}
 	m := Meta{Now: v.SubmittedAt}
 	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
 		m.TraceID, m.TraceParent = sc.TraceID().String(), fmt.Sprintf("00-%s-%s-%s", sc.TraceID(), sc.SpanID(), sc.TraceFlags())
 	}
-	log := w.log.With("document_id", id, "kommune", p.Kommune, "verdict_id", v.VerdictID)
+	log := w.log.With("document_id", id, "kommune", kommune, "verdict_id", v.VerdictID)
 
 	// One read-modify-write decides, refuses or repeats; another
 	// municipality's document is unknown under this one's key.
@@ -308,6 +319,8 @@ func (w *Worker) decideOne(ctx context.Context, route string, p tenant.Principal
 		return verdictDone{status: http.StatusServiceUnavailable, err: "the verdict could not be recorded; try again"}
 	case res.Outcome == VerdictRefused:
 		return verdictDone{status: http.StatusConflict, err: res.Reason, state: res.Record.State, verdict: res.Record.Verdict}
+	case res.Outcome == VerdictApplied:
+		w.metrics.decide(ctx, who)
 	}
 	// Applied or repeated: announce the decision (again; the same event id,
 	// so JetStream keeps one).

@@ -1,7 +1,7 @@
 // One document: the invoice, its findings, history and answer, and the
 // caseworker's decision (approve, or reject in a dialog with a reason).
 import {api, errorText, conflictText, ApiError, NetworkError} from './api.js';
-import {h, icon, alert, badge, announce, date, dateTime, documentTypes, stateBadge, reasons, decisionText} from './util.js';
+import {h, icon, alert, badge, announce, date, dateTime, documentTypes, stateBadge, states, reasons, decisionText} from './util.js';
 import {invoice} from './invoice.js';
 import {queueOrder, queueHash} from './queue.js';
 
@@ -10,7 +10,11 @@ const happenings = {
   verdict: 'Afgørelse', answer_parked: 'Svaret venter', answer_delivered: 'Svaret er leveret',
   answer_failed: 'Levering af svaret mislykkedes', cpr_revealed: 'CPR-nummer vist', original_read: 'Original XML hentet',
   archived: 'Arkiveret',
+  possible_duplicate: 'Mulig dublet', rule_matched: 'Regel opfyldt', rule_dry_run: 'Regel opfyldt (prøvekørsel)',
+  rule_not_matched: 'Ingen regel opfyldt',
 };
+// Possible duplicates and rules (issue 14).
+const duplicateReasons = {same_document_no: 'samme fakturanummer', same_amount_and_date: 'samme beløb og dato'};
 const parkReasons = {
   agreement_missing: 'en serviceaftale mangler',
   agreement_not_approved: 'serviceaftalerne er ikke begge godkendt',
@@ -47,6 +51,7 @@ export function documentView(id, ctx) {
   const status = h('div', {class: 'doc-status', id: 'doc-status'});
   const actions = h('div', {class: 'button-group doc-actions', id: 'doc-actions'});
   const invoiceBox = h('div', {id: 'invoice'}, h('p', null, 'Henter fakturaen …'));
+  const duplicatesBox = h('div', {id: 'possible-duplicates'});
   const findingsBox = h('section', {'aria-labelledby': 'findings-h', id: 'findings'});
   const historyBox = h('section', {'aria-labelledby': 'history-h', id: 'history'});
   const flowBox = h('section', {'aria-labelledby': 'flow-h', id: 'flow'});
@@ -74,7 +79,7 @@ export function documentView(id, ctx) {
       h('dt', null, h('kbd', null, 'Esc')), h('dd', null, 'Luk dialogen'),
       h('dd', {class: 'shortcut-note'}, 'Genvejene virker ikke, mens du skriver i et felt.'))));
 
-  const el = h('div', {class: 'document'}, nav, heading, subtitle, messages, status, actions, invoiceBox,
+  const el = h('div', {class: 'document'}, nav, heading, subtitle, messages, status, actions, duplicatesBox, invoiceBox,
     findingsBox, historyBox, flowBox, shortcuts);
 
   function say(node, {focus = true} = {}) {
@@ -152,7 +157,13 @@ export function documentView(id, ctx) {
     if (doc.due_date) facts.push(h('dt', null, 'Forfaldsdato'), h('dd', null, date(doc.due_date)));
     if (doc.received_at) facts.push(h('dt', null, 'Modtaget'), h('dd', null, dateTime(doc.received_at)));
     if (doc.archived) facts.push(h('dt', null, 'Arkiv'), h('dd', null, 'Dokumentet er besvaret og arkiveret.'));
+    if (doc.rule?.name) {
+      facts.push(h('dt', null, 'Regel'), h('dd', {id: 'doc-rule'}, doc.rule.mode === 'dry_run'
+        ? `Reglen „${doc.rule.name}“ ville have godkendt dokumentet (prøvekørsel; intet er afgjort).`
+        : `Reglen „${doc.rule.name}“ godkendte dokumentet.`));
+    }
     status.replaceChildren(h('dl', {class: 'invoice-facts doc-facts'}, facts));
+    duplicatesBox.replaceChildren(possibleDuplicates());
 
     const focused = actions.contains(document.activeElement) ? document.activeElement.id : null;
     actions.replaceChildren();
@@ -240,6 +251,18 @@ export function documentView(id, ctx) {
   function position(f) {
     if (!f.line) return '–';
     return f.column ? `${f.line}:${f.column}` : String(f.line);
+  }
+
+  // possibleDuplicates warns, beside the invoice, of earlier documents from
+  // the same sender that this one may repeat, each linked.
+  function possibleDuplicates() {
+    const list = doc.possible_duplicates || [];
+    if (!list.length) return '';
+    return alert('warning', 'Mulig dublet',
+      h('p', null, 'Samme leverandør har tidligere sendt et dokument, som dette kan være en gentagelse af. Kontrollér, før du godkender.'),
+      h('ul', null, list.map((d) => h('li', null,
+        h('a', {href: '#/dokument/' + encodeURIComponent(d.document_id)}, 'Det tidligere dokument'),
+        ` (${duplicateReasons[d.reason] || d.reason}; ${(states[d.state] || 'ukendt status').toLowerCase()})`))));
   }
 
   function history() {

@@ -183,11 +183,25 @@ func idleTenants(b *testing.B, n int) string {
 	return path
 }
 
+// benchRules sets the demo municipality's rules to a rule that matches
+// every sample document but decides nothing (go test ... -args -rules
+// dry_run): decide then evaluates every rule condition on each document,
+// as enforce does, while the caseworker pool still approves them all.
+var benchRules = flag.String("rules", "", "mode of a rule matching the samples for the demo municipality in BenchmarkEndToEnd: dry_run, or empty for none")
+
 func startE2E(b *testing.B) *e2eSystem {
 	b.Helper()
 	s := newE2E(b, upConfig{TenantsFile: idleTenants(b, *benchMunicipalities-1)}, nil)
 	s.start()
 	s.waitHealthy(b)
+	if *benchRules != "" {
+		rules := fmt.Sprintf(`{"mode": %q, "rules": [{"name": "samples", "decision": "approve",
+		  "senders": ["CVR:12345674", "CVR:24680134", "EAN:7350000000030"], "document_types": ["INVOICE", "CREDIT_NOTE", "REMINDER"],
+		  "max_amount_incl_vat": "100000000", "currencies": ["DKK"]}]}`, *benchRules)
+		if code, body, _ := s.do("PUT", "/v1/tenants/0101/rules", "bench-admin", []byte(rules)); code != http.StatusOK {
+			b.Fatalf("PUT rules: %d %s", code, body)
+		}
+	}
 	return s
 }
 

@@ -92,6 +92,7 @@ func commands() []command {
 		{"retention", "report what each store keeps and what its retention removes soon (deletes nothing)", runRetention},
 		{"tenant", "list, get or put municipalities through the admin API; make a signing secret", runTenant},
 		{"agreement", "set a municipality's forside or bagside service agreement", runAgreement},
+		{"rules", "get or set a municipality's straight-through rules", runRules},
 		{"version", "print the rule-set version and the program version", runVersion},
 		{"help", "show this help", nil},
 	}

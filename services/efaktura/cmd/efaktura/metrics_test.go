@@ -161,6 +161,9 @@ func TestMetricsAfterAFlow(t *testing.T) {
 		for _, svc := range []string{"ingest", "validate", "decide", "respond"} {
 			want = append(want, eq("efaktura_dead_letters", labels{"service": svc, "stream": "EFAKTURA_DLQ"}, 0))
 		}
+		for _, by := range []string{"caseworker", "rule", "automatic"} {
+			want = append(want, eq("efaktura_documents_decided_total", labels{"by": by}, 0))
+		}
 		want = append(want,
 			eq("efaktura_documents_awaiting_verdict", k1, 0),
 			eq("efaktura_answers_parked", k1, 0), eq("efaktura_answers_set_aside", k1, 0),
