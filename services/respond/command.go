@@ -23,7 +23,7 @@ func Command() worker.Command {
 			fs.Var(&backoff, "backoff", "pauses between attempts at an answer the economy system cannot take now; the last repeats (env RESPOND_BACKOFF)")
 		},
 		Setup: func(ctx context.Context, d *worker.Deps) error {
-			w, err := New(ctx, d.Bus, d.Tenants, NewHTTPDeliverer(timeout), Config{Backoff: backoff}, WithLogger(d.Log))
+			w, err := New(ctx, d.Bus, d.Tenants, NewHTTPDeliverer(timeout), Config{Backoff: backoff, AgreementsDeadline: d.AgreementsDeadline}, WithLogger(d.Log))
 			if err != nil {
 				return err
 			}

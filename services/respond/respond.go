@@ -36,6 +36,10 @@ type Config struct {
 	// one repeats for as long as it takes; the municipality's later answers
 	// wait behind it. Default 1s, 5s, 30s, 2m, 5m.
 	Backoff []time.Duration
+	// AgreementsDeadline is the rollout's date by which every
+	// municipality's agreements must be approved, exported for the alert
+	// (see [Worker.Instrument]); zero for none.
+	AgreementsDeadline time.Time
 }
 
 // DefaultStream is the stream of queued answers when Config.Stream is
