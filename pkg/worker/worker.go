@@ -379,7 +379,7 @@ func tenantsAdmin(ctx context.Context, cfg Config, d *Deps, getenv func(string) 
 		if err != nil {
 			return nil, err
 		}
-		added, err := tenant.Seed(ctx, store, tenants)
+		added, err := tenant.Seed(tenant.WithActor(ctx, "tenants file"), store, tenants)
 		if err != nil {
 			return nil, err
 		}
