@@ -192,6 +192,14 @@ func For(name string, l Layout) (Permissions, bool) {
 		p.pub(jsAPI("CONSUMER.CREATE."+answersStream+".*", "CONSUMER.CREATE."+answersStream+".*.>",
 			"CONSUMER.DURABLE.CREATE."+answersStream+".*", "CONSUMER.INFO."+answersStream+".*",
 			"CONSUMER.MSG.NEXT."+answersStream+".*", "CONSUMER.PAUSE."+answersStream+".*")...)
+		// Its metrics read every queue at once (respond.Queues lists the
+		// stream's consumers) and count its own dead letters, the answers
+		// set aside, with an ordered consumer filtered on its dead-letter
+		// subject (bus.DeadLetters.List).
+		p.pub(jsAPI("CONSUMER.LIST." + answersStream)...)
+		dlq := l.Stream + "_DLQ"
+		p.pub(jsAPI("CONSUMER.CREATE."+dlq+".*."+dlqPrefix+"."+strings.ToLower(l.Stream)+"."+name,
+			"CONSUMER.INFO."+dlq+".*", "CONSUMER.MSG.NEXT."+dlq+".*", "CONSUMER.DELETE."+dlq+".*")...)
 		p.pub("$JS.ACK." + answersStream + ".>")
 	}
 	return p.done(), true
