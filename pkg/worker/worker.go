@@ -110,7 +110,7 @@ func Load(name, httpAddr string, args []string, getenv func(string) string, more
 	fs.DurationVar(&c.Bus.MaxAge, "max-age", env.Duration("EFAKTURA_MAX_AGE", 30*24*time.Hour), "how long the event stream and the dead-letter stream keep a message, e.g. 2160h for 90 days; the same for every worker (env EFAKTURA_MAX_AGE)")
 	fs.DurationVar(&c.StartWait, "start-wait", env.Duration("EFAKTURA_START_WAIT", time.Minute), "how long to keep trying at start to reach NATS and provision streams and buckets, before exiting (env EFAKTURA_START_WAIT)")
 	fs.StringVar(&c.TenantsFile, "tenants", env.String("EFAKTURA_TENANTS", ""), "YAML or JSON `file` of municipalities to store at start-up unless stored already (env EFAKTURA_TENANTS)")
-	fs.StringVar(&c.AdminAddr, "admin-http", env.String("EFAKTURA_ADMIN_HTTP", ""), "`address` of the admin API, /v1/tenants; empty for none (env EFAKTURA_ADMIN_HTTP)")
+	fs.StringVar(&c.AdminAddr, "admin-http", env.String("EFAKTURA_ADMIN_HTTP", ""), "`address` of the admin API, /v1/tenants and /v1/agreements; empty for none (env EFAKTURA_ADMIN_HTTP)")
 	deadline := fs.String("agreements-deadline", env.String("EFAKTURA_AGREEMENTS_DEADLINE", ""), "the rollout's `date` (YYYY-MM-DD) by which every municipality's two service agreements must be approved; empty for none (env EFAKTURA_AGREEMENTS_DEADLINE)")
 	adminHashes := fs.String("admin-token-sha256", env.String("EFAKTURA_ADMIN_TOKEN_SHA256", ""), "comma-separated hex SHA-256 `hashes` of admin tokens (env EFAKTURA_ADMIN_TOKEN_SHA256)")
 	logLevel := fs.String("log-level", env.String("EFAKTURA_LOG_LEVEL", "info"), "`level`: debug, info, warn or error (env EFAKTURA_LOG_LEVEL)")
