@@ -160,6 +160,10 @@ const (
 	AgreementRequested AgreementState = "requested"
 	AgreementApproved  AgreementState = "approved"
 	AgreementRejected  AgreementState = "rejected"
+	// AgreementWithdrawn: the municipality withdrew an approved agreement
+	// (issue 15). Added to v1: like requested and rejected it means "not
+	// approved", which is all a consumer acts on.
+	AgreementWithdrawn AgreementState = "withdrawn"
 )
 
 // RawRef refers to a received document's raw bytes: the last message on

@@ -186,6 +186,10 @@ func For(name string, l Layout) (Permissions, bool) {
 		// Pages of the archive: ephemeral consumers, made and deleted.
 		p.pub(jsAPI("CONSUMER.CREATE."+archiveStream+".>", "CONSUMER.DELETE."+archiveStream+".>",
 			"CONSUMER.MSG.NEXT."+archiveStream+".>", "CONSUMER.INFO."+archiveStream+".>")...)
+		// The admin API's agreements table counts respond's parked
+		// answers (tenant.AnswerQueues): read-only, the stream, its
+		// consumers' list and the head of a queue (issue 15).
+		p.pub(jsAPI("STREAM.INFO."+answersStream, "CONSUMER.LIST."+answersStream, "STREAM.MSG.GET."+answersStream)...)
 	case Respond:
 		p.stream(answersStream)
 		// One queue per municipality, respond-answers-<kommune>: a stream

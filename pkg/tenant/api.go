@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // maxBody bounds a request body of the admin API.
@@ -24,6 +25,13 @@ const maxBody = 1 << 20
 //	PUT /v1/tenants/{kommune}/agreements/{agreement}    body {"state": "...", "economy_system": "..."}; Tenant
 //	GET /v1/tenants/{kommune}/rules                     Rules (rules.go)
 //	PUT /v1/tenants/{kommune}/rules                     body Rules; Rules, or 400 {"error", "problems"}
+//	GET /v1/tenants/{kommune}/history                   HistoryList: the agreements' changes
+//	GET /v1/agreements[?ready=true|false][&mismatch=true][&format=csv]
+//	                                                    AgreementsList: readiness per municipality
+//
+// An agreement changes only by the life cycle (lifecycle.go): any other
+// change of state is 409, naming from and to. Every change is recorded in
+// the municipality's history as made by the token's holder.
 //
 // Responses show tenants without their signing secrets and token hashes
 // ([Tenant.Public]), with the version as ETag. PUT /v1/tenants/{kommune}
@@ -40,9 +48,17 @@ const maxBody = 1 << 20
 // (every validation problem), 404 for an unknown tenant, 409 when If-Match
 // is not the stored version, 413 for a body over 1 MiB, 500 when the change
 // was saved but not published (repeating the request publishes it).
-func NewAdminAPI(store *Store, registry *Registry) http.Handler {
+func NewAdminAPI(store *Store, registry *Registry, opts ...AdminOption) http.Handler {
 	a := &adminAPI{store: store, registry: registry, log: slog.Default().With("component", "tenant.AdminAPI")}
+	for _, opt := range opts {
+		opt(a)
+	}
 	mux := http.NewServeMux()
+	// Issue 15 (agreements_api.go).
+	mux.HandleFunc("GET /v1/agreements", a.agreements)
+	mux.HandleFunc("GET /v1/tenants/{kommune}/history", a.history)
+	mux.Handle("/v1/agreements", methodNotAllowed("GET"))
+	mux.Handle("/v1/tenants/{kommune}/history", methodNotAllowed("GET"))
 	mux.HandleFunc("GET /v1/tenants", a.list)
 	mux.HandleFunc("GET /v1/tenants/{kommune}", a.get)
 	mux.HandleFunc("PUT /v1/tenants/{kommune}", a.put)
@@ -55,7 +71,7 @@ func NewAdminAPI(store *Store, registry *Registry) http.Handler {
 	mux.Handle("/v1/tenants/{kommune}/agreements/{agreement}", methodNotAllowed("PUT"))
 	mux.Handle("/v1/tenants/{kommune}/rules", methodNotAllowed("GET, PUT"))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "no such resource; see /v1/tenants")
+		writeError(w, http.StatusNotFound, "no such resource; see /v1/tenants and /v1/agreements")
 	})
 	return a.requireAdmin(mux)
 }
@@ -64,6 +80,8 @@ type adminAPI struct {
 	store    *Store
 	registry *Registry
 	log      *slog.Logger
+	parked   ParkedAnswers // nil counts nothing parked
+	deadline time.Time     // zero for none
 }
 
 // AgreementRequest is the body of PUT /v1/tenants/{kommune}/agreements/{agreement}.
@@ -97,7 +115,7 @@ func (a *adminAPI) requireAdmin(next http.Handler) http.Handler {
 			writeError(w, http.StatusForbidden, fmt.Sprintf("a %s token cannot manage municipalities; use an admin token", p.Role))
 			return
 		}
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(WithActor(r.Context(), p.Name)))
 	})
 }
 
@@ -168,6 +186,7 @@ func (a *adminAPI) put(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
+	a.settle(r.Context(), saved.Kommune, saved.Version)
 	writeTenant(w, saved)
 }
 
@@ -181,6 +200,7 @@ func (a *adminAPI) setAgreement(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
+	a.settle(r.Context(), saved.Kommune, saved.Version)
 	writeTenant(w, saved)
 }
 
@@ -213,6 +233,8 @@ func (a *adminAPI) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusBadRequest, err.Error())
 	case errors.Is(err, ErrNotFound):
 		writeError(w, http.StatusNotFound, err.Error())
+	case errors.Is(err, ErrTransition):
+		writeError(w, http.StatusConflict, err.Error())
 	case errors.Is(err, ErrConflict):
 		writeError(w, http.StatusConflict, err.Error()+"; read the tenant again and retry with its version")
 	case errors.Is(err, ErrNotPublished):

@@ -224,8 +224,13 @@ func (s *Store) List(ctx context.Context) ([]Tenant, error) {
 //     replaces them;
 //   - agreements missing from t keep their stored state: Put never removes
 //     an agreement (use SetAgreement to change one);
-//   - t.Version, t.UpdatedAt and the agreements' UpdatedAt are ignored: the
-//     store sets them.
+//   - t.Version, t.UpdatedAt, t.History and the agreements' UpdatedAt and
+//     ChangedBy are ignored: the store sets them;
+//   - an agreement's state changes only by the life cycle (lifecycle.go);
+//     otherwise the error wraps [ErrTransition] and nothing is written.
+//
+// Every agreement that changes goes into the tenant's history, made by
+// [Actor] of ctx, in the same write.
 //
 // So a tenant read from the admin API (no secret, no tokens) can be changed
 // and put back without losing its credentials.
@@ -251,6 +256,9 @@ func (s *Store) Put(ctx context.Context, t Tenant, version uint64) (Tenant, erro
 		next := merge(cur, found, t)
 		if found && sameContent(cur, next) {
 			return s.republish(ctx, cur)
+		}
+		if err := checkTransitions(cur, found, next); err != nil {
+			return Tenant{}, fmt.Errorf("put kommune %s: %w", t.Kommune, err)
 		}
 		if version != 0 && (!found || cur.Version != version) {
 			stored := "absent"
@@ -279,7 +287,12 @@ func (s *Store) Put(ctx context.Context, t Tenant, version uint64) (Tenant, erro
 // When the agreement already has that state and economy system, it writes
 // nothing and publishes the stored version's events again.
 //
+// The state changes only by the agreement life cycle (lifecycle.go):
+// withdrawn only from approved, and so on. The change goes into the
+// tenant's history, made by [Actor] of ctx, in the same write.
+//
 // The error wraps [ErrInvalid] for an unknown agreement or state,
+// [ErrTransition] for a change the life cycle does not allow,
 // [ErrNotFound] when there is no such tenant, [ErrConflict] when the
 // retries ran out, or [ErrNotPublished] (the tenant is then returned as
 // saved).
@@ -289,9 +302,9 @@ func (s *Store) SetAgreement(ctx context.Context, kommune string, name Agreement
 		errs = append(errs, fmt.Errorf("agreement %q is neither forside nor bagside", name))
 	}
 	switch state {
-	case Requested, Approved, Rejected:
+	case Requested, Approved, Rejected, Withdrawn:
 	default:
-		errs = append(errs, fmt.Errorf("state %q is not requested, approved or rejected", state))
+		errs = append(errs, fmt.Errorf("state %q is not requested, approved, rejected or withdrawn", state))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return Tenant{}, fmt.Errorf("set agreement of kommune %s: %w: %w", kommune, ErrInvalid, err)
@@ -313,9 +326,13 @@ func (s *Store) SetAgreement(ctx context.Context, kommune string, name Agreement
 		if next.Agreements == nil {
 			next.Agreements = map[AgreementName]Agreement{}
 		}
-		next.Agreements[name] = Agreement{State: state, EconomySystem: es, UpdatedAt: cur.Agreements[name].UpdatedAt}
+		prev := cur.Agreements[name]
+		next.Agreements[name] = Agreement{State: state, EconomySystem: es, UpdatedAt: prev.UpdatedAt, ChangedBy: prev.ChangedBy}
 		if sameContent(cur, next) {
 			return s.republish(ctx, cur)
+		}
+		if err := checkTransitions(cur, true, next); err != nil {
+			return Tenant{}, fmt.Errorf("set %s agreement: %w", name, err)
 		}
 		if err := next.Validate(); err != nil {
 			return Tenant{}, fmt.Errorf("set %s agreement of kommune %s: %w", name, kommune, err)
@@ -336,13 +353,15 @@ var errRace = errors.New("tenant: record changed since it was read")
 func merge(cur Tenant, found bool, in Tenant) Tenant {
 	next := in.clone()
 	next.Version, next.UpdatedAt = 0, time.Time{}
+	next.History = nil // the store's to keep
 	for name, a := range next.Agreements {
-		a.UpdatedAt = time.Time{}
+		a.UpdatedAt, a.ChangedBy = time.Time{}, ""
 		next.Agreements[name] = a
 	}
 	if !found {
 		return next
 	}
+	next.History = slices.Clone(cur.History)
 	if len(next.EconomySystem.Secrets) == 0 {
 		next.EconomySystem.Secrets = slices.Clone(cur.EconomySystem.Secrets)
 	}
@@ -363,7 +382,7 @@ func merge(cur Tenant, found bool, in Tenant) Tenant {
 	// An agreement that did not change keeps its UpdatedAt.
 	for name, a := range next.Agreements {
 		if c, ok := cur.Agreements[name]; ok && sameAgreement(a, c) {
-			a.UpdatedAt = c.UpdatedAt
+			a.UpdatedAt, a.ChangedBy = c.UpdatedAt, c.ChangedBy
 			next.Agreements[name] = a
 		}
 	}
@@ -384,8 +403,9 @@ func sameContent(a, b Tenant) bool {
 func contentOf(t Tenant) Tenant {
 	t = t.clone()
 	t.Version, t.UpdatedAt = 0, time.Time{}
+	t.History = nil
 	for name, a := range t.Agreements {
-		a.UpdatedAt = time.Time{}
+		a.UpdatedAt, a.ChangedBy = time.Time{}, ""
 		t.Agreements[name] = a
 	}
 	if len(t.Senders) == 0 {
@@ -411,12 +431,9 @@ func (s *Store) commit(ctx context.Context, cur Tenant, found bool, next Tenant)
 		now = cur.UpdatedAt.Add(time.Nanosecond)
 	}
 	next.UpdatedAt = now
-	for name, a := range next.Agreements {
-		if c, ok := cur.Agreements[name]; !found || !ok || !sameAgreement(a, c) {
-			a.UpdatedAt = now
-			next.Agreements[name] = a
-		}
-	}
+	// Each changed agreement is stamped with the time and who, and goes
+	// into the history (lifecycle.go), in the same write as the change.
+	record(cur, found, &next, Actor(ctx), now)
 	if len(next.Tokens) == 0 {
 		next.Tokens = nil
 	}

@@ -426,7 +426,7 @@ func TestStoreSetAgreement(t *testing.T) {
 	if ok, reason, _ := got.AnswersAllowed(); ok || reason != tenant.ParkEconomySystemMismatch {
 		t.Errorf("AnswersAllowed with forside naming another system = %v, %s; want false, %s", ok, reason, tenant.ParkEconomySystemMismatch)
 	}
-	got, err = store.SetAgreement(ctx, "0101", tenant.Forside, tenant.Rejected, "")
+	got, err = store.SetAgreement(ctx, "0101", tenant.Forside, tenant.Withdrawn, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -444,6 +444,7 @@ func TestStoreSetAgreement(t *testing.T) {
 		{"0101", "middle", tenant.Approved, tenant.ErrInvalid},
 		{"0101", tenant.Bagside, "pending", tenant.ErrInvalid},
 		{"01", tenant.Bagside, tenant.Approved, tenant.ErrInvalid},
+		{"0101", tenant.Forside, tenant.Approved, tenant.ErrTransition}, // withdrawn: a new request first
 	} {
 		if _, err := store.SetAgreement(ctx, tc.kommune, tc.name, tc.state, ""); !errors.Is(err, tc.want) {
 			t.Errorf("SetAgreement(%s, %s, %s) = %v, want %v", tc.kommune, tc.name, tc.state, err, tc.want)

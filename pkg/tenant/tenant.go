@@ -36,6 +36,9 @@ const (
 	Requested AgreementState = "requested"
 	Approved  AgreementState = "approved"
 	Rejected  AgreementState = "rejected"
+	// Withdrawn: the municipality withdrew an approved agreement
+	// (lifecycle.go lists the transitions).
+	Withdrawn AgreementState = "withdrawn"
 )
 
 // Agreement is one service agreement.
@@ -45,6 +48,9 @@ type Agreement struct {
 	// answers flow only when it is the municipality's own.
 	EconomySystem string    `json:"economy_system"`
 	UpdatedAt     time.Time `json:"updated_at"`
+	// ChangedBy is who made the last change of state or economy system
+	// (the store sets it; see [WithActor]).
+	ChangedBy string `json:"changed_by,omitempty"`
 }
 
 // EconomySystem is the municipality's ERP that submits bundles and receives
@@ -134,6 +140,9 @@ type Tenant struct {
 	EconomySystem EconomySystem               `json:"economy_system"`
 	Senders       []Sender                    `json:"senders"`
 	Agreements    map[AgreementName]Agreement `json:"agreements"`
+	// History are the agreements' changes, oldest first, at most
+	// [MaxHistory]; the store appends to it (lifecycle.go).
+	History []Change `json:"history,omitempty"`
 	// Tokens are the credentials of the municipality's economy system and
 	// caseworkers. In JSON a nil list is left out and an empty one is
 	// written as []: [Store.Put] keeps the stored tokens for nil and
@@ -219,9 +228,9 @@ func (t Tenant) problems() []error {
 			errs = append(errs, fmt.Errorf("agreement %q is neither forside nor bagside", name))
 		}
 		switch a.State {
-		case Requested, Approved, Rejected:
+		case Requested, Approved, Rejected, Withdrawn:
 		default:
-			errs = append(errs, fmt.Errorf("agreement %s has state %q; expected requested, approved or rejected", name, a.State))
+			errs = append(errs, fmt.Errorf("agreement %s has state %q; expected requested, approved, rejected or withdrawn", name, a.State))
 		}
 		if a.EconomySystem == "" {
 			errs = append(errs, fmt.Errorf("agreement %s names no economy system", name))
@@ -287,6 +296,7 @@ func (t Tenant) clone() Tenant {
 	t.EconomySystem.Secrets = slices.Clone(t.EconomySystem.Secrets)
 	t.Agreements = maps.Clone(t.Agreements)
 	t.Rules = cloneRules(t.Rules)
+	t.History = slices.Clone(t.History)
 	return t
 }
 

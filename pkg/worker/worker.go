@@ -49,6 +49,7 @@ import (
 //	--lease D                  EFAKTURA_LEASE               a stopped worker's claims free up after this; default 2m
 //	--start-wait D             EFAKTURA_START_WAIT          how long to wait at start for NATS and JetStream; default 1m
 //	--max-age D                EFAKTURA_MAX_AGE             how long the event and dead-letter streams keep a message; default 720h (30 days)
+//	--agreements-deadline DATE EFAKTURA_AGREEMENTS_DEADLINE the rollout's date by which every municipality's agreements must be approved
 //
 // OpenTelemetry reads the standard OTEL_* variables.
 type Config struct {
@@ -66,6 +67,10 @@ type Config struct {
 	// address, so it can be kept off the network the economy systems and
 	// caseworkers reach.
 	AdminAddr string
+	// AgreementsDeadline is the rollout's date by which every
+	// municipality's two agreements must be approved (issue 15): the
+	// admin API shows it, respond exports it for the alert; zero for none.
+	AgreementsDeadline time.Time
 	// StartWait is how long Run keeps trying to reach NATS and provision
 	// the streams, consumers and buckets before it gives up. Workers and
 	// the NATS cluster are often started together (compose, a Kubernetes
@@ -105,7 +110,8 @@ func Load(name, httpAddr string, args []string, getenv func(string) string, more
 	fs.DurationVar(&c.Bus.MaxAge, "max-age", env.Duration("EFAKTURA_MAX_AGE", 30*24*time.Hour), "how long the event stream and the dead-letter stream keep a message, e.g. 2160h for 90 days; the same for every worker (env EFAKTURA_MAX_AGE)")
 	fs.DurationVar(&c.StartWait, "start-wait", env.Duration("EFAKTURA_START_WAIT", time.Minute), "how long to keep trying at start to reach NATS and provision streams and buckets, before exiting (env EFAKTURA_START_WAIT)")
 	fs.StringVar(&c.TenantsFile, "tenants", env.String("EFAKTURA_TENANTS", ""), "YAML or JSON `file` of municipalities to store at start-up unless stored already (env EFAKTURA_TENANTS)")
-	fs.StringVar(&c.AdminAddr, "admin-http", env.String("EFAKTURA_ADMIN_HTTP", ""), "`address` of the admin API, /v1/tenants; empty for none (env EFAKTURA_ADMIN_HTTP)")
+	fs.StringVar(&c.AdminAddr, "admin-http", env.String("EFAKTURA_ADMIN_HTTP", ""), "`address` of the admin API, /v1/tenants and /v1/agreements; empty for none (env EFAKTURA_ADMIN_HTTP)")
+	deadline := fs.String("agreements-deadline", env.String("EFAKTURA_AGREEMENTS_DEADLINE", ""), "the rollout's `date` (YYYY-MM-DD) by which every municipality's two service agreements must be approved; empty for none (env EFAKTURA_AGREEMENTS_DEADLINE)")
 	adminHashes := fs.String("admin-token-sha256", env.String("EFAKTURA_ADMIN_TOKEN_SHA256", ""), "comma-separated hex SHA-256 `hashes` of admin tokens (env EFAKTURA_ADMIN_TOKEN_SHA256)")
 	logLevel := fs.String("log-level", env.String("EFAKTURA_LOG_LEVEL", "info"), "`level`: debug, info, warn or error (env EFAKTURA_LOG_LEVEL)")
 	securityFlags(fs, env, &c.Security)
@@ -145,6 +151,11 @@ func Load(name, httpAddr string, args []string, getenv func(string) string, more
 		// 0 would be the bus's default, and JetStream's "forever": neither
 		// is what an operator who writes 0 can be assumed to mean.
 		problems = append(problems, fmt.Errorf("max age %v (--max-age, EFAKTURA_MAX_AGE): expected a positive duration such as 720h", c.Bus.MaxAge))
+	}
+	if d, err := tenant.ParseDeadline(*deadline); err != nil {
+		problems = append(problems, fmt.Errorf("agreements deadline %q (--agreements-deadline, EFAKTURA_AGREEMENTS_DEADLINE): expected a date such as 2026-02-09", *deadline))
+	} else {
+		c.AgreementsDeadline = d
 	}
 	if c.StartWait <= 0 {
 		problems = append(problems, fmt.Errorf("start wait %v: expected a positive duration such as 1m", c.StartWait))
@@ -210,6 +221,14 @@ type Deps struct {
 	Mux       *http.ServeMux // the worker's API, served on Config.HTTPAddr
 	Telemetry *telemetry.Providers
 	NATS      *nats.Conn
+	// Admin is the mux of the admin address (Config.AdminAddr), with the
+	// admin API on it, for a worker to add what admins use there (decide:
+	// the desk and /v1/me, so an administrator opens the desk's admin page
+	// on that address); nil without an admin address, and under efaktura
+	// up, which serves everything on Mux.
+	Admin *http.ServeMux
+	// AgreementsDeadline is Config.AgreementsDeadline.
+	AgreementsDeadline time.Time
 
 	closers []func(context.Context) error
 	checks  []Check // the worker's own, from AddCheck
@@ -268,6 +287,13 @@ func Run(ctx context.Context, cfg Config, getenv func(string) string, setup func
 	admin, err := tenantsAdmin(ctx, cfg, d, getenv)
 	if err != nil {
 		return err
+	}
+	if admin != nil {
+		d.Admin = http.NewServeMux()
+		for _, path := range AdminPaths {
+			d.Admin.Handle(path, admin)
+		}
+		admin = d.Admin
 	}
 	if err := setup(ctx, d); err != nil {
 		return err
@@ -353,7 +379,7 @@ func tenantsAdmin(ctx context.Context, cfg Config, d *Deps, getenv func(string) 
 		if err != nil {
 			return nil, err
 		}
-		added, err := tenant.Seed(ctx, store, tenants)
+		added, err := tenant.Seed(tenant.WithActor(ctx, "tenants file"), store, tenants)
 		if err != nil {
 			return nil, err
 		}
@@ -362,7 +388,21 @@ func tenantsAdmin(ctx context.Context, cfg Config, d *Deps, getenv func(string) 
 	if cfg.AdminAddr == "" {
 		return nil, nil
 	}
-	return tenant.NewAdminAPI(store, d.Tenants), nil
+	return tenant.NewAdminAPI(store, d.Tenants, AdminOptions(cfg, d)...), nil
+}
+
+// AdminPaths are the patterns the admin API serves, to mount it on a mux
+// beside other routes.
+var AdminPaths = []string{"/v1/tenants", "/v1/tenants/", "/v1/agreements", "/v1/agreements/"}
+
+// AdminOptions are the admin API's options for a worker: the rollout's
+// deadline, and the parked answers read from respond's queues on the
+// worker's JetStream (tenant.AnswerQueues).
+func AdminOptions(cfg Config, d *Deps) []tenant.AdminOption {
+	return []tenant.AdminOption{
+		tenant.WithDeadline(cfg.AgreementsDeadline),
+		tenant.WithParked(tenant.AnswerQueues{JS: d.Bus.JetStream()}),
+	}
 }
 
 // Connect builds a worker's dependencies on an open connection: the bus,
@@ -391,7 +431,8 @@ func Connect(ctx context.Context, nc *nats.Conn, cfg Config, tel *telemetry.Prov
 	if err != nil {
 		return nil, err
 	}
-	return &Deps{Bus: b, Tenants: reg, Store: b.Idempotency(), Log: log, Mux: http.NewServeMux(), Telemetry: tel, NATS: nc}, nil
+	return &Deps{Bus: b, Tenants: reg, Store: b.Idempotency(), Log: log, Mux: http.NewServeMux(), Telemetry: tel, NATS: nc,
+		AgreementsDeadline: cfg.AgreementsDeadline}, nil
 }
 
 // TenantStore is the configuration of the municipalities' bucket for a bus:

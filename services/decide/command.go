@@ -35,6 +35,13 @@ func Command() worker.Command {
 			// The caseworker's desk, at / on the same origin as the API
 			// it uses (package desk).
 			desk.Routes(d.Mux)
+			// On the admin address too, with /v1/me beside the admin
+			// API: an administrator opens the desk's page of the
+			// municipalities' agreements there (issue 15).
+			if d.Admin != nil {
+				desk.Routes(d.Admin)
+				d.Admin.HandleFunc("GET /v1/me", w.getMe)
+			}
 			// Not ready before the index holds the open documents: a list
 			// would miss some (issue 10).
 			d.AddCheck(worker.Check{Name: "document index", Ready: w.Ready})

@@ -25,7 +25,8 @@ func Command() worker.Command {
 			fs.DurationVar(&retryAfterMax, "retry-after-max", env.Duration("RESPOND_RETRY_AFTER_MAX", DefaultRetryAfterMax), "longest wait a 429 or 503's Retry-After is honoured for (env RESPOND_RETRY_AFTER_MAX)")
 		},
 		Setup: func(ctx context.Context, d *worker.Deps) error {
-			cfg := Config{BackoffInitial: backoff[0], BackoffMax: backoff[len(backoff)-1], RetryAfterMax: retryAfterMax}
+			cfg := Config{BackoffInitial: backoff[0], BackoffMax: backoff[len(backoff)-1], RetryAfterMax: retryAfterMax,
+				AgreementsDeadline: d.AgreementsDeadline}
 			deliverer := NewHTTPDeliverer(timeout, WithTracerProvider(d.Bus.TracerProvider()))
 			w, err := New(ctx, d.Bus, d.Tenants, deliverer, cfg, WithLogger(d.Log))
 			if err != nil {

@@ -72,7 +72,14 @@ type queueSample struct {
 //     oldest of them has waited since it was queued;
 //   - efaktura_answers_set_aside{kommune}: answers the economy system
 //     refused, dead-lettered and waiting for an operator;
-//   - efaktura_delivery_duration_seconds{outcome}: one attempt's POST.
+//   - efaktura_delivery_duration_seconds{outcome}: one attempt's POST;
+//   - efaktura_municipalities_ready and efaktura_municipalities_not_ready:
+//     how many municipalities' agreements allow answers
+//     ([tenant.Tenant.AnswersAllowed]) and how many not, from the
+//     registry at each scrape, from start-up (issue 15);
+//   - efaktura_agreements_deadline_timestamp_seconds: the rollout's
+//     deadline (Config.AgreementsDeadline) as a Unix time, when set, for
+//     the alert on municipalities not ready near it.
 //
 // Every replica reads the same queues, so each reports the same gauges:
 // aggregate them with max, not sum.
@@ -101,6 +108,40 @@ func (w *Worker) Instrument(ctx context.Context, mp metric.MeterProvider) error 
 	}
 	setAside, err := meter.Int64ObservableGauge("efaktura.answers.set_aside",
 		metric.WithDescription("Answers the economy system refused, dead-lettered until an operator replays them."))
+	if err != nil {
+		return fmt.Errorf("respond: metrics: %w", err)
+	}
+	ready, err := meter.Int64ObservableGauge("efaktura.municipalities.ready",
+		metric.WithDescription("Municipalities whose two service agreements are approved and name their economy system: answers reach it."))
+	if err != nil {
+		return fmt.Errorf("respond: metrics: %w", err)
+	}
+	notReady, err := meter.Int64ObservableGauge("efaktura.municipalities.not_ready",
+		metric.WithDescription("Municipalities whose service agreements do not allow answers yet: their answers are parked."))
+	if err != nil {
+		return fmt.Errorf("respond: metrics: %w", err)
+	}
+	deadline, err := meter.Int64ObservableGauge("efaktura.agreements.deadline_timestamp", metric.WithUnit("s"),
+		metric.WithDescription("The rollout's deadline for approving the service agreements, as a Unix time (--agreements-deadline); absent when none is set."))
+	if err != nil {
+		return fmt.Errorf("respond: metrics: %w", err)
+	}
+	_, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		var nReady, nNot int64
+		for _, t := range w.tenants.List() {
+			if ok, _, _ := t.AnswersAllowed(); ok {
+				nReady++
+			} else {
+				nNot++
+			}
+		}
+		o.ObserveInt64(ready, nReady)
+		o.ObserveInt64(notReady, nNot)
+		if !w.cfg.AgreementsDeadline.IsZero() {
+			o.ObserveInt64(deadline, w.cfg.AgreementsDeadline.Unix())
+		}
+		return nil
+	}, ready, notReady, deadline)
 	if err != nil {
 		return fmt.Errorf("respond: metrics: %w", err)
 	}

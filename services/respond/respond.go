@@ -42,6 +42,10 @@ type Config struct {
 	// RetryAfterMax bounds the wait a 429 or 503 asks for with
 	// Retry-After, which is used instead of the backoff; default 1h.
 	RetryAfterMax time.Duration
+	// AgreementsDeadline is the rollout's date by which every
+	// municipality's agreements must be approved, exported for the alert
+	// (see [Worker.Instrument]); zero for none.
+	AgreementsDeadline time.Time
 }
 
 // DefaultStream is the stream of queued answers when Config.Stream is

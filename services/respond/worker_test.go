@@ -514,13 +514,17 @@ func TestEconomySystemRefusingEfakturaHoldsTheQueueUntilItsRecordChanges(t *test
 
 // An agreement no longer approved parks the answers decided after it;
 // nothing delivered before is touched.
+// Withdrawing an approved agreement parks new answers again; what was
+// delivered stays delivered, once (recorded checks every answer was
+// accepted once), and nothing is sent again when the agreement is
+// requested and approved anew: only the parked answer goes.
 func TestAgreementNoLongerApprovedParksNewAnswers(t *testing.T) {
 	e := newEnv(t, erpsim.Config{})
 	e.put(kommune, tenant.Approved, esID, secret)
 	e.start()
 	first := e.decide(kommune, 1)
 	e.recorded(1)
-	if _, err := e.store.SetAgreement(e.ctx, kommune, tenant.Bagside, tenant.Rejected, esID); err != nil {
+	if _, err := e.store.SetAgreement(e.ctx, kommune, tenant.Bagside, tenant.Withdrawn, esID); err != nil {
 		t.Fatal(err)
 	}
 	e.queue(kommune, true, 0)
@@ -530,8 +534,13 @@ func TestAgreementNoLongerApprovedParksNewAnswers(t *testing.T) {
 	if p.AnswerID != second {
 		t.Errorf("answer.parked for %s, want %s", p.AnswerID, second)
 	}
-	if _, err := e.store.SetAgreement(e.ctx, kommune, tenant.Bagside, tenant.Approved, esID); err != nil {
-		t.Fatal(err)
+	if got := deliveredIDs(e); !slices.Equal(got, []string{first}) {
+		t.Errorf("answer.delivered for %v after the withdrawal, want only %s", got, first)
+	}
+	for _, s := range []tenant.AgreementState{tenant.Requested, tenant.Approved} {
+		if _, err := e.store.SetAgreement(e.ctx, kommune, tenant.Bagside, s, esID); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if got := e.recorded(2); !slices.Equal(got, []string{first, second}) {
 		t.Errorf("economy system got %v, want %s then %s", got, first, second)
@@ -601,5 +610,42 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	}
 	if _, err := respond.New(e.ctx, e.admin, nil, d, respond.Config{}); !errors.Is(err, respond.ErrConfig) {
 		t.Errorf("New without tenants = %v, want ErrConfig", err)
+	}
+}
+
+// The admin API counts parked answers with tenant.AnswerQueues, which
+// repeats respond's names because pkg cannot import respond: it must read
+// what Queues reads.
+func TestAdminAPIParkedAnswersAgreeWithQueues(t *testing.T) {
+	e := newEnv(t, erpsim.Config{})
+	e.put(kommune, tenant.Requested, esID, secret)
+	e.put("0202", tenant.Approved, esID, secret)
+	e.start()
+	e.decideMany(kommune, 1, 3)
+	e.queue(kommune, true, 3)
+	e.decide("0202", 1)
+	e.recorded(1)
+	if tenant.AnswerStream != respond.DefaultStream || tenant.AnswerQueuePrefix != "respond-"+respond.QueueHandler("") {
+		t.Fatalf("tenant names the queues %s %s*, respond %s respond-%s*", tenant.AnswerStream, tenant.AnswerQueuePrefix, respond.DefaultStream, respond.QueueHandler(""))
+	}
+	qs, err := respond.Queues(e.ctx, e.js, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	parked, err := tenant.AnswerQueues{JS: e.js}.Parked(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range qs {
+		p, ok := parked[q.Kommune]
+		switch {
+		case q.Paused && (!ok || p.Answers != q.Waiting || !p.OldestAt.Equal(q.HeadQueuedAt)):
+			t.Errorf("queue %+v, admin API's parked answers %+v", q, p)
+		case !q.Paused && ok:
+			t.Errorf("queue %+v is not paused, the admin API counts %+v parked", q, p)
+		}
+	}
+	if p := parked[kommune]; p.Answers != 3 {
+		t.Errorf("parked of %s = %+v, want 3", kommune, p)
 	}
 }

@@ -5,6 +5,7 @@ import {api, session, onUnauthorized, errorText, ApiError, NetworkError} from '.
 import {h, alert, announce, typing} from './util.js';
 import {queueView} from './queue.js';
 import {documentView} from './document.js';
+import {agreementsView, adminOnlyView} from './agreements.js';
 
 const app = {
   me: null,
@@ -59,7 +60,7 @@ function loginView(message) {
       app.me = me;
       header();
       announce('Du er logget ind.');
-      location.hash = '#/';
+      location.hash = me.role === 'admin' ? '#/aftaler' : '#/';
       route();
     } catch (err) {
       const text = err instanceof ApiError && err.status === 401
@@ -73,7 +74,7 @@ function loginView(message) {
   }}, group, submit);
   const el = h('div', {class: 'login'},
     h('h1', null, 'Log ind'),
-    h('p', {class: 'font-lead'}, 'Log ind med din adgangsnøgle som sagsbehandler for at se og afgøre kommunens fakturaer, kreditnotaer og rykkere.'),
+    h('p', {class: 'font-lead'}, 'Log ind med din adgangsnøgle som sagsbehandler for at se og afgøre kommunens fakturaer, kreditnotaer og rykkere, eller som administrator for at følge kommunernes serviceaftaler.'),
     messages, form);
   return {el, title: 'Log ind', focusInput: () => input.focus()};
 }
@@ -136,10 +137,16 @@ async function route() {
     }
     header();
   }
-  const hash = location.hash || '#/';
+  let hash = location.hash || '#/';
+  // An administrator has no queue: the desk's page for them is the
+  // municipalities' agreements (issue 15); a caseworker is told it is not
+  // theirs.
+  if (app.me.role === 'admin' && !hash.startsWith('#/aftaler')) { history.replaceState(null, '', '#/aftaler'); hash = '#/aftaler'; }
   const m = /^#\/dokument\/([^?/]+)/.exec(hash);
   const ctx = {app, show, refreshMe};
-  if (m) show(documentView(decodeURIComponent(m[1]), ctx));
+  if (hash.startsWith('#/aftaler')) {
+    show(app.me.role === 'admin' ? agreementsView(new URLSearchParams(hash.slice(hash.indexOf('?') + 1 || hash.length))) : adminOnlyView());
+  } else if (m) show(documentView(decodeURIComponent(m[1]), ctx));
   else if (hash.startsWith('#/')) show(queueView(new URLSearchParams(hash.slice(hash.indexOf('?') + 1 || hash.length)), ctx));
 }
 

@@ -23,7 +23,7 @@ import (
 )
 
 var deskScreenshots = flag.String("screenshots", "",
-	"`directory` where TestDeskInBrowser writes its screenshots of the desk (desk-login.png, desk-queue.png, desk-document.png), e.g. ../../../../docs; none when empty")
+	"`directory` where TestDeskInBrowser writes its screenshots of the desk (desk-login.png, desk-queue.png, desk-document.png; TestAgreementsPageInBrowser desk-agreements.png), e.g. ../../../../docs; none when empty")
 
 // axeDir holds the pinned axe-core (its README says which and how to update).
 const axeDir = "testdata/axe-core-4.14.1"

@@ -140,7 +140,9 @@ func TestMetricsAfterAFlow(t *testing.T) {
       - {role: ingest, name: erp-0202, token: ingest-0202}
       - {role: caseworker, name: cw, token: case-0202}
 `, refusing.URL)))
-	s := startUpWith(t, true, tenants)
+	// With the rollout's deadline, which respond exports for its alert.
+	s := startUpConfig(t, upConfig{HTTPAddr: freeAddr(t), DataDir: t.TempDir(), Pending: true, TenantsFile: tenants},
+		map[string]string{"EFAKTURA_AGREEMENTS_DEADLINE": "2026-02-09"})
 	k1, k2 := labels{"kommune": "0101"}, labels{"kommune": "0202"}
 
 	// At start-up: the backlog of every worker's consumers, even under up
@@ -167,7 +169,10 @@ func TestMetricsAfterAFlow(t *testing.T) {
 		want = append(want,
 			eq("efaktura_documents_awaiting_verdict", k1, 0),
 			eq("efaktura_answers_parked", k1, 0), eq("efaktura_answers_set_aside", k1, 0),
-			eq("efaktura_answers_parked", k2, 0), eq("efaktura_answers_set_aside", k2, 0))
+			eq("efaktura_answers_parked", k2, 0), eq("efaktura_answers_set_aside", k2, 0),
+			// Issue 15: 0202 is ready, 0101 pending, from start-up.
+			eq("efaktura_municipalities_ready", nil, 1), eq("efaktura_municipalities_not_ready", nil, 1),
+			eq("efaktura_agreements_deadline_timestamp_seconds", nil, 1770595200))
 		return expect(body, want)
 	})
 

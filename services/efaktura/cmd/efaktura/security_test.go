@@ -81,6 +81,7 @@ func TestEveryWorkerWithItsOwnIdentity(t *testing.T) {
 		if cmd.Name == "decide" {
 			env["EFAKTURA_TENANTS"] = tenants
 			env["EFAKTURA_ADMIN_HTTP"] = addr["admin"]
+			env["EFAKTURA_ADMIN_TOKEN"] = "admin-s"
 		}
 		go func() { done <- cmd.Run(ctx, nil, func(k string) string { return env[k] }) }()
 	}
@@ -177,6 +178,11 @@ func TestEveryWorkerWithItsOwnIdentity(t *testing.T) {
 		}
 		return nil
 	})
+	// The agreements table on decide's admin address reads respond's
+	// queues as decide (issue 15): within its permissions.
+	if code, body, err := do("GET", "https://"+addr["admin"]+"/v1/agreements", "admin-s", nil); err != nil || code != 200 || !strings.Contains(string(body), `"parked_answers":0`) {
+		t.Errorf("GET /v1/agreements on decide's admin address: %d %s %v", code, body, err)
+	}
 	if v := ns.Violations(); len(v) > 0 {
 		t.Errorf("the server refused the workers %d time(s) during the flow: %q", len(v), v)
 	}

@@ -30,7 +30,8 @@ const (
 		"       efaktura tenant get [--api URL] [--token TOKEN] [--json] KOMMUNE\n" +
 		"       efaktura tenant put [--api URL] [--token TOKEN] [--json] FILE\n" +
 		"       efaktura tenant secret"
-	agreementSynopsis = "efaktura agreement set [--api URL] [--token TOKEN] [--economy-system ID] [--json] KOMMUNE forside|bagside requested|approved|rejected"
+	agreementSynopsis = "efaktura agreement set [--api URL] [--token TOKEN] [--economy-system ID] [--json] KOMMUNE forside|bagside requested|approved|rejected|withdrawn\n" +
+		"       efaktura agreement status [--api URL] [--token TOKEN] [--ready true|false] [--mismatch] [--csv|--json]"
 )
 
 // runTenant lists, shows and loads municipalities through the admin API.
@@ -125,8 +126,12 @@ func putTenants(ctx context.Context, c *adminClient, path string, asJSON bool, s
 // runAgreement records the state of a municipality's service agreement
 // through the admin API. Exit status as for runTenant.
 func runAgreement(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	if _, code, ok := subcommand(args, agreementSynopsis, stderr, "set"); !ok {
+	sub, code, ok := subcommand(args, agreementSynopsis, stderr, "set", "status")
+	if !ok {
 		return code
+	}
+	if sub == "status" {
+		return runAgreementStatus(ctx, args, stdout, stderr)
 	}
 	fs := newFlagSet("agreement set", agreementSynopsis)
 	flags := apiFlagsVar(fs)
@@ -137,7 +142,7 @@ func runAgreement(ctx context.Context, args []string, _ io.Reader, stdout, stder
 		return parseStatus(err)
 	}
 	if len(operands) != 3 {
-		return fs.usageError(stderr, "set needs a kommune code, an agreement (forside or bagside) and a state (requested, approved or rejected)")
+		return fs.usageError(stderr, "set needs a kommune code, an agreement (forside or bagside) and a state (requested, approved, rejected or withdrawn)")
 	}
 	kommune, name, state := operands[0], tenant.AgreementName(operands[1]), tenant.AgreementState(operands[2])
 	switch {
@@ -145,8 +150,8 @@ func runAgreement(ctx context.Context, args []string, _ io.Reader, stdout, stder
 		return fs.usageError(stderr, "%q is not a kommune code (4 digits)", kommune)
 	case name != tenant.Forside && name != tenant.Bagside:
 		return fs.usageError(stderr, "agreement %q: expected forside or bagside", name)
-	case state != tenant.Requested && state != tenant.Approved && state != tenant.Rejected:
-		return fs.usageError(stderr, "state %q: expected requested, approved or rejected", state)
+	case state != tenant.Requested && state != tenant.Approved && state != tenant.Rejected && state != tenant.Withdrawn:
+		return fs.usageError(stderr, "state %q: expected requested, approved, rejected or withdrawn", state)
 	}
 	c, err := flags.client()
 	if err != nil {

@@ -244,7 +244,7 @@ func up(ctx context.Context, c upConfig, getenv func(string) string, stdout io.W
 	// tokens printed below are the ones that work. Those of a tenants file
 	// are stored only the first time, as by a worker's --tenants.
 	demo := demoTenant(base, secret, tokens, c.Pending)
-	if _, err := store.Put(ctx, demo, 0); err != nil {
+	if err := putDemo(tenant.WithActor(ctx, "efaktura up"), store, demo); err != nil {
 		return fmt.Errorf("demo municipality: %w", err)
 	}
 	tenants := []tenant.Tenant{demo}
@@ -253,7 +253,7 @@ func up(ctx context.Context, c upConfig, getenv func(string) string, stdout io.W
 		if err != nil {
 			return err
 		}
-		if _, err := tenant.Seed(ctx, store, more); err != nil {
+		if _, err := tenant.Seed(tenant.WithActor(ctx, "tenants file"), store, more); err != nil {
 			return err
 		}
 		tenants = append(tenants, more...)
@@ -294,9 +294,10 @@ func up(ctx context.Context, c upConfig, getenv func(string) string, stdout io.W
 		}
 		deps = append(deps, d)
 	}
-	adminAPI := tenant.NewAdminAPI(store, admin.Tenants)
-	mux.Handle("/v1/tenants", adminAPI)
-	mux.Handle("/v1/tenants/", adminAPI)
+	adminAPI := tenant.NewAdminAPI(store, admin.Tenants, worker.AdminOptions(adminCfg, admin)...)
+	for _, path := range worker.AdminPaths {
+		mux.Handle(path, adminAPI)
+	}
 	mux.Handle("/erp-sim/", erpsim.New(erpsim.Config{Secrets: map[string]string{demoEconomySystem: secret}, Logger: log.With("service", "erpsim")}))
 	var checks []worker.Check
 	// The workers share one connection and one store: NATS and Redis are
@@ -355,6 +356,27 @@ func up(ctx context.Context, c upConfig, getenv func(string) string, stdout io.W
 		all = append(all, err)
 	}
 	return errors.Join(all...)
+}
+
+// putDemo stores the demo municipality, replacing what is stored. Its
+// agreements go to their state by the life cycle's transitions, each
+// recorded: a restart with --agreements pending withdraws approved
+// agreements and requests them anew.
+func putDemo(ctx context.Context, store *tenant.Store, demo tenant.Tenant) error {
+	if cur, err := store.Get(ctx, demo.Kommune); err == nil {
+		for name, a := range demo.Agreements {
+			path := tenant.TransitionPath(cur.Agreements[name].State, a.State)
+			for _, state := range path[:max(0, len(path)-1)] {
+				if _, err := store.SetAgreement(ctx, demo.Kommune, name, state, a.EconomySystem); err != nil {
+					return err
+				}
+			}
+		}
+	} else if !errors.Is(err, tenant.ErrNotFound) {
+		return err
+	}
+	_, err := store.Put(ctx, demo, 0)
+	return err
 }
 
 // demoTenant is municipality 0101, answered through the ERP simulator.
