@@ -35,6 +35,19 @@ func storedOf(r *Record, a *AuditSummary) stored {
 	return stored{id: a.ID, kommune: a.Kommune, bundleID: a.BundleID, documentNo: a.DocumentNo, index: a.Index, archived: true}
 }
 
+// content finds document id as p may see it and reads its stored bytes;
+// it writes the error (404, 410, 503, 500) and returns false when it
+// cannot.
+func (w *Worker) content(ctx context.Context, rw http.ResponseWriter, p tenant.Principal, id string) (stored, []byte, bool) {
+	r, a, ok := w.locate(ctx, rw, p, id)
+	if !ok {
+		return stored{}, nil, false
+	}
+	d := storedOf(r, a)
+	data := w.readStored(ctx, rw, d)
+	return d, data, data != nil
+}
+
 // readStored returns the document's bytes as stored: by its reference, or,
 // for a record of before references (and an archived summary, which keeps
 // none), from the subject its bundle id and index name, taken as it is.
@@ -131,13 +144,8 @@ func (w *Worker) getInvoice(rw http.ResponseWriter, req *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(req.Context(), w.cfg.Timeout)
 	defer cancel()
-	r, a, ok := w.locate(ctx, rw, p, req.PathValue("id"))
+	d, data, ok := w.content(ctx, rw, p, req.PathValue("id"))
 	if !ok {
-		return
-	}
-	d := storedOf(r, a)
-	data := w.readStored(ctx, rw, d)
-	if data == nil {
 		return
 	}
 	doc, err := efaktura.ReadDocument(data, max(d.index, 1))
@@ -172,13 +180,8 @@ func (w *Worker) getOriginal(rw http.ResponseWriter, req *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(req.Context(), w.cfg.Timeout)
 	defer cancel()
-	r, a, ok := w.locate(ctx, rw, p, req.PathValue("id"))
+	d, data, ok := w.content(ctx, rw, p, req.PathValue("id"))
 	if !ok {
-		return
-	}
-	d := storedOf(r, a)
-	data := w.readStored(ctx, rw, d)
-	if data == nil {
 		return
 	}
 	doc, err := efaktura.ReadDocument(data, max(d.index, 1))
