@@ -363,8 +363,8 @@ func deskScenario(t *testing.T, b *browser, s *system, base string) {
 
 	// The agreements no longer both approved: a banner says decisions are
 	// kept and answers wait.
-	if code, body := s.do("PUT", "/v1/tenants/0101/agreements/bagside", "admin-t", []byte(`{"state":"requested"}`)); code != 200 {
-		t.Fatalf("bagside requested: %d %s", code, body)
+	if code, body := s.do("PUT", "/v1/tenants/0101/agreements/bagside", "admin-t", []byte(`{"state":"withdrawn"}`)); code != 200 {
+		t.Fatalf("bagside withdrawn: %d %s", code, body)
 	}
 	b.run("reload the desk", chromedp.Reload())
 	b.until("the agreements banner", `(document.querySelector('#agreements-banner')?.textContent || '').includes('svarene sendes først, når begge aftaler er godkendt')`)

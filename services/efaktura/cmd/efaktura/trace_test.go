@@ -49,7 +49,7 @@ func TestOneTracePerDocument(t *testing.T) {
 			t.Fatalf("bagside %s: %d %s", state, code, body)
 		}
 	}
-	agreement("requested")
+	agreement("withdrawn")
 	// respond's view of the change first: an answer queued before would go.
 	bustest.Eventually(t, "the answer queue paused", func() error {
 		q, err := s.queue(demoKommune)
@@ -65,6 +65,7 @@ func TestOneTracePerDocument(t *testing.T) {
 	if code, body := s.verdict(rejected, `{"decision":"reject","reasons":[{"code":"PRI","text":"forkert pris"}]}`); code != 200 {
 		t.Fatalf("reject: %d %s", code, body)
 	}
+	agreement("requested") // the life cycle's way back to approved
 	agreement("approved")
 	bustest.Eventually(t, "all three answers", func() error { return is(len(s.answers()), 3) })
 	s.quiet()
