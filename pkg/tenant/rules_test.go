@@ -172,3 +172,31 @@ func TestRuleMaxAmountIsExact(t *testing.T) {
 		}
 	}
 }
+
+// Rules without a rule are the same whether their list is nil or empty: a
+// Put and a SetRules of the same rules write once, and a Put without rules
+// keeps them (and the signing secrets) beside an agreement's change.
+func TestRulesWithoutARuleAreStoredOnce(t *testing.T) {
+	e := newEnv(t)
+	tn := example("0101")
+	tn.Rules = &tenant.Rules{Mode: tenant.RulesOff} // a nil list
+	saved, err := e.store.Put(e.ctx, tn, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := e.store.SetRules(e.ctx, "0101", tenant.Rules{Mode: tenant.RulesOff, Rules: []tenant.Rule{}})
+	if err != nil || again.Version != saved.Version {
+		t.Fatalf("SetRules(the same rules) = version %d, %v; want %d, nothing written", again.Version, err, saved.Version)
+	}
+	view := again.Public()
+	view.Rules = nil
+	view.Agreements[tenant.Bagside] = tenant.Agreement{State: tenant.Approved, EconomySystem: "opus-kbh"}
+	put, err := e.store.Put(e.ctx, view, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if put.Rules == nil || put.Rules.Mode != tenant.RulesOff || !slices.Equal(put.EconomySystem.Secrets, storedSecrets()) || len(put.History) != 3 {
+		t.Errorf("Put without rules or secrets = rules %+v, %d secrets, %d changes; want the rules and secret kept, 3 changes",
+			put.Rules, len(put.EconomySystem.Secrets), len(put.History))
+	}
+}

@@ -417,6 +417,10 @@ func contentOf(t Tenant) Tenant {
 	if len(t.Agreements) == 0 {
 		t.Agreements = nil
 	}
+	if t.Rules != nil {
+		rs := t.Rules.Normalized()
+		t.Rules = &rs
+	}
 	return t
 }
 

@@ -265,11 +265,16 @@ func (t Tenant) problems() []error {
 // expects: the economy system's signing secrets in Secrets, each once and
 // in the "whsec_" form (a legacy Secret mapped, see [EconomySystem]),
 // token hashes in lower case, an agreement that names no economy
-// system naming the municipality's, and empty sender lists as nil. Tokens
-// keep the difference between nil and empty (see [Tenant].Tokens). The
-// result shares nothing with t.
+// system naming the municipality's, empty sender lists as nil, and rules
+// without a rule holding an empty list ([Rules.Normalized]), as
+// [Store.SetRules] stores them. Tokens keep the difference between nil and
+// empty (see [Tenant].Tokens). The result shares nothing with t.
 func (t Tenant) Normalized() Tenant {
 	t = t.clone()
+	if t.Rules != nil {
+		rs := t.Rules.Normalized()
+		t.Rules = &rs
+	}
 	t.EconomySystem.Secrets, t.EconomySystem.Secret = t.EconomySystem.SigningSecrets(), ""
 	for i := range t.Tokens {
 		t.Tokens[i].SHA256 = strings.ToLower(t.Tokens[i].SHA256)

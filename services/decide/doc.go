@@ -46,8 +46,8 @@
 // Exactly one verdict wins. The same verdict again (same decision, same
 // reasons) is a no-op; a different one is refused with verdict.refused. A
 // technically rejected document is decided by the system at once, with one
-// OTH reason per error finding ([AutomaticReasons]) and the findings in
-// full. Events may arrive in any order; see handle.go. An event for an
+// reason per error finding, coded with its rule's closest Peppol reason
+// ([AutomaticReasons]), and the findings in full. Events may arrive in any order; see handle.go. An event for an
 // archived document changes nothing; a verdict on one is a repeat, or is
 // refused.
 //

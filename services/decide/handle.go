@@ -197,13 +197,12 @@ func Validated(r *Record, p events.DocumentValidated, m Meta) (*Record, error) {
 // document is rejected at once, without a caseworker, and the
 // document.decided event goes out with DecidedBy [events.DecidedBySystem].
 //
-// Its reasons, which the municipality's economy system receives, are one
-// [events.ReasonOther] per error finding with the text "<rule>: <message>"
-// (warnings are no reason to reject), at most 20; the last one then says how
-// many more there are. OTH rather than a specific code: the format rules do
-// not map onto the Peppol codes one to one, and the catalogue says an
-// automatic rejection uses OTH and names the violated rules in the text.
-// Every finding, warnings included, travels in full in the event's findings.
+// Its reasons, which the municipality's economy system receives, are
+// [AutomaticReasons]: one per error finding with the text "<rule>: <message>"
+// and the rule's closest Peppol reason code (OTH for a format rule without a
+// counterpart; warnings are no reason to reject), at most 20; the last one
+// then says how many more there are. Every finding, warnings included,
+// travels in full in the event's findings.
 //
 // When the record was rejected this way already, the same document.decided
 // event is returned again (same id, so JetStream drops it if the first one
