@@ -187,9 +187,9 @@ func WriteReadinessCSV(w io.Writer, rows []Readiness) error {
 		return t.UTC().Format(time.RFC3339)
 	}
 	for _, r := range rows {
-		rec := []string{r.Kommune, r.Name, strconv.FormatBool(r.Ready), strconv.FormatBool(r.Mismatch), r.EconomySystem}
+		rec := []string{r.Kommune, cell(r.Name), strconv.FormatBool(r.Ready), strconv.FormatBool(r.Mismatch), cell(r.EconomySystem)}
 		for _, a := range []AgreementView{r.Forside, r.Bagside} {
-			rec = append(rec, string(a.State), a.EconomySystem, ts(a.ChangedAt), a.ChangedBy)
+			rec = append(rec, string(a.State), cell(a.EconomySystem), ts(a.ChangedAt), cell(a.ChangedBy))
 		}
 		rec = append(rec, strconv.FormatUint(r.ParkedAnswers, 10), ts(r.OldestParkedAt), r.Deadline)
 		if err := cw.Write(rec); err != nil {
@@ -198,4 +198,14 @@ func WriteReadinessCSV(w io.Writer, rows []Readiness) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// cell keeps a text from being read as a formula when the CSV is opened in
+// a spreadsheet (OWASP's CSV injection): one that starts with =, +, -, @,
+// a tab or a carriage return gets a leading apostrophe.
+func cell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }

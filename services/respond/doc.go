@@ -53,9 +53,9 @@
 //     replay" puts it back at the end of its queue;
 //   - cannot be taken now (a network error, 408, 429, 5xx): answer.failed
 //     (transient) is published, with the time of the next attempt, and it
-//     is tried again after the Retry-After of a 429 or 503 (bounded by
-//     [Config].RetryAfterMax), or else after an exponential backoff with
-//     jitter ([Backoff]), for as long as it takes, holding the answers
+//     is tried again after an exponential backoff with jitter ([Backoff]),
+//     or after the Retry-After of a 429 or 503 when that is longer
+//     (bounded by [Config].RetryAfterMax), for as long as it takes, holding the answers
 //     behind it in order.
 //
 // The attempts in answer.delivered and answer.failed are JetStream's

@@ -133,14 +133,17 @@ type retryIn struct {
 func (r *retryIn) Error() string { return r.err.Error() }
 func (r *retryIn) Unwrap() error { return r.err }
 
-// retryDelay is how long the answer waits after a transient failure: what
-// the economy system asked for with Retry-After (a 429 or 503), bounded by
-// Config.RetryAfterMax, or else the backoff of this attempt.
+// retryDelay is how long the answer waits after a transient failure: the
+// backoff of this attempt, or longer when the economy system asked for
+// longer with Retry-After (a 429 or 503), bounded by Config.RetryAfterMax.
+// Retry-After is a floor, not the delay: an economy system that keeps
+// asking for a second is not tried every second for ever.
 func (w *Worker) retryDelay(err error, attempt int) time.Duration {
-	if de := (*DeliveryError)(nil); errors.As(err, &de) && de.RetryAfter > 0 {
-		return min(de.RetryAfter, w.cfg.RetryAfterMax)
+	delay := Backoff(w.cfg, attempt)
+	if de := (*DeliveryError)(nil); errors.As(err, &de) && de.RetryAfter > delay {
+		return min(de.RetryAfter, max(w.cfg.RetryAfterMax, delay))
 	}
-	return Backoff(w.cfg, attempt)
+	return delay
 }
 
 // Backoff is the pause after failed attempt number attempt (from 1):

@@ -108,3 +108,21 @@ func TestNextAttemptAtIsTheBackoffUsed(t *testing.T) {
 		}
 	}
 }
+
+// Retry-After is a floor: an economy system that asks for a second while
+// the backoff has grown longer gets the backoff, so it is not tried every
+// second for ever.
+func TestRetryAfterShorterThanTheBackoffIsAFloor(t *testing.T) {
+	e := newEnv(t, erpsim.Config{FailRatio: 1, RetryAfter: time.Second})
+	e.cfg = respond.Config{BackoffInitial: 4 * time.Second, BackoffMax: 4 * time.Second, RetryAfterMax: time.Minute}
+	e.put(kommune, tenant.Approved, esID, secret)
+	e.start()
+	e.decide(kommune, 1)
+	f := bustest.Payloads[events.AnswerFailed](t, e.rec.Wait(t, events.TypeAnswerFailed, 1))[0]
+	if f.NextAttemptAt == nil {
+		t.Fatalf("answer.failed %+v without next_attempt_at", f)
+	}
+	if d := f.NextAttemptAt.Sub(f.FailedAt); d < 2*time.Second {
+		t.Errorf("next attempt %v after the failure; want the backoff (4s, jittered to 2s–6s), not the 1s Retry-After asked for", d)
+	}
+}
