@@ -69,13 +69,13 @@ func NewRegistry(ctx context.Context, js jetstream.JetStream, cfg StoreConfig, a
 		done:    make(chan struct{}),
 	}
 	for i, h := range adminTokenHashes {
-		h = strings.ToLower(strings.TrimSpace(h))
-		raw, err := hex.DecodeString(h)
+		name, h := SplitAdminHash(strings.TrimSpace(h))
+		raw, err := hex.DecodeString(strings.ToLower(h))
 		if err != nil || len(raw) != sha256.Size {
 			// The value is not quoted: it may be a token given by mistake.
 			return nil, fmt.Errorf("%w: admin token hash %d of %d is not 64 hex digits (the SHA-256 of the token)", ErrInvalid, i+1, len(adminTokenHashes))
 		}
-		c := credential{p: Principal{Role: RoleAdmin, Name: string(RoleAdmin)}}
+		c := credential{p: Principal{Role: RoleAdmin, Name: name}}
 		copy(c.hash[:], raw)
 		r.admins = append(r.admins, c)
 	}
@@ -347,4 +347,14 @@ func (r *Registry) WaitVersion(ctx context.Context, kommune string, version uint
 		case <-changed:
 		}
 	}
+}
+
+// SplitAdminHash splits an admin token's hash as configured, NAME:HASH or
+// HASH alone, into the name its holder goes by in histories ("admin" when
+// none is given) and the hex SHA-256 of the token.
+func SplitAdminHash(s string) (name, hash string) {
+	if name, hash, ok := strings.Cut(s, ":"); ok && strings.TrimSpace(name) != "" {
+		return strings.TrimSpace(name), strings.TrimSpace(hash)
+	}
+	return string(RoleAdmin), strings.TrimPrefix(s, ":")
 }

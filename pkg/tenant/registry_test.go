@@ -169,6 +169,24 @@ func TestNewRegistryRejectsBadAdminHash(t *testing.T) {
 	}
 }
 
+// An admin token configured as NAME:HASH authenticates as that name, so
+// histories say who changed what; one without a name as "admin".
+func TestNamedAdminTokens(t *testing.T) {
+	e := newEnv(t)
+	r, err := tenant.NewRegistry(e.ctx, e.js, tenant.StoreConfig{}, "anna.jensen:"+tenant.HashToken("anna-token"), tenant.HashToken("shared-token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for token, want := range map[string]string{"anna-token": "anna.jensen", "shared-token": "admin"} {
+		if p, err := r.Authenticate(token); err != nil || p.Role != tenant.RoleAdmin || p.Name != want {
+			t.Errorf("Authenticate(%s) = %+v, %v; want an admin named %s", token, p, err, want)
+		}
+	}
+	if _, err := tenant.NewRegistry(e.ctx, e.js, tenant.StoreConfig{}, "anna:plain-admin-token"); !errors.Is(err, tenant.ErrInvalid) || strings.Contains(err.Error(), "plain-admin-token") {
+		t.Errorf("NewRegistry(name and a plain token) = %v; want ErrInvalid that does not quote it", err)
+	}
+}
+
 func TestRegistryWaitVersionEnds(t *testing.T) {
 	e := newEnv(t)
 	short, cancel := context.WithTimeout(e.ctx, 50*time.Millisecond)

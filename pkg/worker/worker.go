@@ -41,7 +41,7 @@ import (
 //	--stream NAME              EFAKTURA_STREAM              default EFAKTURA
 //	--replicas N               EFAKTURA_REPLICAS            streams and buckets: 1, 3 or 5; default 1
 //	--storage file|memory      EFAKTURA_STORAGE             streams and buckets; default file
-//	--admin-token-sha256 LIST  EFAKTURA_ADMIN_TOKEN_SHA256  hex SHA-256 of admin tokens, comma-separated
+//	--admin-token-sha256 LIST  EFAKTURA_ADMIN_TOKEN_SHA256  hex SHA-256 of admin tokens, comma-separated, each optionally NAME:HASH
 //	                           EFAKTURA_ADMIN_TOKEN         an admin token itself (environment only:
 //	                                                        flags show in process lists); hashed at start
 //	--log-level LEVEL          EFAKTURA_LOG_LEVEL           debug, info, warn, error; default info
@@ -112,7 +112,7 @@ func Load(name, httpAddr string, args []string, getenv func(string) string, more
 	fs.StringVar(&c.TenantsFile, "tenants", env.String("EFAKTURA_TENANTS", ""), "YAML or JSON `file` of municipalities to store at start-up unless stored already (env EFAKTURA_TENANTS)")
 	fs.StringVar(&c.AdminAddr, "admin-http", env.String("EFAKTURA_ADMIN_HTTP", ""), "`address` of the admin API, /v1/tenants and /v1/agreements; empty for none (env EFAKTURA_ADMIN_HTTP)")
 	deadline := fs.String("agreements-deadline", env.String("EFAKTURA_AGREEMENTS_DEADLINE", ""), "the rollout's `date` (YYYY-MM-DD) by which every municipality's two service agreements must be approved; empty for none (env EFAKTURA_AGREEMENTS_DEADLINE)")
-	adminHashes := fs.String("admin-token-sha256", env.String("EFAKTURA_ADMIN_TOKEN_SHA256", ""), "comma-separated hex SHA-256 `hashes` of admin tokens (env EFAKTURA_ADMIN_TOKEN_SHA256)")
+	adminHashes := fs.String("admin-token-sha256", env.String("EFAKTURA_ADMIN_TOKEN_SHA256", ""), "comma-separated hex SHA-256 `hashes` of admin tokens, each NAME:HASH to name its holder in histories (env EFAKTURA_ADMIN_TOKEN_SHA256)")
 	logLevel := fs.String("log-level", env.String("EFAKTURA_LOG_LEVEL", "info"), "`level`: debug, info, warn or error (env EFAKTURA_LOG_LEVEL)")
 	securityFlags(fs, env, &c.Security)
 	common := map[string]bool{}
@@ -136,7 +136,7 @@ func Load(name, httpAddr string, args []string, getenv func(string) string, more
 	}
 	for h := range strings.SplitSeq(*adminHashes, ",") {
 		if h = strings.TrimSpace(h); h != "" {
-			if len(h) != 64 {
+			if _, hash := tenant.SplitAdminHash(h); len(hash) != 64 {
 				// By position only: a token pasted here by mistake must not
 				// reach the log.
 				problems = append(problems, fmt.Errorf("admin token hash number %d is not 64 hex digits", len(c.AdminTokenHashes)+1))
