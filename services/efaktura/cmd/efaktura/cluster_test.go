@@ -17,7 +17,11 @@ import (
 func TestClusterLosesANodeMidFlow(t *testing.T) {
 	c := natstest.StartCluster(t, 3)
 	s := startUpConfig(t, upConfig{HTTPAddr: freeAddr(t), DataDir: t.TempDir(), NATSURL: c.URL(), Replicas: 3},
-		map[string]string{"EFAKTURA_ACK_WAIT": "2s", "EFAKTURA_LEASE": "3s"})
+		// Short retries: the test is about answers once each across a lost
+		// node, and the default backoff (1s doubling to 5m, jittered) can
+		// outgrow the test's patience when a loaded machine slows the
+		// cluster's elections.
+		map[string]string{"EFAKTURA_ACK_WAIT": "2s", "EFAKTURA_LEASE": "3s", "RESPOND_BACKOFF": "200ms,2s"})
 	bustest.Eventually(t, "the system to be ready", func() error {
 		if code, body := s.do("GET", "/readyz", "", nil); code != 200 {
 			return fmt.Errorf("GET /readyz: %d %s", code, body)
