@@ -21,6 +21,11 @@ type SampleOptions struct {
 	// Seed selects the bundle; default 1 (so seeds 0 and 1 give the same
 	// bundle). The same options always give the same bundle.
 	Seed int64
+	// FirstSerial numbers the first document (its receipt, document and
+	// payment numbers); default 1, the next documents counting on. Bundles
+	// with different first serials do not repeat each other's numbers, as
+	// real senders' invoices do not. At most 999 999 minus Documents.
+	FirstSerial int
 }
 
 func (o SampleOptions) withDefaults() SampleOptions {
@@ -32,6 +37,9 @@ func (o SampleOptions) withDefaults() SampleOptions {
 	}
 	if o.Seed == 0 {
 		o.Seed = 1
+	}
+	if o.FirstSerial <= 0 {
+		o.FirstSerial = 1
 	}
 	return o
 }
@@ -68,7 +76,7 @@ func Sample(o SampleOptions) *Bundle {
 		Documents: make([]Invoice, o.Documents),
 	}
 	for i := range b.Documents {
-		g.document(&b.Documents[i], i+1, o.LinesPerDocument)
+		g.document(&b.Documents[i], o.FirstSerial+i, o.LinesPerDocument)
 	}
 	return b
 }

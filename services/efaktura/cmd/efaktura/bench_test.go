@@ -387,10 +387,14 @@ func (s *e2eSystem) drive(b *testing.B, n int, rate float64) e2eResult {
 }
 
 // sampleBundle returns a fresh sample bundle of e2eDocsPerBundle documents,
-// unique in the process, of 1 or 2 lines per document in turn.
+// unique in the process, of 1 or 2 lines per document in turn. Its
+// documents' numbers are unique too (up to 99 999 bundles), as real
+// invoices' are: otherwise nearly every document would be a possible
+// duplicate of the bundles before (issue 14).
 func sampleBundle() ([]byte, error) {
 	seed := e2eSeed.Add(1)
-	return efaktura.Sample(efaktura.SampleOptions{Documents: e2eDocsPerBundle, LinesPerDocument: 1 + int(seed%2), Seed: 1_000_000 + seed}).Bytes()
+	return efaktura.Sample(efaktura.SampleOptions{Documents: e2eDocsPerBundle, LinesPerDocument: 1 + int(seed%2), Seed: 1_000_000 + seed,
+		FirstSerial: 1 + int(seed%99_999)*e2eDocsPerBundle}).Bytes()
 }
 
 // load is what push sends through the system.
