@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -29,8 +28,7 @@ func runBundle(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 		return code
 	}
 	fs := newFlagSet("bundle status", bundleSynopsis)
-	api := fs.String("api", envOr("EFAKTURA_API", defaultAPI), "decide's API base `URL` (env EFAKTURA_API)")
-	tokenFlag := fs.String("token", "", "bearer `token`: the municipality's ingest token, a caseworker's or an admin's; default env EFAKTURA_TOKEN, else EFAKTURA_ADMIN_TOKEN, which is better: flags show in the process list")
+	api := bundleFlagsVar(fs)
 	asJSON := fs.Bool("json", false, "print the status as the API returns it")
 	operands, err := fs.parse(args[1:], stdout, stderr)
 	if err != nil {
@@ -39,7 +37,7 @@ func runBundle(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 	if len(operands) != 1 {
 		return fs.usageError(stderr, "status takes one bundle id")
 	}
-	c, err := bundleClient(*api, *tokenFlag)
+	c, err := api.client()
 	if err != nil {
 		return fs.usageError(stderr, "%v", err)
 	}
@@ -64,22 +62,15 @@ func runBundle(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 	return exitOK
 }
 
-// bundleClient is an API client with the token of the flag, else of
-// EFAKTURA_TOKEN, else of EFAKTURA_ADMIN_TOKEN.
-func bundleClient(api, token string) (*adminClient, error) {
-	u, err := url.Parse(api)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("--api %q is not an http or https URL", api)
+// bundleFlagsVar are apiFlags whose token may be any that reads a bundle:
+// the flag's, else EFAKTURA_TOKEN, else EFAKTURA_ADMIN_TOKEN.
+func bundleFlagsVar(fs *flagSet) apiFlags {
+	return apiFlags{
+		api:     fs.String("api", envOr("EFAKTURA_API", defaultAPI), "decide's API base `URL` (env EFAKTURA_API)"),
+		token:   fs.String("token", "", "bearer `token`: the municipality's ingest token, a caseworker's or an admin's; default env EFAKTURA_TOKEN, else EFAKTURA_ADMIN_TOKEN, which is better: flags show in the process list"),
+		envs:    []string{"EFAKTURA_TOKEN", "EFAKTURA_ADMIN_TOKEN"},
+		missing: "no token: set EFAKTURA_TOKEN (the ingest, a caseworker's or an admin token) or give --token",
 	}
-	for _, env := range []string{"EFAKTURA_TOKEN", "EFAKTURA_ADMIN_TOKEN"} {
-		if token == "" {
-			token = envOr(env, "")
-		}
-	}
-	if token == "" {
-		return nil, errors.New("no token: set EFAKTURA_TOKEN (the ingest, a caseworker's or an admin token) or give --token")
-	}
-	return &adminClient{base: strings.TrimRight(u.String(), "/"), token: token, http: &http.Client{Timeout: 30 * time.Second}}, nil
 }
 
 // writeBundleStatus prints the bundle's facts, then one line per document.

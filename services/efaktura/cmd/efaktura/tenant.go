@@ -174,13 +174,19 @@ func runAgreement(ctx context.Context, args []string, _ io.Reader, stdout, stder
 // apiFlags are the flags that reach the admin API.
 type apiFlags struct {
 	api, token *string
+	// envs are the environment variables read, in order, when --token is
+	// empty; missing is the error when none is set either.
+	envs    []string
+	missing string
 }
 
 func apiFlagsVar(fs *flagSet) apiFlags {
 	return apiFlags{
 		api: fs.String("api", envOr("EFAKTURA_API", defaultAPI), "admin API base `URL` (env EFAKTURA_API)"),
 		// No default from the environment here: -h prints defaults.
-		token: fs.String("token", "", "admin bearer `token`; default env EFAKTURA_ADMIN_TOKEN, which is better: flags show in the process list"),
+		token:   fs.String("token", "", "admin bearer `token`; default env EFAKTURA_ADMIN_TOKEN, which is better: flags show in the process list"),
+		envs:    []string{"EFAKTURA_ADMIN_TOKEN"},
+		missing: "no admin token: set EFAKTURA_ADMIN_TOKEN or give --token",
 	}
 }
 
@@ -190,11 +196,13 @@ func (f apiFlags) client() (*adminClient, error) {
 		return nil, fmt.Errorf("--api %q is not an http or https URL", *f.api)
 	}
 	token := *f.token
-	if token == "" {
-		token = envOr("EFAKTURA_ADMIN_TOKEN", "")
+	for _, env := range f.envs {
+		if token == "" {
+			token = envOr(env, "")
+		}
 	}
 	if token == "" {
-		return nil, errors.New("no admin token: set EFAKTURA_ADMIN_TOKEN or give --token")
+		return nil, errors.New(f.missing)
 	}
 	return &adminClient{
 		base:  strings.TrimRight(u.String(), "/"),
