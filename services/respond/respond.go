@@ -40,7 +40,7 @@ type Config struct {
 	// after an outage, do not come in waves. Defaults 1s and 5m.
 	BackoffInitial, BackoffMax time.Duration
 	// RetryAfterMax bounds the wait a 429 or 503 asks for with
-	// Retry-After, which is used instead of the backoff; default 1h.
+	// Retry-After, a floor on the backoff: used when longer; default 1h.
 	RetryAfterMax time.Duration
 	// AgreementsDeadline is the rollout's date by which every
 	// municipality's agreements must be approved, exported for the alert
