@@ -62,20 +62,32 @@ type archive struct {
 	stream string
 }
 
-// newArchive creates or updates the archive bucket and stream (safe on
-// every start) with the given replicas, storage, retention, and duplicate
-// window of the stream.
-func newArchive(ctx context.Context, js jetstream.JetStream, replicas int, storage jetstream.StorageType, retention, duplicates time.Duration) (*archive, error) {
+// retainedBucket creates or updates the KV bucket name (safe on every
+// start): one revision per key, each entry expiring after retention.
+func retainedBucket(ctx context.Context, js jetstream.JetStream, name, description string, replicas int, storage jetstream.StorageType, retention time.Duration) (jetstream.KeyValue, error) {
 	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      ArchiveBucket,
-		Description: "efaktura decide: audit summaries of answered documents, no CPR number, key <kommune>.<document id>",
+		Bucket:      name,
+		Description: description,
 		History:     1,
 		TTL:         retention,
 		Storage:     storage,
 		Replicas:    replicas,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("decide: bucket %s: %w", ArchiveBucket, err)
+		return nil, fmt.Errorf("decide: bucket %s: %w", name, err)
+	}
+	return kv, nil
+}
+
+// newArchive creates or updates the archive bucket and stream (safe on
+// every start) with the given replicas, storage, retention, and duplicate
+// window of the stream.
+func newArchive(ctx context.Context, js jetstream.JetStream, replicas int, storage jetstream.StorageType, retention, duplicates time.Duration) (*archive, error) {
+	kv, err := retainedBucket(ctx, js, ArchiveBucket,
+		"efaktura decide: audit summaries of answered documents, no CPR number, key <kommune>.<document id>",
+		replicas, storage, retention)
+	if err != nil {
+		return nil, err
 	}
 	_, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:        ArchiveStream,

@@ -143,16 +143,11 @@ type bundles struct {
 
 // newBundles creates or updates [BundlesBucket] (safe on every start).
 func newBundles(ctx context.Context, js jetstream.JetStream, replicas int, storage jetstream.StorageType, retention time.Duration, attempts int) (*bundles, error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      BundlesBucket,
-		Description: "efaktura decide: the bundles ingest accepted or refused, key <kommune>.<bundle id>, for GET /v1/bundles/{id}",
-		History:     1,
-		TTL:         retention,
-		Storage:     storage,
-		Replicas:    replicas,
-	})
+	kv, err := retainedBucket(ctx, js, BundlesBucket,
+		"efaktura decide: the bundles ingest accepted or refused, key <kommune>.<bundle id>, for GET /v1/bundles/{id}",
+		replicas, storage, retention)
 	if err != nil {
-		return nil, fmt.Errorf("decide: bucket %s: %w", BundlesBucket, err)
+		return nil, err
 	}
 	return &bundles{kv: kv, attempts: attempts}, nil
 }

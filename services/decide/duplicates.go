@@ -68,16 +68,11 @@ type duplicates struct {
 }
 
 func newDuplicates(ctx context.Context, js jetstream.JetStream, replicas int, storage jetstream.StorageType, retention time.Duration, attempts int) (*duplicates, error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      DuplicatesBucket,
-		Description: "efaktura decide: possible-duplicate index, key <kommune>.<n|a>.<sha256 of sender and document number, or of sender, total and date>, value the document ids",
-		History:     1,
-		TTL:         retention,
-		Storage:     storage,
-		Replicas:    replicas,
-	})
+	kv, err := retainedBucket(ctx, js, DuplicatesBucket,
+		"efaktura decide: possible-duplicate index, key <kommune>.<n|a>.<sha256 of sender and document number, or of sender, total and date>, value the document ids",
+		replicas, storage, retention)
 	if err != nil {
-		return nil, fmt.Errorf("decide: bucket %s: %w", DuplicatesBucket, err)
+		return nil, err
 	}
 	return &duplicates{kv: kv, attempts: attempts}, nil
 }
