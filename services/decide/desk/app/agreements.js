@@ -4,7 +4,7 @@
 // of those not ready for the follow-up letters (issue 15). Only for an
 // admin token; the admin API says 403 to anyone else.
 import {api, errorText, ApiError} from './api.js';
-import {h, alert, badge, announce, dateTime, icon} from './util.js';
+import {h, alert, badge, announce, date, dateTime, icon} from './util.js';
 
 const STATES = {
   requested: 'Anmodet', approved: 'Godkendt', rejected: 'Afvist', withdrawn: 'Tilbagekaldt', missing: 'Ikke anmodet',
@@ -84,7 +84,7 @@ export function agreementsView(params) {
       h('li', null, h('strong', null, `${rows.length - notReady.length} af ${rows.length}`), ' kommuner er klar til at modtage svar.'),
       h('li', null, h('strong', null, String(waiting.length)), waiting.length === 1 ? ' kommune har' : ' kommuner har',
         ` svar, der venter (i alt ${waiting.reduce((n, r) => n + r.parked_answers, 0)}).`),
-      deadline ? h('li', null, 'Frist for godkendelse: ', h('strong', null, formatDate(deadline)), '.') : null));
+      deadline ? h('li', null, 'Frist for godkendelse: ', h('strong', null, date(deadline)), '.') : null));
     const col = COLUMNS.find(([k]) => k === sortKey);
     const sorted = rows.slice().sort((a, b) => {
       const x = col[2](a), y = col[2](b);
@@ -177,9 +177,4 @@ export function agreementsView(params) {
 
   load();
   return {el, title: 'Serviceaftaler', destroy() { destroyed = true; }};
-}
-
-function formatDate(d) {
-  const [y, m, day] = d.split('-');
-  return `${day}.${m}.${y}`;
 }
