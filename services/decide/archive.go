@@ -109,7 +109,7 @@ func newArchive(ctx context.Context, js jetstream.JetStream, replicas int, stora
 // get returns the summary under k; nil when the document is not archived.
 func (a *archive) get(ctx context.Context, k string) (*AuditSummary, error) {
 	e, err := a.kv.Get(ctx, k)
-	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
+	if absent(err) {
 		return nil, nil
 	}
 	if err != nil {
@@ -130,7 +130,7 @@ func (a *archive) get(ctx context.Context, k string) (*AuditSummary, error) {
 func (a *archive) addHistory(ctx context.Context, k string, e Entry, attempts int) error {
 	for range attempts {
 		cur, err := a.kv.Get(ctx, k)
-		if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
+		if absent(err) {
 			return ErrUnknownDocument
 		}
 		if err != nil {
@@ -165,7 +165,7 @@ func (a *archive) has(ctx context.Context, k string) (bool, error) {
 	switch {
 	case err == nil:
 		return true, nil
-	case errors.Is(err, jetstream.ErrKeyNotFound), errors.Is(err, jetstream.ErrKeyDeleted):
+	case absent(err):
 		return false, nil
 	}
 	return false, fmt.Errorf("read archived document %s: %w", k, err)

@@ -155,7 +155,7 @@ func newBundles(ctx context.Context, js jetstream.JetStream, replicas int, stora
 // get returns the bundle under k and its revision; nil when there is none.
 func (s *bundles) get(ctx context.Context, k string) (*Bundle, uint64, error) {
 	e, err := s.kv.Get(ctx, k)
-	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
+	if absent(err) {
 		return nil, 0, nil
 	}
 	if err != nil {

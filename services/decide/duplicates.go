@@ -116,7 +116,7 @@ func (d *duplicates) note(ctx context.Context, k, id string) ([]string, error) {
 			return nil, nil
 		}
 		e, err := d.kv.Get(ctx, k)
-		if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
+		if absent(err) {
 			if errors.Is(cerr, jetstream.ErrKeyExists) || errors.Is(cerr, jetstream.ErrKeyRevisionMismatch) {
 				continue // expired in between
 			}

@@ -39,7 +39,7 @@ type store struct {
 // none.
 func (s *store) get(ctx context.Context, k string) (*Record, uint64, error) {
 	e, err := s.kv.Get(ctx, k)
-	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
+	if absent(err) {
 		return nil, 0, nil
 	}
 	if err != nil {
@@ -211,4 +211,10 @@ func (s *store) list(ctx context.Context, filter string, keep func(*Record) bool
 			}
 		}
 	}
+}
+
+// absent reports whether err says a KV key holds no value: never written,
+// or deleted or purged.
+func absent(err error) bool {
+	return errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted)
 }
