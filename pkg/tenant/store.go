@@ -368,7 +368,6 @@ func merge(cur Tenant, found bool, in Tenant) Tenant {
 	if !found {
 		return next
 	}
-	next.History = slices.Clone(cur.History)
 	if len(next.EconomySystem.Secrets) == 0 {
 		next.EconomySystem.Secrets = slices.Clone(cur.EconomySystem.Secrets)
 	}
