@@ -67,10 +67,6 @@ func Contains(s string) bool {
 	return false
 }
 
-// Valid reports whether s as a whole is a CPR number as [Mask] finds them:
-// ddmmyyxxxx or ddmmyy-xxxx with a date in its first six digits.
-func Valid(s string) bool { return match(s, 0) == len(s) && len(s) > 0 }
-
 // Hide returns s with every digit replaced by X, for a value known to be a
 // CPR number whatever its digits say, such as FINAL_CUSTOMER of type CPR.
 func Hide(s string) string {

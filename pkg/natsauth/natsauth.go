@@ -125,10 +125,6 @@ var publishes = map[string][]string{
 	Respond: {events.TypeAnswerQueued, events.TypeAnswerParked, events.TypeAnswerDelivered, events.TypeAnswerFailed},
 }
 
-// Publishes returns the event types worker publishes; nil for an identity
-// that is not a worker.
-func Publishes(worker string) []string { return slices.Clone(publishes[worker]) }
-
 // For returns identity name's permissions under layout l; false for an
 // unknown name.
 func For(name string, l Layout) (Permissions, bool) {

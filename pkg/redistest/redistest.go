@@ -40,6 +40,21 @@ func (s *Server) URL() string {
 // when the test ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	bin := serverBinary(t)
+	dir := t.TempDir()
+	s, err := onFreePort(t, func(port int) (*Server, error) {
+		return startWith(bin, dir, port, ping, "--port", strconv.Itoa(port))
+	})
+	if err != nil {
+		t.Fatalf("redistest: %v", err)
+	}
+	return s
+}
+
+// serverBinary returns redis-server's path; without one it fails the test
+// in CI and skips it elsewhere.
+func serverBinary(t testing.TB) string {
+	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		msg := "redistest: redis-server not found; install it with: apt-get install redis-server"
@@ -48,28 +63,28 @@ func Start(t testing.TB) *Server {
 		}
 		t.Skip(msg + " (skipped outside CI)")
 	}
-	dir := t.TempDir()
-	// A free port can be taken between choosing it and redis binding it; try
-	// a few.
+	return bin
+}
+
+// onFreePort calls start with a free port, and stops the server when the
+// test ends. A free port can be taken between choosing it and redis
+// binding it; it tries a few.
+func onFreePort(t testing.TB, start func(port int) (*Server, error)) (*Server, error) {
+	t.Helper()
 	var last error
 	for range 5 {
 		port, err := freePort()
 		if err != nil {
 			t.Fatalf("redistest: %v", err)
 		}
-		s, err := start(bin, dir, port)
+		s, err := start(port)
 		if err == nil {
 			t.Cleanup(s.stop)
-			return s
+			return s, nil
 		}
 		last = err
 	}
-	t.Fatalf("redistest: %v", last)
-	return nil
-}
-
-func start(bin, dir string, port int, more ...string) (*Server, error) {
-	return startWith(bin, dir, port, func(addr string) error { return ping(addr) }, append([]string{"--port", strconv.Itoa(port)}, more...)...)
+	return nil, last
 }
 
 func startWith(bin, dir string, port int, ping func(addr string) error, args ...string) (*Server, error) {

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -30,14 +29,7 @@ type TLS struct {
 // server's URL is rediss://USER:PASSWORD@127.0.0.1:PORT/0.
 func StartTLS(t testing.TB, o TLS) *Server {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		msg := "redistest: redis-server not found; install it with: apt-get install redis-server"
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg + " (skipped outside CI)")
-	}
+	bin := serverBinary(t)
 	pem, err := os.ReadFile(o.CAFile)
 	if err != nil {
 		t.Fatal(err)
@@ -45,13 +37,8 @@ func StartTLS(t testing.TB, o TLS) *Server {
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(pem)
 	dir := t.TempDir()
-	var last error
-	for range 5 {
-		port, err := freePort()
-		if err != nil {
-			t.Fatalf("redistest: %v", err)
-		}
-		ping := func(addr string) error { return tlsPing(addr, pool, o.User, o.Password) }
+	ping := func(addr string) error { return tlsPing(addr, pool, o.User, o.Password) }
+	s, err := onFreePort(t, func(port int) (*Server, error) {
 		s, err := startWith(bin, dir, port, ping, "--port", "0", "--tls-port", strconv.Itoa(port),
 			"--tls-cert-file", o.CertFile, "--tls-key-file", o.KeyFile, "--tls-ca-cert-file", o.CAFile,
 			// Client certificates are optional: the ACL user's password
@@ -61,13 +48,13 @@ func StartTLS(t testing.TB, o TLS) *Server {
 			"--user", o.User, "on", ">"+o.Password, "~*", "&*", "+@all")
 		if err == nil {
 			s.url = (&url.URL{Scheme: "rediss", User: url.UserPassword(o.User, o.Password), Host: s.Addr, Path: "/0"}).String()
-			t.Cleanup(s.stop)
-			return s
 		}
-		last = err
+		return s, err
+	})
+	if err != nil {
+		t.Fatalf("redistest: TLS: %v (is redis-server built with TLS? redis-server --tls-port needs BUILD_TLS=yes)", err)
 	}
-	t.Fatalf("redistest: TLS: %v (is redis-server built with TLS? redis-server --tls-port needs BUILD_TLS=yes)", last)
-	return nil
+	return s
 }
 
 // tlsPing logs in over TLS and expects PONG.

@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/kp-efaktura/efaktura/pkg/answer"
 )
 
 // maxFile bounds a tenants file; 98 municipalities take a few hundred KB.
@@ -162,7 +164,7 @@ func (ft fileTenant) tenant(getenv func(string) string) (Tenant, []error) {
 			errs = append(errs, errors.New("economy system: give secret or secret_env, not both"))
 		case v == "":
 			errs = append(errs, fmt.Errorf("economy system: secret_env %s is not set or empty", es.SecretEnv))
-		case strings.HasPrefix(strings.TrimSpace(v), "whsec_"):
+		case strings.HasPrefix(strings.TrimSpace(v), answer.SecretPrefix):
 			t.EconomySystem.Secrets = append(slices.Clone(t.EconomySystem.Secrets), strings.Fields(v)...)
 		default:
 			t.EconomySystem.Secret = v

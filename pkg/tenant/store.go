@@ -349,19 +349,25 @@ func (s *Store) SetAgreement(ctx context.Context, kommune string, name Agreement
 // errRace: another writer changed the record between read and write.
 var errRace = errors.New("tenant: record changed since it was read")
 
+// unstamped returns a copy of t without what the store sets: Version,
+// UpdatedAt, History and the agreements' UpdatedAt and ChangedBy.
+func unstamped(t Tenant) Tenant {
+	t = t.clone()
+	t.Version, t.UpdatedAt = 0, time.Time{}
+	t.History = nil
+	for name, a := range t.Agreements {
+		a.UpdatedAt, a.ChangedBy = time.Time{}, ""
+		t.Agreements[name] = a
+	}
+	return t
+}
+
 // merge applies an incoming tenant to the stored one (see [Store.Put]).
 func merge(cur Tenant, found bool, in Tenant) Tenant {
-	next := in.clone()
-	next.Version, next.UpdatedAt = 0, time.Time{}
-	next.History = nil // the store's to keep
-	for name, a := range next.Agreements {
-		a.UpdatedAt, a.ChangedBy = time.Time{}, ""
-		next.Agreements[name] = a
-	}
+	next := unstamped(in) // the stamps and history are the store's to keep
 	if !found {
 		return next
 	}
-	next.History = slices.Clone(cur.History)
 	if len(next.EconomySystem.Secrets) == 0 {
 		next.EconomySystem.Secrets = slices.Clone(cur.EconomySystem.Secrets)
 	}
@@ -401,13 +407,7 @@ func sameContent(a, b Tenant) bool {
 }
 
 func contentOf(t Tenant) Tenant {
-	t = t.clone()
-	t.Version, t.UpdatedAt = 0, time.Time{}
-	t.History = nil
-	for name, a := range t.Agreements {
-		a.UpdatedAt, a.ChangedBy = time.Time{}, ""
-		t.Agreements[name] = a
-	}
+	t = unstamped(t)
 	if len(t.Senders) == 0 {
 		t.Senders = nil
 	}

@@ -2,10 +2,7 @@ package worker
 
 import (
 	"bytes"
-	"errors"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -177,29 +174,7 @@ type prometheusRule struct {
 
 func prometheusRules(t *testing.T, helm string, more ...string) []prometheusRule {
 	t.Helper()
-	args := append([]string{"template", "efaktura", "../../helm/efaktura"}, more...)
-	var stderr bytes.Buffer
-	cmd := exec.Command(helm, args...)
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("helm %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
-	}
-	var rules []prometheusRule
-	dec := yaml.NewDecoder(bytes.NewReader(out))
-	for {
-		var r prometheusRule
-		err := dec.Decode(&r)
-		if errors.Is(err, io.EOF) {
-			return rules
-		}
-		if err != nil {
-			t.Fatalf("rendered chart: %v", err)
-		}
-		if r.Kind == "PrometheusRule" {
-			rules = append(rules, r)
-		}
-	}
+	return renderAs(t, helm, func(r prometheusRule) bool { return r.Kind == "PrometheusRule" }, more...)
 }
 
 // TestGrafanaInCompose: compose's Prometheus loads the alerts, and its

@@ -166,6 +166,13 @@ func (c container) listens(t *testing.T, name string) int {
 // values files, --set).
 func render(t *testing.T, helm string, more ...string) []manifest {
 	t.Helper()
+	return renderAs(t, helm, func(m manifest) bool { return m.Kind != "" }, more...)
+}
+
+// renderAs runs helm template on the chart with the arguments given and
+// decodes each rendered document as a T, keeping those keep accepts.
+func renderAs[T any](t *testing.T, helm string, keep func(T) bool, more ...string) []T {
+	t.Helper()
 	args := append([]string{"template", "efaktura", "../../helm/efaktura"}, more...)
 	var stderr bytes.Buffer
 	cmd := exec.Command(helm, args...)
@@ -174,19 +181,19 @@ func render(t *testing.T, helm string, more ...string) []manifest {
 	if err != nil {
 		t.Fatalf("helm %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
 	}
-	var ms []manifest
+	var docs []T
 	dec := yaml.NewDecoder(bytes.NewReader(out))
 	for {
-		var m manifest
-		err := dec.Decode(&m)
+		var d T
+		err := dec.Decode(&d)
 		if errors.Is(err, io.EOF) {
-			return ms
+			return docs
 		}
 		if err != nil {
 			t.Fatalf("rendered chart: %v", err)
 		}
-		if m.Kind != "" {
-			ms = append(ms, m)
+		if keep(d) {
+			docs = append(docs, d)
 		}
 	}
 }
