@@ -139,7 +139,7 @@ func (w *Worker) getInvoice(rw http.ResponseWriter, req *http.Request) {
 		writeJSON(rw, http.StatusBadRequest, errorBody{Error: "invalid query", Problems: []string{"reveal must be cpr"}})
 		return
 	}
-	if reveal && !caseworkerOnly(rw, p) {
+	if reveal && !caseworkerOnly(rw, p, seesPersonalData) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(req.Context(), w.cfg.Timeout)
@@ -175,7 +175,7 @@ func (w *Worker) getInvoice(rw http.ResponseWriter, req *http.Request) {
 // as [Worker.getInvoice].
 func (w *Worker) getOriginal(rw http.ResponseWriter, req *http.Request) {
 	p, ok := w.authenticate(rw, req)
-	if !ok || !caseworkerOnly(rw, p) {
+	if !ok || !caseworkerOnly(rw, p, seesPersonalData) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(req.Context(), w.cfg.Timeout)
@@ -213,13 +213,19 @@ func fileName(d stored) string {
 	return name + ".xml"
 }
 
-// caseworkerOnly writes 403 and returns false unless p is a caseworker:
-// CPR numbers unmasked are for the municipality's caseworkers, not for
-// KP's administrators, who see every municipality's documents masked.
-func caseworkerOnly(rw http.ResponseWriter, p tenant.Principal) bool {
+// caseworkerOnly writes 403 with what and returns false unless p is a
+// caseworker: deciding is theirs, and so are CPR numbers unmasked, not KP's
+// administrators', who see every municipality's documents masked.
+func caseworkerOnly(rw http.ResponseWriter, p tenant.Principal, what string) bool {
 	if p.Role == tenant.RoleCaseworker {
 		return true
 	}
-	writeError(rw, http.StatusForbidden, "only a caseworker of the document's municipality sees its personal data")
+	writeError(rw, http.StatusForbidden, "only a caseworker of the document's municipality "+what)
 	return false
 }
+
+// What caseworkerOnly says only a caseworker does.
+const (
+	seesPersonalData = "sees its personal data"
+	decidesIt        = "decides it"
+)

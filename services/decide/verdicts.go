@@ -163,8 +163,7 @@ func (w *Worker) postVerdict(rw http.ResponseWriter, req *http.Request) {
 	if !ok {
 		return
 	}
-	if p.Role != tenant.RoleCaseworker {
-		writeError(rw, http.StatusForbidden, "only a caseworker of the document's municipality decides it")
+	if !caseworkerOnly(rw, p, decidesIt) {
 		return
 	}
 	var body VerdictRequest
@@ -207,8 +206,7 @@ func (w *Worker) postVerdicts(rw http.ResponseWriter, req *http.Request) {
 	if !ok {
 		return
 	}
-	if p.Role != tenant.RoleCaseworker {
-		writeError(rw, http.StatusForbidden, "only a caseworker of the documents' municipality decides them")
+	if !caseworkerOnly(rw, p, decidesIt) {
 		return
 	}
 	var body BulkVerdictRequest
