@@ -38,7 +38,6 @@ require (
 	github.com/modern-go/reflect2 v1.0.2 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
 	github.com/nats-io/jwt/v2 v2.8.2 // indirect
-	github.com/nats-io/nkeys v0.4.16 // indirect
 	github.com/nats-io/nuid v1.0.1 // indirect
 	github.com/prometheus/client_model v0.6.3 // indirect
 	github.com/prometheus/common v0.72.0 // indirect
@@ -77,6 +76,7 @@ require (
 	github.com/cloudevents/sdk-go/protocol/nats_jetstream/v2 v2.16.2
 	github.com/kp-efaktura/efaktura/events v0.0.0
 	github.com/kp-efaktura/efaktura/pkg/answer v0.0.0
+	github.com/nats-io/nkeys v0.4.16
 	go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp v0.72.0
 	go.yaml.in/yaml/v3 v3.0.5
 )
