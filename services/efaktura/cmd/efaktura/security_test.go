@@ -65,40 +65,6 @@ func TestEveryWorkerWithItsOwnIdentity(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	addr := map[string]string{"ingest": freeAddr(t), "decide": freeAddr(t), "admin": freeAddr(t)}
 	metrics := map[string]string{}
-	done := make(chan error, len(workers()))
-	for _, cmd := range workers() {
-		clientCert, clientKey := ca.Issue(t, cmd.Name, false)
-		metrics[cmd.Name] = freeAddr(t)
-		env := map[string]string{
-			"NATS_URL": ns.ClientURL(), "NATS_NKEY": ns.Identities[cmd.Name].SeedFile,
-			"NATS_CA": ca.File, "NATS_CERT": clientCert, "NATS_KEY": clientKey,
-			"REDIS_URL": rs.URL(), "REDIS_CA": ca.File,
-			"EFAKTURA_METRICS": metrics[cmd.Name], "EFAKTURA_HTTP": addr[cmd.Name],
-			"EFAKTURA_TLS_CERT": apiCert, "EFAKTURA_TLS_KEY": apiKey,
-			"EFAKTURA_ACK_WAIT": "2s", "EFAKTURA_LEASE": "3s", "RESPOND_BACKOFF": "100ms",
-			"EFAKTURA_LOG_LEVEL": "warn",
-		}
-		if cmd.Name == "decide" {
-			env["EFAKTURA_TENANTS"] = tenants
-			env["EFAKTURA_ADMIN_HTTP"] = addr["admin"]
-			env["EFAKTURA_ADMIN_TOKEN"] = "admin-s"
-		}
-		go func() { done <- cmd.Run(ctx, nil, func(k string) string { return env[k] }) }()
-	}
-	t.Cleanup(func() {
-		cancel()
-		for range workers() {
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("a worker returned %v after shutdown", err)
-				}
-			case <-time.After(60 * time.Second):
-				t.Fatal("a worker did not stop")
-			}
-		}
-	})
-
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool}}, Timeout: 10 * time.Second}
 	do := func(method, url, token string, body []byte) (int, []byte, error) {
 		req, err := http.NewRequest(method, url, bytes.NewReader(body))
@@ -121,17 +87,50 @@ func TestEveryWorkerWithItsOwnIdentity(t *testing.T) {
 		b, err := io.ReadAll(resp.Body)
 		return resp.StatusCode, b, err
 	}
-	// Every worker ready: NATS connected as itself, its consumers
-	// provisioned, Redis answering over TLS.
-	for name, m := range metrics {
-		bustest.Eventually(t, name+" to be ready", func() error {
-			code, body, err := do("GET", "http://"+m+"/readyz", "", nil)
+	done := make(chan error, len(workers()))
+	for _, cmd := range workers() {
+		clientCert, clientKey := ca.Issue(t, cmd.Name, false)
+		metrics[cmd.Name] = freeAddr(t)
+		env := map[string]string{
+			"NATS_URL": ns.ClientURL(), "NATS_NKEY": ns.Identities[cmd.Name].SeedFile,
+			"NATS_CA": ca.File, "NATS_CERT": clientCert, "NATS_KEY": clientKey,
+			"REDIS_URL": rs.URL(), "REDIS_CA": ca.File,
+			"EFAKTURA_METRICS": metrics[cmd.Name], "EFAKTURA_HTTP": addr[cmd.Name],
+			"EFAKTURA_TLS_CERT": apiCert, "EFAKTURA_TLS_KEY": apiKey,
+			"EFAKTURA_ACK_WAIT": "2s", "EFAKTURA_LEASE": "3s", "RESPOND_BACKOFF": "100ms",
+			"EFAKTURA_LOG_LEVEL": "warn",
+		}
+		if cmd.Name == "decide" {
+			env["EFAKTURA_TENANTS"] = tenants
+			env["EFAKTURA_ADMIN_HTTP"] = addr["admin"]
+			env["EFAKTURA_ADMIN_TOKEN"] = "admin-s"
+		}
+		go func() { done <- cmd.Run(ctx, nil, func(k string) string { return env[k] }) }()
+		// Each worker ready (NATS connected as itself, its streams and
+		// consumers provisioned, Redis answering over TLS) before the next
+		// starts: nats-server v2.15.2 races (-race) between one client's
+		// stream update and another's consumer creation on that stream.
+		bustest.Eventually(t, cmd.Name+" to be ready", func() error {
+			code, body, err := do("GET", "http://"+metrics[cmd.Name]+"/readyz", "", nil)
 			if err != nil || code != 200 {
 				return fmt.Errorf("GET /readyz: %d %s %v", code, body, err)
 			}
 			return nil
 		})
 	}
+	t.Cleanup(func() {
+		cancel()
+		for range workers() {
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("a worker returned %v after shutdown", err)
+				}
+			case <-time.After(60 * time.Second):
+				t.Fatal("a worker did not stop")
+			}
+		}
+	})
 
 	bundle, err := efaktura.Sample(efaktura.SampleOptions{Documents: 3, LinesPerDocument: 2, Seed: 16}).Bytes()
 	if err != nil {
