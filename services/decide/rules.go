@@ -43,8 +43,12 @@ type RuleOutcome struct {
 	Name string `json:"name,omitempty"`
 	// Decision is what that rule decides: approve.
 	Decision events.Decision `json:"decision,omitempty"`
-	// Facts are what the rule matched, or why no rule matched.
-	Facts []string `json:"facts"`
+
+	// facts are what the rule matched, or why no rule matched. They are
+	// kept once, in the history entry [withAssist] writes from them, not
+	// in the record: the record is encoded again on each of its writes
+	// and in every queue page that lists it (issue 14's CPU budget).
+	facts []string
 }
 
 // rulePrefix starts the verdict's "by" of a rule: "rule:<name>".
@@ -62,15 +66,15 @@ const (
 	WhatRuleNotMatched = "rule_not_matched"
 )
 
-// maxAssistDetail bounds the detail of an assistance history entry; the
-// record's rule keeps every fact.
-const maxAssistDetail = 1000
+// maxAssistDetail bounds the detail of an assistance history entry: room
+// for why each of 50 rules did not match.
+const maxAssistDetail = 4000
 
 func (a Assist) clone() Assist {
 	a.PossibleDuplicates = slices.Clone(a.PossibleDuplicates)
 	if a.Rule != nil {
 		o := *a.Rule
-		o.Facts = slices.Clone(o.Facts)
+		o.facts = slices.Clone(o.facts)
 		a.Rule = &o
 	}
 	return a
@@ -92,16 +96,16 @@ func evaluateRules(rs tenant.Rules, p events.DocumentValidated, dups []PossibleD
 				ids = append(ids, f.Rule)
 			}
 		}
-		out.Facts = append(out.Facts, fmt.Sprintf("%d finding(s) (%s): no rule approves a document with findings", n, strings.Join(ids, ", ")))
+		out.facts = append(out.facts, fmt.Sprintf("%d finding(s) (%s): no rule approves a document with findings", n, strings.Join(ids, ", ")))
 	}
 	if len(dups) > 0 {
 		var ds []string
 		for _, d := range dups {
 			ds = append(ds, fmt.Sprintf("%s (%s, %s)", d.DocumentID, d.Reason, d.State))
 		}
-		out.Facts = append(out.Facts, "possible duplicate of "+strings.Join(ds, ", ")+": no rule approves a possible duplicate")
+		out.facts = append(out.facts, "possible duplicate of "+strings.Join(ds, ", ")+": no rule approves a possible duplicate")
 	}
-	if len(out.Facts) > 0 {
+	if len(out.facts) > 0 {
 		return out
 	}
 	sender := p.Sender.Type + ":" + p.Sender.ID
@@ -126,11 +130,11 @@ func evaluateRules(rs tenant.Rules, p events.DocumentValidated, dups []PossibleD
 			miss = append(miss, "the total "+amount+" is over "+r.MaxAmountInclVAT)
 		}
 		if len(miss) > 0 {
-			out.Facts = append(out.Facts, r.Name+": "+strings.Join(miss, "; "))
+			out.facts = append(out.facts, r.Name+": "+strings.Join(miss, "; "))
 			continue
 		}
 		out.Name, out.Decision = r.Name, events.DecisionApprove
-		out.Facts = []string{
+		out.facts = []string{
 			"sender " + sender + " is listed",
 			"document type " + string(p.DocumentType) + " is listed",
 			"currency " + p.Summary.Currency + " is listed",
@@ -154,7 +158,7 @@ func withAssist(n *Record, a Assist, at time.Time) *Record {
 		addHistory(n, Entry{At: at, What: WhatPossibleDuplicate, State: n.State, By: "decide", Detail: truncate(strings.Join(ds, "; "), maxAssistDetail)})
 	}
 	if o := a.Rule; o != nil {
-		e := Entry{At: at, State: n.State, By: rulePrefix + o.Name, Detail: strings.Join(o.Facts, "; ")}
+		e := Entry{At: at, State: n.State, By: rulePrefix + o.Name, Detail: strings.Join(o.facts, "; ")}
 		switch {
 		case o.Name == "":
 			e.What, e.By = WhatRuleNotMatched, "rules"
@@ -195,16 +199,16 @@ func (w *Worker) assess(ctx context.Context, p events.DocumentValidated) (Assist
 
 // applyRule decides r by the rule that matched it in enforce mode, as one
 // verdict through [Worker.applyVerdict]: the caseworkers' path, so a
-// caseworker's verdict and the rule's cannot both win. Its note holds the
-// facts the rule matched. A record awaiting no rule's verdict is left
-// alone. An error means the verdict may not be recorded or announced: the
-// document.validated is retried, and the same verdict (the same id)
-// repeats.
+// caseworker's verdict and the rule's cannot both win. Its note names the
+// rule; the facts it matched are in the record's rule_matched history
+// entry. A record awaiting no rule's verdict is left alone. An error means
+// the verdict may not be recorded or announced: the document.validated is
+// retried, and the same verdict (the same id) repeats.
 func (w *Worker) applyRule(ctx context.Context, r *Record) error {
 	if r == nil || r.State != StateAwaitingVerdict || r.Rule == nil || r.Rule.Mode != tenant.RulesEnforce || r.Rule.Name == "" {
 		return nil
 	}
-	body := VerdictRequest{Decision: r.Rule.Decision, Note: truncate("rule "+r.Rule.Name+": "+strings.Join(r.Rule.Facts, "; "), MaxNote)}
+	body := VerdictRequest{Decision: r.Rule.Decision, Note: "rule " + r.Rule.Name}
 	d := w.applyVerdict(ctx, r.Kommune, r.ID, rulePrefix+r.Rule.Name, body)
 	switch {
 	case d.status == http.StatusOK:
