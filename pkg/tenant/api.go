@@ -25,7 +25,7 @@ const maxBody = 1 << 20
 //	PUT /v1/tenants/{kommune}/agreements/{agreement}    body {"state": "...", "economy_system": "..."}; Tenant
 //	GET /v1/tenants/{kommune}/rules                     Rules (rules.go)
 //	PUT /v1/tenants/{kommune}/rules                     body Rules; Rules, or 400 {"error", "problems"}
-//	GET /v1/tenants/{kommune}/history                   HistoryList: the agreements' changes
+//	GET /v1/tenants/{kommune}/history                   HistoryList: the agreements' and the rules' changes
 //	GET /v1/agreements[?ready=true|false][&mismatch=true][&format=csv]
 //	                                                    AgreementsList: readiness per municipality
 //

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"time"
 )
@@ -121,19 +122,30 @@ func checkTransitions(cur Tenant, found bool, next Tenant) error {
 // the record stays a few kilobytes.
 const MaxHistory = 100
 
-// Change is one change of one of a municipality's agreements, as its
-// history keeps it.
+// Change is one change of one of a municipality's agreements, or of its
+// straight-through rules, as its history keeps it: an agreement's change
+// has Agreement, To and EconomySystem; a change of the rules has Rules.
 type Change struct {
 	At        time.Time     `json:"at"`
 	By        string        `json:"by"`
-	Agreement AgreementName `json:"agreement"`
+	Agreement AgreementName `json:"agreement,omitempty"`
 	// From is the state before; "" when the agreement was not recorded.
-	From AgreementState `json:"from"`
-	To   AgreementState `json:"to"`
+	From AgreementState `json:"from,omitempty"`
+	To   AgreementState `json:"to,omitempty"`
 	// EconomySystem is the economy system the agreement names after the
 	// change; FromEconomySystem the one before, when it changed.
-	EconomySystem     string `json:"economy_system"`
+	EconomySystem     string `json:"economy_system,omitempty"`
 	FromEconomySystem string `json:"from_economy_system,omitempty"`
+	// Rules are the straight-through rules in force after the change,
+	// by mode and names: who turned automatic approval on, and when, is
+	// the audit's first question about it.
+	Rules *RulesChange `json:"rules,omitempty"`
+}
+
+// RulesChange is the rules in force after a change of them, in short.
+type RulesChange struct {
+	Mode  RulesMode `json:"mode"`
+	Names []string  `json:"names"`
 }
 
 // actorKey carries who makes a change through a context.
@@ -155,7 +167,8 @@ func Actor(ctx context.Context) string {
 }
 
 // record stamps the agreements of next that differ from cur's with who
-// and now, and appends their changes to next's history, which it bounds.
+// and now, and appends their changes, and a change of the rules, to
+// next's history, which it bounds.
 func record(cur Tenant, found bool, next *Tenant, who string, now time.Time) {
 	next.History = slices.Clone(cur.History)
 	if !found {
@@ -180,6 +193,13 @@ func record(cur Tenant, found bool, next *Tenant, who string, now time.Time) {
 			}
 		}
 		next.History = append(next.History, ch)
+	}
+	if rs := next.EffectiveRules(); !reflect.DeepEqual(rs, cur.EffectiveRules()) {
+		names := make([]string, len(rs.Rules))
+		for i, r := range rs.Rules {
+			names[i] = r.Name
+		}
+		next.History = append(next.History, Change{At: now, By: who, Rules: &RulesChange{Mode: rs.Mode, Names: names}})
 	}
 	if n := len(next.History); n > MaxHistory {
 		next.History = slices.Clone(next.History[n-MaxHistory:])

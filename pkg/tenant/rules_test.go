@@ -51,6 +51,20 @@ func TestRulesAPI(t *testing.T) {
 	if got.Mode != tenant.RulesEnforce || len(got.Rules) != 1 || got.Rules[0].MaxAmountInclVAT != "5000.00" || h.Get("ETag") == "" {
 		t.Errorf("PUT rules returned %+v, ETag %q", got, h.Get("ETag"))
 	}
+	// The change is in the municipality's history, by whom: it turned
+	// automatic approval on.
+	status, body, _ = a.do("GET", "/v1/tenants/0101/history", adminToken, "")
+	var hist tenant.HistoryList
+	if err := json.Unmarshal([]byte(body), &hist); err != nil || status != http.StatusOK || len(hist.History) == 0 {
+		t.Fatalf("GET history = %d %s (%v)", status, body, err)
+	}
+	if last := hist.History[len(hist.History)-1]; last.By != "admin" || last.Agreement != "" || last.Rules == nil ||
+		last.Rules.Mode != tenant.RulesEnforce || !slices.Equal(last.Rules.Names, []string{"small-trusted"}) {
+		t.Errorf("the history's last change %+v, rules %+v; want the rules set by admin", last, last.Rules)
+	}
+	if strings.Contains(body, `"agreement":""`) {
+		t.Errorf("a rules change carries empty agreement fields: %s", body)
+	}
 	// Stored with the municipality: the registry follows, a Put without
 	// rules keeps them, and a new registry (another process) reads them.
 	bustestWait(t, a.e, "0101")
@@ -78,8 +92,8 @@ func TestRulesAPI(t *testing.T) {
 	if _, err := a.e.store.SetRules(a.e.ctx, "0101", *stored.Rules); err != nil {
 		t.Fatal(err)
 	}
-	if s2, _ := a.e.store.Get(a.e.ctx, "0101"); s2.Version != stored.Version {
-		t.Errorf("the same rules wrote version %d over %d", s2.Version, stored.Version)
+	if s2, _ := a.e.store.Get(a.e.ctx, "0101"); s2.Version != stored.Version || len(s2.History) != len(hist.History) {
+		t.Errorf("the same rules wrote version %d over %d, history of %d changes over %d", s2.Version, stored.Version, len(s2.History), len(hist.History))
 	}
 	// GET shows them; the tenant's GET too.
 	if status, body, _ := a.do("GET", "/v1/tenants/0101/rules", adminToken, ""); status != http.StatusOK || !strings.Contains(body, `"small-trusted"`) {

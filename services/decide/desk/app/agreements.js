@@ -9,6 +9,7 @@ import {h, alert, badge, announce, date, dateTime, icon} from './util.js';
 const STATES = {
   requested: 'Anmodet', approved: 'Godkendt', rejected: 'Afvist', withdrawn: 'Tilbagekaldt', missing: 'Ikke anmodet',
 };
+const RULES_MODE = {enforce: 'Håndhæves', dry_run: 'Prøvekørsel', off: 'Slået fra'};
 const STATE_BADGE = {approved: 'success', rejected: 'error', withdrawn: 'error', requested: 'warning', missing: 'warning'};
 
 // The sortable columns: key, heading, the row's value to sort by.
@@ -129,6 +130,14 @@ export function agreementsView(params) {
       a.changed_at ? h('span', {class: 'd-block form-hint'}, dateTime(a.changed_at)) : null];
   }
 
+  // rulesChangeCells fills the agreement columns of a change of the
+  // straight-through rules: what is in force after it.
+  function rulesChangeCells(rules) {
+    const names = rules.names.length ? ': ' + rules.names.join(', ') : '';
+    return [h('td', null, 'Regler for automatisk afgørelse'), h('td', null, '–'),
+      h('td', null, (RULES_MODE[rules.mode] || rules.mode) + names), h('td', null, '–')];
+  }
+
   async function showHistory(r) {
     history.replaceChildren(h('p', null, 'Henter historikken …'));
     try {
@@ -141,10 +150,11 @@ export function agreementsView(params) {
           h('thead', null, h('tr', null, ['Tidspunkt', 'Aftale', 'Fra', 'Til', 'Økonomisystem', 'Af'].map((t) => h('th', {scope: 'col'}, t)))),
           h('tbody', null, changes.map((c) => h('tr', null,
             h('td', {class: 'nowrap'}, dateTime(c.at)),
-            h('td', null, c.agreement === 'forside' ? 'Forside' : 'Bagside'),
-            h('td', null, c.from ? stateText(c.from) : '–'),
-            h('td', null, stateText(c.to)),
-            h('td', null, c.from_economy_system ? `${c.from_economy_system} → ${c.economy_system}` : c.economy_system),
+            ...(c.rules ? rulesChangeCells(c.rules) : [
+              h('td', null, c.agreement === 'forside' ? 'Forside' : 'Bagside'),
+              h('td', null, c.from ? stateText(c.from) : '–'),
+              h('td', null, stateText(c.to)),
+              h('td', null, c.from_economy_system ? `${c.from_economy_system} → ${c.economy_system}` : c.economy_system)]),
             h('td', null, c.by)))))));
       heading.focus();
     } catch (err) {

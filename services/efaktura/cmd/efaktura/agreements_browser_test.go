@@ -76,10 +76,16 @@ func TestAgreementsPageInBrowser(t *testing.T) {
 	b.run("sort by kommune, descending", chromedp.Click(chromedp.ID("sort-kommune")))
 	b.until("0202 first", `document.querySelector('#agreements-table th[aria-sort="descending"]') && document.querySelector('#agreements-table tbody tr').dataset.kommune === '0202'`)
 
-	// The history, one click away.
+	// The history, one click away, with a change of the straight-through
+	// rules beside the agreements'.
+	rules := `{"mode":"dry_run","rules":[{"name":"small-trusted","decision":"approve","senders":["CVR:12345674"],"document_types":["INVOICE"],"max_amount_incl_vat":"5000.00","currencies":["DKK"]}]}`
+	if code, body := s.do("PUT", "/v1/tenants/0101/rules", "admin-t", []byte(rules)); code != 200 {
+		t.Fatalf("PUT rules: %d %s", code, body)
+	}
 	b.run("show 0101's history", chromedp.Click(chromedp.CSS(`button[data-history="0101"]`)))
-	b.until("the history", `document.querySelectorAll('#history-table tbody tr').length === 2`)
-	if h := b.text("#history"); !strings.Contains(h, "Historik for Kærholm") || !strings.Contains(h, "efaktura up") || !strings.Contains(h, "Anmodet") {
+	b.until("the history", `document.querySelectorAll('#history-table tbody tr').length === 3`)
+	if h := b.text("#history"); !strings.Contains(h, "Historik for Kærholm") || !strings.Contains(h, "efaktura up") || !strings.Contains(h, "Anmodet") ||
+		!strings.Contains(h, "Regler for automatisk afgørelse") || !strings.Contains(h, "Prøvekørsel: small-trusted") {
 		t.Errorf("history %q", h)
 	}
 	b.axe("agreements with history")
