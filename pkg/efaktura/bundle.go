@@ -204,9 +204,14 @@ type nameCount struct {
 // rule may need is kept, up to maxDocumentNodes elements.
 func (v *validation) readDocument(index int) (*Document, error) {
 	s := v.s
-	// Documents of one bundle tend to be alike: size the tree like the last
-	// one, so it grows without copying.
-	doc := &Document{Index: index, nodes: make([]node, 0, max(128, v.lastNodes+v.lastNodes/8))}
+	nodes := v.spareNodes[:0]
+	v.spareNodes = nil
+	if nodes == nil {
+		// Documents of one bundle tend to be alike: size the tree like the
+		// last one, so it grows without copying.
+		nodes = make([]node, 0, max(128, v.lastNodes+v.lastNodes/8))
+	}
+	doc := &Document{Index: index, nodes: nodes}
 	v.arena = v.arena[:0]
 	v.frames = v.frames[:0]
 	def := v.opts.Schema.Lookup("/INVOICES/DOCUMENT")
@@ -432,6 +437,11 @@ func (v *validation) document(doc *Document) error {
 		}
 	}
 	v.res.Documents = append(v.res.Documents, dr)
+	if v.opts.Document == nil {
+		// Nothing holds doc any more (results hold strings, not elements):
+		// its tree's storage serves the next document.
+		v.spareNodes = doc.nodes
+	}
 	return nil
 }
 
