@@ -175,12 +175,13 @@ func (c *checker) structure(e Element) {
 		c.report("V11.text", e, d.Name)
 	}
 	seq := newSequence(d)
-	children := slices.Collect(e.Children())
 	var misplaced []bool
-	if !inOrder(children) {
-		misplaced = outOfOrder(children)
+	if !inOrder(e) {
+		misplaced = outOfOrder(slices.Collect(e.Children()))
 	}
-	for i, child := range children {
+	i := -1
+	for child := range e.Children() {
+		i++
 		cd := child.Def()
 		verdict := seq.visit(cd)
 		if misplaced != nil && (verdict == seqOrder || verdict == seqOK && misplaced[i]) {
@@ -209,7 +210,7 @@ func (c *checker) structure(e Element) {
 		c.report("V11.truncated", e, maxDocumentNodes)
 	}
 	for _, cd := range d.Children {
-		if _, ok := checkedElsewhere[cd.Path]; ok {
+		if cd.elsewhere {
 			continue
 		}
 		if seq.count(cd) < cd.MinOccurs {
@@ -263,7 +264,7 @@ func (c *checker) leaf(e Element) {
 		c.unusable(e)
 		return
 	}
-	if _, ok := checkedElsewhere[d.Path]; ok {
+	if d.elsewhere {
 		return
 	}
 	if e.Chars() == 0 {
@@ -283,27 +284,27 @@ func (c *checker) leaf(e Element) {
 func (c *checker) dependent(parent Element, d *ElementDef) {
 	el := parent.Child(d.Name)
 	on := c.resolve(parent, d.DependsOn)
-	onName := d.DependsOn.Parent.Name + "/" + d.DependsOn.Name
+	onName := func() string { return d.DependsOn.Parent.Name + "/" + d.DependsOn.Name } // for messages only
 	if len(d.DependsValues) == 0 {
 		if on.Filled() && !el.Filled() {
-			c.emit("V14", "V14.dependent", parent.ChildPath(d.Name), atOr(el, parent), d.Name, presence(el), onName, filledWord(d.DependsOn))
+			c.emit("V14", "V14.dependent", parent.ChildPath(d.Name), atOr(el, parent), d.Name, presence(el), onName(), filledWord(d.DependsOn))
 		}
 		return
 	}
 	if c.isUnusable(on) || !on.Filled() {
 		return // its own rule reports the condition's element
 	}
-	values := both{strings.Join(d.DependsValues, " eller "), strings.Join(d.DependsValues, " or ")}
 	holds := slices.Contains(d.DependsValues, on.Value())
 	switch {
 	case holds && !el.Filled():
-		c.emit("V15", "V15.required", parent.ChildPath(d.Name), atOr(el, parent), d.Name, presence(el), onName, on.Value())
+		c.emit("V15", "V15.required", parent.ChildPath(d.Name), atOr(el, parent), d.Name, presence(el), onName(), on.Value())
 	case !holds && el.Filled():
 		want := both{"fraværende", "absent"}
 		if d.MinOccurs == 1 {
 			want = both{"tomt", "empty"}
 		}
-		c.report("V15.forbidden", el, d.Name, onName, quoteValue(on.Value()), want, onName, values)
+		values := both{strings.Join(d.DependsValues, " eller "), strings.Join(d.DependsValues, " or ")}
+		c.report("V15.forbidden", el, d.Name, onName(), quoteValue(on.Value()), want, onName(), values)
 	}
 }
 
@@ -356,10 +357,10 @@ func (c *checker) resolve(from Element, def *ElementDef) Element {
 	return anc.Find(strings.TrimPrefix(def.Path, anc.Def().Path+"/"))
 }
 
-// inOrder reports whether the known children stand in table order.
-func inOrder(children []Element) bool {
+// inOrder reports whether e's known children stand in table order.
+func inOrder(e Element) bool {
 	last := -1
-	for _, c := range children {
+	for c := range e.Children() {
 		if d := c.Def(); d != nil {
 			if d.pos < last {
 				return false
