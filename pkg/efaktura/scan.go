@@ -167,10 +167,18 @@ func (s *scanner) readErr(what string) error {
 	return s.errorf("the file ends inside %s", what)
 }
 
+// advance consumes n bytes.
 func (s *scanner) advance(n int) {
-	b := s.buf[s.pos : s.pos+n]
-	if lines := bytes.Count(b, []byte{'\n'}); lines > 0 {
-		s.line += lines
+	s.consume(n, bytes.IndexByte(s.buf[s.pos:s.pos+n], '\n') >= 0)
+}
+
+// consume consumes n bytes; newline is false only when none of them is a
+// newline, which the tokenizers know from their own pass over the bytes:
+// counting lines again for every tag and value was a tenth of the time.
+func (s *scanner) consume(n int, newline bool) {
+	if newline {
+		b := s.buf[s.pos : s.pos+n]
+		s.line += bytes.Count(b, []byte{'\n'})
 		s.lineStart = s.base + s.pos + bytes.LastIndexByte(b, '\n') + 1
 	}
 	if s.capture != nil {
@@ -211,11 +219,26 @@ func (s *scanner) next() error {
 	if s.buf[s.pos] != '<' {
 		return s.scanText()
 	}
-	switch {
-	case s.hasPrefix("</"):
+	for s.end-s.pos < 2 && s.fill() {
+	}
+	var second byte // the byte after '<', 0 at the end of input
+	if s.end-s.pos >= 2 {
+		second = s.buf[s.pos+1]
+	}
+	switch second {
+	case '/':
 		return s.scanEnd()
-	case s.hasPrefix("<?"):
+	case '?':
 		return s.scanPI()
+	case '!':
+		return s.scanBang()
+	}
+	return s.scanStart()
+}
+
+// scanBang reads what starts with "<!".
+func (s *scanner) scanBang() error {
+	switch {
 	case s.hasPrefix("<!--"):
 		return s.scanComment()
 	case s.hasPrefix("<![CDATA["):
@@ -226,10 +249,8 @@ func (s *scanner) next() error {
 	case s.hasPrefix("<!DOCTYPE"):
 		s.kind = tokDoctype
 		return nil
-	case s.hasPrefix("<!"):
-		return s.errorf("markup declaration <! is not allowed here")
 	}
-	return s.scanStart()
+	return s.errorf("markup declaration <! is not allowed here")
 }
 
 func (s *scanner) top() []byte {
@@ -250,15 +271,24 @@ func (s *scanner) popOpen() {
 	}
 }
 
+// tagBytes are the bytes tag acts on.
+var tagBytes = [256]bool{'"': true, '\'': true, '>': true, '\n': true}
+
 // tag returns the bytes of the tag at pos up to and including the closing '>'
-// that stands outside quotes, reading more as needed.
-func (s *scanner) tag() ([]byte, error) {
+// that stands outside quotes, reading more as needed, and whether it holds a
+// newline.
+func (s *scanner) tag() (t []byte, newline bool, err error) {
 	var quote byte
 	i := s.pos
 	for {
 		for ; i < s.end; i++ {
 			c := s.buf[i]
+			if !tagBytes[c] {
+				continue
+			}
 			switch {
+			case c == '\n':
+				newline = true
 			case quote != 0:
 				if c == quote {
 					quote = 0
@@ -266,25 +296,25 @@ func (s *scanner) tag() ([]byte, error) {
 			case c == '"' || c == '\'':
 				quote = c
 			case c == '>':
-				return s.buf[s.pos : i+1], nil
+				return s.buf[s.pos : i+1], newline, nil
 			}
 		}
 		if i-s.pos >= maxTagBytes {
-			return nil, s.errorf("a tag is longer than %d bytes, the reader's limit", maxTagBytes)
+			return nil, false, s.errorf("a tag is longer than %d bytes, the reader's limit", maxTagBytes)
 		}
 		off := i - s.pos
 		if !s.fill() {
 			if s.end-s.pos >= len(s.buf) {
-				return nil, s.errorf("a tag is longer than %d bytes, the reader's limit", maxTagBytes)
+				return nil, false, s.errorf("a tag is longer than %d bytes, the reader's limit", maxTagBytes)
 			}
-			return nil, s.readErr("a tag")
+			return nil, false, s.readErr("a tag")
 		}
 		i = s.pos + off
 	}
 }
 
 func (s *scanner) scanStart() error {
-	t, err := s.tag()
+	t, newline, err := s.tag()
 	if err != nil {
 		return err
 	}
@@ -314,7 +344,7 @@ func (s *scanner) scanStart() error {
 	s.openEnds = append(s.openEnds, len(s.open))
 	s.kind = tokStart
 	s.lastTag = t
-	s.advance(n)
+	s.consume(n, newline)
 	return nil
 }
 
@@ -375,7 +405,7 @@ func (s *scanner) parseAttrs(b []byte) error {
 }
 
 func (s *scanner) scanEnd() error {
-	t, err := s.tag()
+	t, newline, err := s.tag()
 	if err != nil {
 		return err
 	}
@@ -393,7 +423,7 @@ func (s *scanner) scanEnd() error {
 	s.name = body[:n]
 	s.popOpen()
 	s.kind = tokEnd
-	s.advance(len(t))
+	s.consume(len(t), newline)
 	return nil
 }
 
@@ -523,7 +553,7 @@ func (s *scanner) scanText() error {
 		}
 		s.textChars += chars
 		s.textFlags |= flags
-		s.advance(i)
+		s.consume(i, flags&textTabCRLF != 0) // a newline is one of TAB, CR, LF
 		if s.pos < s.end && s.buf[s.pos] == '<' {
 			break
 		}
