@@ -178,8 +178,10 @@ func (s *scanner) advance(n int) {
 func (s *scanner) consume(n int, newline bool) {
 	if newline {
 		b := s.buf[s.pos : s.pos+n]
-		s.line += bytes.Count(b, []byte{'\n'})
-		s.lineStart = s.base + s.pos + bytes.LastIndexByte(b, '\n') + 1
+		if last := bytes.LastIndexByte(b, '\n'); last >= 0 {
+			s.line += 1 + bytes.Count(b[:last], []byte{'\n'})
+			s.lineStart = s.base + s.pos + last + 1
+		}
 	}
 	if s.capture != nil {
 		s.capture = append(s.capture, s.buf[s.pos:s.pos+n]...)
@@ -597,6 +599,8 @@ var byteClass = func() (t [256]uint8) {
 	return t
 }()
 
+// The fast path of decodeText relies on classPlain and classSpace being the
+// two lowest classes.
 const (
 	classPlain = iota
 	classSpace
@@ -614,13 +618,18 @@ func (s *scanner) decodeText(dst, raw []byte, limit int) ([]byte, int, textFlags
 	var flags textFlags
 	chars := 0
 	for i := 0; i < len(raw); {
-		// Fast path: a run of plain printable ASCII.
+		// Fast path: a run of printable ASCII, spaces included, which is
+		// values and indentation alike.
 		j := i
-		for j < len(raw) && byteClass[raw[j]] == classPlain {
+		var other byte // nonzero once the run holds a byte other than a space
+		for j < len(raw) && byteClass[raw[j]] <= classSpace {
+			other |= raw[j] ^ ' '
 			j++
 		}
 		if j > i {
-			flags |= textNonSpace
+			if other != 0 {
+				flags |= textNonSpace
+			}
 			chars += j - i
 			if room := limit - len(dst); room > 0 {
 				dst = append(dst, raw[i:min(j, i+room)]...)
