@@ -185,6 +185,7 @@ type frame struct {
 	def      *ElementDef
 	keep     bool    // children are kept (a known group)
 	counts   []int32 // occurrences so far of each child definition
+	next     int     // table position where the search for the next child starts
 	unknown  []nameCount
 	children bool      // a child element was seen
 	text     textFlags // what the element's own text held
@@ -288,7 +289,7 @@ func (v *validation) openElement(doc *Document) {
 	}
 	pi := parent.node
 	doc.nodes[pi].flags |= hasElements
-	cdef := parent.def.childByName[string(s.name)]
+	cdef := parent.childDef(s.name)
 	n := node{def: cdef, parent: pi, first: -1, next: -1, line: int32(s.tokLine), col: int32(s.tokCol)}
 	if cdef != nil {
 		n.name = cdef.Name
@@ -326,6 +327,21 @@ func (v *validation) openElement(doc *Document) {
 		}
 	}
 	v.pushFrame(idx, cdef)
+}
+
+// childDef returns the definition of the frame's child called name, or nil.
+// Children mostly come in table order, so the search starts where the last
+// one was found: a map lookup per element, hashing its name, cost more.
+func (f *frame) childDef(name []byte) *ElementDef {
+	children := f.def.Children
+	for k := range children {
+		i := (f.next + k) % len(children)
+		if children[i].Name == string(name) {
+			f.next = i
+			return children[i]
+		}
+	}
+	return nil
 }
 
 func (v *validation) closeElement(doc *Document) {
