@@ -315,10 +315,26 @@ func (s *scanner) tag() (t []byte, newline bool, err error) {
 	}
 }
 
+// plainTag returns the tag at pos when it is prefix ("<" or "</") and a
+// name closed at once by '>', as nearly every tag of a bundle is: tag's
+// quote-aware scan is then not needed. It returns nil otherwise, or when
+// the tag is not wholly in the buffer.
+func (s *scanner) plainTag(prefix int) []byte {
+	b := s.buf[s.pos+prefix : s.end]
+	n := nameLength(b)
+	if n == 0 || n == len(b) || b[n] != '>' {
+		return nil
+	}
+	return s.buf[s.pos : s.pos+prefix+n+1]
+}
+
 func (s *scanner) scanStart() error {
-	t, newline, err := s.tag()
-	if err != nil {
-		return err
+	t, newline := s.plainTag(len("<")), false
+	if t == nil {
+		var err error
+		if t, newline, err = s.tag(); err != nil {
+			return err
+		}
 	}
 	n := len(t)
 	body := t[1 : n-1]
@@ -407,9 +423,12 @@ func (s *scanner) parseAttrs(b []byte) error {
 }
 
 func (s *scanner) scanEnd() error {
-	t, newline, err := s.tag()
-	if err != nil {
-		return err
+	t, newline := s.plainTag(len("</")), false
+	if t == nil {
+		var err error
+		if t, newline, err = s.tag(); err != nil {
+			return err
+		}
 	}
 	body := t[2 : len(t)-1]
 	n := nameLength(body)
@@ -779,15 +798,34 @@ func isXMLChar(r rune) bool {
 // nameLength returns the length of the XML name at the start of b, over the
 // ISO-8859-1 subset of the Name production.
 func nameLength(b []byte) int {
-	if len(b) == 0 || !isNameStart(b[0]) {
+	if len(b) == 0 || nameBytes[b[0]]&nameStart == 0 {
 		return 0
 	}
 	n := 1
-	for n < len(b) && isNameChar(b[n]) {
+	for n < len(b) && nameBytes[b[n]]&nameChar != 0 {
 		n++
 	}
 	return n
 }
+
+// nameBytes is isNameStart and isNameChar as a table: names are read for
+// every tag.
+var nameBytes = func() (t [256]uint8) {
+	for c := range 256 {
+		if isNameStart(byte(c)) {
+			t[c] |= nameStart
+		}
+		if isNameChar(byte(c)) {
+			t[c] |= nameChar
+		}
+	}
+	return t
+}()
+
+const (
+	nameStart = 1 << iota
+	nameChar
+)
 
 func isNameStart(c byte) bool {
 	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || c == '_' || c == ':' ||
