@@ -348,13 +348,19 @@ func atOr(e, parent Element) Element {
 // enclosing instance as from (the same LINE, the same DOCUMENT, ...).
 func (c *checker) resolve(from Element, def *ElementDef) Element {
 	anc := from
-	for anc.Exists() && !strings.HasPrefix(def.Path, anc.Def().Path+"/") {
+	for anc.Exists() && !pathUnder(def.Path, anc.Def().Path) {
 		anc = anc.Parent()
 	}
 	if !anc.Exists() {
 		return Element{}
 	}
-	return anc.Find(strings.TrimPrefix(def.Path, anc.Def().Path+"/"))
+	return anc.Find(def.Path[len(anc.Def().Path)+1:])
+}
+
+// pathUnder reports whether path lies under dir, without building dir+"/":
+// resolve runs for every D element.
+func pathUnder(path, dir string) bool {
+	return len(path) > len(dir) && path[len(dir)] == '/' && strings.HasPrefix(path, dir)
 }
 
 // inOrder reports whether e's known children stand in table order.

@@ -152,10 +152,14 @@ func (e Element) Child(name string) Element {
 // Find follows a relative path of child names, e.g. "AMOUNT/NET_PRICE",
 // taking the first match at each step.
 func (e Element) Find(path string) Element {
-	for name := range strings.SplitSeq(path, "/") {
+	for {
+		name, rest, more := strings.Cut(path, "/")
 		e = e.Child(name)
+		if !more {
+			return e
+		}
+		path = rest
 	}
-	return e
 }
 
 // Children yields the child elements in document order.
