@@ -15,7 +15,7 @@ import (
 func (v *validation) readBundle() error {
 	s := v.s
 	def := v.opts.Schema.Root
-	seq := newSequence(def)
+	seq := newSequence(def, make([]int, len(def.Children)))
 	for {
 		if err := s.next(); err != nil {
 			return err

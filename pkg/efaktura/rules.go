@@ -457,13 +457,13 @@ func (c *checker) totals() {
 	checks := []struct {
 		rule, name string
 		want       fixed
-		how        []any // the message's further arguments
+		how        []fixed // the message's further arguments, rendered only for a finding
 	}{
 		{"V35", "TOTAL_LINE_AMOUNT", sn, nil},
 		{"V36", "TOTAL_CHARGE_AMOUNT", sc, nil},
-		{"V37", "TOTAL_AMOUNT_EXCL_VAT", excl, []any{money(sn.Decimal()), money(sc.Decimal()), money(disc.Decimal())}},
+		{"V37", "TOTAL_AMOUNT_EXCL_VAT", excl, []fixed{sn, sc, disc}},
 		{"V38", "VAT_BASE_AMOUNT", base, nil},
-		{"V39", "TOTAL_VAT_AMOUNT", vat, []any{money(base.Decimal())}},
+		{"V39", "TOTAL_VAT_AMOUNT", vat, []fixed{base}},
 	}
 	for _, ch := range checks {
 		if !baseKnown && (ch.rule == "V38" || ch.rule == "V39") {
@@ -471,7 +471,11 @@ func (c *checker) totals() {
 		}
 		e := t.Child(ch.name)
 		if got, ok := c.amount(e); ok && !within(got, ch.want) {
-			c.report(ch.rule, e, append([]any{number(e.Value()), money(ch.want.Decimal())}, ch.how...)...)
+			args := []any{number(e.Value()), money(ch.want.Decimal())}
+			for _, h := range ch.how {
+				args = append(args, money(h.Decimal()))
+			}
+			c.report(ch.rule, e, args...)
 		}
 	}
 	we, ok1 := c.amount(t.Child("TOTAL_AMOUNT_EXCL_VAT"))

@@ -24,8 +24,10 @@ const (
 	seqTooMany
 )
 
-func newSequence(def *ElementDef) *sequence {
-	return &sequence{def: def, counts: make([]int, len(def.Children))}
+// newSequence returns a sequence over def's children that counts in counts,
+// zeroed storage for one count per child.
+func newSequence(def *ElementDef, counts []int) *sequence {
+	return &sequence{def: def, counts: counts}
 }
 
 func (q *sequence) visit(d *ElementDef) seqVerdict {
@@ -174,7 +176,12 @@ func (c *checker) structure(e Element) {
 	if n.flags&hasText != 0 {
 		c.report("V11.text", e, d.Name)
 	}
-	seq := newSequence(d)
+	// The counts live on a stack shared by the nested calls, reused for
+	// every group: a slice per group was most of what the rules allocated.
+	base, size := len(c.v.seqCounts), len(d.Children)
+	c.v.seqCounts = append(c.v.seqCounts, make([]int, size)...)
+	seq := newSequence(d, c.v.seqCounts[base:base+size:base+size])
+	defer func() { c.v.seqCounts = c.v.seqCounts[:base] }()
 	var misplaced []bool
 	if !inOrder(e) {
 		misplaced = outOfOrder(slices.Collect(e.Children()))

@@ -280,6 +280,7 @@ type validation struct {
 	frames          []frame
 	lastNodes       int    // elements of the previous document
 	spareNodes      []node // the previous document's tree, when no caller kept it
+	seqCounts       []int  // the structure rules' sequence counts, a stack
 	rawBuf          []byte // reused capture buffer for KeepRaw
 }
 
