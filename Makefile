@@ -46,8 +46,8 @@ test-alerts: $(TOOLS)/promtool
 	$(TOOLS)/promtool test rules deploy/prometheus/alerts_test.yaml
 
 ## bench: benchmarks of every module; figures go into docs/performance.md.
-## The comparison with xmllint needs libxml2-utils (apt-get install libxml2-utils).
-bench:
+## The comparison with xmllint needs libxml2-utils, which system-deps installs.
+bench: system-deps
 	$(GO) test -run '^$$' -bench . -benchmem $(BENCHFLAGS) $(ALL_PKGS)
 
 ## bench-scale: BenchmarkScale, SCALE documents (default 100000) through the all-in-one,
@@ -70,7 +70,8 @@ lint: $(TOOLS)/staticcheck vet check-tree
 	$(TOOLS)/staticcheck $(ALL_PKGS)
 
 ## system-deps: the Debian packages the Go toolchain cannot install, with
-## apt-get when missing: redis-server, and chromium for the desk's browser test
+## apt-get when missing: redis-server, chromium for the desk's browser test, nodejs and
+## npm for the AsyncAPI parser test, and libxml2-utils (xmllint) for make bench
 system-deps:
 	.ci/system-deps
 

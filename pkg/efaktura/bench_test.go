@@ -66,7 +66,7 @@ func BenchmarkBaseline(b *testing.B) {
 	b.Run("xmllint-noout", func(b *testing.B) {
 		path, err := exec.LookPath("xmllint")
 		if err != nil {
-			b.Skip("xmllint is not installed (apt-get install libxml2-utils); no comparison figure")
+			b.Fatal("xmllint is not installed: run .ci/system-deps or apt-get install libxml2-utils; without it there is no comparison figure")
 		}
 		file := filepath.Join(b.TempDir(), "bundle.xml")
 		if err := os.WriteFile(file, data, 0o644); err != nil {

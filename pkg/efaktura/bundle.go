@@ -15,7 +15,7 @@ import (
 func (v *validation) readBundle() error {
 	s := v.s
 	def := v.opts.Schema.Root
-	seq := newSequence(def)
+	seq := newSequence(def, make([]int, len(def.Children)))
 	for {
 		if err := s.next(); err != nil {
 			return err
@@ -185,6 +185,7 @@ type frame struct {
 	def      *ElementDef
 	keep     bool    // children are kept (a known group)
 	counts   []int32 // occurrences so far of each child definition
+	next     int     // table position where the search for the next child starts
 	unknown  []nameCount
 	children bool      // a child element was seen
 	text     textFlags // what the element's own text held
@@ -204,9 +205,14 @@ type nameCount struct {
 // rule may need is kept, up to maxDocumentNodes elements.
 func (v *validation) readDocument(index int) (*Document, error) {
 	s := v.s
-	// Documents of one bundle tend to be alike: size the tree like the last
-	// one, so it grows without copying.
-	doc := &Document{Index: index, nodes: make([]node, 0, max(128, v.lastNodes+v.lastNodes/8))}
+	nodes := v.spareNodes[:0]
+	v.spareNodes = nil
+	if nodes == nil {
+		// Documents of one bundle tend to be alike: size the tree like the
+		// last one, so it grows without copying.
+		nodes = make([]node, 0, max(128, v.lastNodes+v.lastNodes/8))
+	}
+	doc := &Document{Index: index, nodes: nodes}
 	v.arena = v.arena[:0]
 	v.frames = v.frames[:0]
 	def := v.opts.Schema.Lookup("/INVOICES/DOCUMENT")
@@ -283,7 +289,7 @@ func (v *validation) openElement(doc *Document) {
 	}
 	pi := parent.node
 	doc.nodes[pi].flags |= hasElements
-	cdef := parent.def.childByName[string(s.name)]
+	cdef := parent.childDef(s.name)
 	n := node{def: cdef, parent: pi, first: -1, next: -1, line: int32(s.tokLine), col: int32(s.tokCol)}
 	if cdef != nil {
 		n.name = cdef.Name
@@ -321,6 +327,21 @@ func (v *validation) openElement(doc *Document) {
 		}
 	}
 	v.pushFrame(idx, cdef)
+}
+
+// childDef returns the definition of the frame's child called name, or nil.
+// Children mostly come in table order, so the search starts where the last
+// one was found: a map lookup per element, hashing its name, cost more.
+func (f *frame) childDef(name []byte) *ElementDef {
+	children := f.def.Children
+	for k := range children {
+		i := (f.next + k) % len(children)
+		if children[i].Name == string(name) {
+			f.next = i
+			return children[i]
+		}
+	}
+	return nil
 }
 
 func (v *validation) closeElement(doc *Document) {
@@ -432,6 +453,11 @@ func (v *validation) document(doc *Document) error {
 		}
 	}
 	v.res.Documents = append(v.res.Documents, dr)
+	if v.opts.Document == nil {
+		// Nothing holds doc any more (results hold strings, not elements):
+		// its tree's storage serves the next document.
+		v.spareNodes = doc.nodes
+	}
 	return nil
 }
 

@@ -62,18 +62,18 @@ func (c *checker) text(e Element) (string, bool) {
 }
 
 // amount returns the value of a filled decimal element that passed V18.
-func (c *checker) amount(e Element) (decimal.Decimal, bool) {
+func (c *checker) amount(e Element) (fixed, bool) {
 	s, ok := c.text(e)
 	if !ok || e.Def() == nil || e.Def().Kind != KindDecimal {
-		return decimal.Decimal{}, false
+		return fixed{}, false
 	}
-	d, err := ParseDecimal(s, e.Def().MaxLength, e.Def().Decimals)
+	d, err := parseFixed(s, e.Def().MaxLength, e.Def().Decimals)
 	return d, err == nil
 }
 
 // amountOrZero is amount for sums, where an unusable value counts as 0
 // (section 5.3).
-func (c *checker) amountOrZero(e Element) decimal.Decimal {
+func (c *checker) amountOrZero(e Element) fixed {
 	d, _ := c.amount(e)
 	return d
 }
@@ -125,11 +125,9 @@ func (c *checker) safely(id string, f func()) {
 	f()
 }
 
-// tolerance is the deviation amounts and totals may have (SEEN: 50 øre),
-// inclusive, in the document's currency.
-var tolerance = decimal.New(50, -2)
-
-func within(a, b decimal.Decimal) bool { return a.Sub(b).Abs().LessThanOrEqual(tolerance) }
+// within reports whether a and b differ by at most the tolerance amounts
+// and totals may have, in the document's currency.
+func within(a, b fixed) bool { return a.Sub(b).Abs().Cmp(tolerance) <= 0 }
 
 // written is the value of parent's child name as written, a number, for a
 // message.
@@ -239,8 +237,8 @@ func (c *checker) checksum() {
 	if err != nil {
 		return // P_FIK_NO is not a number: V43 reports it, and the checksum has no value
 	}
-	if !written.Equal(parts.Computed) {
-		c.report("V26", cs, number(FormatDecimal(written, 3)), number(FormatDecimal(parts.Computed, 3)),
+	if w := written.Decimal(); !w.Equal(parts.Computed) {
+		c.report("V26", cs, number(FormatDecimal(w, 3)), number(FormatDecimal(parts.Computed, 3)),
 			number(strconv.FormatInt(parts.Name, 10)), number(orZero(parts.FIK)), money(parts.NetPrices))
 	}
 }
@@ -269,11 +267,13 @@ func (d *Document) Checksum() (ChecksumParts, error) {
 	if root.Find("PAYMENT_MEANS/PAYMENT_TYPE").Value() == "FIK" {
 		p.FIK = root.Find("PAYMENT_MEANS/FIK/P_FIK_NO").Value()
 	}
+	var sum fixed
 	for line := range root.All("LINE") {
-		if v, err := ParseDecimal(line.Find("AMOUNT/NET_PRICE").Value(), 20, 3); err == nil {
-			p.NetPrices = p.NetPrices.Add(v)
+		if v, err := parseFixed(line.Find("AMOUNT/NET_PRICE").Value(), 20, 3); err == nil {
+			sum = sum.Add(v)
 		}
 	}
+	p.NetPrices = sum.Decimal()
 	computed, err := checksum(p.Name, p.FIK, p.NetPrices)
 	if err != nil {
 		return p, fmt.Errorf("P_FIK_NO: %w", err)
@@ -350,12 +350,6 @@ func (c *checker) postalCodes() {
 	}
 }
 
-var (
-	vat0    = decimal.Zero
-	vat25   = decimal.New(25, 0)
-	hundred = decimal.New(100, 0)
-)
-
 func (c *checker) vatPercents(yield func(Element) bool) {
 	root := c.doc.Root()
 	for line := range root.All("LINE") {
@@ -393,13 +387,13 @@ func (c *checker) lineAmounts() {
 		vat, okVat := c.amount(a.Child("VAT_AMOUNT"))
 		incl, okIncl := c.amount(a.Child("AMOUNT_INCL_VAT"))
 		if okNet && okPct && okVat {
-			if want := net.Mul(pct).Div(hundred); !within(vat, want) {
-				c.report("V33.vat", a.Child("VAT_AMOUNT"), written(a, "VAT_AMOUNT"), written(a, "NET_PRICE"), written(a, "VAT_PERCENT"), money(want))
+			if want := net.Mul(pct).Percent(); !within(vat, want) {
+				c.report("V33.vat", a.Child("VAT_AMOUNT"), written(a, "VAT_AMOUNT"), written(a, "NET_PRICE"), written(a, "VAT_PERCENT"), money(want.Decimal()))
 			}
 		}
 		if okNet && okVat && okIncl {
 			if want := net.Add(vat); !within(incl, want) {
-				c.report("V33.incl", a.Child("AMOUNT_INCL_VAT"), written(a, "AMOUNT_INCL_VAT"), written(a, "NET_PRICE"), written(a, "VAT_AMOUNT"), money(want))
+				c.report("V33.incl", a.Child("AMOUNT_INCL_VAT"), written(a, "AMOUNT_INCL_VAT"), written(a, "NET_PRICE"), written(a, "VAT_AMOUNT"), money(want.Decimal()))
 			}
 		}
 		qty, okQty := c.amount(line.Child("QUANTITY"))
@@ -411,7 +405,7 @@ func (c *checker) lineAmounts() {
 		}
 		if okNet && okQty && okPrice && okDisc {
 			if want := qty.Mul(price).Sub(disc); !within(net, want) {
-				c.report("V34", a.Child("NET_PRICE"), written(a, "NET_PRICE"), written(line, "QUANTITY"), written(line, "UNIT_PRICE"), number(cmp.Or(de.Value(), "0")), money(want))
+				c.report("V34", a.Child("NET_PRICE"), written(a, "NET_PRICE"), written(line, "QUANTITY"), written(line, "UNIT_PRICE"), number(cmp.Or(de.Value(), "0")), money(want.Decimal()))
 			}
 		}
 	}
@@ -429,9 +423,9 @@ func (c *checker) totals() {
 	// Amounts that are missing or unusable count 0 in the sums (section
 	// 5.3). A VAT rate that is missing or unusable leaves the VAT base B
 	// unknown, so V38 and V39, which need it, are skipped.
-	var sn, sc, base decimal.Decimal
+	var sn, sc, base fixed
 	baseKnown := true
-	addToBase := func(rate Element, amount decimal.Decimal) {
+	addToBase := func(rate Element, amount fixed) {
 		p, ok := c.amount(rate)
 		switch {
 		case !ok:
@@ -459,17 +453,17 @@ func (c *checker) totals() {
 		addToBase(t.Child("INVOICE_DISCOUNT_VAT_PERCENT"), disc.Neg())
 	}
 	excl := sn.Add(sc).Sub(disc)
-	vat := base.Mul(vat25).Div(hundred)
+	vat := base.Mul(vat25).Percent()
 	checks := []struct {
 		rule, name string
-		want       decimal.Decimal
-		how        []any // the message's further arguments
+		want       fixed
+		how        []fixed // the message's further arguments, rendered only for a finding
 	}{
 		{"V35", "TOTAL_LINE_AMOUNT", sn, nil},
 		{"V36", "TOTAL_CHARGE_AMOUNT", sc, nil},
-		{"V37", "TOTAL_AMOUNT_EXCL_VAT", excl, []any{money(sn), money(sc), money(disc)}},
+		{"V37", "TOTAL_AMOUNT_EXCL_VAT", excl, []fixed{sn, sc, disc}},
 		{"V38", "VAT_BASE_AMOUNT", base, nil},
-		{"V39", "TOTAL_VAT_AMOUNT", vat, []any{money(base)}},
+		{"V39", "TOTAL_VAT_AMOUNT", vat, []fixed{base}},
 	}
 	for _, ch := range checks {
 		if !baseKnown && (ch.rule == "V38" || ch.rule == "V39") {
@@ -477,14 +471,18 @@ func (c *checker) totals() {
 		}
 		e := t.Child(ch.name)
 		if got, ok := c.amount(e); ok && !within(got, ch.want) {
-			c.report(ch.rule, e, append([]any{number(e.Value()), money(ch.want)}, ch.how...)...)
+			args := []any{number(e.Value()), money(ch.want.Decimal())}
+			for _, h := range ch.how {
+				args = append(args, money(h.Decimal()))
+			}
+			c.report(ch.rule, e, args...)
 		}
 	}
 	we, ok1 := c.amount(t.Child("TOTAL_AMOUNT_EXCL_VAT"))
 	wv, ok2 := c.amount(t.Child("TOTAL_VAT_AMOUNT"))
 	e := t.Child("TOTAL_AMOUNT_INCL_VAT")
 	if got, ok3 := c.amount(e); ok1 && ok2 && ok3 && !within(got, we.Add(wv)) {
-		c.report("V40", e, number(e.Value()), written(t, "TOTAL_AMOUNT_EXCL_VAT"), written(t, "TOTAL_VAT_AMOUNT"), money(we.Add(wv)))
+		c.report("V40", e, number(e.Value()), written(t, "TOTAL_AMOUNT_EXCL_VAT"), written(t, "TOTAL_VAT_AMOUNT"), money(we.Add(wv).Decimal()))
 	}
 }
 

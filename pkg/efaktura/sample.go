@@ -185,8 +185,8 @@ var sampleItems = []sampleItem{
 var sampleCPRs = []string{"0101001234", "0101002345", "0101003456", "0101004567"}
 
 var (
-	sampleVAT25s = FormatDecimal(vat25, 2)
-	sampleVAT0s  = FormatDecimal(vat0, 2)
+	sampleVAT25s = FormatDecimal(vat25.Decimal(), 2)
+	sampleVAT0s  = FormatDecimal(vat0.Decimal(), 2)
 	sampleEpoch  = time.Date(2025, time.January, 2, 0, 0, 0, 0, time.UTC)
 )
 
@@ -360,7 +360,7 @@ func (g *sampler) goodsLine(l *Line, n int, lineCodes bool, orderNo string, cprs
 		a.LineDiscountAmount = sampleMoney(disc)
 		net = gross.Sub(disc)
 	}
-	vat := net.Mul(vat25).Div(hundred).Round(2)
+	vat := net.Mul(vat25.Decimal()).Div(hundred).Round(2)
 	a.NetPrice = sampleMoney(net)
 	a.VATAmount = sampleMoney(vat)
 	a.AmountInclVAT = sampleMoney(net.Add(vat))
@@ -437,7 +437,7 @@ func (g *sampler) totals(d *Invoice, kind string, sums *sampleDocument) {
 		sums.base = sums.base.Sub(disc)
 	}
 	excl := sums.sn.Add(sums.sc).Sub(disc)
-	vat := sums.base.Mul(vat25).Div(hundred).Round(2)
+	vat := sums.base.Mul(vat25.Decimal()).Div(hundred).Round(2)
 	t.TotalLineAmount = sampleMoney(sums.sn)
 	t.TotalChargeAmount = sampleMoney(sums.sc)
 	t.TotalAmountExclVAT = sampleMoney(excl)

@@ -167,11 +167,21 @@ func (s *scanner) readErr(what string) error {
 	return s.errorf("the file ends inside %s", what)
 }
 
+// advance consumes n bytes.
 func (s *scanner) advance(n int) {
-	b := s.buf[s.pos : s.pos+n]
-	if lines := bytes.Count(b, []byte{'\n'}); lines > 0 {
-		s.line += lines
-		s.lineStart = s.base + s.pos + bytes.LastIndexByte(b, '\n') + 1
+	s.consume(n, bytes.IndexByte(s.buf[s.pos:s.pos+n], '\n') >= 0)
+}
+
+// consume consumes n bytes; newline is false only when none of them is a
+// newline, which the tokenizers know from their own pass over the bytes:
+// counting lines again for every tag and value was a tenth of the time.
+func (s *scanner) consume(n int, newline bool) {
+	if newline {
+		b := s.buf[s.pos : s.pos+n]
+		if last := bytes.LastIndexByte(b, '\n'); last >= 0 {
+			s.line += 1 + bytes.Count(b[:last], []byte{'\n'})
+			s.lineStart = s.base + s.pos + last + 1
+		}
 	}
 	if s.capture != nil {
 		s.capture = append(s.capture, s.buf[s.pos:s.pos+n]...)
@@ -211,11 +221,26 @@ func (s *scanner) next() error {
 	if s.buf[s.pos] != '<' {
 		return s.scanText()
 	}
-	switch {
-	case s.hasPrefix("</"):
+	for s.end-s.pos < 2 && s.fill() {
+	}
+	var second byte // the byte after '<', 0 at the end of input
+	if s.end-s.pos >= 2 {
+		second = s.buf[s.pos+1]
+	}
+	switch second {
+	case '/':
 		return s.scanEnd()
-	case s.hasPrefix("<?"):
+	case '?':
 		return s.scanPI()
+	case '!':
+		return s.scanBang()
+	}
+	return s.scanStart()
+}
+
+// scanBang reads what starts with "<!".
+func (s *scanner) scanBang() error {
+	switch {
 	case s.hasPrefix("<!--"):
 		return s.scanComment()
 	case s.hasPrefix("<![CDATA["):
@@ -226,10 +251,8 @@ func (s *scanner) next() error {
 	case s.hasPrefix("<!DOCTYPE"):
 		s.kind = tokDoctype
 		return nil
-	case s.hasPrefix("<!"):
-		return s.errorf("markup declaration <! is not allowed here")
 	}
-	return s.scanStart()
+	return s.errorf("markup declaration <! is not allowed here")
 }
 
 func (s *scanner) top() []byte {
@@ -250,15 +273,24 @@ func (s *scanner) popOpen() {
 	}
 }
 
+// tagBytes are the bytes tag acts on.
+var tagBytes = [256]bool{'"': true, '\'': true, '>': true, '\n': true}
+
 // tag returns the bytes of the tag at pos up to and including the closing '>'
-// that stands outside quotes, reading more as needed.
-func (s *scanner) tag() ([]byte, error) {
+// that stands outside quotes, reading more as needed, and whether it holds a
+// newline.
+func (s *scanner) tag() (t []byte, newline bool, err error) {
 	var quote byte
 	i := s.pos
 	for {
 		for ; i < s.end; i++ {
 			c := s.buf[i]
+			if !tagBytes[c] {
+				continue
+			}
 			switch {
+			case c == '\n':
+				newline = true
 			case quote != 0:
 				if c == quote {
 					quote = 0
@@ -266,27 +298,43 @@ func (s *scanner) tag() ([]byte, error) {
 			case c == '"' || c == '\'':
 				quote = c
 			case c == '>':
-				return s.buf[s.pos : i+1], nil
+				return s.buf[s.pos : i+1], newline, nil
 			}
 		}
 		if i-s.pos >= maxTagBytes {
-			return nil, s.errorf("a tag is longer than %d bytes, the reader's limit", maxTagBytes)
+			return nil, false, s.errorf("a tag is longer than %d bytes, the reader's limit", maxTagBytes)
 		}
 		off := i - s.pos
 		if !s.fill() {
 			if s.end-s.pos >= len(s.buf) {
-				return nil, s.errorf("a tag is longer than %d bytes, the reader's limit", maxTagBytes)
+				return nil, false, s.errorf("a tag is longer than %d bytes, the reader's limit", maxTagBytes)
 			}
-			return nil, s.readErr("a tag")
+			return nil, false, s.readErr("a tag")
 		}
 		i = s.pos + off
 	}
 }
 
+// plainTag returns the tag at pos when it is prefix ("<" or "</") and a
+// name closed at once by '>', as nearly every tag of a bundle is: tag's
+// quote-aware scan is then not needed. It returns nil otherwise, or when
+// the tag is not wholly in the buffer.
+func (s *scanner) plainTag(prefix int) []byte {
+	b := s.buf[s.pos+prefix : s.end]
+	n := nameLength(b)
+	if n == 0 || n == len(b) || b[n] != '>' {
+		return nil
+	}
+	return s.buf[s.pos : s.pos+prefix+n+1]
+}
+
 func (s *scanner) scanStart() error {
-	t, err := s.tag()
-	if err != nil {
-		return err
+	t, newline := s.plainTag(len("<")), false
+	if t == nil {
+		var err error
+		if t, newline, err = s.tag(); err != nil {
+			return err
+		}
 	}
 	n := len(t)
 	body := t[1 : n-1]
@@ -314,7 +362,7 @@ func (s *scanner) scanStart() error {
 	s.openEnds = append(s.openEnds, len(s.open))
 	s.kind = tokStart
 	s.lastTag = t
-	s.advance(n)
+	s.consume(n, newline)
 	return nil
 }
 
@@ -375,9 +423,12 @@ func (s *scanner) parseAttrs(b []byte) error {
 }
 
 func (s *scanner) scanEnd() error {
-	t, err := s.tag()
-	if err != nil {
-		return err
+	t, newline := s.plainTag(len("</")), false
+	if t == nil {
+		var err error
+		if t, newline, err = s.tag(); err != nil {
+			return err
+		}
 	}
 	body := t[2 : len(t)-1]
 	n := nameLength(body)
@@ -393,7 +444,7 @@ func (s *scanner) scanEnd() error {
 	s.name = body[:n]
 	s.popOpen()
 	s.kind = tokEnd
-	s.advance(len(t))
+	s.consume(len(t), newline)
 	return nil
 }
 
@@ -523,7 +574,7 @@ func (s *scanner) scanText() error {
 		}
 		s.textChars += chars
 		s.textFlags |= flags
-		s.advance(i)
+		s.consume(i, flags&textTabCRLF != 0) // a newline is one of TAB, CR, LF
 		if s.pos < s.end && s.buf[s.pos] == '<' {
 			break
 		}
@@ -567,6 +618,8 @@ var byteClass = func() (t [256]uint8) {
 	return t
 }()
 
+// The fast path of decodeText relies on classPlain and classSpace being the
+// two lowest classes.
 const (
 	classPlain = iota
 	classSpace
@@ -584,13 +637,18 @@ func (s *scanner) decodeText(dst, raw []byte, limit int) ([]byte, int, textFlags
 	var flags textFlags
 	chars := 0
 	for i := 0; i < len(raw); {
-		// Fast path: a run of plain printable ASCII.
+		// Fast path: a run of printable ASCII, spaces included, which is
+		// values and indentation alike.
 		j := i
-		for j < len(raw) && byteClass[raw[j]] == classPlain {
+		var other byte // nonzero once the run holds a byte other than a space
+		for j < len(raw) && byteClass[raw[j]] <= classSpace {
+			other |= raw[j] ^ ' '
 			j++
 		}
 		if j > i {
-			flags |= textNonSpace
+			if other != 0 {
+				flags |= textNonSpace
+			}
 			chars += j - i
 			if room := limit - len(dst); room > 0 {
 				dst = append(dst, raw[i:min(j, i+room)]...)
@@ -740,15 +798,34 @@ func isXMLChar(r rune) bool {
 // nameLength returns the length of the XML name at the start of b, over the
 // ISO-8859-1 subset of the Name production.
 func nameLength(b []byte) int {
-	if len(b) == 0 || !isNameStart(b[0]) {
+	if len(b) == 0 || nameBytes[b[0]]&nameStart == 0 {
 		return 0
 	}
 	n := 1
-	for n < len(b) && isNameChar(b[n]) {
+	for n < len(b) && nameBytes[b[n]]&nameChar != 0 {
 		n++
 	}
 	return n
 }
+
+// nameBytes is isNameStart and isNameChar as a table: names are read for
+// every tag.
+var nameBytes = func() (t [256]uint8) {
+	for c := range 256 {
+		if isNameStart(byte(c)) {
+			t[c] |= nameStart
+		}
+		if isNameChar(byte(c)) {
+			t[c] |= nameChar
+		}
+	}
+	return t
+}()
+
+const (
+	nameStart = 1 << iota
+	nameChar
+)
 
 func isNameStart(c byte) bool {
 	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || c == '_' || c == ':' ||

@@ -61,6 +61,9 @@ type ElementDef struct {
 	Children      []*ElementDef // in document order
 	pos           int           // index in Parent.Children
 	childByName   map[string]*ElementDef
+	// elsewhere is set when checkedElsewhere names the element: known at
+	// load, so V12-V17 need no map lookup per element.
+	elsewhere bool
 }
 
 // Child returns the definition of the child called name, or nil.
@@ -126,6 +129,7 @@ func ParseSchema(r io.Reader) (*Schema, error) {
 			return nil, fmt.Errorf("%w: line %d: duplicate path %s", ErrSchema, line, d.Path)
 		}
 		s.byPath[d.Path] = d
+		_, d.elsewhere = checkedElsewhere[d.Path]
 		if parent := d.Path[:max(strings.LastIndexByte(d.Path, '/'), 0)]; parent == "" {
 			if s.Root != nil {
 				return nil, fmt.Errorf("%w: line %d: second root %s", ErrSchema, line, d.Path)

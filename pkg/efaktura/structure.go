@@ -24,8 +24,10 @@ const (
 	seqTooMany
 )
 
-func newSequence(def *ElementDef) *sequence {
-	return &sequence{def: def, counts: make([]int, len(def.Children))}
+// newSequence returns a sequence over def's children that counts in counts,
+// zeroed storage for one count per child.
+func newSequence(def *ElementDef, counts []int) *sequence {
+	return &sequence{def: def, counts: counts}
 }
 
 func (q *sequence) visit(d *ElementDef) seqVerdict {
@@ -174,13 +176,19 @@ func (c *checker) structure(e Element) {
 	if n.flags&hasText != 0 {
 		c.report("V11.text", e, d.Name)
 	}
-	seq := newSequence(d)
-	children := slices.Collect(e.Children())
+	// The counts live on a stack shared by the nested calls, reused for
+	// every group: a slice per group was most of what the rules allocated.
+	base, size := len(c.v.seqCounts), len(d.Children)
+	c.v.seqCounts = append(c.v.seqCounts, make([]int, size)...)
+	seq := newSequence(d, c.v.seqCounts[base:base+size:base+size])
+	defer func() { c.v.seqCounts = c.v.seqCounts[:base] }()
 	var misplaced []bool
-	if !inOrder(children) {
-		misplaced = outOfOrder(children)
+	if !inOrder(e) {
+		misplaced = outOfOrder(slices.Collect(e.Children()))
 	}
-	for i, child := range children {
+	i := -1
+	for child := range e.Children() {
+		i++
 		cd := child.Def()
 		verdict := seq.visit(cd)
 		if misplaced != nil && (verdict == seqOrder || verdict == seqOK && misplaced[i]) {
@@ -209,7 +217,7 @@ func (c *checker) structure(e Element) {
 		c.report("V11.truncated", e, maxDocumentNodes)
 	}
 	for _, cd := range d.Children {
-		if _, ok := checkedElsewhere[cd.Path]; ok {
+		if cd.elsewhere {
 			continue
 		}
 		if seq.count(cd) < cd.MinOccurs {
@@ -263,7 +271,7 @@ func (c *checker) leaf(e Element) {
 		c.unusable(e)
 		return
 	}
-	if _, ok := checkedElsewhere[d.Path]; ok {
+	if d.elsewhere {
 		return
 	}
 	if e.Chars() == 0 {
@@ -283,27 +291,27 @@ func (c *checker) leaf(e Element) {
 func (c *checker) dependent(parent Element, d *ElementDef) {
 	el := parent.Child(d.Name)
 	on := c.resolve(parent, d.DependsOn)
-	onName := d.DependsOn.Parent.Name + "/" + d.DependsOn.Name
+	onName := func() string { return d.DependsOn.Parent.Name + "/" + d.DependsOn.Name } // for messages only
 	if len(d.DependsValues) == 0 {
 		if on.Filled() && !el.Filled() {
-			c.emit("V14", "V14.dependent", parent.ChildPath(d.Name), atOr(el, parent), d.Name, presence(el), onName, filledWord(d.DependsOn))
+			c.emit("V14", "V14.dependent", parent.ChildPath(d.Name), atOr(el, parent), d.Name, presence(el), onName(), filledWord(d.DependsOn))
 		}
 		return
 	}
 	if c.isUnusable(on) || !on.Filled() {
 		return // its own rule reports the condition's element
 	}
-	values := both{strings.Join(d.DependsValues, " eller "), strings.Join(d.DependsValues, " or ")}
 	holds := slices.Contains(d.DependsValues, on.Value())
 	switch {
 	case holds && !el.Filled():
-		c.emit("V15", "V15.required", parent.ChildPath(d.Name), atOr(el, parent), d.Name, presence(el), onName, on.Value())
+		c.emit("V15", "V15.required", parent.ChildPath(d.Name), atOr(el, parent), d.Name, presence(el), onName(), on.Value())
 	case !holds && el.Filled():
 		want := both{"fraværende", "absent"}
 		if d.MinOccurs == 1 {
 			want = both{"tomt", "empty"}
 		}
-		c.report("V15.forbidden", el, d.Name, onName, quoteValue(on.Value()), want, onName, values)
+		values := both{strings.Join(d.DependsValues, " eller "), strings.Join(d.DependsValues, " or ")}
+		c.report("V15.forbidden", el, d.Name, onName(), quoteValue(on.Value()), want, onName(), values)
 	}
 }
 
@@ -347,19 +355,25 @@ func atOr(e, parent Element) Element {
 // enclosing instance as from (the same LINE, the same DOCUMENT, ...).
 func (c *checker) resolve(from Element, def *ElementDef) Element {
 	anc := from
-	for anc.Exists() && !strings.HasPrefix(def.Path, anc.Def().Path+"/") {
+	for anc.Exists() && !pathUnder(def.Path, anc.Def().Path) {
 		anc = anc.Parent()
 	}
 	if !anc.Exists() {
 		return Element{}
 	}
-	return anc.Find(strings.TrimPrefix(def.Path, anc.Def().Path+"/"))
+	return anc.Find(def.Path[len(anc.Def().Path)+1:])
 }
 
-// inOrder reports whether the known children stand in table order.
-func inOrder(children []Element) bool {
+// pathUnder reports whether path lies under dir, without building dir+"/":
+// resolve runs for every D element.
+func pathUnder(path, dir string) bool {
+	return len(path) > len(dir) && path[len(dir)] == '/' && strings.HasPrefix(path, dir)
+}
+
+// inOrder reports whether e's known children stand in table order.
+func inOrder(e Element) bool {
 	last := -1
-	for _, c := range children {
+	for c := range e.Children() {
 		if d := c.Def(); d != nil {
 			if d.pos < last {
 				return false

@@ -136,9 +136,14 @@ func (e Element) Parent() Element {
 
 // Child returns the first child called name.
 func (e Element) Child(name string) Element {
-	for c := range e.Children() {
-		if c.n().name == name {
-			return c
+	if e.doc == nil {
+		return Element{}
+	}
+	// A plain loop rather than Children: rules look children up by name
+	// several times per element, and the iterator's calls showed.
+	for c := e.n().first; c >= 0; c = e.doc.nodes[c].next {
+		if e.doc.nodes[c].name == name {
+			return Element{e.doc, c}
 		}
 	}
 	return Element{}
@@ -147,10 +152,14 @@ func (e Element) Child(name string) Element {
 // Find follows a relative path of child names, e.g. "AMOUNT/NET_PRICE",
 // taking the first match at each step.
 func (e Element) Find(path string) Element {
-	for name := range strings.SplitSeq(path, "/") {
+	for {
+		name, rest, more := strings.Cut(path, "/")
 		e = e.Child(name)
+		if !more {
+			return e
+		}
+		path = rest
 	}
-	return e
 }
 
 // Children yields the child elements in document order.

@@ -279,6 +279,8 @@ type validation struct {
 	hide            []string // the current document's CPR numbers, hidden in every message
 	frames          []frame
 	lastNodes       int    // elements of the previous document
+	spareNodes      []node // the previous document's tree, when no caller kept it
+	seqCounts       []int  // the structure rules' sequence counts, a stack
 	rawBuf          []byte // reused capture buffer for KeepRaw
 }
 
