@@ -14,13 +14,14 @@ import (
 
 // upload is an HTTP request body spooled to a file.
 type upload struct {
-	file   *spoolFile
+	file   *spool
 	size   int64
 	sha256 string // lower-case hex
 }
 
-// receive spools r's body to a file in Config.SpoolDir, hashing it on the
-// way, so a bundle is never held in memory whole (issue 9). The body must
+// receive spools r's body ([spool]: a small one in memory, else to a file
+// in Config.SpoolDir), hashing it on the way, so a large bundle is never
+// held in memory whole (issue 9). The body must
 // arrive at Config.MinUploadRate ([paced]) and be at most limit bytes. It
 // returns an error wrapping errTooSlow for a slow or stalled upload, an
 // [*http.MaxBytesError] for one over limit (judged from Content-Length
@@ -30,10 +31,7 @@ func (w *Worker) receive(rw http.ResponseWriter, r *http.Request, limit int64) (
 	if r.ContentLength > limit {
 		return nil, &http.MaxBytesError{Limit: limit}
 	}
-	f, err := newSpoolFile(w.cfg.SpoolDir, "ingest-body-*")
-	if err != nil {
-		return nil, err
-	}
+	f := newSpool(w.cfg.SpoolDir, "ingest-body-*", w.spoolMemory)
 	h := sha256.New()
 	body := http.MaxBytesReader(rw, newPaced(rw, r.Body, w.cfg.MinUploadRate, w.cfg.UploadWindow), limit)
 	n, err := io.CopyBuffer(hashingWriter{f, h}, body, make([]byte, 256<<10))
@@ -47,10 +45,10 @@ func (w *Worker) receive(rw http.ResponseWriter, r *http.Request, limit int64) (
 // Close removes the spooled body.
 func (u *upload) Close() error { return u.file.Close() }
 
-// hashingWriter writes to a file and a hash; io.MultiWriter would hide the
-// file's error behind a short write.
+// hashingWriter writes to a spool and a hash; io.MultiWriter would hide the
+// spool's error behind a short write.
 type hashingWriter struct {
-	f *spoolFile
+	f *spool
 	h hash.Hash
 }
 
