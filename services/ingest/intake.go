@@ -110,7 +110,7 @@ func (w *Worker) classify(ctx context.Context, s submission) (verdict, error) {
 		return verdict{}, fmt.Errorf("%w: kommune %s", tenant.ErrNotFound, s.kommune)
 	}
 	senders := w.tenants.Senders(s.kommune)
-	spool := w.newDocumentFile()
+	spool := w.newDocumentFile(s.size)
 	reg := &bundleRegistry{store: w.store, lease: w.cfg.Lease}
 	accepted := false
 	defer func() {

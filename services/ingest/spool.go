@@ -46,6 +46,7 @@ func (b *memoryBudget) give(n int64) { b.left.Add(n) }
 type spool struct {
 	dir, pattern string
 	budget       *memoryBudget
+	first        int    // bytes to take first: the expected size, if known
 	mem          []byte // the bytes while in memory; cap(mem) is taken from budget
 
 	f     *spoolFile // once the bytes moved to a file
@@ -54,8 +55,14 @@ type spool struct {
 	dirty bool // w holds bytes not yet in f
 }
 
-func newSpool(dir, pattern string, budget *memoryBudget) *spool {
-	return &spool{dir: dir, pattern: pattern, budget: budget}
+// newSpool returns an empty spool; size is how many bytes are expected, 0
+// if not known.
+func newSpool(dir, pattern string, budget *memoryBudget, size int64) *spool {
+	first := 64 << 10
+	if size > 0 {
+		first = int(min(size, spoolMemoryEach))
+	}
+	return &spool{dir: dir, pattern: pattern, budget: budget, first: first}
 }
 
 func (s *spool) Write(p []byte) (int, error) {
@@ -84,7 +91,7 @@ func (s *spool) grow(n int) bool {
 	if need > spoolMemoryEach {
 		return false
 	}
-	c := min(max(2*cap(s.mem), need, 64<<10), spoolMemoryEach)
+	c := min(max(2*cap(s.mem), need, s.first), spoolMemoryEach)
 	if !s.budget.take(int64(c - cap(s.mem))) {
 		return false
 	}
@@ -177,8 +184,10 @@ type span struct{ off, n int64 }
 // (issue 9; it held up to MaxUnzippedBytes before).
 type documentFile struct{ s *spool }
 
-func (w *Worker) newDocumentFile() *documentFile {
-	return &documentFile{s: newSpool(w.cfg.SpoolDir, "ingest-documents-*", w.spoolMemory)}
+// newDocumentFile returns an empty documentFile for a bundle of size bytes
+// (more when zipped).
+func (w *Worker) newDocumentFile(size int64) *documentFile {
+	return &documentFile{s: newSpool(w.cfg.SpoolDir, "ingest-documents-*", w.spoolMemory, size)}
 }
 
 // add appends a document's bytes and says where they are.

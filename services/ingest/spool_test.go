@@ -24,7 +24,7 @@ func TestSpool(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
 			budget := newMemoryBudget(c.budget)
-			s := newSpool(dir, "test-*", budget)
+			s := newSpool(dir, "test-*", budget, 0)
 			want := bytes.Repeat([]byte("0123456789abcdef"), c.size/16+1)[:c.size]
 			for rest := want; len(rest) > 0; rest = rest[min(len(rest), 7000):] {
 				if _, err := s.Write(rest[:min(len(rest), 7000)]); err != nil {

@@ -32,7 +32,7 @@ func (w *Worker) receive(rw http.ResponseWriter, r *http.Request, limit int64) (
 	if r.ContentLength > limit {
 		return nil, &http.MaxBytesError{Limit: limit}
 	}
-	f := newSpool(w.cfg.SpoolDir, "ingest-body-*", w.spoolMemory)
+	f := newSpool(w.cfg.SpoolDir, "ingest-body-*", w.spoolMemory, r.ContentLength)
 	h := sha256.New()
 	body := http.MaxBytesReader(rw, newPaced(rw, r.Body, w.cfg.MinUploadRate, w.cfg.UploadWindow), limit)
 	buf := copyBuffers.Get().(*[]byte)
