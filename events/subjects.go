@@ -59,8 +59,15 @@ func SubjectOf(e cloudevents.Event) (string, error) {
 // KommuneOf returns the kommune extension of e; an error wrapping
 // [ErrKommune] when it is missing or not 4 digits.
 func KommuneOf(e cloudevents.Event) (string, error) {
-	v, ok := e.Extensions()[ExtensionKommune]
-	if !ok {
+	var v any
+	found := false
+	if e.Context != nil {
+		// Not Extensions, which copies the map on every call.
+		var err error
+		v, err = e.Context.GetExtension(ExtensionKommune)
+		found = err == nil
+	}
+	if !found {
 		return "", fmt.Errorf("event %s (%s): %w: no %s extension", e.ID(), e.Type(), ErrKommune, ExtensionKommune)
 	}
 	k, err := types.ToString(v)

@@ -80,9 +80,16 @@ func encode(subject string, e cloudevents.Event) (*nats.Msg, error) {
 	}
 	msg := nats.NewMsg(subject)
 	h := msg.Header
+	// The headers' values share one array: a slice each was an allocation
+	// per header per event published.
+	values := make([]string, 0, 16)
+	one := func(v string) []string {
+		values = append(values, v)
+		return values[len(values)-1 : len(values) : len(values)]
+	}
 	set := func(name, value string) {
 		if value != "" {
-			h[name] = []string{percentEncode(value)}
+			h[name] = one(percentEncode(value))
 		}
 	}
 	set(headerPrefix+"specversion", e.SpecVersion())
@@ -102,7 +109,7 @@ func encode(subject string, e cloudevents.Event) (*nats.Msg, error) {
 		}
 		set(headerPrefix+name, s)
 	}
-	h[headerMsgID] = []string{e.ID()}
+	h[headerMsgID] = one(e.ID())
 	msg.Data = e.Data()
 	return msg, nil
 }

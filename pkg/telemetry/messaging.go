@@ -54,8 +54,9 @@ func (d Destination) spanName(operation string) string {
 	return operation + " " + d.Name
 }
 
-func (d Destination) attrs() []attribute.KeyValue {
-	attrs := []attribute.KeyValue{semconv.MessagingDestinationName(d.Name)}
+// appendAttrs appends d's attributes to attrs.
+func (d Destination) appendAttrs(attrs []attribute.KeyValue) []attribute.KeyValue {
+	attrs = append(attrs, semconv.MessagingDestinationName(d.Name))
 	if d.Template != "" {
 		attrs = append(attrs, semconv.MessagingDestinationTemplate(d.Template))
 	}
@@ -83,13 +84,12 @@ func (d Destination) attrs() []attribute.KeyValue {
 // the package documentation); the returned context holds it. The caller
 // ends the span once the broker has acked (or refused) the message.
 func StartPublish(ctx context.Context, tp trace.TracerProvider, dest Destination, e *event.Event) (context.Context, trace.Span) {
-	attrs := append([]attribute.KeyValue{
+	attrs := dest.appendAttrs(append(make([]attribute.KeyValue, 0, maxMessagingAttrs),
 		semconv.MessagingOperationTypeSend,
 		semconv.MessagingOperationName("send"),
-		semconv.MessagingSystemKey.String(MessagingSystem),
-	}, dest.attrs()...)
+		semconv.MessagingSystemKey.String(MessagingSystem)))
 	if e != nil {
-		attrs = append(attrs, eventAttrs(*e)...)
+		attrs = appendEventAttrs(attrs, *e)
 	}
 	ctx, span := start(ctx, tp, dest.spanName("send"), trace.SpanKindProducer, attrs)
 	InjectEvent(ctx, e)
@@ -115,15 +115,14 @@ func StartPublish(ctx context.Context, tp trace.TracerProvider, dest Destination
 // A nil tp starts no recording span but still propagates the producer's
 // trace. The returned span masks CPR numbers as [StartPublish]'s does.
 func StartProcess(ctx context.Context, tp trace.TracerProvider, dest Destination, consumer string, e event.Event, deliveries uint64) (context.Context, trace.Span) {
-	attrs := append([]attribute.KeyValue{
+	attrs := dest.appendAttrs(append(make([]attribute.KeyValue, 0, maxMessagingAttrs),
 		semconv.MessagingOperationTypeProcess,
 		semconv.MessagingOperationName("process"),
-		semconv.MessagingSystemKey.String(MessagingSystem),
-	}, dest.attrs()...)
+		semconv.MessagingSystemKey.String(MessagingSystem)))
 	if consumer != "" {
 		attrs = append(attrs, semconv.MessagingConsumerGroupName(consumer))
 	}
-	attrs = append(attrs, eventAttrs(e)...)
+	attrs = appendEventAttrs(attrs, e)
 	if deliveries > 0 {
 		attrs = append(attrs, DeliveryCountKey.Int64(int64(min(deliveries, math.MaxInt64))))
 	}
@@ -141,12 +140,17 @@ func StartProcess(ctx context.Context, tp trace.TracerProvider, dest Destination
 	return start(ctx, tp, dest.spanName("process"), trace.SpanKindConsumer, attrs, links...)
 }
 
-// eventAttrs are the identifiers of e that go on a span; never its data.
-func eventAttrs(e event.Event) []attribute.KeyValue {
+// maxMessagingAttrs is the most attributes StartProcess sets: one slice of
+// this size per span, not one per group of attributes grown again and again
+// (a span per event published and per event processed).
+const maxMessagingAttrs = 13
+
+// appendEventAttrs appends the identifiers of e that go on a span; never
+// its data.
+func appendEventAttrs(attrs []attribute.KeyValue, e event.Event) []attribute.KeyValue {
 	if e.Context == nil {
-		return nil
+		return attrs
 	}
-	attrs := make([]attribute.KeyValue, 0, 4)
 	if id := e.ID(); id != "" {
 		attrs = append(attrs, semconv.MessagingMessageID(id), semconv.CloudEventsEventID(id))
 	}

@@ -52,8 +52,13 @@ type eventCarrier struct{ e *event.Event }
 var _ propagation.TextMapCarrier = eventCarrier{}
 
 func (c eventCarrier) Get(key string) string {
-	v, ok := c.e.Extensions()[strings.ToLower(key)]
-	if !ok {
+	if c.e.Context == nil {
+		return ""
+	}
+	// GetExtension, not Extensions, which copies the map on every call
+	// (three times per event processed).
+	v, err := c.e.Context.GetExtension(key)
+	if err != nil {
 		return ""
 	}
 	s, err := types.ToString(v)

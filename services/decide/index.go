@@ -1,6 +1,7 @@
 package decide
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -65,6 +66,16 @@ type index struct {
 	// still open, by key: what [Worker.sweep] archives, should the
 	// answer.delivered handler not have.
 	delivered map[string]*Record
+	// writing holds this replica's writes in flight, by key: the watcher
+	// often delivers a write before its writer has its revision, and then
+	// takes the record from here instead of decoding it again.
+	writing map[string]*write
+}
+
+// write is a record as encoded for the bucket.
+type write struct {
+	data []byte
+	rec  *Record
 }
 
 type indexed struct {
@@ -81,6 +92,7 @@ func newIndex(log *slog.Logger) *index {
 		live:      map[string]map[State]map[string]*Record{},
 		pending:   map[string]*Record{},
 		delivered: map[string]*Record{},
+		writing:   map[string]*write{},
 	}
 }
 
@@ -154,6 +166,38 @@ func (x *index) wrote(k string, rev uint64, r *Record) {
 		return
 	}
 	x.put(k, rev, r)
+}
+
+// start notes that this replica writes w to k, until done(k, w).
+func (x *index) start(k string, w *write) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.writing[k] = w
+}
+
+// done forgets the write w to k, unless a later one took its place.
+func (x *index) done(k string, w *write) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.writing[k] == w {
+		delete(x.writing, k)
+	}
+}
+
+// decoded returns the record that data, a value of k, encodes: the one a
+// write in flight encoded to the same bytes, else the decoded data.
+func (x *index) decoded(k string, data []byte) (*Record, error) {
+	x.mu.RLock()
+	w := x.writing[k]
+	x.mu.RUnlock()
+	if w != nil && bytes.Equal(w.data, data) {
+		return w.rec, nil
+	}
+	r := new(Record)
+	if err := json.Unmarshal(data, r); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 // get returns the record of k and its revision as the index has them: nil
@@ -308,11 +352,10 @@ func (x *index) loaded() bool {
 func (x *index) Apply(e jetstream.KeyValueEntry) {
 	var r *Record
 	if e.Operation() == jetstream.KeyValuePut && !x.has(e.Key(), e.Revision()) {
-		// Not this replica's own write, put in by store.change: decode it.
-		r = new(Record)
-		if err := json.Unmarshal(e.Value(), r); err != nil {
+		// Not a write of this replica that store.change put in already.
+		var err error
+		if r, err = x.decoded(e.Key(), e.Value()); err != nil {
 			x.log.Error("document index: undecodable record left out", "key", e.Key(), "revision", e.Revision(), "err", err)
-			r = nil
 		}
 	}
 	x.mu.Lock()

@@ -108,6 +108,8 @@ func (s *store) change(ctx context.Context, k string, f func(*Record) (*Record, 
 		if err != nil {
 			return fmt.Errorf("write document %s: %w", k, err)
 		}
+		w := &write{data: data, rec: next.clone()}
+		s.idx.start(k, w)
 		var written uint64
 		if cur == nil {
 			written, err = s.kv.Create(ctx, k, data)
@@ -117,10 +119,11 @@ func (s *store) change(ctx context.Context, k string, f func(*Record) (*Record, 
 		} else {
 			written, err = s.kv.Update(ctx, k, data, rev)
 		}
+		s.idx.done(k, w)
 		switch {
 		case err == nil:
 			// Read-your-writes for lists: do not wait for the watcher.
-			s.idx.wrote(k, written, next.clone())
+			s.idx.wrote(k, written, w.rec)
 			return nil
 		case errors.Is(err, ErrArchived):
 			return err

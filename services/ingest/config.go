@@ -44,7 +44,8 @@ type Config struct {
 
 	// SpoolDir holds each HTTP body while it is received and validated, and
 	// every accepted bundle's documents until they are published; default
-	// os.TempDir(). The files are unlinked at once and closed after the
+	// os.TempDir(). Bodies and bundles of up to 1 MiB are kept in memory
+	// instead, up to 8 MiB at once per worker. The files are unlinked at once and closed after the
 	// request, so nothing is left behind, even after a crash. Budget disk
 	// for MaxUploadsPerToken bodies of up to 100 MB per ingest token.
 	SpoolDir string

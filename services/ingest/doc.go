@@ -9,9 +9,10 @@
 // published; validate judges each document. A bundle refused over NATS gets
 // bundle.rejected. intake.go reads the intake top to bottom.
 //
-// An HTTP body is spooled to a file in [Config.SpoolDir] before the bundle
-// waits for one of the [Config.MaxConcurrent] intake turns, so neither a
-// slow nor a huge upload holds a turn or memory: a body must arrive at
+// An HTTP body is spooled (in memory when small, else to a file in
+// [Config.SpoolDir]) before the bundle waits for one of the
+// [Config.MaxConcurrent] intake turns, so neither a slow nor a huge upload
+// holds a turn or memory: a body must arrive at
 // [Config.MinUploadRate] (408 otherwise) and within the size limits (413).
 // Each ingest token may have [Config.MaxUploadsPerToken] requests in
 // progress and send [Config.RatePerToken] a second (429 with Retry-After

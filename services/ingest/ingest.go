@@ -39,6 +39,8 @@ type Worker struct {
 	now     func() time.Time
 	slots   chan struct{} // MaxConcurrent intakes
 	limits  *limits       // per ingest token
+	// spoolMemory is what the spools may still hold in memory.
+	spoolMemory *memoryBudget
 
 	// Background work, which Close stops and waits for: completions of
 	// duplicate-bundle keys being retried.
@@ -67,7 +69,7 @@ func New(ctx context.Context, b *bus.Bus, tenants Tenants, store idem.Store, cfg
 		return nil, err
 	}
 	return &Worker{cfg: cfg, bus: b, tenants: tenants, store: store, raw: raw, log: log, now: time.Now,
-		slots: make(chan struct{}, cfg.MaxConcurrent), limits: newLimits(cfg), stop: make(chan struct{})}, nil
+		slots: make(chan struct{}, cfg.MaxConcurrent), limits: newLimits(cfg), spoolMemory: newMemoryBudget(spoolMemoryTotal), stop: make(chan struct{})}, nil
 }
 
 // Close stops the worker's background work and waits for it until ctx is

@@ -21,7 +21,7 @@ import (
 // The intake of a bundle, top to bottom:
 //
 //  1. A front end turns what arrived into a [submission]: the HTTP API
-//     spools the body to a file (http.go, upload.go), the NATS handler
+//     spools the body (http.go, upload.go, spool.go), the NATS handler
 //     takes the event's data (ingest.go).
 //  2. [Worker.classify] judges it and returns a [verdict]: an [acceptance]
 //     holding the bundle's events and its duplicate key's claim, or a
@@ -110,10 +110,7 @@ func (w *Worker) classify(ctx context.Context, s submission) (verdict, error) {
 		return verdict{}, fmt.Errorf("%w: kommune %s", tenant.ErrNotFound, s.kommune)
 	}
 	senders := w.tenants.Senders(s.kommune)
-	spool, err := newDocumentFile(w.cfg.SpoolDir)
-	if err != nil {
-		return verdict{}, err
-	}
+	spool := w.newDocumentFile(s.size)
 	reg := &bundleRegistry{store: w.store, lease: w.cfg.Lease}
 	accepted := false
 	defer func() {

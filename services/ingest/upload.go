@@ -9,18 +9,20 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 )
 
 // upload is an HTTP request body spooled to a file.
 type upload struct {
-	file   *spoolFile
+	file   *spool
 	size   int64
 	sha256 string // lower-case hex
 }
 
-// receive spools r's body to a file in Config.SpoolDir, hashing it on the
-// way, so a bundle is never held in memory whole (issue 9). The body must
+// receive spools r's body ([spool]: a small one in memory, else to a file
+// in Config.SpoolDir), hashing it on the way, so a large bundle is never
+// held in memory whole (issue 9). The body must
 // arrive at Config.MinUploadRate ([paced]) and be at most limit bytes. It
 // returns an error wrapping errTooSlow for a slow or stalled upload, an
 // [*http.MaxBytesError] for one over limit (judged from Content-Length
@@ -30,13 +32,12 @@ func (w *Worker) receive(rw http.ResponseWriter, r *http.Request, limit int64) (
 	if r.ContentLength > limit {
 		return nil, &http.MaxBytesError{Limit: limit}
 	}
-	f, err := newSpoolFile(w.cfg.SpoolDir, "ingest-body-*")
-	if err != nil {
-		return nil, err
-	}
+	f := newSpool(w.cfg.SpoolDir, "ingest-body-*", w.spoolMemory, r.ContentLength)
 	h := sha256.New()
 	body := http.MaxBytesReader(rw, newPaced(rw, r.Body, w.cfg.MinUploadRate, w.cfg.UploadWindow), limit)
-	n, err := io.CopyBuffer(hashingWriter{f, h}, body, make([]byte, 256<<10))
+	buf := copyBuffers.Get().(*[]byte)
+	n, err := io.CopyBuffer(hashingWriter{f, h}, body, *buf)
+	copyBuffers.Put(buf)
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -44,13 +45,18 @@ func (w *Worker) receive(rw http.ResponseWriter, r *http.Request, limit int64) (
 	return &upload{file: f, size: n, sha256: hex.EncodeToString(h.Sum(nil))}, nil
 }
 
+// copyBuffers hold the 256 KiB buffers bodies are read through: one
+// allocated and cleared per request was a twentieth of all bytes allocated
+// at max-rate.
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+
 // Close removes the spooled body.
 func (u *upload) Close() error { return u.file.Close() }
 
-// hashingWriter writes to a file and a hash; io.MultiWriter would hide the
-// file's error behind a short write.
+// hashingWriter writes to a spool and a hash; io.MultiWriter would hide the
+// spool's error behind a short write.
 type hashingWriter struct {
-	f *spoolFile
+	f *spool
 	h hash.Hash
 }
 
