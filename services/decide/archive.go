@@ -60,6 +60,10 @@ type archive struct {
 	kv     jetstream.KeyValue
 	js     jetstream.JetStream
 	stream string
+	// dedupe is how long after a first append the stream drops another
+	// with the same Nats-Msg-Id: nine tenths of its duplicate window,
+	// which leaves room for clocks and the time a write takes.
+	dedupe time.Duration
 }
 
 // retainedBucket creates or updates the KV bucket name (safe on every
@@ -103,7 +107,7 @@ func newArchive(ctx context.Context, js jetstream.JetStream, replicas int, stora
 	if err != nil {
 		return nil, fmt.Errorf("decide: stream %s: %w", ArchiveStream, err)
 	}
-	return &archive{kv: kv, js: js, stream: ArchiveStream}, nil
+	return &archive{kv: kv, js: js, stream: ArchiveStream, dedupe: min(duplicates, retention) * 9 / 10}, nil
 }
 
 // get returns the summary under k; nil when the document is not archived.
@@ -217,7 +221,10 @@ func (a *archive) find(ctx context.Context, id string) (*AuditSummary, error) {
 // The stream comes before the bucket, not after: the bucket then holding
 // the summary means the stream does too, so a retry long after the
 // duplicate window (a dead-lettered answer.delivered replayed days later)
-// appends no second copy. A crash between the steps leaves the record in
+// appends no second copy. Within the window of the record's last write
+// (its answer delivered), every earlier attempt was within it too, so the
+// stream drops a copy by itself and the bucket is not read first: a round
+// trip less for nearly every document. A crash between the steps leaves the record in
 // the bucket with its answer delivered; the redelivered answer.delivered,
 // or else [Worker.sweep], finishes the job.
 //
@@ -235,16 +242,19 @@ func (s *store) archive(ctx context.Context, k string) error {
 		if r == nil || r.Answer.Status != StatusDelivered {
 			return nil
 		}
-		archived, err := s.arch.has(ctx, k)
-		if err != nil {
-			return err
+		archived := false
+		if s.now().Sub(r.UpdatedAt) >= s.arch.dedupe {
+			var err error
+			if archived, err = s.arch.has(ctx, k); err != nil {
+				return err
+			}
 		}
 		if !archived {
 			if err := s.arch.put(ctx, k, r.Audit()); err != nil {
 				return err
 			}
 		}
-		err = s.kv.Purge(ctx, k, jetstream.LastRevision(rev), jetstream.PurgeTTL(s.markerTTL))
+		err := s.kv.Purge(ctx, k, jetstream.LastRevision(rev), jetstream.PurgeTTL(s.markerTTL))
 		if !errors.Is(err, jetstream.ErrKeyExists) && !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
 			if err != nil {
 				return fmt.Errorf("purge archived document %s: %w", k, err)

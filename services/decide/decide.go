@@ -267,7 +267,7 @@ func New(ctx context.Context, b *bus.Bus, auth Authenticator, cfg Config, opts .
 		log: o.log.With("component", "decide"),
 		now: o.now,
 	}
-	w.store = &store{kv: kv, attempts: cfg.Attempts, idx: newIndex(w.log), arch: arch, markerTTL: o.markerTTL}
+	w.store = &store{kv: kv, attempts: cfg.Attempts, idx: newIndex(w.log), arch: arch, markerTTL: o.markerTTL, now: w.now}
 	if w.dups, err = newDuplicates(ctx, b.JetStream(), bc.Replicas, bc.StorageType(), cfg.ArchiveRetention, cfg.Attempts); err != nil {
 		return nil, err
 	}

@@ -33,6 +33,8 @@ type store struct {
 	// markerTTL is how long the purge marker of an archived record stays
 	// in the bucket; see [markerTTL].
 	markerTTL time.Duration
+	// now is the worker's clock, which stamps the records.
+	now func() time.Time
 }
 
 // get returns the record under k and its revision; nil and 0 when there is
