@@ -409,9 +409,11 @@ func (v *validation) document(doc *Document) error {
 		Type:       root.Find("DOCUMENT_HEAD/DOCUMENT_TYPE").Value(),
 		Findings:   []Finding{},
 	}
-	c := &checker{v: v, doc: doc, res: &dr}
 	v.hide = finalCustomerCPRs(doc, v.hide[:0])
-	c.run()
+	if !v.opts.SkipDocumentRules {
+		c := &checker{v: v, doc: doc, res: &dr}
+		c.run()
+	}
 
 	// What the bundle rules need: V09's sum, V10's first sender, V51's keys.
 	cs := header.Child("CHECKSUM")

@@ -164,6 +164,36 @@ func TestValidateDocumentAlone(t *testing.T) {
 	}
 }
 
+// TestSkipDocumentRules checks that SkipDocumentRules leaves the verdict
+// on the file and bundle as it was, with the same findings and documents,
+// and a document's findings those of V51 alone.
+func TestSkipDocumentRules(t *testing.T) {
+	for _, tc := range ruleCases(t) {
+		file := applyEdits(t, readExample(t, tc.file), tc.edits)
+		full, err := Validate(context.Background(), bytes.NewReader(file), tc.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts := tc.opts
+		opts.SkipDocumentRules = true
+		bundle, err := Validate(context.Background(), bytes.NewReader(file), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(bundle.Findings, full.Findings) || len(bundle.Documents) != len(full.Documents) || bundle.Reference != full.Reference {
+			t.Errorf("%s: without document rules %+v, with them %+v", tc.name, bundle, full)
+			continue
+		}
+		for i, d := range bundle.Documents {
+			in := full.Documents[i]
+			want := slices.DeleteFunc(slices.Clone(in.Findings), func(f Finding) bool { return f.Rule != "V51" })
+			if !slices.Equal(d.Findings, want) || d.Index != in.Index || d.ReceiptNo != in.ReceiptNo || d.DocumentNo != in.DocumentNo || d.Type != in.Type {
+				t.Errorf("%s: document %d without document rules %+v, want %+v", tc.name, in.Index, d, want)
+			}
+		}
+	}
+}
+
 func ruleCases(t *testing.T) []ruleCase {
 	senders := exampleSenders()
 	nets := exampleSenders()

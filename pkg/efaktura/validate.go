@@ -62,6 +62,12 @@ type Options struct {
 	// KeepRaw keeps each document's own bytes, for Document.Raw. It costs a
 	// copy of each document while it is read.
 	KeepRaw bool
+	// SkipDocumentRules applies the file and bundle rules (V01 to V10, and
+	// V51 across documents) but not the document rules (V11 to V50): for
+	// a caller that judges each document apart with [ValidateDocument], as
+	// efaktura's intake does, and would otherwise apply them twice. A
+	// document's result then holds V51 findings only.
+	SkipDocumentRules bool
 }
 
 func (o Options) withDefaults() Options {

@@ -6,7 +6,8 @@
 // whole. Of an accepted one, each document is kept raw, as one message of
 // the stream EFAKTURA_BUNDLES that expires after [Config.RawRetention]
 // (raw.go), and bundle.received and one document.received per document are
-// published; validate judges each document. A bundle refused over NATS gets
+// published; validate judges each document, so the intake reads the
+// documents without their rules (V11 to V50). A bundle refused over NATS gets
 // bundle.rejected. intake.go reads the intake top to bottom.
 //
 // An HTTP body is spooled (in memory when small, else to a file in

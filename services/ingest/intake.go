@@ -121,13 +121,16 @@ func (w *Worker) classify(ctx context.Context, s submission) (verdict, error) {
 	}()
 	var docs []document
 	res, err := efaktura.Validate(ctx, s.open(), efaktura.Options{
-		Senders:          senders,
-		Bundles:          reg,
-		ServiceProvider:  s.serviceProvider,
-		ReceivedAt:       s.receivedAt,
-		KeepRaw:          true,
-		File:             "bundle",
-		MaxUnzippedBytes: w.cfg.MaxUnzippedBytes,
+		Senders:         senders,
+		Bundles:         reg,
+		ServiceProvider: s.serviceProvider,
+		ReceivedAt:      s.receivedAt,
+		KeepRaw:         true,
+		// validate judges each document; the intake answers for the
+		// file and the bundle, and V51, which needs the whole bundle.
+		SkipDocumentRules: true,
+		File:              "bundle",
+		MaxUnzippedBytes:  w.cfg.MaxUnzippedBytes,
 		Document: func(d *efaktura.Document, _ *efaktura.DocumentResult) error {
 			raw, err := spool.add(d.Raw())
 			sum := sha256.Sum256(d.Raw())
