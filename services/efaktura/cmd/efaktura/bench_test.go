@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -115,6 +116,178 @@ func BenchmarkEndToEnd(b *testing.B) {
 		b.ReportMetric(float64(events)/elapsed.Seconds(), "events/s")
 		b.ReportMetric(float64(cpu.Microseconds())/float64(events), "cpu-µs/event")
 	})
+}
+
+// BenchmarkBulk is issue 17's large bundle: one bundle of bulkDocuments
+// documents through the all-in-one, as BenchmarkEndToEnd starts it, timed
+// against `efaktura validate` on the same file in the same run:
+//
+//   - validate-ms: validateFile, what `efaktura validate FILE` runs, on the
+//     bundle written to a file;
+//   - intake-ms: from the POST of that file to every document awaiting a
+//     verdict; intake-x is intake-ms / validate-ms;
+//   - approve-ms: from one POST /v1/verdicts approving every document to
+//     every answer recorded at the ERP simulator; approve-x is
+//     approve-ms / validate-ms.
+//
+// Both are polled: the queue's total (GET /v1/documents with per_page=1,
+// which still counts every match) and the simulator's count, each
+// bulkPollPause after the last poll's answer, so a time is late by at most
+// the pause plus one poll's round trip (about 1 ms at 1000 documents); the
+// answers' end is the last one's received_at. Every answer is checked: approved, delivered once.
+//
+//	go test -run '^$' -bench Bulk -benchtime 1x -count 5 ./services/efaktura/cmd/efaktura
+//	go test ... -args -bulk-profile /tmp/bulk   # /tmp/bulk-intake.cpu, /tmp/bulk-approve.cpu
+func BenchmarkBulk(b *testing.B) {
+	if testing.Short() {
+		b.Skip("the bulk benchmark starts the whole system; skipped under -short")
+	}
+	body, err := efaktura.Sample(efaktura.SampleOptions{Documents: bulkDocuments, Seed: 2_000_000 + e2eSeed.Add(1), FirstSerial: 1}).Bytes()
+	if err != nil {
+		b.Fatal(err)
+	}
+	file := filepath.Join(b.TempDir(), "bundle.xml")
+	if err := os.WriteFile(file, body, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	var validate, intake, approve time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		// Validate on the quiet machine, before up starts, as the CLI would.
+		start := time.Now()
+		res, err := validateFile(context.Background(), file, nil, efaktura.Options{})
+		validate += time.Since(start)
+		if err != nil || !res.Valid || len(res.Documents) != bulkDocuments {
+			b.Fatalf("validate: %v, %d documents, %v", err, len(res.Documents), res.Findings)
+		}
+		s := startE2E(b)
+		b.StartTimer()
+		intake += s.bulkIntake(b, body)
+		approve += s.bulkApprove(b)
+		b.StopTimer()
+		s.stop(b)
+		b.StartTimer()
+	}
+	b.ReportMetric(ms(validate)/float64(b.N), "validate-ms")
+	b.ReportMetric(ms(intake)/float64(b.N), "intake-ms")
+	b.ReportMetric(float64(intake)/float64(validate), "intake-x")
+	b.ReportMetric(ms(approve)/float64(b.N), "approve-ms")
+	b.ReportMetric(float64(approve)/float64(validate), "approve-x")
+}
+
+// bulkDocuments is the size of BenchmarkBulk's bundle: the most V07 allows.
+const bulkDocuments = 1000
+
+// bulkPollPause is the pause between two polls of BenchmarkBulk: the
+// resolution of its times, and short enough to be one.
+const bulkPollPause = 2 * time.Millisecond
+
+var bulkProfile = flag.String("bulk-profile", "", "write CPU profiles of BenchmarkBulk's phases to `prefix`-intake.cpu and prefix-approve.cpu")
+
+// bulkPhase runs phase, under a CPU profile of its own with -bulk-profile.
+func bulkPhase(b *testing.B, name string, phase func()) {
+	b.Helper()
+	if *bulkProfile == "" {
+		phase()
+		return
+	}
+	f, err := os.Create(*bulkProfile + "-" + name + ".cpu")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	defer pprof.StopCPUProfile()
+	phase()
+}
+
+// bulkIntake posts the bundle and returns the time until every document
+// awaits a verdict.
+func (s *e2eSystem) bulkIntake(b *testing.B, body []byte) (took time.Duration) {
+	b.Helper()
+	bulkPhase(b, "intake", func() {
+		start := time.Now()
+		if code, resp, _ := s.do("POST", "/v1/bundles", "bench-ingest", body); code != http.StatusAccepted {
+			b.Fatalf("POST bundle: %d %.200s", code, resp)
+		}
+		for deadline := start.Add(2 * time.Minute); ; time.Sleep(bulkPollPause) {
+			code, resp, at := s.do("GET", "/v1/documents?state=awaiting_verdict&per_page=1", "bench-case", nil)
+			var page struct {
+				Total int `json:"total"`
+			}
+			if code != 200 || json.Unmarshal(resp, &page) != nil {
+				b.Fatalf("GET the queue: %d %.200s", code, resp)
+			}
+			if page.Total == bulkDocuments {
+				took = at.Sub(start)
+				return
+			}
+			if at.After(deadline) {
+				b.Fatalf("%d of %d documents awaiting a verdict after 2 minutes", page.Total, bulkDocuments)
+			}
+		}
+	})
+	return took
+}
+
+// bulkApprove approves every document awaiting a verdict in one POST
+// /v1/verdicts and returns the time until every answer is at the ERP
+// simulator. The ids are read before the clock starts.
+func (s *e2eSystem) bulkApprove(b *testing.B) (took time.Duration) {
+	b.Helper()
+	var req struct {
+		Decision  string   `json:"decision"`
+		Documents []string `json:"documents"`
+	}
+	req.Decision = "approve"
+	for page := 1; page > 0; {
+		code, resp, _ := s.do("GET", fmt.Sprintf("/v1/documents?state=awaiting_verdict&per_page=500&page=%d", page), "bench-case", nil)
+		var p struct {
+			Documents []struct {
+				ID string `json:"id"`
+			} `json:"documents"`
+			NextPage int `json:"next_page"`
+		}
+		if code != 200 || json.Unmarshal(resp, &p) != nil {
+			b.Fatalf("GET the queue: %d %.200s", code, resp)
+		}
+		for _, d := range p.Documents {
+			req.Documents = append(req.Documents, d.ID)
+		}
+		page = p.NextPage
+	}
+	verdicts, err := json.Marshal(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	bulkPhase(b, "approve", func() {
+		start := time.Now()
+		code, resp, _ := s.do("POST", "/v1/verdicts", "bench-case", verdicts)
+		var out struct {
+			Results []struct {
+				DocumentID string `json:"document_id"`
+				Status     int    `json:"status"`
+			} `json:"results"`
+		}
+		if code != 200 || json.Unmarshal(resp, &out) != nil || len(out.Results) != bulkDocuments {
+			b.Fatalf("POST /v1/verdicts: %d %.200s", code, resp)
+		}
+		for _, r := range out.Results {
+			if r.Status != http.StatusOK {
+				b.Fatalf("POST /v1/verdicts: document %s: %d", r.DocumentID, r.Status)
+			}
+		}
+		if err := s.waitAnswers(bulkDocuments, bulkPollPause, func() bool { return false }); err != nil {
+			b.Fatal(err)
+		}
+		// The last answer's own time, not the poll's.
+		for _, a := range s.approvedAnswers(b, bulkDocuments) {
+			took = max(took, a.ReceivedAt.Sub(start))
+		}
+	})
+	return took
 }
 
 // The end-to-end load: 200 bundles of 10 documents with 1 or 2 lines each,
@@ -548,29 +721,8 @@ func (s *e2eSystem) push(b *testing.B, l load) e2eResult {
 	// failure must go through fail, so the caseworker pool winds down
 	// before the benchmark stops, and a slow machine gets 2 minutes for
 	// each answer that does not come, however long the load takes.
-	recorded, progress := 0, time.Now()
-	for !failed.Load() {
-		code, body, _ := s.do("GET", "/erp-sim/config", "", nil)
-		var cfg struct {
-			Stats struct {
-				Recorded int `json:"recorded"`
-			} `json:"stats"`
-		}
-		if code != 200 || json.Unmarshal(body, &cfg) != nil {
-			fail("GET /erp-sim/config: %d %s", code, body)
-			break
-		}
-		if cfg.Stats.Recorded >= total {
-			break
-		}
-		if cfg.Stats.Recorded > recorded {
-			recorded, progress = cfg.Stats.Recorded, time.Now()
-		}
-		if time.Since(progress) > 2*time.Minute {
-			fail("%d of %d answers recorded, none for 2 minutes", cfg.Stats.Recorded, total)
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
+	if err := s.waitAnswers(total, 20*time.Millisecond, failed.Load); err != nil {
+		fail("%v", err)
 	}
 	cpu := processCPU(b) - cpu0
 	stop()
@@ -579,32 +731,14 @@ func (s *e2eSystem) push(b *testing.B, l load) e2eResult {
 		b.Fatalf("the run failed: %s", strings.Join(failures, "; "))
 	}
 
-	code, body, _ := s.do("GET", "/erp-sim/answers", "", nil)
-	var answers []struct {
-		Answer struct {
-			DocumentID string `json:"document_id"`
-			Decision   string `json:"decision"`
-		} `json:"answer"`
-		ReceivedAt time.Time `json:"received_at"`
-		Deliveries int       `json:"deliveries"`
-	}
-	if code != 200 || json.Unmarshal(body, &answers) != nil {
-		b.Fatalf("GET /erp-sim/answers: %d %.200s", code, body)
-	}
-	if len(answers) != total {
-		b.Fatalf("%d answers recorded, want %d", len(answers), total)
-	}
 	r := e2eResult{docs: total, cpu: cpu}
 	var last time.Time
-	for _, a := range answers {
+	for _, a := range s.approvedAnswers(b, total) {
 		id := a.Answer.DocumentID
 		acc, ok1 := accepted[id]
 		dec, ok2 := decided[id]
-		switch {
-		case !ok1 || !ok2:
+		if !ok1 || !ok2 {
 			b.Fatalf("an answer for document %q, which was not accepted and approved here", id)
-		case a.Answer.Decision != "approved" || a.Deliveries != 1:
-			b.Fatalf("document %s: decision %q delivered %d times; want approved, once", id, a.Answer.Decision, a.Deliveries)
 		}
 		r.ids = append(r.ids, id)
 		r.toAnswer = append(r.toAnswer, a.ReceivedAt.Sub(acc))
@@ -618,6 +752,67 @@ func (s *e2eSystem) push(b *testing.B, l load) e2eResult {
 		s.logStages(b, start, accepted, decided, last, polls, verdictCalls)
 	}
 	return r
+}
+
+// erpAnswer is an answer as the ERP simulator recorded it.
+type erpAnswer struct {
+	Answer struct {
+		DocumentID string `json:"document_id"`
+		Decision   string `json:"decision"`
+	} `json:"answer"`
+	ReceivedAt time.Time `json:"received_at"`
+	Deliveries int       `json:"deliveries"`
+}
+
+// approvedAnswers returns the answers the ERP simulator recorded; it fails
+// b unless they are total approvals, each delivered once.
+func (s *e2eSystem) approvedAnswers(b *testing.B, total int) []erpAnswer {
+	b.Helper()
+	code, body, _ := s.do("GET", "/erp-sim/answers", "", nil)
+	var answers []erpAnswer
+	if code != 200 || json.Unmarshal(body, &answers) != nil {
+		b.Fatalf("GET /erp-sim/answers: %d %.200s", code, body)
+	}
+	if len(answers) != total {
+		b.Fatalf("%d answers recorded, want %d", len(answers), total)
+	}
+	for _, a := range answers {
+		if a.Answer.Decision != "approved" || a.Deliveries != 1 {
+			b.Fatalf("document %s: decision %q delivered %d times; want approved, once", a.Answer.DocumentID, a.Answer.Decision, a.Deliveries)
+		}
+	}
+	return answers
+}
+
+// waitAnswers polls the ERP simulator's count of recorded answers, cheap
+// next to the list, every pause until it reaches total. It gives up when
+// stop says so (returning nil) or when no answer came for 2 minutes, so a
+// slow machine gets that long for each answer that does not come, however
+// long the load takes.
+func (s *e2eSystem) waitAnswers(total int, pause time.Duration, stop func() bool) error {
+	recorded, progress := 0, time.Now()
+	for !stop() {
+		code, body, _ := s.do("GET", "/erp-sim/config", "", nil)
+		var cfg struct {
+			Stats struct {
+				Recorded int `json:"recorded"`
+			} `json:"stats"`
+		}
+		if code != 200 || json.Unmarshal(body, &cfg) != nil {
+			return fmt.Errorf("GET /erp-sim/config: %d %s", code, body)
+		}
+		if cfg.Stats.Recorded >= total {
+			return nil
+		}
+		if cfg.Stats.Recorded > recorded {
+			recorded, progress = cfg.Stats.Recorded, time.Now()
+		}
+		if time.Since(progress) > 2*time.Minute {
+			return fmt.Errorf("%d of %d answers recorded, none for 2 minutes", cfg.Stats.Recorded, total)
+		}
+		time.Sleep(pause)
+	}
+	return nil
 }
 
 // logStages logs when each stage was done with the last document, counted
