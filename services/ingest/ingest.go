@@ -118,27 +118,34 @@ func (w *Worker) take(ctx context.Context, s submission) (verdict, error) {
 	return v, nil
 }
 
-// publishBatch is how many events are published at once.
-const publishBatch = 50
+// publishBatch is how many events, or raw documents, are published at
+// once, and publishWindow how many such batches are awaited at a time: a
+// bundle's batches overlap, so its intake does not wait for one ack round
+// trip after another, while at most publishWindow × publishBatch of its
+// documents are held in memory.
+const (
+	publishBatch  = 50
+	publishWindow = 4
+)
 
 // publish sends an accepted bundle's events in batches.
 func (w *Worker) publish(ctx context.Context, a *acceptance) error {
+	win := newWindow(ctx)
 	batch := make([]cloudevents.Event, 0, publishBatch)
 	for e, err := range a.events() {
 		if err != nil {
-			return err
+			win.fail(err)
+			break
 		}
 		if batch = append(batch, e); len(batch) == publishBatch {
-			if err := w.bus.Publish(ctx, batch...); err != nil {
-				return err
-			}
-			batch = batch[:0]
+			win.publish(w.bus, batch)
+			batch = make([]cloudevents.Event, 0, publishBatch)
 		}
 	}
-	if len(batch) == 0 {
-		return nil
+	if len(batch) > 0 {
+		win.publish(w.bus, batch)
 	}
-	return w.bus.Publish(ctx, batch...)
+	return win.wait()
 }
 
 // keep stores an accepted bundle's documents in the stream of raw
@@ -147,28 +154,90 @@ func (w *Worker) publish(ctx context.Context, a *acceptance) error {
 // harmless.
 func (w *Worker) keep(ctx context.Context, a *acceptance) error {
 	b := a.received
+	win := newWindow(ctx)
 	batch := make([]rawDocument, 0, publishBatch)
 	for i, d := range a.documents {
 		xml, err := a.spool.read(d.raw)
-		if err != nil {
-			return err
-		}
-		index := b.Documents[i].Index
-		subject, err := events.RawSubject(b.Kommune, b.BundleID, index)
-		if err != nil {
-			return err
-		}
-		if batch = append(batch, rawDocument{subject: subject, msgID: rawMsgID(b.BundleID, index), xml: xml}); len(batch) == publishBatch {
-			if err := w.raw.put(ctx, b.SHA256, batch); err != nil {
-				return err
+		if err == nil {
+			var subject string
+			index := b.Documents[i].Index
+			if subject, err = events.RawSubject(b.Kommune, b.BundleID, index); err == nil {
+				batch = append(batch, rawDocument{subject: subject, msgID: rawMsgID(b.BundleID, index), xml: xml})
 			}
-			batch = batch[:0]
+		}
+		if err != nil {
+			win.fail(err)
+			break
+		}
+		if len(batch) == publishBatch {
+			win.put(w.raw, b.SHA256, batch)
+			batch = make([]rawDocument, 0, publishBatch)
 		}
 	}
-	if len(batch) == 0 {
-		return nil
+	if len(batch) > 0 {
+		win.put(w.raw, b.SHA256, batch)
 	}
-	return w.raw.put(ctx, b.SHA256, batch)
+	return win.wait()
+}
+
+// window runs up to publishWindow calls at once and keeps the first error;
+// once one failed, the calls after it do not run.
+type window struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	slots  chan struct{}
+	wg     sync.WaitGroup
+	once   sync.Once
+	err    error
+}
+
+func newWindow(ctx context.Context) *window {
+	ctx, cancel := context.WithCancel(ctx)
+	return &window{ctx: ctx, cancel: cancel, slots: make(chan struct{}, publishWindow)}
+}
+
+// do runs f once a slot is free, unless a call failed already.
+func (w *window) do(f func(context.Context) error) {
+	select {
+	case w.slots <- struct{}{}:
+	case <-w.ctx.Done():
+		return
+	}
+	w.wg.Go(func() {
+		defer func() { <-w.slots }()
+		if err := f(w.ctx); err != nil {
+			w.fail(err)
+		}
+	})
+}
+
+// publish publishes events on b in the window; events must not change
+// afterwards.
+func (w *window) publish(b *bus.Bus, events []cloudevents.Event) {
+	w.do(func(ctx context.Context) error { return b.Publish(ctx, events...) })
+}
+
+// put stores docs in r in the window; docs must not change afterwards.
+func (w *window) put(r *rawStore, bundleSHA256 string, docs []rawDocument) {
+	w.do(func(ctx context.Context) error { return r.put(ctx, bundleSHA256, docs) })
+}
+
+// fail records err, unless an error came first, and stops the calls to
+// come.
+func (w *window) fail(err error) {
+	w.once.Do(func() {
+		w.err = err
+		w.cancel()
+	})
+}
+
+// wait waits for the calls running and returns the first error, or the
+// context's.
+func (w *window) wait() error {
+	w.wg.Wait()
+	defer w.cancel()
+	w.once.Do(func() { w.err = context.Cause(w.ctx) })
+	return w.err
 }
 
 // kept reports whether the bundle accepted under id is the one with the
