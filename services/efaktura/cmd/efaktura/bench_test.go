@@ -231,7 +231,9 @@ func (s *e2eSystem) bulkIntake(b *testing.B, body []byte) (took time.Duration) {
 		if code != http.StatusAccepted {
 			b.Fatalf("POST bundle: %d %.200s", code, resp)
 		}
-		defer func() { b.Logf("intake: 202 after %.0f ms, all awaiting a verdict after %.0f ms", ms(accepted.Sub(start)), ms(took)) }()
+		defer func() {
+			b.Logf("intake: 202 after %.0f ms, all awaiting a verdict after %.0f ms", ms(accepted.Sub(start)), ms(took))
+		}()
 		for deadline := start.Add(2 * time.Minute); ; time.Sleep(bulkPollPause) {
 			code, resp, at := s.do("GET", "/v1/documents?state=awaiting_verdict&per_page=1", "bench-case", nil)
 			var page struct {
@@ -285,7 +287,9 @@ func (s *e2eSystem) bulkApprove(b *testing.B) (took time.Duration) {
 	bulkPhase(b, "approve", func() {
 		start := time.Now()
 		code, resp, answered := s.do("POST", "/v1/verdicts", "bench-case", verdicts)
-		defer func() { b.Logf("approve: 200 after %.0f ms, every answer after %.0f ms", ms(answered.Sub(start)), ms(took)) }()
+		defer func() {
+			b.Logf("approve: 200 after %.0f ms, every answer after %.0f ms", ms(answered.Sub(start)), ms(took))
+		}()
 		var out struct {
 			Results []struct {
 				DocumentID string `json:"document_id"`
