@@ -157,19 +157,17 @@ func (w *Worker) keep(ctx context.Context, a *acceptance) error {
 	win := newWindow(ctx)
 	batch := make([]rawDocument, 0, publishBatch)
 	for i, d := range a.documents {
+		index := b.Documents[i].Index
 		xml, err := a.spool.read(d.raw)
+		var subject string
 		if err == nil {
-			var subject string
-			index := b.Documents[i].Index
-			if subject, err = events.RawSubject(b.Kommune, b.BundleID, index); err == nil {
-				batch = append(batch, rawDocument{subject: subject, msgID: rawMsgID(b.BundleID, index), xml: xml})
-			}
+			subject, err = events.RawSubject(b.Kommune, b.BundleID, index)
 		}
 		if err != nil {
 			win.fail(err)
 			break
 		}
-		if len(batch) == publishBatch {
+		if batch = append(batch, rawDocument{subject: subject, msgID: rawMsgID(b.BundleID, index), xml: xml}); len(batch) == publishBatch {
 			win.put(w.raw, b.SHA256, batch)
 			batch = make([]rawDocument, 0, publishBatch)
 		}
