@@ -119,10 +119,11 @@ func (w *Worker) take(ctx context.Context, s submission) (verdict, error) {
 }
 
 // publishBatch is how many events, or raw documents, are published at
-// once, and publishWindow how many such batches are awaited at a time: a
-// bundle's batches overlap, so its intake does not wait for one ack round
-// trip after another, while at most publishWindow × publishBatch of its
-// documents are held in memory.
+// once. A bundle's events go out publishWindow batches at a time, so its
+// intake does not wait for one ack round trip after another; they carry
+// no XML, while its raw documents, which do, go one batch at a time
+// (issue 17: 4 batches of raw documents in flight saved 25 ms of a
+// 1000-document bundle and cost 16-23 MB more for the 45 MB one).
 const (
 	publishBatch  = 50
 	publishWindow = 4
@@ -154,32 +155,32 @@ func (w *Worker) publish(ctx context.Context, a *acceptance) error {
 // harmless.
 func (w *Worker) keep(ctx context.Context, a *acceptance) error {
 	b := a.received
-	win := newWindow(ctx)
 	batch := make([]rawDocument, 0, publishBatch)
 	for i, d := range a.documents {
-		index := b.Documents[i].Index
 		xml, err := a.spool.read(d.raw)
-		var subject string
-		if err == nil {
-			subject, err = events.RawSubject(b.Kommune, b.BundleID, index)
-		}
 		if err != nil {
-			win.fail(err)
-			break
+			return err
+		}
+		index := b.Documents[i].Index
+		subject, err := events.RawSubject(b.Kommune, b.BundleID, index)
+		if err != nil {
+			return err
 		}
 		if batch = append(batch, rawDocument{subject: subject, msgID: rawMsgID(b.BundleID, index), xml: xml}); len(batch) == publishBatch {
-			win.put(w.raw, b.SHA256, batch)
-			batch = make([]rawDocument, 0, publishBatch)
+			if err := w.raw.put(ctx, b.SHA256, batch); err != nil {
+				return err
+			}
+			batch = batch[:0]
 		}
 	}
-	if len(batch) > 0 {
-		win.put(w.raw, b.SHA256, batch)
+	if len(batch) == 0 {
+		return nil
 	}
-	return win.wait()
+	return w.raw.put(ctx, b.SHA256, batch)
 }
 
-// window runs up to publishWindow calls at once and keeps the first error;
-// once one failed, the calls after it do not run.
+// window publishes up to publishWindow batches at once and keeps the first
+// error; once one failed, the batches after it are not sent.
 type window struct {
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -194,8 +195,9 @@ func newWindow(ctx context.Context) *window {
 	return &window{ctx: ctx, cancel: cancel, slots: make(chan struct{}, publishWindow)}
 }
 
-// do runs f once a slot is free, unless a call failed already.
-func (w *window) do(f func(context.Context) error) {
+// publish publishes events on b once a slot is free, unless a call failed
+// already; events must not change afterwards.
+func (w *window) publish(b *bus.Bus, events []cloudevents.Event) {
 	select {
 	case w.slots <- struct{}{}:
 	case <-w.ctx.Done():
@@ -203,24 +205,13 @@ func (w *window) do(f func(context.Context) error) {
 	}
 	w.wg.Go(func() {
 		defer func() { <-w.slots }()
-		if err := f(w.ctx); err != nil {
+		if err := b.Publish(w.ctx, events...); err != nil {
 			w.fail(err)
 		}
 	})
 }
 
-// publish publishes events on b in the window; events must not change
-// afterwards.
-func (w *window) publish(b *bus.Bus, events []cloudevents.Event) {
-	w.do(func(ctx context.Context) error { return b.Publish(ctx, events...) })
-}
-
-// put stores docs in r in the window; docs must not change afterwards.
-func (w *window) put(r *rawStore, bundleSHA256 string, docs []rawDocument) {
-	w.do(func(ctx context.Context) error { return r.put(ctx, bundleSHA256, docs) })
-}
-
-// fail records err, unless an error came first, and stops the calls to
+// fail records err, unless an error came first, and stops the batches to
 // come.
 func (w *window) fail(err error) {
 	w.once.Do(func() {
@@ -229,8 +220,8 @@ func (w *window) fail(err error) {
 	})
 }
 
-// wait waits for the calls running and returns the first error, or the
-// context's.
+// wait waits for the batches in flight and returns the first error, or
+// the context's.
 func (w *window) wait() error {
 	w.wg.Wait()
 	defer w.cancel()
