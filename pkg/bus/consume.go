@@ -238,7 +238,7 @@ func (b *Bus) consume(ctx context.Context, r *route) error {
 }
 
 // deliver runs the fixed delivery steps for one message: decode, claim,
-// handle with heartbeats, publish outputs, complete, ack; or release and
+// handle with heartbeats, publish outputs, ack, complete; or release and
 // retry, or dead-letter.
 func (b *Bus) deliver(ctx context.Context, r *route, m jetstream.Msg) {
 	var deliveries uint64 = 1
@@ -294,13 +294,19 @@ func (b *Bus) deliver(ctx context.Context, r *route, m jetstream.Msg) {
 	if b.beforeAck != nil && b.beforeAck(e) {
 		return
 	}
+	// Ack, then complete the claim: the completion only serves a
+	// redelivery, which needs the ack lost, and a worker that dies between
+	// the two leaves a claim that runs out, as one dying before either
+	// does. Acked first, an in-order consumer's next event is on its way
+	// while the idempotency store answers: a fifth of each answer's time
+	// in respond's queue (issue 17).
+	b.metrics.processed(ctx, r, e.Type(), "ok")
+	b.ack(ctx, r, m, e, deliveries)
 	if err := b.complete(ctx, r, key, token); err != nil {
 		// The outputs are out; a worker that took the claim over publishes
 		// the same ids again, which JetStream drops.
 		b.eventLog(r, e, deliveries).WarnContext(ctx, "complete claim", "err", err)
 	}
-	b.metrics.processed(ctx, r, e.Type(), "ok")
-	b.ack(ctx, r, m, e, deliveries)
 }
 
 // eventLog is the logger for what goes wrong with one delivery; the log

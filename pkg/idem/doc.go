@@ -10,7 +10,10 @@
 //     already happened: ack and skip. [Busy] means another worker holds a
 //     live lease: redeliver later (NakWithDelay), do not ack.
 //  2. On [Claimed], perform the side effect (and publish the next events).
-//  3. On success, [Store.Complete] the key with a long ttl, then ack.
+//  3. On success, ack and [Store.Complete] the key with a long ttl, in
+//     either order: only a redelivery reads the completion, and there is
+//     none unless the ack is lost. Package bus acks first, so that an
+//     in-order consumer's next message does not wait for the store.
 //     On failure, [Store.Release] the key, then nak.
 //
 // A key is never marked done before its side effect succeeded: recording

@@ -120,27 +120,35 @@ func (w *Worker) take(ctx context.Context, s submission) (verdict, error) {
 	return v, nil
 }
 
-// publishBatch is how many events are published at once.
-const publishBatch = 50
+// publishBatch is how many events, or raw documents, are published at
+// once. A bundle's events go out publishWindow batches at a time, so its
+// intake does not wait for one ack round trip after another; they carry
+// no XML, while its raw documents, which do, go one batch at a time
+// (issue 17: 4 batches of raw documents in flight saved 25 ms of a
+// 1000-document bundle and cost 16-23 MB more for the 45 MB one).
+const (
+	publishBatch  = 50
+	publishWindow = 4
+)
 
 // publish sends an accepted bundle's events in batches.
 func (w *Worker) publish(ctx context.Context, a *acceptance) error {
+	win := newWindow(ctx)
 	batch := make([]cloudevents.Event, 0, publishBatch)
 	for e, err := range a.events() {
 		if err != nil {
-			return err
+			win.fail(err)
+			break
 		}
 		if batch = append(batch, e); len(batch) == publishBatch {
-			if err := w.bus.Publish(ctx, batch...); err != nil {
-				return err
-			}
-			batch = batch[:0]
+			win.publish(w.bus, batch)
+			batch = make([]cloudevents.Event, 0, publishBatch)
 		}
 	}
-	if len(batch) == 0 {
-		return nil
+	if len(batch) > 0 {
+		win.publish(w.bus, batch)
 	}
-	return w.bus.Publish(ctx, batch...)
+	return win.wait()
 }
 
 // keep stores an accepted bundle's documents in the stream of raw
@@ -171,6 +179,56 @@ func (w *Worker) keep(ctx context.Context, a *acceptance) error {
 		return nil
 	}
 	return w.raw.put(ctx, b.SHA256, batch)
+}
+
+// window publishes up to publishWindow batches at once and keeps the first
+// error; once one failed, the batches after it are not sent.
+type window struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	slots  chan struct{}
+	wg     sync.WaitGroup
+	once   sync.Once
+	err    error
+}
+
+func newWindow(ctx context.Context) *window {
+	ctx, cancel := context.WithCancel(ctx)
+	return &window{ctx: ctx, cancel: cancel, slots: make(chan struct{}, publishWindow)}
+}
+
+// publish publishes events on b once a slot is free, unless a call failed
+// already; events must not change afterwards.
+func (w *window) publish(b *bus.Bus, events []cloudevents.Event) {
+	select {
+	case w.slots <- struct{}{}:
+	case <-w.ctx.Done():
+		return
+	}
+	w.wg.Go(func() {
+		defer func() { <-w.slots }()
+		if err := b.Publish(w.ctx, events...); err != nil {
+			w.fail(err)
+		}
+	})
+}
+
+// fail records err, unless an error came first, and stops the batches to
+// come.
+func (w *window) fail(err error) {
+	w.once.Do(func() {
+		w.err = err
+		w.cancel()
+	})
+}
+
+// wait waits for the batches in flight and returns the first error, or
+// the context's.
+func (w *window) wait() error {
+	w.wg.Wait()
+	defer w.cancel()
+	w.once.Do(func() { w.err = context.Cause(w.ctx) })
+	return w.err
 }
 
 // kept reports whether the bundle accepted under id is the one with the

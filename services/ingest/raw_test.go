@@ -16,6 +16,7 @@ import (
 
 	"github.com/kp-efaktura/efaktura/events"
 	"github.com/kp-efaktura/efaktura/pkg/bus/bustest"
+	"github.com/kp-efaktura/efaktura/pkg/efaktura"
 )
 
 // documents returns the DOCUMENT elements of a plain XML bundle, from start
@@ -199,5 +200,26 @@ func TestRedeliveredSubmissionIsNoDuplicate(t *testing.T) {
 	}
 	if n := f.rawStored(t); n != 1 {
 		t.Errorf("raw documents = %d, want 1", n)
+	}
+}
+
+// TestLargeBundleIsTakenInWhole: a bundle of more documents than the
+// batches in flight at once hold stores every document and publishes every
+// document.received, each once.
+func TestLargeBundleIsTakenInWhole(t *testing.T) {
+	f := setup(t, Config{})
+	n := (publishWindow+1)*publishBatch + 3
+	bundle, err := efaktura.Sample(efaktura.SampleOptions{Documents: n, Seed: 7}).Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, body := f.post(t, "erp-token", bundle); code != http.StatusAccepted {
+		t.Fatalf("POST: %d %v", code, body)
+	}
+	if got := f.stored(t, "efaktura.0101.document.received"); got != n {
+		t.Errorf("document.received events = %d, want %d", got, n)
+	}
+	if got := f.rawStored(t); got != uint64(n) {
+		t.Errorf("raw documents stored = %d, want %d", got, n)
 	}
 }

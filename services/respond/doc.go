@@ -67,11 +67,12 @@
 // No answer is lost: it stays in the work queue until it is acked, which
 // happens only after answer.delivered is stored, or after its dead letter
 // and answer.failed are. None is recorded twice: the queue's handler
-// claims every answer in the idempotency store (bus.CallsOut) and
-// completes the claim once answer.delivered is stored, so a redelivery
-// after that finds it done. A replica that stops between sending an answer
-// and completing its claim leaves the claim to run out (EFAKTURA_LEASE);
-// then the answer is sent again, with the same Idempotency-Key, which the
+// claims every answer in the idempotency store (bus.CallsOut), acks it
+// once answer.delivered is stored and then completes the claim, so a
+// redelivery, which needs the ack lost, finds it done. A replica that stops
+// after sending an answer, before JetStream has its ack and the store its
+// completion, leaves the claim to run out (EFAKTURA_LEASE); then the
+// answer is sent again, with the same Idempotency-Key, which the
 // economy system must take as the repeat it is, and the same
 // answer.delivered id, which JetStream drops within its duplicate window.
 //

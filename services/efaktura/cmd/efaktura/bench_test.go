@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -115,6 +116,213 @@ func BenchmarkEndToEnd(b *testing.B) {
 		b.ReportMetric(float64(events)/elapsed.Seconds(), "events/s")
 		b.ReportMetric(float64(cpu.Microseconds())/float64(events), "cpu-µs/event")
 	})
+}
+
+// BenchmarkBulk is issue 17's large bundle: one bundle of bulkDocuments
+// documents through the all-in-one, as BenchmarkEndToEnd starts it, timed
+// against `efaktura validate` on the same file in the same run:
+//
+//   - validate-ms: validateFile, what `efaktura validate FILE` runs, on the
+//     bundle written to a file;
+//   - intake-ms: from the POST of that file to every document awaiting a
+//     verdict; intake-x is intake-ms / validate-ms;
+//   - approve-ms: from one POST /v1/verdicts approving every document to
+//     every answer recorded at the ERP simulator; approve-x is
+//     approve-ms / validate-ms;
+//   - *-cpu-ms: the test process's CPU time in each (processCPU: the
+//     all-in-one, its NATS server, the driver's polls; not Redis), steadier
+//     than wall time when other processes share the cores.
+//
+// Both ends are polled: the queue's total (GET /v1/documents with
+// per_page=1, which still counts every match) and the simulator's count,
+// each bulkPollPause after the last poll's answer, so intake-ms is late by
+// at most the pause plus one poll's round trip (about 1 ms at 1000
+// documents); approve-ms ends at the last answer's received_at. The
+// queue's polls cost CPU of the all-in-one too, about 7 % of intake's. Every
+// answer is checked: approved, delivered once. The log tells when the 202
+// and the verdicts' 200 came, and how far apart the answers arrived: one
+// municipality's answers go one at a time, in order.
+//
+//	go test -run '^$' -bench Bulk -benchtime 1x -count 5 -v ./services/efaktura/cmd/efaktura
+//	go test ... -args -bulk-profile /tmp/bulk   # /tmp/bulk-intake.cpu, /tmp/bulk-approve.cpu
+func BenchmarkBulk(b *testing.B) {
+	if testing.Short() {
+		b.Skip("the bulk benchmark starts the whole system; skipped under -short")
+	}
+	body, err := efaktura.Sample(efaktura.SampleOptions{Documents: bulkDocuments, Seed: 2_000_000 + e2eSeed.Add(1), FirstSerial: 1}).Bytes()
+	if err != nil {
+		b.Fatal(err)
+	}
+	file := filepath.Join(b.TempDir(), "bundle.xml")
+	if err := os.WriteFile(file, body, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	// Wall times, and the process's CPU times (which other processes on the
+	// machine disturb less), of validate, intake and approve.
+	var wall, cpu [3]time.Duration
+	phase := func(i int, f func() time.Duration) {
+		cpu0 := processCPU(b)
+		wall[i] += f()
+		cpu[i] += processCPU(b) - cpu0
+	}
+	for b.Loop() {
+		b.StopTimer()
+		// Validate before up starts, as the CLI would on its own.
+		phase(0, func() time.Duration {
+			start := time.Now()
+			res, err := validateFile(context.Background(), file, nil, efaktura.Options{})
+			if err != nil || !res.Valid || len(res.Documents) != bulkDocuments {
+				b.Fatalf("validate: %v, %d documents, %v", err, len(res.Documents), res.Findings)
+			}
+			return time.Since(start)
+		})
+		s := startE2E(b)
+		b.StartTimer()
+		phase(1, func() time.Duration { return s.bulkIntake(b, body) })
+		phase(2, func() time.Duration { return s.bulkApprove(b) })
+		b.StopTimer()
+		s.stop(b)
+		b.StartTimer()
+	}
+	for i, name := range []string{"validate", "intake", "approve"} {
+		b.ReportMetric(ms(wall[i])/float64(b.N), name+"-ms")
+		b.ReportMetric(ms(cpu[i])/float64(b.N), name+"-cpu-ms")
+		if i > 0 {
+			b.ReportMetric(float64(wall[i])/float64(wall[0]), name+"-x")
+		}
+	}
+}
+
+// bulkDocuments is the size of BenchmarkBulk's bundle: the most V07 allows.
+const bulkDocuments = 1000
+
+// bulkPollPause is the pause between two polls of BenchmarkBulk: the
+// resolution of its times. At 2 ms the polls took a tenth of the CPU.
+const bulkPollPause = 5 * time.Millisecond
+
+var bulkProfile = flag.String("bulk-profile", "", "write CPU profiles of BenchmarkBulk's phases to `prefix`-intake.cpu and prefix-approve.cpu")
+
+// bulkPhase runs phase, under a CPU profile of its own with -bulk-profile.
+func bulkPhase(b *testing.B, name string, phase func()) {
+	b.Helper()
+	if *bulkProfile == "" {
+		phase()
+		return
+	}
+	f, err := os.Create(*bulkProfile + "-" + name + ".cpu")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	defer pprof.StopCPUProfile()
+	phase()
+}
+
+// bulkIntake posts the bundle and returns the time until every document
+// awaits a verdict.
+func (s *e2eSystem) bulkIntake(b *testing.B, body []byte) (took time.Duration) {
+	b.Helper()
+	bulkPhase(b, "intake", func() {
+		start := time.Now()
+		code, resp, accepted := s.do("POST", "/v1/bundles", "bench-ingest", body)
+		if code != http.StatusAccepted {
+			b.Fatalf("POST bundle: %d %.200s", code, resp)
+		}
+		defer func() {
+			b.Logf("intake: 202 after %.0f ms, all awaiting a verdict after %.0f ms", ms(accepted.Sub(start)), ms(took))
+		}()
+		for deadline := start.Add(2 * time.Minute); ; time.Sleep(bulkPollPause) {
+			code, resp, at := s.do("GET", "/v1/documents?state=awaiting_verdict&per_page=1", "bench-case", nil)
+			var page struct {
+				Total int `json:"total"`
+			}
+			if code != 200 || json.Unmarshal(resp, &page) != nil {
+				b.Fatalf("GET the queue: %d %.200s", code, resp)
+			}
+			if page.Total == bulkDocuments {
+				took = at.Sub(start)
+				return
+			}
+			if at.After(deadline) {
+				b.Fatalf("%d of %d documents awaiting a verdict after 2 minutes", page.Total, bulkDocuments)
+			}
+		}
+	})
+	return took
+}
+
+// bulkApprove approves every document awaiting a verdict in one POST
+// /v1/verdicts and returns the time until every answer is at the ERP
+// simulator. The ids are read before the clock starts.
+func (s *e2eSystem) bulkApprove(b *testing.B) (took time.Duration) {
+	b.Helper()
+	var req struct {
+		Decision  string   `json:"decision"`
+		Documents []string `json:"documents"`
+	}
+	req.Decision = "approve"
+	for page := 1; page > 0; {
+		code, resp, _ := s.do("GET", fmt.Sprintf("/v1/documents?state=awaiting_verdict&per_page=500&page=%d", page), "bench-case", nil)
+		var p struct {
+			Documents []struct {
+				ID string `json:"id"`
+			} `json:"documents"`
+			NextPage int `json:"next_page"`
+		}
+		if code != 200 || json.Unmarshal(resp, &p) != nil {
+			b.Fatalf("GET the queue: %d %.200s", code, resp)
+		}
+		for _, d := range p.Documents {
+			req.Documents = append(req.Documents, d.ID)
+		}
+		page = p.NextPage
+	}
+	verdicts, err := json.Marshal(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	bulkPhase(b, "approve", func() {
+		start := time.Now()
+		code, resp, answered := s.do("POST", "/v1/verdicts", "bench-case", verdicts)
+		defer func() {
+			b.Logf("approve: 200 after %.0f ms, every answer after %.0f ms", ms(answered.Sub(start)), ms(took))
+		}()
+		var out struct {
+			Results []struct {
+				DocumentID string `json:"document_id"`
+				Status     int    `json:"status"`
+			} `json:"results"`
+		}
+		if code != 200 || json.Unmarshal(resp, &out) != nil || len(out.Results) != bulkDocuments {
+			b.Fatalf("POST /v1/verdicts: %d %.200s", code, resp)
+		}
+		for _, r := range out.Results {
+			if r.Status != http.StatusOK {
+				b.Fatalf("POST /v1/verdicts: document %s: %d", r.DocumentID, r.Status)
+			}
+		}
+		if err := s.waitAnswers(bulkDocuments, bulkPollPause, func() bool { return false }); err != nil {
+			b.Fatal(err)
+		}
+		// The last answer's own time, not the poll's.
+		var at []time.Time
+		for _, a := range s.approvedAnswers(b, bulkDocuments) {
+			took = max(took, a.ReceivedAt.Sub(start))
+			at = append(at, a.ReceivedAt)
+		}
+		// One municipality's answers go one at a time: the gap between two
+		// is what each costs on that path.
+		slices.SortFunc(at, time.Time.Compare)
+		gaps := make([]time.Duration, 0, len(at))
+		for i := 1; i < len(at); i++ {
+			gaps = append(gaps, at[i].Sub(at[i-1]))
+		}
+		b.Logf("approve: answers %.2f ms apart (p50), %.2f ms (mean)", ms(percentile(gaps, .5)), ms(at[len(at)-1].Sub(at[0]))/float64(len(gaps)))
+	})
+	return took
 }
 
 // The end-to-end load: 200 bundles of 10 documents with 1 or 2 lines each,
@@ -548,29 +756,8 @@ func (s *e2eSystem) push(b *testing.B, l load) e2eResult {
 	// failure must go through fail, so the caseworker pool winds down
 	// before the benchmark stops, and a slow machine gets 2 minutes for
 	// each answer that does not come, however long the load takes.
-	recorded, progress := 0, time.Now()
-	for !failed.Load() {
-		code, body, _ := s.do("GET", "/erp-sim/config", "", nil)
-		var cfg struct {
-			Stats struct {
-				Recorded int `json:"recorded"`
-			} `json:"stats"`
-		}
-		if code != 200 || json.Unmarshal(body, &cfg) != nil {
-			fail("GET /erp-sim/config: %d %s", code, body)
-			break
-		}
-		if cfg.Stats.Recorded >= total {
-			break
-		}
-		if cfg.Stats.Recorded > recorded {
-			recorded, progress = cfg.Stats.Recorded, time.Now()
-		}
-		if time.Since(progress) > 2*time.Minute {
-			fail("%d of %d answers recorded, none for 2 minutes", cfg.Stats.Recorded, total)
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
+	if err := s.waitAnswers(total, 20*time.Millisecond, failed.Load); err != nil {
+		fail("%v", err)
 	}
 	cpu := processCPU(b) - cpu0
 	stop()
@@ -579,32 +766,14 @@ func (s *e2eSystem) push(b *testing.B, l load) e2eResult {
 		b.Fatalf("the run failed: %s", strings.Join(failures, "; "))
 	}
 
-	code, body, _ := s.do("GET", "/erp-sim/answers", "", nil)
-	var answers []struct {
-		Answer struct {
-			DocumentID string `json:"document_id"`
-			Decision   string `json:"decision"`
-		} `json:"answer"`
-		ReceivedAt time.Time `json:"received_at"`
-		Deliveries int       `json:"deliveries"`
-	}
-	if code != 200 || json.Unmarshal(body, &answers) != nil {
-		b.Fatalf("GET /erp-sim/answers: %d %.200s", code, body)
-	}
-	if len(answers) != total {
-		b.Fatalf("%d answers recorded, want %d", len(answers), total)
-	}
 	r := e2eResult{docs: total, cpu: cpu}
 	var last time.Time
-	for _, a := range answers {
+	for _, a := range s.approvedAnswers(b, total) {
 		id := a.Answer.DocumentID
 		acc, ok1 := accepted[id]
 		dec, ok2 := decided[id]
-		switch {
-		case !ok1 || !ok2:
+		if !ok1 || !ok2 {
 			b.Fatalf("an answer for document %q, which was not accepted and approved here", id)
-		case a.Answer.Decision != "approved" || a.Deliveries != 1:
-			b.Fatalf("document %s: decision %q delivered %d times; want approved, once", id, a.Answer.Decision, a.Deliveries)
 		}
 		r.ids = append(r.ids, id)
 		r.toAnswer = append(r.toAnswer, a.ReceivedAt.Sub(acc))
@@ -618,6 +787,67 @@ func (s *e2eSystem) push(b *testing.B, l load) e2eResult {
 		s.logStages(b, start, accepted, decided, last, polls, verdictCalls)
 	}
 	return r
+}
+
+// erpAnswer is an answer as the ERP simulator recorded it.
+type erpAnswer struct {
+	Answer struct {
+		DocumentID string `json:"document_id"`
+		Decision   string `json:"decision"`
+	} `json:"answer"`
+	ReceivedAt time.Time `json:"received_at"`
+	Deliveries int       `json:"deliveries"`
+}
+
+// approvedAnswers returns the answers the ERP simulator recorded; it fails
+// b unless they are total approvals, each delivered once.
+func (s *e2eSystem) approvedAnswers(b *testing.B, total int) []erpAnswer {
+	b.Helper()
+	code, body, _ := s.do("GET", "/erp-sim/answers", "", nil)
+	var answers []erpAnswer
+	if code != 200 || json.Unmarshal(body, &answers) != nil {
+		b.Fatalf("GET /erp-sim/answers: %d %.200s", code, body)
+	}
+	if len(answers) != total {
+		b.Fatalf("%d answers recorded, want %d", len(answers), total)
+	}
+	for _, a := range answers {
+		if a.Answer.Decision != "approved" || a.Deliveries != 1 {
+			b.Fatalf("document %s: decision %q delivered %d times; want approved, once", a.Answer.DocumentID, a.Answer.Decision, a.Deliveries)
+		}
+	}
+	return answers
+}
+
+// waitAnswers polls the ERP simulator's count of recorded answers, cheap
+// next to the list, every pause until it reaches total. It gives up when
+// stop says so (returning nil) or when no answer came for 2 minutes, so a
+// slow machine gets that long for each answer that does not come, however
+// long the load takes.
+func (s *e2eSystem) waitAnswers(total int, pause time.Duration, stop func() bool) error {
+	recorded, progress := 0, time.Now()
+	for !stop() {
+		code, body, _ := s.do("GET", "/erp-sim/config", "", nil)
+		var cfg struct {
+			Stats struct {
+				Recorded int `json:"recorded"`
+			} `json:"stats"`
+		}
+		if code != 200 || json.Unmarshal(body, &cfg) != nil {
+			return fmt.Errorf("GET /erp-sim/config: %d %s", code, body)
+		}
+		if cfg.Stats.Recorded >= total {
+			return nil
+		}
+		if cfg.Stats.Recorded > recorded {
+			recorded, progress = cfg.Stats.Recorded, time.Now()
+		}
+		if time.Since(progress) > 2*time.Minute {
+			return fmt.Errorf("%d of %d answers recorded, none for 2 minutes", cfg.Stats.Recorded, total)
+		}
+		time.Sleep(pause)
+	}
+	return nil
 }
 
 // logStages logs when each stage was done with the last document, counted
