@@ -221,8 +221,9 @@ func (a *archive) find(ctx context.Context, id string) (*AuditSummary, error) {
 // The stream comes before the bucket, not after: the bucket then holding
 // the summary means the stream does too, so a retry long after the
 // duplicate window (a dead-lettered answer.delivered replayed days later)
-// appends no second copy. Within the window of the record's last write
-// (its answer delivered), every earlier attempt was within it too, so the
+// appends no second copy. Within the window of the answer's delivery
+// ([Answer.DeliveredAt]; not UpdatedAt, which a later read of the personal
+// data moves), every earlier attempt was within it too, so the
 // stream drops a copy by itself and the bucket is not read first: a round
 // trip less for nearly every document. A crash between the steps leaves the record in
 // the bucket with its answer delivered; the redelivered answer.delivered,
@@ -242,8 +243,11 @@ func (s *store) archive(ctx context.Context, k string) error {
 		if r == nil || r.Answer.Status != StatusDelivered {
 			return nil
 		}
+		// The answer's delivery, not UpdatedAt: a caseworker reading the
+		// CPR or the original of a delivered record touches UpdatedAt
+		// after an earlier attempt may have appended already.
 		archived := false
-		if s.now().Sub(r.UpdatedAt) >= s.arch.dedupe {
+		if d := r.Answer.DeliveredAt; d == nil || s.now().Sub(*d) >= s.arch.dedupe {
 			var err error
 			if archived, err = s.arch.has(ctx, k); err != nil {
 				return err
