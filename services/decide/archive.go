@@ -223,10 +223,12 @@ func (a *archive) find(ctx context.Context, id string) (*AuditSummary, error) {
 // duplicate window (a dead-lettered answer.delivered replayed days later)
 // appends no second copy. Within the window of the answer's delivery
 // ([Answer.DeliveredAt]; not UpdatedAt, which a later read of the personal
-// data moves), every earlier attempt was within it too, so the
-// stream drops a copy by itself and the bucket is not read first: a round
-// trip less for nearly every document. A crash between the steps leaves the record in
-// the bucket with its answer delivered; the redelivered answer.delivered,
+// data moves), every earlier attempt was within it too, so the stream
+// drops a copy by itself and the bucket is not read first: a round trip
+// less for nearly every document. The window's last tenth covers the
+// clocks of respond, which stamps the delivery, and decide. A crash
+// between the steps leaves the record in the bucket with its answer
+// delivered; the redelivered answer.delivered,
 // or else [Worker.sweep], finishes the job.
 //
 // archive does nothing for a record whose answer is not delivered, or that
