@@ -2,6 +2,7 @@ package tenant
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -125,21 +126,38 @@ const MaxHistory = 100
 // Change is one change of one of a municipality's agreements, or of its
 // straight-through rules, as its history keeps it: an agreement's change
 // has Agreement, To and EconomySystem; a change of the rules has Rules.
+// In JSON an agreement's change has every field it had before the rules'
+// changes joined the history ("from" too when ""), and a change of the
+// rules only at, by and rules (see [Change.MarshalJSON]).
 type Change struct {
 	At        time.Time     `json:"at"`
 	By        string        `json:"by"`
-	Agreement AgreementName `json:"agreement,omitempty"`
+	Agreement AgreementName `json:"agreement"`
 	// From is the state before; "" when the agreement was not recorded.
-	From AgreementState `json:"from,omitempty"`
-	To   AgreementState `json:"to,omitempty"`
+	From AgreementState `json:"from"`
+	To   AgreementState `json:"to"`
 	// EconomySystem is the economy system the agreement names after the
 	// change; FromEconomySystem the one before, when it changed.
-	EconomySystem     string `json:"economy_system,omitempty"`
+	EconomySystem     string `json:"economy_system"`
 	FromEconomySystem string `json:"from_economy_system,omitempty"`
 	// Rules are the straight-through rules in force after the change,
 	// by mode and names: who turned automatic approval on, and when, is
 	// the audit's first question about it.
 	Rules *RulesChange `json:"rules,omitempty"`
+}
+
+// MarshalJSON writes a change of the rules without the agreement's empty
+// fields, and an agreement's change as it always was.
+func (c Change) MarshalJSON() ([]byte, error) {
+	if c.Rules != nil {
+		return json.Marshal(struct {
+			At    time.Time    `json:"at"`
+			By    string       `json:"by"`
+			Rules *RulesChange `json:"rules"`
+		}{c.At, c.By, c.Rules})
+	}
+	type plain Change // without this method
+	return json.Marshal(plain(c))
 }
 
 // RulesChange is the rules in force after a change of them, in short.

@@ -1,6 +1,7 @@
 package tenant_test
 
 import (
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -54,6 +55,11 @@ func TestAgreementHistory(t *testing.T) {
 	if len(created.History) != 2 || created.History[0].By != "tenants file" || created.History[0].From != "" ||
 		created.History[0].To != tenant.Approved || created.History[1].Agreement != tenant.Bagside || created.History[1].To != tenant.Requested {
 		t.Fatalf("history of a new tenant = %+v; want forside approved and bagside requested by the tenants file", created.History)
+	}
+	// In JSON an agreement's first change keeps its empty "from", as
+	// before the rules' changes joined the history.
+	if b, err := json.Marshal(created.History[0]); err != nil || !strings.Contains(string(b), `"from":""`) || strings.Contains(string(b), `"rules"`) {
+		t.Errorf("an agreement's change in JSON: %s (%v)", b, err)
 	}
 	admin := tenant.WithActor(e.ctx, "admin")
 	got, err := e.store.SetAgreement(admin, "0101", tenant.Bagside, tenant.Approved, "")

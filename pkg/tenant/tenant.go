@@ -140,8 +140,8 @@ type Tenant struct {
 	EconomySystem EconomySystem               `json:"economy_system"`
 	Senders       []Sender                    `json:"senders"`
 	Agreements    map[AgreementName]Agreement `json:"agreements"`
-	// History are the agreements' changes, oldest first, at most
-	// [MaxHistory]; the store appends to it (lifecycle.go).
+	// History are the agreements' and the rules' changes, oldest first,
+	// at most [MaxHistory]; the store appends to it (lifecycle.go).
 	History []Change `json:"history,omitempty"`
 	// Tokens are the credentials of the municipality's economy system and
 	// caseworkers. In JSON a nil list is left out and an empty one is
