@@ -56,7 +56,8 @@ type Options struct {
 	// File names the input in the result; default "-".
 	File string
 	// Document, when set, is called with each document of a bundle that
-	// passed the file rules, after its document rules ran. Bundle rules are
+	// passed the file rules, after its document rules ran (unless
+	// SkipDocumentRules). The callback may keep the Document. Bundle rules are
 	// decided only at the end, so the final verdict is in the Result.
 	Document func(*Document, *DocumentResult) error
 	// KeepRaw keeps each document's own bytes, for Document.Raw. It costs a
@@ -66,7 +67,8 @@ type Options struct {
 	// V51 across documents) but not the document rules (V11 to V50): for
 	// a caller that judges each document apart with [ValidateDocument], as
 	// efaktura's intake does, and would otherwise apply them twice. A
-	// document's result then holds V51 findings only.
+	// document's result then holds V51 findings only, so its Valid, and
+	// the Result's, speak for those rules alone, not for the documents.
 	SkipDocumentRules bool
 }
 
