@@ -112,18 +112,8 @@ func newArchive(ctx context.Context, js jetstream.JetStream, replicas int, stora
 
 // get returns the summary under k; nil when the document is not archived.
 func (a *archive) get(ctx context.Context, k string) (*AuditSummary, error) {
-	e, err := a.kv.Get(ctx, k)
-	if absent(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read archived document %s: %w", k, err)
-	}
-	var s AuditSummary
-	if err := json.Unmarshal(e.Value(), &s); err != nil {
-		return nil, fmt.Errorf("read archived document %s: revision %d: %w", k, e.Revision(), err)
-	}
-	return &s, nil
+	s, _, err := getJSON[AuditSummary](ctx, a.kv, "archived document", k)
+	return s, err
 }
 
 // addHistory appends e to the history of the summary under k, by

@@ -154,18 +154,7 @@ func newBundles(ctx context.Context, js jetstream.JetStream, replicas int, stora
 
 // get returns the bundle under k and its revision; nil when there is none.
 func (s *bundles) get(ctx context.Context, k string) (*Bundle, uint64, error) {
-	e, err := s.kv.Get(ctx, k)
-	if absent(err) {
-		return nil, 0, nil
-	}
-	if err != nil {
-		return nil, 0, fmt.Errorf("read bundle %s: %w", k, err)
-	}
-	var b Bundle
-	if err := json.Unmarshal(e.Value(), &b); err != nil {
-		return nil, 0, fmt.Errorf("read bundle %s: revision %d: %w", k, e.Revision(), err)
-	}
-	return &b, e.Revision(), nil
+	return getJSON[Bundle](ctx, s.kv, "bundle", k)
 }
 
 // change writes f's result by compare-and-set, as [store.change] does for

@@ -40,18 +40,25 @@ type store struct {
 // get returns the record under k and its revision; nil and 0 when there is
 // none.
 func (s *store) get(ctx context.Context, k string) (*Record, uint64, error) {
-	e, err := s.kv.Get(ctx, k)
+	return getJSON[Record](ctx, s.kv, "document", k)
+}
+
+// getJSON reads the JSON value under k of one of decide's buckets, what
+// it holds naming it in errors, and its revision; nil and 0 when there is
+// none.
+func getJSON[T any](ctx context.Context, kv jetstream.KeyValue, what, k string) (*T, uint64, error) {
+	e, err := kv.Get(ctx, k)
 	if absent(err) {
 		return nil, 0, nil
 	}
 	if err != nil {
-		return nil, 0, fmt.Errorf("read document %s: %w", k, err)
+		return nil, 0, fmt.Errorf("read %s %s: %w", what, k, err)
 	}
-	var r Record
-	if err := json.Unmarshal(e.Value(), &r); err != nil {
-		return nil, 0, fmt.Errorf("read document %s: revision %d: %w", k, e.Revision(), err)
+	v := new(T)
+	if err := json.Unmarshal(e.Value(), v); err != nil {
+		return nil, 0, fmt.Errorf("read %s %s: revision %d: %w", what, k, e.Revision(), err)
 	}
-	return &r, e.Revision(), nil
+	return v, e.Revision(), nil
 }
 
 // change reads the record under k (nil when there is none), passes it to f

@@ -13,7 +13,6 @@ import (
 	"github.com/kp-efaktura/efaktura/events"
 	"github.com/kp-efaktura/efaktura/pkg/bus"
 	"github.com/kp-efaktura/efaktura/pkg/bus/bustest"
-	"github.com/kp-efaktura/efaktura/pkg/telemetry"
 	"github.com/kp-efaktura/efaktura/services/decide"
 )
 
@@ -22,13 +21,7 @@ import (
 // document.decided it announces is in the document's trace too; a bulk
 // verdict makes one such span per document, each linked to the one request.
 func TestVerdictsContinueTheDocumentsTrace(t *testing.T) {
-	spans := tracetest.NewInMemoryExporter()
-	tel, err := telemetry.Start(context.Background(), telemetry.Config{ServiceName: "decide-test"}, func(string) string { return "" },
-		telemetry.WithSpanExporter(spans))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tel.Shutdown(context.Background()) })
+	tel, spans := bustest.Traced(t, "decide-test")
 	e := startBus(t, []bus.Option{bus.WithTelemetry(tel), bus.WithSubjectTemplate(events.SubjectTemplate)}, decide.Config{PerPage: 2, MaxPerPage: 10})
 
 	// Each document's events come from ingest in a trace of their own.

@@ -14,7 +14,6 @@ import (
 	"github.com/kp-efaktura/efaktura/events"
 	"github.com/kp-efaktura/efaktura/pkg/bus"
 	"github.com/kp-efaktura/efaktura/pkg/bus/bustest"
-	"github.com/kp-efaktura/efaktura/pkg/telemetry"
 	"github.com/kp-efaktura/efaktura/pkg/tenant"
 	"github.com/kp-efaktura/efaktura/services/erpsim"
 	"github.com/kp-efaktura/efaktura/services/respond"
@@ -26,13 +25,7 @@ import (
 // that handles the queued answer, with the method, the URL template, the
 // status and, for the 503, an error status.
 func TestEveryDeliveryAttemptIsAClientSpanInTheAnswersTrace(t *testing.T) {
-	spans := tracetest.NewInMemoryExporter()
-	tel, err := telemetry.Start(context.Background(), telemetry.Config{ServiceName: "respond-test"}, func(string) string { return "" },
-		telemetry.WithSpanExporter(spans))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tel.Shutdown(context.Background()) })
+	tel, spans := bustest.Traced(t, "respond-test")
 	e := newEnv(t, erpsim.Config{FailRatio: 1}, bus.WithTelemetry(tel), bus.WithSubjectTemplate(events.SubjectTemplate))
 	e.cfg = respond.Config{BackoffInitial: 50 * time.Millisecond, BackoffMax: 50 * time.Millisecond}
 	e.put(kommune, tenant.Approved, esID, secret)

@@ -19,8 +19,10 @@ import (
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/kp-efaktura/efaktura/pkg/bus"
+	"github.com/kp-efaktura/efaktura/pkg/telemetry"
 )
 
 // Within is how long the waits below wait before they fail the test: long
@@ -250,4 +252,18 @@ func Payloads[T any](t testing.TB, events []cloudevents.Event) []T {
 		}
 	}
 	return out
+}
+
+// Traced starts telemetry for a test, named service, whose spans go to
+// the returned in-memory exporter; it shuts down when the test ends.
+func Traced(t testing.TB, service string) (*telemetry.Providers, *tracetest.InMemoryExporter) {
+	t.Helper()
+	spans := tracetest.NewInMemoryExporter()
+	tel, err := telemetry.Start(context.Background(), telemetry.Config{ServiceName: service}, func(string) string { return "" },
+		telemetry.WithSpanExporter(spans))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tel.Shutdown(context.Background()) })
+	return tel, spans
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/kp-efaktura/efaktura/pkg/bus/bustest"
 	"github.com/kp-efaktura/efaktura/pkg/tenant"
-	"github.com/kp-efaktura/efaktura/services/erpsim"
 )
 
 // readyTenantsFile is a second municipality, 0202, whose agreements are
@@ -168,18 +167,7 @@ func TestAgreementsAcrossMunicipalities(t *testing.T) {
 
 	// The correction makes 0101 ready: the parked answers leave in order.
 	setAgreement("forside", `{"state":"approved","economy_system":"erp-sim"}`, 200)
-	var got []erpsim.Recorded
-	bustest.Eventually(t, "three answers delivered", func() error { got = s.answers(); return is(len(got), 3) })
-	var gotOrder, wantOrder []string
-	for _, a := range got {
-		gotOrder = append(gotOrder, a.Answer.ReceiptNo)
-	}
-	for _, i := range order {
-		wantOrder = append(wantOrder, waiting[i].ReceiptNo)
-	}
-	if !slices.Equal(gotOrder, wantOrder) {
-		t.Errorf("delivery order = %v, want the decision order %v", gotOrder, wantOrder)
-	}
+	s.waitAnswersInOrder(t, waiting, order)
 	bustest.Eventually(t, "both ready, nothing parked", func() error {
 		if r := rowOf(s.agreements(""), demoKommune); !r.Ready || r.ParkedAnswers != 0 || r.OldestParkedAt != nil {
 			return fmt.Errorf("%+v", r)
@@ -203,7 +191,7 @@ func TestAgreementsAcrossMunicipalities(t *testing.T) {
 		r := rowOf(s.agreements("?ready=false"), demoKommune)
 		return is(r.ParkedAnswers, uint64(1))
 	})
-	got = s.answers()
+	got := s.answers()
 	if len(got) != 3 {
 		t.Errorf("%d answers at the economy system after the withdrawal, want the 3 delivered before", len(got))
 	}

@@ -469,18 +469,7 @@ func TestAnswersWaitForTheAgreements(t *testing.T) {
 		t.Errorf("answers list: exit %d, %q; want %s paused with 3 waiting", code, out, demoKommune)
 	}
 	setAgreement("bagside", `{"state":"approved","economy_system":"erp-sim"}`)
-	var got []erpsim.Recorded
-	bustest.Eventually(t, "three answers delivered", func() error { got = s.answers(); return is(len(got), 3) })
-	var gotOrder, wantOrder []string
-	for _, a := range got {
-		gotOrder = append(gotOrder, a.Answer.ReceiptNo)
-	}
-	for _, i := range order {
-		wantOrder = append(wantOrder, waiting[i].ReceiptNo)
-	}
-	if !slices.Equal(gotOrder, wantOrder) {
-		t.Errorf("delivery order = %v, want the decision order %v", gotOrder, wantOrder)
-	}
+	s.waitAnswersInOrder(t, waiting, order)
 }
 
 // TestAnswersSurviveAFailingEconomySystem: the economy system is down, then
@@ -655,5 +644,24 @@ func TestCLIsFindTheAllInOne(t *testing.T) {
 	}
 	if got := defaultNATSURL(); got != nats.DefaultURL {
 		t.Errorf("after up stopped, defaultNATSURL() = %q; want %q", got, nats.DefaultURL)
+	}
+}
+
+// waitAnswersInOrder waits for an answer to each of docs at the economy
+// system and checks that they came in the decision order: docs[order[0]]
+// first.
+func (s *system) waitAnswersInOrder(t *testing.T, docs []docJSON, order []int) {
+	t.Helper()
+	var got []erpsim.Recorded
+	bustest.Eventually(t, fmt.Sprintf("%d answers delivered", len(order)), func() error { got = s.answers(); return is(len(got), len(order)) })
+	var gotOrder, wantOrder []string
+	for _, a := range got {
+		gotOrder = append(gotOrder, a.Answer.ReceiptNo)
+	}
+	for _, i := range order {
+		wantOrder = append(wantOrder, docs[i].ReceiptNo)
+	}
+	if !slices.Equal(gotOrder, wantOrder) {
+		t.Errorf("delivery order = %v, want the decision order %v", gotOrder, wantOrder)
 	}
 }
