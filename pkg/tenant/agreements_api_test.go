@@ -3,6 +3,7 @@ package tenant_test
 import (
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/kp-efaktura/efaktura/events"
+	"github.com/kp-efaktura/efaktura/pkg/bus/bustest"
 	"github.com/kp-efaktura/efaktura/pkg/tenant"
 )
 
@@ -43,6 +45,22 @@ func parkAnswers(t *testing.T, e *env, kommune string, n int) {
 			t.Fatal(err)
 		}
 	}
+	// The consumer counts a stored message as pending a moment after the
+	// publish is acknowledged: wait for that, as respond's queue would.
+	c, err := s.Consumer(e.ctx, tenant.AnswerQueuePrefix+kommune)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bustest.Eventually(t, fmt.Sprintf("%d answers pending on %s's queue", n, kommune), func() error {
+		info, err := c.Info(e.ctx)
+		if err != nil {
+			return err
+		}
+		if info.NumPending != uint64(n) {
+			return fmt.Errorf("%d pending", info.NumPending)
+		}
+		return nil
+	})
 }
 
 func TestAdminAPIAgreements(t *testing.T) {
